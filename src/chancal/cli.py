@@ -1,0 +1,178 @@
+"""The typer app: the only module that prints, writes output files or picks exit codes.
+
+Each command is: load the program, make one library call, render. Heavy
+libraries are imported inside the commands so `chancal --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from chancal import __version__
+from chancal.errors import ChancalError, ConfigError
+
+if TYPE_CHECKING:
+    from chancal.loader import Located
+
+app = typer.Typer(
+    name="chancal",
+    help=(
+        "Plan a year of channel-partner interactions from a YAML program and publish it "
+        "as calendars.\n\n"
+        "Exit codes: 0 success, 1 a check failed or output is out of date, "
+        "2 invalid input or usage."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+ProgramArg = Annotated[
+    Path,
+    typer.Argument(
+        help="The program file.",
+        show_default=True,
+        dir_okay=False,
+    ),
+]
+DEFAULT_PROGRAM = Path("partners.yaml")
+
+
+def _stdout() -> Console:
+    return Console(soft_wrap=True, highlight=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a ChancalError into its message on stderr and its exit code, never a traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        err = _stderr()
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        count = len(exc.problems)
+        err.print(f"{count} problem{'s' if count != 1 else ''} found.", style="bold red")
+        raise typer.Exit(code=exc.exit_code) from None
+    except ChancalError as exc:
+        _stderr().print(f"error: {exc}", markup=False)
+        raise typer.Exit(code=exc.exit_code) from None
+
+
+def load_program(path: Path) -> Located:
+    """Load and validate a program file (errors become ConfigError)."""
+    from chancal.loader import load
+
+    return load(path)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"chancal {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Plan a year of channel-partner interactions and publish it as calendars."""
+
+
+@app.command()
+def validate(file: ProgramArg = DEFAULT_PROGRAM) -> None:
+    """Check a program file and report every problem at once.
+
+    [bold]Examples[/bold]
+
+      chancal validate partners.yaml
+
+      chancal validate            [dim]# reads ./partners.yaml[/dim]
+    """
+    with user_errors():
+        located = load_program(file)
+    config = located.config
+    out = _stdout()
+    from rich.text import Text
+
+    out.print(
+        Text.assemble(("ok ", "bold green"), (f"{file}: ", ""), (config.program.name, "bold"))
+    )
+    out.print(
+        f"  {len(config.managers)} managers, {len(config.tiers)} tiers, "
+        f"{len(config.partners)} partners; planning year "
+        f"{config.program.year_start} to {config.program.year_end}",
+        markup=False,
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the program file format (for editors and CI).
+
+    [bold]Example[/bold]
+
+      chancal schema > partners.schema.json
+    """
+    from chancal.schema import schema_json
+
+    sys.stdout.write(schema_json())
+
+
+@app.command()
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write partners.yaml.", file_okay=False)
+    ] = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing partners.yaml.")
+    ] = False,
+) -> None:
+    """Write a commented starter partners.yaml with three tiers.
+
+    [bold]Examples[/bold]
+
+      chancal init
+
+      chancal init my-program --force
+    """
+    from chancal.resources import starter_program
+
+    target = directory / "partners.yaml"
+    with user_errors():
+        if target.exists() and not force:
+            from chancal.errors import UsageError
+
+            raise UsageError(f"{target} exists; pass --force to overwrite it")
+        directory.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, starter_program().encode("utf-8"))
+    _stdout().print(f"wrote {target}; next: chancal validate {target}", markup=False)
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `target`, then rename it into place."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

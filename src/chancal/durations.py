@@ -1,0 +1,37 @@
+"""Human durations such as `30m`, `1h30m`, `2d` and `6w`."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_PART = re.compile(r"(\d+)\s*([wdhm])")
+_WHOLE = re.compile(r"^\s*-?\s*(\d+\s*[wdhm]\s*)+$")
+_UNIT_MINUTES = {"w": 7 * 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
+
+DURATION_PATTERN = r"^-?(\d+[wdhm])+$"
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse `1h30m`-style text; raise ValueError with a hint when it is not one."""
+    if not _WHOLE.match(text):
+        raise ValueError(f"'{text}' is not a duration; write it like 30m, 1h30m, 2d or 6w")
+    minutes = sum(int(n) * _UNIT_MINUTES[u] for n, u in _PART.findall(text))
+    sign = -1 if text.strip().startswith("-") else 1
+    return timedelta(minutes=sign * minutes)
+
+
+def format_duration(value: timedelta) -> str:
+    """Format a timedelta back into the shortest human duration."""
+    minutes = int(value.total_seconds() // 60)
+    sign = "-" if minutes < 0 else ""
+    minutes = abs(minutes)
+    if minutes == 0:
+        return "0m"
+    parts = []
+    for unit in ("w", "d", "h", "m"):
+        size = _UNIT_MINUTES[unit]
+        if minutes >= size:
+            parts.append(f"{minutes // size}{unit}")
+            minutes %= size
+    return sign + "".join(parts)

@@ -1,0 +1,468 @@
+"""Pydantic shapes of the program file (format version 1): unknown keys refused, values frozen.
+
+Field-level checks live here; checks that need the whole file (cross-references,
+`extends` cycles, dates inside the planning year) live in `validation.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+from chancal.durations import DURATION_PATTERN, format_duration, parse_duration
+from chancal.kinds import Mode, Purpose
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Direction = Literal["to_partner", "to_us", "two_way"]
+Period = Literal["Q1", "Q2", "Q3", "Q4", "H1", "H2"]
+Anchor = Literal["year_start", "year_end", "half_start", "half_end", "quarter_start", "quarter_end"]
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid id; use lower-case letters, digits, '-' and '_'"
+            " (for example 'acme-eu')"
+        )
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone '{value}'; use an IANA name such as 'Europe/Berlin'"
+        ) from None
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"'{value}' is not an email address")
+    return value
+
+
+def _check_month_day(value: str) -> str:
+    match = _MONTH_DAY.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a month and day; write it as MM-DD, e.g. 04-01")
+    month, day = int(match[1]), int(match[2])
+    try:
+        # 2001 is not a leap year, so 02-29 is refused: a fiscal year must start every year.
+        date(2001, month, day)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a day of the year") from None
+    return value
+
+
+def _parse_duration_value(value: object) -> object:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"'{value}' has no unit; write it like 30m, 1h30m, 2d or 6w")
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+Email = Annotated[str, AfterValidator(_check_email)]
+MonthDay = Annotated[str, AfterValidator(_check_month_day)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_parse_duration_value),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
+]
+
+
+class Model(BaseModel):
+    """Base for every shape of the file: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkingHours(Model):
+    """A daily working window in the owner's own time zone."""
+
+    start: time = time(9)
+    end: time = time(17)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError("working hours must end after they start")
+        return self
+
+
+class Blackout(Model):
+    """Days (inclusive) when nothing may be scheduled."""
+
+    start: date
+    end: date | None = None
+    reason: str
+
+    @property
+    def last(self) -> date:
+        """The last blacked-out day."""
+        return self.end or self.start
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Blackout:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("blackout ends before it starts")
+        return self
+
+
+class Capacity(Model):
+    """A manager's weekly limits, across all their partners."""
+
+    meetings_per_week: int = Field(default=12, ge=1)
+    hours_per_week: float = Field(default=16, gt=0)
+
+
+class Travel(Model):
+    """How much a manager may travel."""
+
+    site_visits_per_month: int = Field(default=2, ge=0)
+
+
+class Spacing(Model):
+    """How closely events of one partner may follow each other."""
+
+    max_per_week: int = Field(default=1, ge=1)
+    min_days_between: int = Field(default=3, ge=0)
+
+
+class Sharing(Model):
+    """What each side agrees to bring to the information exchanges."""
+
+    we_share: tuple[str, ...] = ()
+    they_share: tuple[str, ...] = ()
+
+
+class Contact(Model):
+    """A person at the partner who is invited to events."""
+
+    name: str
+    email: Email
+    role: str = "contact"
+
+
+class Window(Model):
+    """Where inside each occurrence's period an event may land.
+
+    Either relative to an anchor (`after: quarter_end, from: 2w, to: 4w`;
+    `before: year_end, to: 6w`), inside named periods (`in: [Q2, Q3]`),
+    or between two fixed dates.
+    """
+
+    after: Anchor | None = None
+    before: Anchor | None = None
+    from_: Duration = Field(default=timedelta(0), alias="from")
+    to: Duration | None = None
+    in_: tuple[Period, ...] | None = Field(default=None, alias="in")
+    between: tuple[date, date] | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Window:
+        forms = [
+            self.after is not None or self.before is not None,
+            self.in_ is not None,
+            self.between is not None,
+        ]
+        if sum(forms) != 1:
+            raise ValueError(
+                "a window is one of: after/before an anchor with from/to, "
+                "'in' named quarters or halves, or 'between' two dates"
+            )
+        if self.after is not None and self.before is not None:
+            raise ValueError("a window is either 'after' or 'before' its anchor, not both")
+        if (self.after or self.before) and self.to is None:
+            raise ValueError("an anchored window needs 'to' (for example to: 4w)")
+        if self.to is not None and self.to < self.from_:
+            raise ValueError("window 'to' must not be smaller than 'from'")
+        if self.between is not None and self.between[1] < self.between[0]:
+            raise ValueError("window 'between' ends before it starts")
+        return self
+
+
+CADENCE_WORDS = ("once", "annual", "semiannual", "quarterly", "monthly", "per_focus_area")
+_EVERY_WEEKS = re.compile(r"^every (\d+) weeks?$")
+_PER_YEAR = re.compile(r"^(\d+) per year$")
+
+
+class Cadence(Model):
+    """How often a rule recurs, parsed from words such as `quarterly` or `every 2 weeks`."""
+
+    kind: Literal[
+        "once",
+        "annual",
+        "semiannual",
+        "quarterly",
+        "monthly",
+        "per_focus_area",
+        "every_weeks",
+        "per_year",
+    ]
+    n: int = 1
+
+    def __str__(self) -> str:
+        if self.kind == "every_weeks":
+            return f"every {self.n} weeks"
+        if self.kind == "per_year":
+            return f"{self.n} per year"
+        return self.kind
+
+
+def _parse_cadence(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    text = " ".join(value.strip().lower().split())
+    if text in CADENCE_WORDS:
+        return {"kind": text}
+    if m := _EVERY_WEEKS.match(text):
+        if int(m[1]) < 1:
+            raise ValueError("'every N weeks' needs N of at least 1")
+        return {"kind": "every_weeks", "n": int(m[1])}
+    if m := _PER_YEAR.match(text):
+        if not 1 <= int(m[1]) <= 366:
+            raise ValueError("'N per year' needs N between 1 and 366")
+        return {"kind": "per_year", "n": int(m[1])}
+    raise ValueError(
+        f"unknown cadence '{value}'; use one of {', '.join(CADENCE_WORDS)}, "
+        "'every N weeks' or 'N per year' (or give 'dates' or 'rrule' instead)"
+    )
+
+
+CadenceText = Annotated[
+    Cadence,
+    BeforeValidator(_parse_cadence),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "once, annual, semiannual, quarterly, monthly, per_focus_area, "
+            "'every N weeks' or 'N per year'",
+        }
+    ),
+]
+
+
+class FollowUp(Model):
+    """Events that follow each occurrence of a rule, e.g. coaching 2w and 5w after a workshop."""
+
+    kind: str
+    after: tuple[Duration, ...] = Field(min_length=1)
+    title: str | None = None
+    duration: Duration | None = None
+    mode: Mode | None = None
+    agenda: str | None = None
+
+
+class RuleFields(Model):
+    """Every field of an interaction rule, all optional: the shape of a `change`."""
+
+    kind: str | None = None
+    title: str | None = None
+    cadence: CadenceText | None = None
+    dates: tuple[date, ...] | None = None
+    rrule: str | None = None
+    window: Window | None = None
+    fiscal_calendar: Literal["program", "partner"] | None = None
+    duration: Duration | None = None
+    mode: Mode | None = None
+    direction: Direction | None = None
+    attendees: tuple[str, ...] | None = None
+    agenda: str | None = None
+    location: str | None = None
+    reminders: tuple[Duration, ...] | None = None
+    follow_ups: tuple[FollowUp, ...] | None = None
+    min_gap_from_accountability: Duration | None = None
+    skip_months_with_accountability: bool | None = None
+
+
+class RuleChange(RuleFields):
+    """A partial edit of an inherited rule, found by its id."""
+
+    id: Id
+
+
+class Rule(RuleFields):
+    """One line of a tier's interaction plan.
+
+    Exactly one of `cadence`, `dates` or `rrule` says when it recurs; unset
+    optional fields fall back to the kind's defaults in the planner.
+    """
+
+    id: Id
+    kind: str
+
+    @model_validator(mode="after")
+    def _one_recurrence(self) -> Rule:
+        given = [n for n in ("cadence", "dates", "rrule") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a rule needs exactly one of 'cadence', 'dates' or 'rrule'"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+class RuleEdits(Model):
+    """Rules added, changed or dropped (by id) relative to what is inherited."""
+
+    rules: tuple[Rule, ...] = ()
+    change: tuple[RuleChange, ...] = ()
+    drop: tuple[Id, ...] = ()
+
+
+class CustomKind(Model):
+    """A user-defined interaction kind; its purpose must be declared."""
+
+    title: str
+    purpose: Purpose
+    duration: Duration = timedelta(hours=1)
+    mode: Mode = "virtual"
+    agenda: str | None = None
+
+
+class SharedEvent(Model):
+    """An event of the whole program with fixed dates, such as the partner conference."""
+
+    id: Id
+    kind: str = "partner_conference"
+    title: str
+    start: date
+    end: date | None = None
+    location: str = ""
+    description: str = ""
+    tiers: tuple[Id, ...] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SharedEvent:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("shared event ends before it starts")
+        return self
+
+
+class HealthThresholds(Model):
+    """Thresholds of the health check (`chancal check`); defaults suit most programs."""
+
+    min_collaboration_ratio: float = Field(default=1.0, ge=0)
+    max_events_per_week: int = Field(default=2, ge=1)
+
+
+class ProgramSettings(Model):
+    """The planning year and the vendor-wide defaults."""
+
+    name: str
+    id: Id | None = None
+    year: int = Field(ge=2000, le=2100)
+    fiscal_year_start: MonthDay = "01-01"
+    timezone: TimeZone
+    country: str
+    subdivision: str | None = None
+    location: str = ""
+    working_days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    working_hours: WorkingHours = WorkingHours()
+    blackouts: tuple[Blackout, ...] = ()
+    shared_events: tuple[SharedEvent, ...] = ()
+    reminders: tuple[Duration, ...] = (timedelta(days=1),)
+    capacity: Capacity = Capacity()
+    travel: Travel = Travel()
+    spacing: Spacing = Spacing()
+    strategy_gap: Duration = timedelta(days=21)
+    health: HealthThresholds = HealthThresholds()
+
+    @property
+    def year_start(self) -> date:
+        """The first day of the planning year."""
+        month, day = (int(x) for x in self.fiscal_year_start.split("-"))
+        return date(self.year, month, day)
+
+    @property
+    def year_end(self) -> date:
+        """The day after the last day of the planning year."""
+        start = self.year_start
+        return start.replace(year=start.year + 1)
+
+
+class Manager(Model):
+    """A channel manager who owns partners."""
+
+    id: Id
+    name: str
+    email: Email
+    timezone: TimeZone
+    country: str
+    subdivision: str | None = None
+    location: str = ""
+    working_days: tuple[Weekday, ...] | None = None
+    working_hours: WorkingHours | None = None
+    capacity: Capacity | None = None
+    travel: Travel | None = None
+    blackouts: tuple[Blackout, ...] = ()
+
+
+class Tier(RuleEdits):
+    """A level of relationship investment and the interaction plan its partners get."""
+
+    id: Id
+    description: str = ""
+    rank: int = Field(default=0, description="higher means more investment")
+    extends: Id | None = None
+    spacing: Spacing | None = None
+    max_silence: Duration | None = None
+
+
+class Partner(Model):
+    """A distributor or reseller."""
+
+    id: Id
+    name: str
+    tier: Id
+    manager: Id
+    country: str
+    subdivision: str | None = None
+    timezone: TimeZone
+    location: str = ""
+    working_days: tuple[Weekday, ...] | None = None
+    working_hours: WorkingHours | None = None
+    fiscal_year_start: MonthDay | None = None
+    contacts: tuple[Contact, ...] = ()
+    focus_areas: tuple[str, ...] = ()
+    sharing: Sharing = Sharing()
+    blackouts: tuple[Blackout, ...] = ()
+    overrides: RuleEdits = RuleEdits()
+
+
+class Config(Model):
+    """A whole program file."""
+
+    version: Literal[1]
+    program: ProgramSettings
+    kinds: dict[Id, CustomKind] = Field(default_factory=dict)
+    managers: tuple[Manager, ...] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(min_length=1)
+    partners: tuple[Partner, ...] = ()

@@ -1,0 +1,138 @@
+"""The planned year: frozen values that exporters, the health check and the lock consume.
+
+Nothing here knows about YAML or pydantic, so a test can build a `Plan` by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from chancal.kinds import Mode, Purpose
+
+Severity = Literal["info", "warning", "error"]
+Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone who organises or attends an event."""
+
+    name: str
+    email: str
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One dated occurrence placed by the planner.
+
+    `key` is stable across runs and independent of the date, e.g.
+    `acme/qbr/2027-q2` or `acme/workshop/negotiation/coaching-1`; the UID is
+    derived from the program id and the key. Timed events carry aware datetimes
+    (`start`, `end`) in `timezone`; all-day events carry dates with an exclusive
+    `end`.
+    """
+
+    key: str
+    uid: str
+    partner_id: str | None  # None for a program-wide shared event
+    manager_id: str | None
+    rule_id: str
+    kind: str
+    purpose: Purpose
+    title: str
+    start: date | datetime
+    end: date | datetime
+    timezone: str
+    all_day: bool
+    mode: Mode
+    location: str = ""
+    description: str = ""
+    focus_area: str | None = None
+    organizer: Person | None = None
+    attendees: tuple[Person, ...] = ()
+    reminders: tuple[timedelta, ...] = ()
+    status: Status = "CONFIRMED"
+    sequence: int = 0
+    partner_ids: tuple[str, ...] = ()  # every partner who sees it (shared events: many)
+
+    @property
+    def day(self) -> date:
+        """The first calendar day of the event, in its own time zone."""
+        return self.start.date() if isinstance(self.start, datetime) else self.start
+
+    @property
+    def hours(self) -> float:
+        """Working hours the event takes (an all-day event counts 8 hours a day)."""
+        if self.all_day:
+            return 8.0 * (self.end - self.start).days  # type: ignore[operator]
+        return (self.end - self.start).total_seconds() / 3600  # type: ignore[operator]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """Something the planner could not do as asked, and why."""
+
+    severity: Severity
+    code: str  # short stable slug, e.g. "window-widened", "no-allowed-day"
+    message: str
+    partner_id: str | None = None
+    rule_id: str | None = None
+    day: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerInfo:
+    """What feeds and views need to know about a partner."""
+
+    id: str
+    name: str
+    tier: str
+    manager_id: str
+    country: str
+    timezone: str
+    focus_areas: tuple[str, ...] = ()
+    we_share: tuple[str, ...] = ()
+    they_share: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerInfo:
+    """What feeds and views need to know about a manager."""
+
+    id: str
+    name: str
+    email: str
+    timezone: str
+    meetings_per_week: int
+    hours_per_week: float
+    site_visits_per_month: int
+
+
+@dataclass(frozen=True, slots=True)
+class TierInfo:
+    """What the health check needs to know about a tier."""
+
+    id: str
+    description: str
+    rank: int
+    rule_kinds: tuple[str, ...]  # kinds of the tier's effective rules
+    max_silence: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """All events of the planning year, sorted, plus diagnostics."""
+
+    program_id: str
+    program_name: str
+    timezone: str
+    year_start: date
+    year_end: date  # exclusive
+    events: tuple[Event, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+    partners: tuple[PartnerInfo, ...] = ()
+    managers: tuple[ManagerInfo, ...] = ()
+    tiers: tuple[TierInfo, ...] = ()

@@ -1,0 +1,260 @@
+"""Checks that need the whole file: references, cycles, unique ids, countries, dates in the year."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from datetime import date
+from functools import cache
+from typing import TYPE_CHECKING, Protocol
+
+from chancal.errors import Problem
+from chancal.kinds import BUILTIN_KINDS
+from chancal.models import Blackout, Config, Rule, RuleEdits, Tier
+
+if TYPE_CHECKING:
+    from chancal.loader import Source
+
+Path = tuple[str | int, ...]
+
+
+def check(config: Config, source: Source) -> list[Problem]:
+    """Return every cross-reference problem of a structurally valid program."""
+    problems: list[Problem] = []
+
+    def report(path: Path, message: str, *, key: bool = False) -> None:
+        problems.append(source.problem(path, message, key=key))
+
+    program = config.program
+    year_start, year_end = program.year_start, program.year_end
+
+    _unique(report, "managers", [m.id for m in config.managers])
+    _unique(report, "tiers", [t.id for t in config.tiers])
+    _unique(report, "partners", [p.id for p in config.partners])
+    _unique(report, ("program", "shared_events"), [e.id for e in program.shared_events])
+
+    kinds = sorted({*BUILTIN_KINDS, *config.kinds})
+    for kind_id in config.kinds:
+        if kind_id in BUILTIN_KINDS:
+            report(
+                ("kinds", kind_id),
+                f"'{kind_id}' is a built-in kind; give your kind another id",
+                key=True,
+            )
+
+    _place(report, ("program",), program.country, program.subdivision)
+    _blackouts(report, ("program", "blackouts"), program.blackouts, year_start, year_end)
+    tier_ids = [t.id for t in config.tiers]
+    for i, event in enumerate(program.shared_events):
+        path: Path = ("program", "shared_events", i)
+        _known(report, (*path, "kind"), event.kind, kinds, "kind")
+        for day, field in ((event.start, "start"), (event.end, "end")):
+            if day is not None and not year_start <= day < year_end:
+                report((*path, field), _outside(day, year_start, year_end))
+        for j, invited in enumerate(event.tiers or ()):
+            _known(report, (*path, "tiers", j), invited, tier_ids, "tier")
+
+    for i, manager in enumerate(config.managers):
+        _place(report, ("managers", i), manager.country, manager.subdivision)
+        _blackouts(report, ("managers", i, "blackouts"), manager.blackouts, year_start, year_end)
+        if manager.working_days is not None and not manager.working_days:
+            report(("managers", i, "working_days"), "a manager needs at least one working day")
+
+    tiers = {t.id: t for t in config.tiers}
+    for i, tier in enumerate(config.tiers):
+        if tier.extends is not None:
+            if tier.extends not in tiers:
+                _known(report, ("tiers", i, "extends"), tier.extends, tier_ids, "tier")
+            elif _cycle(tier, tiers):
+                chain = " -> ".join(_cycle(tier, tiers))
+                report(
+                    ("tiers", i, "extends"), f"'extends' makes a cycle: {chain}; remove one link"
+                )
+        inherited = _inherited_rule_ids(tier, tiers)
+        _edits(report, ("tiers", i), tier, inherited, kinds, year_start, year_end)
+
+    manager_ids = [m.id for m in config.managers]
+    for i, partner in enumerate(config.partners):
+        path = ("partners", i)
+        _known(report, (*path, "tier"), partner.tier, tier_ids, "tier")
+        _known(report, (*path, "manager"), partner.manager, manager_ids, "manager")
+        _place(report, path, partner.country, partner.subdivision)
+        _blackouts(report, (*path, "blackouts"), partner.blackouts, year_start, year_end)
+        if partner.working_days is not None and not partner.working_days:
+            report((*path, "working_days"), "a partner needs at least one working day")
+        _unique(report, (*path, "focus_areas"), list(partner.focus_areas), what="focus area")
+        if partner.tier in tiers and not _cycle(tiers[partner.tier], tiers):
+            inherited = _effective_rule_ids(tiers[partner.tier], tiers)
+            _edits(
+                report,
+                (*path, "overrides"),
+                partner.overrides,
+                inherited,
+                kinds,
+                year_start,
+                year_end,
+            )
+    return problems
+
+
+def _unique(report: _Report, where: str | Path, ids: Sequence[str], what: str = "id") -> None:
+    base: Path = (where,) if isinstance(where, str) else where
+    seen: dict[str, int] = {}
+    for i, value in enumerate(ids):
+        if value in seen:
+            suffix = (i, "id") if what == "id" else (i,)
+            report(
+                (*base, *suffix),
+                f"duplicate {what} '{value}' (first used at {_fmt((*base, seen[value]))})",
+            )
+        else:
+            seen[value] = i
+
+
+def _fmt(path: Path) -> str:
+    from chancal.loader import format_path
+
+    return format_path(path)
+
+
+def _known(report: _Report, path: Path, value: str, choices: Iterable[str], what: str) -> None:
+    options = sorted(choices)
+    if value in options:
+        return
+    close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(options)}"
+    report(path, f"unknown {what} '{value}'{hint}")
+
+
+@cache
+def _countries() -> dict[str, tuple[str, ...]]:
+    import holidays
+
+    return {c: tuple(s) for c, s in holidays.list_supported_countries().items()}
+
+
+def _place(report: _Report, path: Path, country: str, subdivision: str | None) -> None:
+    countries = _countries()
+    if country not in countries:
+        close = difflib.get_close_matches(country.upper(), list(countries), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else "; use an ISO 3166 code such as 'DE'"
+        report((*path, "country"), f"unknown country '{country}'{hint}")
+        return
+    if subdivision is not None and subdivision not in countries[country]:
+        subs = countries[country]
+        close = difflib.get_close_matches(subdivision, list(subs), n=1, cutoff=0.5)
+        hint = (
+            f"; did you mean '{close[0]}'?"
+            if close
+            else (
+                f"; {country} has {', '.join(subs[:12])}{'...' if len(subs) > 12 else ''}"
+                if subs
+                else f"; {country} has no subdivisions, remove it"
+            )
+        )
+        report((*path, "subdivision"), f"unknown subdivision '{subdivision}' of {country}{hint}")
+
+
+def _outside(day: date, start: date, end: date) -> str:
+    return f"{day} is outside the planning year {start} to {date.fromordinal(end.toordinal() - 1)}"
+
+
+def _blackouts(
+    report: _Report, path: Path, blackouts: Sequence[Blackout], start: date, end: date
+) -> None:
+    for i, b in enumerate(blackouts):
+        last = b.last
+        first = b.start
+        if last < start or first >= end:
+            report(
+                (*path, i), f"blackout {first} to {last} lies outside the planning year; remove it"
+            )
+
+
+def _cycle(tier: Tier, tiers: dict[str, Tier]) -> list[str]:
+    chain = [tier.id]
+    current = tier
+    while current.extends is not None and current.extends in tiers:
+        if current.extends in chain:
+            return [*chain[chain.index(current.extends) :], current.extends]
+        chain.append(current.extends)
+        current = tiers[current.extends]
+    return []
+
+
+def _inherited_rule_ids(tier: Tier, tiers: dict[str, Tier]) -> set[str]:
+    if tier.extends is None or tier.extends not in tiers or _cycle(tier, tiers):
+        return set()
+    return _effective_rule_ids(tiers[tier.extends], tiers)
+
+
+def _effective_rule_ids(tier: Tier, tiers: dict[str, Tier]) -> set[str]:
+    ids = _inherited_rule_ids(tier, tiers)
+    ids -= set(tier.drop)
+    ids |= {r.id for r in tier.rules}
+    return ids
+
+
+def _edits(
+    report: _Report,
+    path: Path,
+    edits: RuleEdits,
+    inherited: set[str],
+    kinds: list[str],
+    start: date,
+    end: date,
+) -> None:
+    for j, dropped in enumerate(edits.drop):
+        if dropped not in inherited:
+            _known(report, (*path, "drop", j), dropped, inherited, "rule to drop")
+    for j, change in enumerate(edits.change):
+        if change.id not in inherited:
+            _known(report, (*path, "change", j, "id"), change.id, inherited, "rule to change")
+        if change.kind is not None:
+            _known(report, (*path, "change", j, "kind"), change.kind, kinds, "kind")
+    _unique(report, (*path, "rules"), [r.id for r in edits.rules])
+    for j, rule in enumerate(edits.rules):
+        rpath: Path = (*path, "rules", j)
+        if rule.id in inherited:
+            report(
+                (*rpath, "id"),
+                f"rule '{rule.id}' is inherited already; list it under 'change' to edit it",
+            )
+        _rule(report, rpath, rule, kinds, start, end)
+
+
+def _rule(
+    report: _Report, path: Path, rule: Rule, kinds: list[str], start: date, end: date
+) -> None:
+    _known(report, (*path, "kind"), rule.kind, kinds, "kind")
+    for k, follow in enumerate(rule.follow_ups or ()):
+        _known(report, (*path, "follow_ups", k, "kind"), follow.kind, kinds, "kind")
+    for k, day in enumerate(rule.dates or ()):
+        if not start <= day < end:
+            report((*path, "dates", k), _outside(day, start, end))
+    if rule.rrule is not None:
+        from dateutil.rrule import rrulestr
+
+        try:
+            rrulestr(rule.rrule, dtstart=None)
+        except (ValueError, TypeError) as exc:
+            report((*path, "rrule"), f"invalid RRULE: {exc}; write it like FREQ=MONTHLY;BYDAY=2TU")
+    window = rule.window
+    if window is not None and window.between is not None:
+        for k, day in enumerate(window.between):
+            if not start <= day < end:
+                report((*path, "window", "between", k), _outside(day, start, end))
+    if (
+        window is not None
+        and window.to is not None
+        and rule.duration is not None
+        and window.to - window.from_ < rule.duration
+    ):
+        report(
+            (*path, "window"),
+            "the window is shorter than the event it must hold; widen 'from'/'to'",
+        )
+
+
+class _Report(Protocol):
+    def __call__(self, path: Path, message: str, *, key: bool = False) -> None: ...
