@@ -5,11 +5,27 @@ Nothing here knows about YAML or pydantic, so a test can build a `Plan` by hand.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from chancal.kinds import Mode, Purpose
+
+
+def make_uid(program_id: str, key: str) -> str:
+    """Derive an event's UID from stable keys only, never from its date.
+
+    Moving an event therefore updates it in subscribers' calendars instead of
+    adding a second copy.
+    """
+    digest = hashlib.sha256(f"{program_id}\x00{key}".encode()).hexdigest()[:32]
+    return f"{digest}@{program_id}.chancal"
+
+
+Pins = Mapping[str, "date | datetime"]
+"""Published starts by event key (from the lock): the planner keeps them while still allowed."""
 
 Severity = Literal["info", "warning", "error"]
 Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
