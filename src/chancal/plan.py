@@ -73,6 +73,9 @@ class Event:
     status: Status = "CONFIRMED"
     sequence: int = 0
     partner_ids: tuple[str, ...] = ()  # every partner who sees it (shared events: many)
+    # DTSTAMP of the version subscribers already have (from the lock); None means
+    # the feed's stamp. Unchanged events keep their old stamp so feeds stay byte-identical.
+    stamp: datetime | None = None
 
     @property
     def day(self) -> date:
