@@ -76,6 +76,9 @@ class Event:
     # DTSTAMP of the version subscribers already have (from the lock); None means
     # the feed's stamp. Unchanged events keep their old stamp so feeds stay byte-identical.
     stamp: datetime | None = None
+    # Who travels to whom (the rule's `direction`); the health check needs it to
+    # see site visits both ways. None when the rule gives no direction.
+    direction: Literal["to_partner", "to_us", "two_way"] | None = None
 
     @property
     def day(self) -> date:
