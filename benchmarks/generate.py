@@ -1,0 +1,371 @@
+"""Write a realistic chancal program with N partners, for benchmarks (issue 7).
+
+    python benchmarks/generate.py 10000 --seed 7 --out /tmp/partners-10000.yaml
+
+The output is deterministic for a given N and seed: every choice comes from one
+`random.Random(seed)` drawing from literal tuples in a fixed order, so neither
+the hash seed nor the machine changes a byte. The tiers are the starter's
+(`chancal init`), copied verbatim, so the benchmark plans the same extends chain
+users start from. Partners are spread over 40 countries with their real IANA
+time zones, Sunday-Thursday working weeks where that is the custom, fiscal years
+that start in April or July where that is common, several contacts, two to four
+focus areas, sharing topics, local blackouts and, for some, overrides of their
+tier's plan. Managers own 50 to 200 partners each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+from pathlib import Path
+
+YEAR = 2027
+
+SUN_THU = "[sun, mon, tue, wed, thu]"
+
+# code, IANA zones (weighted by listing order), subdivisions worth naming, cities,
+# working week (None = the program's mon-fri), common fiscal year starts, weight.
+COUNTRIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str | None, tuple[str, ...], int], ...] = (
+    ("US", ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
+     ("CA", "NY", "TX", "IL", "WA", "MA"), ("Boston", "Chicago", "Austin", "Seattle", "Denver"),
+     None, ("01-01", "10-01", "07-01"), 12),
+    ("CA", ("America/Toronto", "America/Vancouver", "America/Edmonton"), ("ON", "BC", "AB", "QC"),
+     ("Toronto", "Vancouver", "Calgary", "Montréal"), None, ("01-01", "11-01"), 4),
+    ("MX", ("America/Mexico_City", "America/Monterrey"), (), ("Ciudad de México", "Monterrey"),
+     None, ("01-01",), 3),
+    ("BR", ("America/Sao_Paulo",), ("SP", "RJ", "MG"), ("São Paulo", "Rio de Janeiro"),
+     None, ("01-01",), 3),
+    ("AR", ("America/Argentina/Buenos_Aires",), (), ("Buenos Aires", "Córdoba"), None,
+     ("01-01",), 1),
+    ("CL", ("America/Santiago",), (), ("Santiago",), None, ("01-01",), 1),
+    ("CO", ("America/Bogota",), (), ("Bogotá", "Medellín"), None, ("01-01",), 1),
+    ("PE", ("America/Lima",), (), ("Lima",), None, ("01-01",), 1),
+    ("GB", ("Europe/London",), ("ENG", "SCT"), ("London", "Manchester", "Edinburgh"), None,
+     ("04-01", "01-01"), 6),
+    ("IE", ("Europe/Dublin",), (), ("Dublin", "Cork"), None, ("01-01",), 2),
+    ("DE", ("Europe/Berlin",), ("BY", "BE", "HH", "NW", "BW"), ("München", "Berlin", "Hamburg"),
+     None, ("01-01", "10-01"), 7),
+    ("AT", ("Europe/Vienna",), (), ("Wien", "Graz"), None, ("01-01",), 2),
+    ("CH", ("Europe/Zurich",), ("ZH", "GE", "BE"), ("Zürich", "Genève"), None, ("01-01",), 2),
+    ("FR", ("Europe/Paris",), (), ("Paris", "Lyon", "Toulouse"), None, ("01-01",), 5),
+    ("BE", ("Europe/Brussels",), (), ("Bruxelles", "Antwerpen"), None, ("01-01",), 2),
+    ("NL", ("Europe/Amsterdam",), (), ("Amsterdam", "Utrecht", "Eindhoven"), None, ("01-01",), 3),
+    ("ES", ("Europe/Madrid",), ("MD", "CT"), ("Madrid", "Barcelona"), None, ("01-01",), 3),
+    ("PT", ("Europe/Lisbon",), (), ("Lisboa", "Porto"), None, ("01-01",), 1),
+    ("IT", ("Europe/Rome",), (), ("Milano", "Roma", "Torino"), None, ("01-01",), 3),
+    ("SE", ("Europe/Stockholm",), (), ("Stockholm", "Göteborg"), None, ("01-01",), 2),
+    ("NO", ("Europe/Oslo",), (), ("Oslo", "Bergen"), None, ("01-01",), 1),
+    ("DK", ("Europe/Copenhagen",), (), ("København", "Aarhus"), None, ("01-01",), 1),
+    ("FI", ("Europe/Helsinki",), (), ("Helsinki", "Espoo"), None, ("01-01",), 1),
+    ("PL", ("Europe/Warsaw",), (), ("Warszawa", "Kraków"), None, ("01-01",), 2),
+    ("CZ", ("Europe/Prague",), (), ("Praha", "Brno"), None, ("01-01",), 1),
+    ("TR", ("Europe/Istanbul",), (), ("İstanbul", "Ankara"), None, ("01-01",), 1),
+    ("IL", ("Asia/Jerusalem",), (), ("Tel Aviv", "Haifa"), SUN_THU, ("01-01",), 2),
+    ("AE", ("Asia/Dubai",), (), ("Dubai", "Abu Dhabi"), SUN_THU, ("01-01",), 2),
+    ("SA", ("Asia/Riyadh",), (), ("Riyadh", "Jeddah"), SUN_THU, ("01-01",), 1),
+    ("EG", ("Africa/Cairo",), (), ("Cairo", "Alexandria"), SUN_THU, ("07-01",), 1),
+    ("ZA", ("Africa/Johannesburg",), (), ("Johannesburg", "Cape Town"), None, ("03-01",), 2),
+    ("KE", ("Africa/Nairobi",), (), ("Nairobi",), None, ("07-01",), 1),
+    ("IN", ("Asia/Kolkata",), ("MH", "KA", "DL", "TN"), ("Mumbai", "Bengaluru", "Chennai"),
+     None, ("04-01",), 5),
+    ("SG", ("Asia/Singapore",), (), ("Singapore",), None, ("04-01", "01-01"), 2),
+    ("MY", ("Asia/Kuala_Lumpur",), (), ("Kuala Lumpur", "Penang"), None, ("01-01",), 1),
+    ("ID", ("Asia/Jakarta",), (), ("Jakarta", "Surabaya"), None, ("01-01",), 1),
+    ("JP", ("Asia/Tokyo",), (), ("東京", "Osaka", "Nagoya"), None, ("04-01",), 4),
+    ("KR", ("Asia/Seoul",), (), ("Seoul", "Busan"), None, ("01-01",), 2),
+    ("AU", ("Australia/Sydney", "Australia/Melbourne", "Australia/Perth"), ("NSW", "VIC", "WA"),
+     ("Sydney", "Melbourne", "Perth"), None, ("07-01",), 3),
+    ("NZ", ("Pacific/Auckland",), (), ("Auckland", "Wellington"), None, ("04-01",), 1),
+)  # fmt: skip
+
+# Where managers sit: (country, time zone, region label).
+MANAGER_HOMES = (
+    ("US", "America/New_York", "North America East"),
+    ("US", "America/Los_Angeles", "North America West"),
+    ("BR", "America/Sao_Paulo", "Latin America"),
+    ("GB", "Europe/London", "UK and Ireland"),
+    ("DE", "Europe/Berlin", "DACH"),
+    ("FR", "Europe/Paris", "Southern Europe"),
+    ("AE", "Asia/Dubai", "Middle East"),
+    ("SG", "Asia/Singapore", "South-East Asia"),
+    ("JP", "Asia/Tokyo", "Japan and Korea"),
+    ("AU", "Australia/Sydney", "Oceania"),
+)
+
+FIRST = (
+    "Alex", "Maria", "Jana", "Tom", "Priya", "Kenji", "Fatima", "Lucas", "Sofia", "Omar",
+    "Chen", "Aisha", "Mateo", "Emma", "Noah", "Olivia", "Yuki", "Lars", "Ingrid", "Raj",
+    "Zoë", "Björn", "José", "Chloé", "Ahmed", "Mei", "Daniel", "Sara", "Ivan", "Amara",
+)  # fmt: skip
+LAST = (
+    "Rivera", "Weber", "Schulz", "Sharma", "Tanaka", "Haddad", "Silva", "Rossi", "Kim", "Nguyen",
+    "Müller", "O'Brien", "García", "Dubois", "Nowak", "Johansson", "Okafor", "Cohen", "Lee",
+    "Novák", "Kowalski", "Santos", "Fischer", "Yamamoto", "Patel", "Martin", "Costa", "Berg",
+)  # fmt: skip
+NAME_A = (
+    "Northwind", "Bluepeak", "Contoso", "Fabrikam", "Tailspin", "Litware", "Adatum", "Proseware",
+    "Lucerne", "Wingtip", "Margie", "Alpine", "Coho", "Woodgrove", "Trey", "Humongous", "Graphic",
+    "Nordlicht", "Sol", "Kaiyō", "Aurora", "Cedar", "Summit", "Harbor", "Orion", "Vértice",
+)  # fmt: skip
+NAME_B = (
+    "Distribution", "Systems", "IT Solutions", "Networks", "Technologies", "Partners", "Digital",
+    "Data", "Cloud Services", "Integration", "Consulting", "Trading", "Computers", "Solutions",
+)  # fmt: skip
+NAME_C = ("", "", "", "", " GmbH", " Ltd", " S.A.", " Inc.", " B.V.", " K.K.", " Pty Ltd", " AG")
+FOCUS_AREAS = (
+    "solution selling", "pipeline management", "cloud migration", "security services",
+    "managed services", "vertical marketing", "technical pre-sales", "customer success",
+    "renewals", "partner-led demand generation", "value-based pricing", "negotiation",
+    "industry: healthcare", "industry: manufacturing", "public sector tenders",
+)  # fmt: skip
+WE_SHARE = (
+    "product roadmap", "marketing calendar", "pricing changes", "campaign results",
+    "competitive intelligence", "enablement plan", "lead routing rules",
+)  # fmt: skip
+THEY_SHARE = (
+    "sell-through by segment", "competitor pricing", "pipeline forecast", "win/loss notes",
+    "customer feedback", "inventory levels", "hiring plans",
+)  # fmt: skip
+ROLES = ("managing director", "sales lead", "marketing manager", "technical lead", "ops")
+TIER_MIX = (("strategic", 20), ("growth", 40), ("transactional", 40))
+
+
+def starter_tiers() -> str:
+    """Return the `tiers:` section of the starter program, verbatim."""
+    root = Path(__file__).resolve().parent.parent / "src" / "chancal" / "templates"
+    text = (root / "partners.yaml").read_text(encoding="utf-8")
+    start = text.index("\ntiers:\n") + 1
+    end = text.index("\npartners:", start) + 1
+    return text[start:end]
+
+
+def q(text: str) -> str:
+    """Quote a scalar as a YAML double-quoted string (JSON strings are valid YAML)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def slug(text: str) -> str:
+    """Lower-case id from a name: letters and digits, words joined by '-'."""
+    out = []
+    for ch in text.lower():
+        out.append(ch if ("a" <= ch <= "z" or "0" <= ch <= "9") else " ")
+    return "-".join("".join(out).split()) or "p"
+
+
+def manager_sizes(n: int, rng: random.Random) -> list[int]:
+    """Split n partners into portfolios of 50 to 200 (one smaller one only if n < 50)."""
+    sizes: list[int] = []
+    remaining = n
+    while remaining > 200:
+        size = rng.randint(50, min(200, remaining - 50))
+        sizes.append(size)
+        remaining -= size
+    sizes.append(remaining)
+    return sizes
+
+
+def blackout_lines(rng: random.Random, code: str) -> list[str]:
+    """Local blackouts that partners in `code` typically declare."""
+    out: list[str] = []
+    if code in ("FR", "IT", "ES") and rng.random() < 0.8:
+        out.append(f'{{start: {YEAR}-08-02, end: {YEAR}-08-20, reason: "Summer closure"}}')
+    if code in ("CN", "SG", "MY") and rng.random() < 0.5:
+        out.append(f'{{start: {YEAR}-02-05, end: {YEAR}-02-12, reason: "Lunar New Year"}}')
+    if code in ("SA", "AE", "EG", "ID", "MY") and rng.random() < 0.6:
+        out.append(f'{{start: {YEAR}-03-08, end: {YEAR}-03-12, reason: "Eid al-Fitr"}}')
+    if code == "JP" and rng.random() < 0.7:
+        out.append(f'{{start: {YEAR}-04-29, end: {YEAR}-05-05, reason: "Golden Week"}}')
+    if rng.random() < 0.35:
+        month = rng.randint(1, 11)
+        day = rng.randint(1, 20)
+        length = rng.randint(1, 6)
+        out.append(
+            f"{{start: {YEAR}-{month:02d}-{day:02d}, end: {YEAR}-{month:02d}-{day + length:02d}, "
+            f'reason: "{rng.choice(("Inventory count", "Sales kick-off", "Office move", "Audit"))}"}}'
+        )
+    return out
+
+
+def overrides(rng: random.Random, tier: str, focus: list[str]) -> list[str]:
+    """Some partners edit their tier's plan, the way real programs accumulate exceptions."""
+    roll = rng.random()
+    if roll < 0.06 and tier != "transactional":
+        return [
+            "    overrides:",
+            "      drop: [visit-us]  # they cannot travel this year",
+        ]
+    if roll < 0.14:
+        return [
+            "    overrides:",
+            "      rules:",
+            "        - id: pipeline-call",
+            "          kind: monthly_check_in",
+            "          title: Pipeline call",
+            "          cadence: every 2 weeks",
+            "          duration: 30m",
+        ]
+    if roll < 0.18 and focus:
+        return [
+            "    overrides:",
+            "      change:",
+            "        - id: exchange",
+            "          cadence: quarterly",
+        ]
+    return []
+
+
+def generate(n: int, seed: int = 1) -> str:
+    """Return the YAML text of a program with `n` partners."""
+    rng = random.Random(seed)
+    lines: list[str] = [
+        f"# Generated by benchmarks/generate.py {n} --seed {seed}; do not edit.",
+        "version: 1",
+        "",
+        "program:",
+        f"  name: {q(f'Benchmark Channel Program ({n} partners)')}",
+        "  id: bench",
+        f"  year: {YEAR}",
+        '  fiscal_year_start: "01-01"',
+        "  timezone: America/New_York",
+        "  country: US",
+        "  subdivision: MA",
+        "  location: Example Corp HQ, 1 Main Street, Boston",
+        "  working_days: [mon, tue, wed, thu, fri]",
+        '  working_hours: {start: "09:00", end: "17:00"}',
+        "  blackouts:",
+        f"    - {{start: {YEAR}-12-20, end: {YEAR}-12-31, reason: Year-end freeze}}",
+        f"    - {{start: {YEAR}-07-01, end: {YEAR}-07-02, reason: Fiscal close}}",
+        "  shared_events:",
+        "    - id: partner-conference",
+        f"      title: Partner Conference {YEAR}",
+        f"      start: {YEAR}-05-18",
+        f"      end: {YEAR}-05-19",
+        "      location: Boston Convention Center",
+        "    - id: strategic-summit",
+        f"      title: Strategic Partner Summit {YEAR}",
+        f"      start: {YEAR}-10-12",
+        "      location: Example Corp HQ, Boston",
+        "      tiers: [strategic]",
+        "  reminders: [1d, 30m]",
+        "  capacity: {meetings_per_week: 40, hours_per_week: 40}",
+        "  travel: {site_visits_per_month: 8}",
+        "  spacing: {max_per_week: 1, min_days_between: 3}",
+        "  strategy_gap: 21d",
+        "",
+        "managers:",
+    ]
+    sizes = manager_sizes(n, rng)
+    managers: list[str] = []
+    used_ids: set[str] = set()
+    for i, _size in enumerate(sizes):
+        home = MANAGER_HOMES[i % len(MANAGER_HOMES)]
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        mid = f"{slug(first)}-{slug(last)}-{i + 1}"
+        managers.append(mid)
+        lines += [
+            f"  - id: {mid}",
+            f"    name: {q(f'{first} {last}')}",
+            f"    email: {slug(first)}.{slug(last)}.{i + 1}@example.com",
+            f"    timezone: {home[1]}",
+            f"    country: {home[0]}",
+            f"    location: {q(home[2])}",
+            # Large portfolios need room: capacity is what the planner spreads against.
+            "    capacity: {meetings_per_week: 60, hours_per_week: 60}",
+            "    travel: {site_visits_per_month: 12}",
+        ]
+        if rng.random() < 0.5:
+            month = rng.randint(6, 9)
+            lines.append(
+                f"    blackouts: [{{start: {YEAR}-{month:02d}-03, end: {YEAR}-{month:02d}-14, "
+                'reason: "Vacation"}]'
+            )
+    lines.append("")
+    lines.append(starter_tiers().rstrip("\n"))
+    lines += ["", "partners:"]
+
+    weights = [c[6] for c in COUNTRIES]
+    owners = [mid for mid, size in zip(managers, sizes, strict=True) for _ in range(size)]
+    tiers = [t for t, _ in TIER_MIX]
+    tier_weights = [w for _, w in TIER_MIX]
+    for i in range(n):
+        # The first 40 partners cover every country once; the rest follow market size.
+        country = COUNTRIES[i] if i < len(COUNTRIES) else rng.choices(COUNTRIES, weights)[0]
+        code, zones, subdivisions, cities, week, fiscal, _ = country
+        tz = zones[0] if rng.random() < 0.6 else rng.choice(zones)
+        name = f"{rng.choice(NAME_A)} {rng.choice(NAME_B)}{rng.choice(NAME_C)}"
+        if rng.random() < 0.03:
+            name += f" [{code}]"  # bracketed names must print as written, never as markup
+        pid = f"{slug(name)}-{slug(code)}"
+        if pid in used_ids:
+            pid = f"{pid}-{i + 1}"
+        used_ids.add(pid)
+        tier = rng.choices(tiers, tier_weights)[0]
+        city = rng.choice(cities)
+        domain = f"{slug(name).replace('-', '')[:20]}{i + 1}.example"
+        lines += [
+            f"  - id: {pid}",
+            f"    name: {q(name)}",
+            f"    tier: {tier}",
+            f"    manager: {owners[i]}",
+            f"    country: {code}",
+        ]
+        if subdivisions and rng.random() < 0.5:
+            lines.append(f"    subdivision: {rng.choice(subdivisions)}")
+        lines += [
+            f"    timezone: {tz}",
+            f"    location: {q(f'{name}, {rng.randint(1, 250)} Main Road, {city}')}",
+        ]
+        if week is not None:
+            lines.append(f"    working_days: {week}")
+        if rng.random() < 0.15:
+            start, end = rng.choice((("08:00", "16:00"), ("08:30", "17:30"), ("10:00", "18:00")))
+            lines.append(f'    working_hours: {{start: "{start}", end: "{end}"}}')
+        fy = rng.choice(fiscal)
+        if fy != "01-01":
+            lines.append(f'    fiscal_year_start: "{fy}"')
+        lines.append("    contacts:")
+        for k in range(rng.randint(1, 3)):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            lines.append(
+                f"      - {{name: {q(f'{first} {last}')}, "
+                f"email: {slug(first)}.{slug(last)}{k}@{domain}, role: {q(ROLES[k])}}}"
+            )
+        focus = rng.sample(FOCUS_AREAS, rng.randint(2, 4))
+        lines.append(f"    focus_areas: [{', '.join(q(f) for f in focus)}]")
+        lines += [
+            "    sharing:",
+            f"      we_share: [{', '.join(q(s) for s in rng.sample(WE_SHARE, 2))}]",
+            f"      they_share: [{', '.join(q(s) for s in rng.sample(THEY_SHARE, 2))}]",
+        ]
+        blackouts = blackout_lines(rng, code)
+        if blackouts:
+            lines.append("    blackouts:")
+            lines += [f"      - {b}" for b in blackouts]
+        lines += overrides(rng, tier, focus)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and write the program."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", type=int, help="number of partners")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--out", type=Path, help="output file (default: stdout)")
+    args = parser.parse_args(argv)
+    if args.n < 1:
+        parser.error("N must be at least 1")
+    text = generate(args.n, args.seed)
+    if args.out is None:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+    else:
+        args.out.write_bytes(text.encode("utf-8"))
+        print(f"wrote {args.out}: {args.n} partners, {math.ceil(len(text) / 1024)} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
