@@ -366,11 +366,56 @@ class SharedEvent(Model):
         return self
 
 
+REVIEW_TERMS = (
+    "review",
+    "evaluation",
+    "scorecard",
+    "target",
+    "quota",
+    "kpi",
+    "performance",
+)
+
+
 class HealthThresholds(Model):
     """Thresholds of the health check (`chancal check`); defaults suit most programs."""
 
-    min_collaboration_ratio: float = Field(default=1.0, ge=0)
-    max_events_per_week: int = Field(default=2, ge=1)
+    min_collaboration_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        description="collaboration must weigh at least this many times accountability, "
+        "both by number of events and by hours (1.0: at least as much)",
+    )
+    max_events_per_week: int = Field(
+        default=2,
+        ge=1,
+        description="more events than this with one partner in one week is a pile-up",
+    )
+    default_max_silence: Duration = Field(
+        default=timedelta(weeks=8),
+        description="longest gap between two touchpoints of a partner whose tier sets "
+        "no max_silence",
+    )
+    min_coaching_per_focus_area: int = Field(
+        default=1,
+        ge=0,
+        description="coaching follow-ups each focus area's workshop needs",
+    )
+    min_information_exchanges: int = Field(
+        default=2,
+        ge=1,
+        description="agreed information exchange points each partner needs a year",
+    )
+    role_play_terms: tuple[str, ...] = Field(
+        default=("role-play", "role play", "roleplay"),
+        min_length=1,
+        description="words that show a capability workshop's agenda includes role-play",
+    )
+    review_terms: tuple[str, ...] = Field(
+        default=REVIEW_TERMS,
+        description="words (whole words, plural allowed) that mark an agenda item of a "
+        "joint marketing strategy session as an evaluation",
+    )
 
 
 class ProgramSettings(Model):
