@@ -1,0 +1,750 @@
+"""The health check: score each partner's planned year against the principles of a great calendar.
+
+Pure: a `Plan` and the thresholds in, a `HealthReport` out. Expectations are
+scaled by tier through `TierInfo.rule_kinds` and `TierInfo.rank`: a partner is
+never failed for lacking what its tier does not promise (site visits), and its
+investment is compared with the partners of other tiers.
+
+JSON shape (`report_json`, stable; keys sorted, lists in plan order)::
+
+    {
+      "program": {"id": str, "name": str},
+      "principles": [{"id": str, "title": str}, ...],
+      "summary": {"partners": int, "pass": int, "warn": int, "fail": int, "n/a": int},
+      "partners": [{"id", "name", "tier", "manager", "status",
+                    "scores": {principle id: status}}, ...],
+      "findings": [{"partner", "principle", "status", "seen", "fix",
+                    "numbers": {name: number | str}}, ...]
+    }
+
+`status` is one of pass, warn, fail, n/a; `findings` holds one entry per
+partner and principle, in partner then principle order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from chancal.durations import format_duration
+from chancal.plan import Event, PartnerInfo, Plan, TierInfo
+
+if TYPE_CHECKING:
+    from chancal.models import HealthThresholds
+
+Principle = Literal[
+    "capability", "site_visits", "strategy", "sharing", "balance", "investment", "spread"
+]
+Status = Literal["pass", "warn", "fail", "n/a"]
+Number = int | float | str
+
+PRINCIPLES: tuple[Principle, ...] = (
+    "capability",
+    "site_visits",
+    "strategy",
+    "sharing",
+    "balance",
+    "investment",
+    "spread",
+)
+PRINCIPLE_TITLES: Mapping[Principle, str] = {
+    "capability": "targeted capability development",
+    "site_visits": "site visits both ways",
+    "strategy": "joint marketing strategy session, not an evaluation",
+    "sharing": "two-way information sharing",
+    "balance": "collaboration at least matching accountability",
+    "investment": "investment by tier",
+    "spread": "spread: no long silences, no pile-ups",
+}
+STATUSES: tuple[Status, ...] = ("pass", "warn", "fail", "n/a")
+_SEVERITY: Mapping[Status, int] = {"n/a": 0, "pass": 1, "warn": 2, "fail": 3}
+
+WORKSHOP = "capability_workshop"
+COACHING = "coaching_session"
+SITE_VISIT = "site_visit"
+STRATEGY = "joint_marketing_strategy"
+EXCHANGE = "information_exchange"
+_DAY = timedelta(days=1)
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One principle scored for one partner: what was seen and what would fix it."""
+
+    principle: Principle
+    partner_id: str
+    status: Status
+    seen: str
+    fix: str = ""
+    numbers: tuple[tuple[str, Number], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerScore:
+    """Every principle scored for one partner, in `PRINCIPLES` order."""
+
+    partner: PartnerInfo
+    findings: tuple[Finding, ...]
+
+    @property
+    def status(self) -> Status:
+        """The worst status of the partner's findings."""
+        return worst(f.status for f in self.findings)
+
+    def finding(self, principle: Principle) -> Finding:
+        """Return the finding of one principle."""
+        return self.findings[PRINCIPLES.index(principle)]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """The scorecard of a whole plan."""
+
+    program_id: str
+    program_name: str
+    partners: tuple[PartnerScore, ...]
+
+    def counts(self) -> dict[Status, int]:
+        """Count findings by status."""
+        counts: dict[Status, int] = dict.fromkeys(STATUSES, 0)
+        for score in self.partners:
+            for finding in score.findings:
+                counts[finding.status] += 1
+        return counts
+
+    @property
+    def failed(self) -> bool:
+        """Whether any finding failed (what `--strict` gates on)."""
+        return any(f.status == "fail" for s in self.partners for f in s.findings)
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    """Return the most severe status (n/a when there is none)."""
+    return max(statuses, key=_SEVERITY.__getitem__, default="n/a")
+
+
+def check_health(
+    plan: Plan, thresholds: HealthThresholds, *, strategy_gap: timedelta
+) -> HealthReport:
+    """Score every partner of `plan` against every principle."""
+    by_partner = _events_by_partner(plan)
+    tiers = {t.id: t for t in plan.tiers}
+    hours = {p.id: sum(e.hours for e in by_partner[p.id]) for p in plan.partners}
+    ladder = _Ladder.build(plan.partners, tiers, hours)
+    top_rank = max((t.rank for t in plan.tiers), default=0)
+    checker = _Checker(plan, thresholds, strategy_gap, top_rank, ladder)
+    scores = []
+    for partner in plan.partners:
+        tier = tiers.get(partner.tier) or TierInfo(partner.tier, "", 0, ())
+        events = by_partner[partner.id]
+        findings = (
+            checker.capability(partner, tier, events),
+            checker.site_visits(partner, tier, events),
+            checker.strategy(partner, tier, events),
+            checker.sharing(partner, tier, events),
+            checker.balance(partner, tier, events),
+            checker.investment(partner, tier, hours[partner.id]),
+            checker.spread(partner, tier, events),
+        )
+        scores.append(PartnerScore(partner, findings))
+    return HealthReport(plan.program_id, plan.program_name, tuple(scores))
+
+
+def report_dict(report: HealthReport) -> dict[str, object]:
+    """Return the report as plain JSON-ready data (see the module docstring for the shape)."""
+    summary: dict[str, int] = {"partners": len(report.partners)}
+    for status, n in report.counts().items():
+        summary[status] = n
+    return {
+        "program": {"id": report.program_id, "name": report.program_name},
+        "principles": [{"id": p, "title": PRINCIPLE_TITLES[p]} for p in PRINCIPLES],
+        "summary": summary,
+        "partners": [
+            {
+                "id": s.partner.id,
+                "name": s.partner.name,
+                "tier": s.partner.tier,
+                "manager": s.partner.manager_id,
+                "status": s.status,
+                "scores": {f.principle: f.status for f in s.findings},
+            }
+            for s in report.partners
+        ],
+        "findings": [
+            {
+                "partner": f.partner_id,
+                "principle": f.principle,
+                "status": f.status,
+                "seen": f.seen,
+                "fix": f.fix,
+                "numbers": dict(f.numbers),
+            }
+            for s in report.partners
+            for f in s.findings
+        ],
+    }
+
+
+def report_json(report: HealthReport) -> str:
+    """Return the report as deterministic JSON text ending in a newline."""
+    return json.dumps(report_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _events_by_partner(plan: Plan) -> defaultdict[str, list[Event]]:
+    by_partner: defaultdict[str, list[Event]] = defaultdict(list)
+    for event in plan.events:
+        if event.status == "CANCELLED":
+            continue
+        seen = event.partner_ids or ((event.partner_id,) if event.partner_id else ())
+        for partner_id in dict.fromkeys(seen):
+            by_partner[partner_id].append(event)
+    return by_partner
+
+
+def _last_day(event: Event) -> date:
+    if event.all_day:
+        end_day: date = event.end
+        return end_day - _DAY
+    end = event.end
+    return end.date() if isinstance(end, datetime) else end
+
+
+def _days_apart(a: Event, b: Event) -> int:
+    """Whole days between two events (0 when they share a day)."""
+    if _last_day(a) < b.day:
+        return (b.day - _last_day(a)).days
+    if _last_day(b) < a.day:
+        return (a.day - _last_day(b)).days
+    return 0
+
+
+def _words(terms: Sequence[str]) -> re.Pattern[str] | None:
+    if not terms:
+        return None
+    alternatives = "|".join(re.escape(t.strip()) for t in terms if t.strip())
+    # Whole words with an optional plural, so "targets" counts but "targeted" does not.
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?:s|es)?(?!\w)", re.IGNORECASE)
+
+
+def _agenda_items(description: str) -> list[str]:
+    """The agenda's bullet lines; all lines when it has none.
+
+    Only items are judged, so a preamble such as "Not a review: no targets"
+    does not count as a review item.
+    """
+    lines = [line.strip() for line in description.splitlines() if line.strip()]
+    bullets = [line for line in lines if _BULLET.match(line)]
+    return bullets or lines
+
+
+def _tier_hint(tier: TierInfo) -> str:
+    return f"tier '{tier.id}'"
+
+
+def _plural(n: int | float, word: str) -> str:
+    return f"{n:g} {word}{'' if n == 1 else 's'}"
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return None if den == 0 else num / den
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "n/a (no accountability)" if value is None else f"{value:.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rung:
+    rank: int
+    tiers: tuple[str, ...]
+    median: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Ladder:
+    """Median hours per partner of each tier rank, lowest rank first."""
+
+    rungs: tuple[_Rung, ...]
+
+    @classmethod
+    def build(
+        cls,
+        partners: Sequence[PartnerInfo],
+        tiers: Mapping[str, TierInfo],
+        hours: Mapping[str, float],
+    ) -> _Ladder:
+        by_rank: defaultdict[int, list[float]] = defaultdict(list)
+        names: defaultdict[int, set[str]] = defaultdict(set)
+        for p in partners:
+            rank = tiers[p.tier].rank if p.tier in tiers else 0
+            by_rank[rank].append(hours[p.id])
+            names[rank].add(p.tier)
+        rungs = tuple(
+            _Rung(rank, tuple(sorted(names[rank])), statistics.median(by_rank[rank]))
+            for rank in sorted(by_rank)
+        )
+        return cls(rungs)
+
+    def describe(self) -> str:
+        return " < ".join(f"{'/'.join(r.tiers)} {r.median:.1f} h" for r in self.rungs)
+
+
+class _Checker:
+    """One method per principle; each returns one Finding."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        thresholds: HealthThresholds,
+        strategy_gap: timedelta,
+        top_rank: int,
+        ladder: _Ladder,
+    ) -> None:
+        self.plan = plan
+        self.th = thresholds
+        self.gap = strategy_gap
+        self.top_rank = top_rank
+        self.ladder = ladder
+        self.role_play = _words(thresholds.role_play_terms)
+        self.review = _words(thresholds.review_terms)
+
+    # -- targeted capability development ------------------------------------
+    def capability(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
+        workshops = [e for e in events if e.kind == WORKSHOP]
+        coaching = [e for e in events if e.kind == COACHING]
+        min_coaching = self.th.min_coaching_per_focus_area
+        if not p.focus_areas:
+            return Finding(
+                "capability",
+                p.id,
+                "warn",
+                f"no focus areas chosen, so training can only be generic "
+                f"({_plural(len(workshops), 'workshop')})",
+                f"choose this year's capability focus areas for {p.name} "
+                "(partners[].focus_areas); a capability_workshop rule with cadence "
+                "per_focus_area then targets each one",
+                (("focus_areas", 0), ("workshops", len(workshops))),
+            )
+        workshop_keys: dict[str, list[Event]] = defaultdict(list)
+        for w in workshops:
+            if w.focus_area is not None:
+                workshop_keys[w.focus_area].append(w)
+        missing: list[str] = []
+        no_role_play: list[str] = []
+        short_coaching: list[str] = []
+        covered = 0
+        for area in p.focus_areas:
+            area_workshops = workshop_keys.get(area, [])
+            if not area_workshops:
+                missing.append(area)
+                continue
+            if self.role_play is not None and not any(
+                self.role_play.search(f"{w.title}\n{w.description}") for w in area_workshops
+            ):
+                no_role_play.append(area)
+            prefixes = tuple(f"{w.key}/" for w in area_workshops)
+            n_coaching = sum(
+                1
+                for c in coaching
+                if c.focus_area == area or (c.focus_area is None and c.key.startswith(prefixes))
+            )
+            if n_coaching < min_coaching:
+                short_coaching.append(f"'{area}' ({n_coaching})")
+            if area not in no_role_play and n_coaching >= min_coaching:
+                covered += 1
+        total = len(p.focus_areas)
+        numbers: tuple[tuple[str, Number], ...] = (
+            ("focus_areas", total),
+            ("covered", covered),
+            ("workshops", len(workshops)),
+            ("coaching_sessions", len(coaching)),
+        )
+        seen = (
+            f"{covered} of {_plural(total, 'focus area')} with a role-play workshop and "
+            f"at least {_plural(min_coaching, 'coaching follow-up')}"
+        )
+        problems, fixes = [], []
+        if missing:
+            problems.append("no workshop for " + ", ".join(f"'{a}'" for a in missing))
+            if WORKSHOP in tier.rule_kinds:
+                fixes.append(
+                    "check the plan's diagnostics: the workshop rule of "
+                    f"{_tier_hint(tier)} could not place every focus area"
+                )
+            else:
+                fixes.append(
+                    f"add a capability_workshop rule with cadence per_focus_area to "
+                    f"{_tier_hint(tier)}"
+                )
+        if no_role_play:
+            problems.append("no role-play in the agenda for " + ", ".join(no_role_play))
+            fixes.append(
+                "put role-play in the workshop agenda (the built-in capability_workshop "
+                "agenda has it)"
+            )
+        if short_coaching:
+            problems.append("too few coaching follow-ups: " + ", ".join(short_coaching))
+            fixes.append(
+                "give the workshop rule follow_ups such as "
+                "{kind: coaching_session, after: [2w, 5w]}"
+            )
+        if problems:
+            return Finding(
+                "capability",
+                p.id,
+                "fail",
+                f"{seen}; " + "; ".join(problems),
+                "; ".join(fixes),
+                numbers,
+            )
+        return Finding("capability", p.id, "pass", seen, "", numbers)
+
+    # -- site visits both ways ----------------------------------------------
+    def site_visits(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
+        visits = [e for e in events if e.kind == SITE_VISIT]
+        to_partner = sum(1 for e in visits if e.direction == "to_partner")
+        to_us = sum(1 for e in visits if e.direction == "to_us")
+        other = len(visits) - to_partner - to_us
+        numbers: tuple[tuple[str, Number], ...] = (
+            ("to_partner", to_partner),
+            ("to_us", to_us),
+            ("other", other),
+        )
+        seen = f"visits by us to them: {to_partner}, by them to us: {to_us}"
+        if other:
+            seen += f", without a direction: {other}"
+        if SITE_VISIT not in tier.rule_kinds:
+            if tier.rank >= self.top_rank and len({t.rank for t in self.plan.tiers}) > 1:
+                return Finding(
+                    "site_visits",
+                    p.id,
+                    "warn",
+                    f"{seen}; {_tier_hint(tier)} is the highest and promises no site visits",
+                    f"add site_visit rules with direction to_partner and to_us to "
+                    f"{_tier_hint(tier)}",
+                    numbers,
+                )
+            return Finding(
+                "site_visits",
+                p.id,
+                "n/a",
+                f"{seen}; {_tier_hint(tier)} promises none",
+                "",
+                numbers,
+            )
+        if to_partner and to_us:
+            return Finding("site_visits", p.id, "pass", seen, "", numbers)
+        lacking = [
+            text
+            for text, n in (
+                ("to_partner (we visit them)", to_partner),
+                ("to_us (they visit us)", to_us),
+            )
+            if not n
+        ]
+        return Finding(
+            "site_visits",
+            p.id,
+            "fail",
+            f"{seen}; {_tier_hint(tier)} promises site visits, but not both ways",
+            f"add a site_visit rule with direction {' and '.join(lacking)} to "
+            f"{_tier_hint(tier)}, or check the plan's diagnostics if it could not be placed",
+            numbers,
+        )
+
+    # -- joint marketing strategy session -----------------------------------
+    def strategy(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
+        sessions = [e for e in events if e.kind == STRATEGY]
+        accountability = [e for e in events if e.purpose == "accountability"]
+        gap_days = self.gap / _DAY
+        if not sessions:
+            return Finding(
+                "strategy",
+                p.id,
+                "fail",
+                "no joint marketing strategy session",
+                "add a joint_marketing_strategy rule (for example cadence: once, "
+                f"window: {{in: [Q2]}}) to {_tier_hint(tier)}",
+                (("sessions", 0),),
+            )
+        clean = 0
+        closest: int | None = None
+        problems: list[str] = []
+        too_close = review_items = False
+        for s in sessions:
+            near = min(
+                accountability, key=lambda a: (_days_apart(s, a), a.day, a.key), default=None
+            )
+            apart = None if near is None else _days_apart(s, near)
+            if apart is not None and (closest is None or apart < closest):
+                closest = apart
+            items = [
+                item
+                for item in (s.title, *_agenda_items(s.description))
+                if self.review is not None and self.review.search(item)
+            ]
+            ok = True
+            if near is not None and apart is not None and apart < gap_days:
+                ok = False
+                too_close = True
+                problems.append(
+                    f"session on {s.day} is {_plural(apart, 'day')} from "
+                    f"{near.title or near.kind} on {near.day}"
+                )
+            if items:
+                ok = False
+                review_items = True
+                problems.append(
+                    f"session on {s.day} has evaluation items: "
+                    + "; ".join(f"'{i}'" for i in items[:3])
+                )
+            clean += ok
+        numbers: tuple[tuple[str, Number], ...] = (
+            ("sessions", len(sessions)),
+            ("clean", clean),
+            ("closest_accountability_days", -1 if closest is None else closest),
+            ("gap_days", gap_days),
+        )
+        seen = f"{_plural(len(sessions), 'session')}, {clean} apart from every evaluation; " + (
+            "no accountability events"
+            if closest is None
+            else f"closest accountability event {_plural(closest, 'day')} away "
+            f"(gap {format_duration(self.gap)})"
+        )
+        if clean == len(sessions):
+            return Finding("strategy", p.id, "pass", seen, "", numbers)
+        fixes = []
+        if too_close:
+            fixes.append(
+                f"move the session at least {format_duration(self.gap)} away from reviews "
+                "(its rule's window or min_gap_from_accountability)"
+            )
+        if review_items:
+            fixes.append("take review and target items out of its agenda")
+        status: Status = "warn" if clean else "fail"
+        return Finding(
+            "strategy",
+            p.id,
+            status,
+            f"{seen}; " + "; ".join(problems),
+            "; ".join(fixes),
+            numbers,
+        )
+
+    # -- two-way information sharing ------------------------------------------
+    def sharing(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
+        exchanges = [e for e in events if e.kind == EXCHANGE]
+        need = self.th.min_information_exchanges
+        numbers: tuple[tuple[str, Number], ...] = (
+            ("exchanges", len(exchanges)),
+            ("min_exchanges", need),
+            ("we_share", len(p.we_share)),
+            ("they_share", len(p.they_share)),
+        )
+        seen = (
+            f"{_plural(len(exchanges), 'exchange point')} (min {need}); topics agreed: "
+            f"we share {len(p.we_share)}, they share {len(p.they_share)}"
+        )
+        if not exchanges:
+            return Finding(
+                "sharing",
+                p.id,
+                "fail",
+                seen,
+                f"add an information_exchange rule (for example cadence: {need} per year) to "
+                f"{_tier_hint(tier)} and agree topics under partners[].sharing",
+                numbers,
+            )
+        status: Status = "pass"
+        problems, fixes = [], []
+        if len(exchanges) < need:
+            status = "warn"
+            problems.append("fewer exchange points than agreed")
+            fixes.append(f"plan at least {need} information exchanges a year")
+        one_sided = [
+            side
+            for side, topics in (("we_share", p.we_share), ("they_share", p.they_share))
+            if not topics
+        ]
+        if one_sided:
+            status = "warn"
+            problems.append("no topics agreed for " + " and ".join(one_sided))
+            fixes.append(
+                f"agree what each side brings: partners[].sharing.{' and '.join(one_sided)}"
+            )
+        else:
+            missing = [
+                e
+                for e in exchanges
+                if not (
+                    _mentions(e.description, p.we_share) and _mentions(e.description, p.they_share)
+                )
+            ]
+            if missing:
+                status = "fail"
+                problems.append(
+                    f"{_plural(len(missing), 'exchange')} without topics for both directions "
+                    f"(first on {missing[0].day})"
+                )
+                fixes.append(
+                    "list $we_share and $they_share in the exchange agenda (the built-in "
+                    "information_exchange agenda does)"
+                )
+        if problems:
+            seen = f"{seen}; " + "; ".join(problems)
+        return Finding("sharing", p.id, status, seen, "; ".join(fixes), numbers)
+
+    # -- collaboration, not just accountability -------------------------------
+    def balance(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
+        collab = [e for e in events if e.purpose == "collaboration"]
+        account = [e for e in events if e.purpose == "accountability"]
+        c_hours = sum(e.hours for e in collab)
+        a_hours = sum(e.hours for e in account)
+        by_count = _ratio(len(collab), len(account))
+        by_hours = _ratio(c_hours, a_hours)
+        need = self.th.min_collaboration_ratio
+        numbers: tuple[tuple[str, Number], ...] = (
+            ("collaboration_events", len(collab)),
+            ("accountability_events", len(account)),
+            ("collaboration_hours", round(c_hours, 2)),
+            ("accountability_hours", round(a_hours, 2)),
+            ("min_ratio", need),
+        )
+        seen = (
+            f"collaboration {len(collab)} events / {c_hours:.1f} h, accountability "
+            f"{len(account)} / {a_hours:.1f} h (ratio {_fmt_ratio(by_count)} by count, "
+            f"{_fmt_ratio(by_hours)} by hours; min {need:g})"
+        )
+        short = [
+            what
+            for what, r in (("count", by_count), ("hours", by_hours))
+            if r is not None and r < need
+        ]
+        if not short:
+            return Finding("balance", p.id, "pass", seen, "", numbers)
+        return Finding(
+            "balance",
+            p.id,
+            "fail",
+            f"{seen}; short by {' and '.join(short)}",
+            f"add collaboration (workshops, coaching, exchanges, a strategy session) to "
+            f"{_tier_hint(tier)} or thin out its reviews and check-ins "
+            "(skip_months_with_accountability on the check-in rule)",
+            numbers,
+        )
+
+    # -- investment by tier ---------------------------------------------------
+    def investment(self, p: PartnerInfo, tier: TierInfo, hours: float) -> Finding:
+        numbers: tuple[tuple[str, Number], ...] = (("hours", round(hours, 2)),)
+        ladder = self.ladder.describe()
+        seen = f"{hours:.1f} h a year; median per tier: {ladder}"
+        if len(self.ladder.rungs) < 2:
+            return Finding("investment", p.id, "pass", seen, "", numbers)
+        below = [r for r in self.ladder.rungs if r.rank < tier.rank and hours < r.median]
+        if below:
+            r = max(below, key=lambda r: r.median)
+            return Finding(
+                "investment",
+                p.id,
+                "fail",
+                f"{seen}; less than the {'/'.join(r.tiers)} median although "
+                f"{_tier_hint(tier)} ranks higher",
+                f"give {_tier_hint(tier)} a richer calendar than lower tiers (more "
+                f"collaboration rules), or move {p.name} to a lower tier",
+                numbers,
+            )
+        above = [r for r in self.ladder.rungs if r.rank > tier.rank and hours > r.median]
+        if above:
+            r = min(above, key=lambda r: r.median)
+            return Finding(
+                "investment",
+                p.id,
+                "warn",
+                f"{seen}; more than the {'/'.join(r.tiers)} median although "
+                f"{_tier_hint(tier)} ranks lower",
+                f"lighten {_tier_hint(tier)} or move {p.name} to a higher tier",
+                numbers,
+            )
+        return Finding("investment", p.id, "pass", seen, "", numbers)
+
+    # -- spread ---------------------------------------------------------------
+    def spread(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
+        max_silence = tier.max_silence or self.th.default_max_silence
+        max_days = max_silence / _DAY
+        per_week = self.th.max_events_per_week
+        if not events:
+            return Finding(
+                "spread",
+                p.id,
+                "fail",
+                "no touchpoints at all",
+                f"give {_tier_hint(tier)} rules, or check the plan's diagnostics",
+                (("events", 0),),
+            )
+        ordered = sorted(events, key=lambda e: (e.day, e.key))
+        longest, gap_from, gap_to = 0, ordered[0].day, ordered[0].day
+        reach = _last_day(ordered[0])
+        for e in ordered[1:]:
+            silence = (e.day - reach).days
+            if silence > longest:
+                longest, gap_from, gap_to = silence, reach, e.day
+            reach = max(reach, _last_day(e))
+        # The year repeats: the silence across its end is real, but the partner
+        # also has next year's plan there, so it only warns.
+        wrap = (self.plan.year_end - reach).days + (ordered[0].day - self.plan.year_start).days
+        weeks: defaultdict[date, int] = defaultdict(int)
+        for e in ordered:
+            weeks[e.day - timedelta(days=e.day.weekday())] += 1
+        piles = sorted((monday, n) for monday, n in weeks.items() if n > per_week)
+        busiest = max(weeks.values())
+        numbers: tuple[tuple[str, Number], ...] = (
+            ("longest_silence_days", longest),
+            ("across_year_end_days", wrap),
+            ("max_silence_days", max_days),
+            ("busiest_week_events", busiest),
+            ("max_events_per_week", per_week),
+        )
+        seen = (
+            f"longest silence {_plural(longest, 'day')} (max {format_duration(max_silence)}), "
+            f"{_plural(wrap, 'day')} across the year end; busiest week "
+            f"{_plural(busiest, 'event')} (max {per_week})"
+        )
+        problems, fixes = [], []
+        status: Status = "pass"
+        if longest > max_days:
+            status = "fail"
+            problems.append(f"silent from {gap_from} to {gap_to}")
+            fixes.append(
+                f"add a touchpoint between {gap_from} and {gap_to} (for example a check-in "
+                f"rule) or raise max_silence of {_tier_hint(tier)}"
+            )
+        if piles:
+            status = "fail"
+            problems.append(
+                "pile-up in the week of "
+                + ", ".join(f"{monday} ({n})" for monday, n in piles[:3])
+                + (f" and {len(piles) - 3} more" if len(piles) > 3 else "")
+            )
+            fixes.append(
+                f"spread those events out (spacing.max_per_week of {_tier_hint(tier)} "
+                "or the rules' windows)"
+            )
+        if status == "pass" and wrap > max_days:
+            status = "warn"
+            problems.append(f"silent across the year end ({ordered[0].day} is the first event)")
+            fixes.append("plan a touchpoint early in the year or late in the previous one")
+        if problems:
+            seen = f"{seen}; " + "; ".join(problems)
+        return Finding("spread", p.id, status, seen, "; ".join(fixes), numbers)
+
+
+def _mentions(text: str, topics: Sequence[str]) -> bool:
+    lowered = text.casefold()
+    return any(t.casefold() in lowered for t in topics if t.strip())

@@ -1,0 +1,414 @@
+"""The health check on hand-built plans: each principle passes, warns and fails as documented."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chancal.health import PRINCIPLES, check_health, report_json
+from chancal.kinds import BUILTIN_KINDS
+from chancal.models import HealthThresholds
+from chancal.plan import Event, ManagerInfo, PartnerInfo, Plan, TierInfo
+
+TZ = "Europe/Berlin"
+GAP = timedelta(days=21)
+EXCHANGE_TEXT = "Information exchange\nWe share: roadmap\nAcme shares: pipeline"
+STRATEGY_TEXT = (
+    "Joint marketing strategy session\nNot a review: no targets, no scorecards.\n"
+    "- Where the market is heading\n- Targeted segments and campaigns we could run together"
+)
+WORKSHOP_TEXT = "Capability workshop\n- Role-play: practise negotiation with feedback"
+
+
+def ev(
+    partner: str,
+    kind: str,
+    day: str,
+    *,
+    hours: float = 1.0,
+    days: int = 0,
+    key: str | None = None,
+    focus: str | None = None,
+    description: str = "",
+    direction: str | None = None,
+    partner_ids: tuple[str, ...] = (),
+) -> Event:
+    """Build one event; `days` > 0 makes it all-day."""
+    d = date.fromisoformat(day)
+    if days:
+        start: date | datetime = d
+        end: date | datetime = d + timedelta(days=days)
+    else:
+        start = datetime(d.year, d.month, d.day, 10, tzinfo=ZoneInfo(TZ))
+        end = start + timedelta(hours=hours)
+    key = key or f"{partner}/{kind}/{day}"
+    return Event(
+        key=key,
+        uid=f"{key}@test",
+        partner_id=None if partner_ids else partner,
+        manager_id="sam",
+        rule_id=kind,
+        kind=kind,
+        purpose=BUILTIN_KINDS[kind].purpose,
+        title=BUILTIN_KINDS[kind].title,
+        start=start,
+        end=end,
+        timezone=TZ,
+        all_day=bool(days),
+        mode="virtual",
+        description=description,
+        focus_area=focus,
+        partner_ids=partner_ids,
+        direction=direction,  # type: ignore[arg-type]
+    )
+
+
+ACME_EVENTS = (
+    ev("acme", "quarterly_business_review", "2027-01-25", hours=2),
+    ev("acme", "capability_workshop", "2027-02-15", hours=3, key="acme/workshop/negotiation",
+       focus="negotiation", description=WORKSHOP_TEXT),
+    ev("acme", "coaching_session", "2027-03-08", key="acme/workshop/negotiation/coaching-1",
+       focus="negotiation"),
+    ev("acme", "information_exchange", "2027-03-29", hours=1.5, description=EXCHANGE_TEXT),
+    ev("acme", "quarterly_business_review", "2027-04-19", hours=2),
+    ev("acme", "joint_marketing_strategy", "2027-05-31", hours=3, description=STRATEGY_TEXT),
+    ev("acme", "site_visit", "2027-06-21", days=2, direction="to_partner"),
+    ev("acme", "quarterly_business_review", "2027-07-19", hours=2),
+    ev("acme", "product_training", "2027-08-23", hours=2),
+    ev("acme", "information_exchange", "2027-09-13", hours=1.5, description=EXCHANGE_TEXT),
+    ev("acme", "quarterly_business_review", "2027-10-18", hours=2),
+    ev("acme", "site_visit", "2027-11-08", days=2, direction="to_us"),
+    ev("acme", "annual_review", "2027-12-06", hours=3),
+)  # fmt: skip
+MINI_EVENTS = (
+    ev("mini", "capability_workshop", "2027-02-01", hours=3, key="mini/workshop/renewals",
+       focus="renewals", description=WORKSHOP_TEXT),
+    ev("mini", "coaching_session", "2027-02-22", key="mini/workshop/renewals/coaching-1"),
+    ev("mini", "information_exchange", "2027-03-15", hours=1.5, description=EXCHANGE_TEXT),
+    ev("mini", "quarterly_business_review", "2027-06-14", hours=2),
+    ev("mini", "joint_marketing_strategy", "2027-09-06", hours=3, description=STRATEGY_TEXT),
+    ev("mini", "information_exchange", "2027-10-04", hours=1.5, description=EXCHANGE_TEXT),
+    ev("mini", "annual_review", "2027-11-29", hours=3),
+)  # fmt: skip
+ACME = PartnerInfo(
+    "acme", "Acme", "top", "sam", "DE", TZ, ("negotiation",), ("roadmap",), ("pipeline",)
+)
+MINI = PartnerInfo(
+    "mini", "Mini", "small", "sam", "DE", TZ, ("renewals",), ("roadmap",), ("pipeline",)
+)
+TOP = TierInfo(
+    "top",
+    "",
+    2,
+    (
+        "quarterly_business_review",
+        "capability_workshop",
+        "joint_marketing_strategy",
+        "information_exchange",
+        "site_visit",
+        "site_visit",
+        "product_training",
+        "annual_review",
+    ),
+)
+SMALL = TierInfo(
+    "small",
+    "",
+    1,
+    ("quarterly_business_review", "capability_workshop", "joint_marketing_strategy"),
+    max_silence=timedelta(weeks=20),
+)
+
+
+def make_plan(
+    events: tuple[Event, ...] = ACME_EVENTS + MINI_EVENTS,
+    partners: tuple[PartnerInfo, ...] = (ACME, MINI),
+    tiers: tuple[TierInfo, ...] = (TOP, SMALL),
+) -> Plan:
+    return Plan(
+        program_id="test",
+        program_name="Test",
+        timezone=TZ,
+        year_start=date(2027, 1, 1),
+        year_end=date(2028, 1, 1),
+        events=tuple(sorted(events, key=lambda e: (e.day, e.key))),
+        partners=partners,
+        managers=(ManagerInfo("sam", "Sam", "sam@example.com", TZ, 12, 16.0, 2),),
+        tiers=tiers,
+    )
+
+
+def statuses(plan: Plan, thresholds: HealthThresholds | None = None) -> dict[str, dict[str, str]]:
+    report = check_health(plan, thresholds or HealthThresholds(), strategy_gap=GAP)
+    return {s.partner.id: {f.principle: f.status for f in s.findings} for s in report.partners}
+
+
+def without(events: tuple[Event, ...], key: str) -> tuple[Event, ...]:
+    kept = tuple(e for e in events if e.key != key)
+    assert len(kept) == len(events) - 1, key
+    return kept
+
+
+def swap(events: tuple[Event, ...], key: str, new: Event) -> tuple[Event, ...]:
+    return (*without(events, key), new)
+
+
+ALL_PASS = dict.fromkeys(PRINCIPLES, "pass")
+MINI_OK = {**ALL_PASS, "site_visits": "n/a"}
+
+
+def test_healthy_plan_passes_every_principle() -> None:
+    """A calendar with targeted workshops, visits, a clean strategy session and exchanges passes."""
+    assert statuses(make_plan()) == {"acme": ALL_PASS, "mini": MINI_OK}
+
+
+Mutation = Callable[[], tuple[Plan, HealthThresholds]]
+
+
+def _plan(**kwargs: object) -> Mutation:
+    return lambda: (make_plan(**kwargs), HealthThresholds())  # type: ignore[arg-type]
+
+
+CASES: list[tuple[str, Mutation, str, str]] = [
+    # (scenario, plan, principle that must not pass for acme, its status)
+    ("no focus areas", _plan(partners=(replace(ACME, focus_areas=()), MINI)), "capability", "warn"),
+    (
+        "workshop without role-play",
+        _plan(events=swap(ACME_EVENTS, "acme/workshop/negotiation",
+                          replace(ACME_EVENTS[1], description="Classroom slides")) + MINI_EVENTS),
+        "capability",
+        "fail",
+    ),
+    (
+        "no coaching follow-up",
+        _plan(events=without(ACME_EVENTS, "acme/workshop/negotiation/coaching-1") + MINI_EVENTS),
+        "capability",
+        "fail",
+    ),
+    (
+        "focus area without workshop",
+        _plan(partners=(replace(ACME, focus_areas=("negotiation", "pricing")), MINI)),
+        "capability",
+        "fail",
+    ),
+    (
+        "visit only one way",
+        _plan(events=without(ACME_EVENTS, "acme/site_visit/2027-11-08") + MINI_EVENTS),
+        "site_visits",
+        "fail",
+    ),
+    (
+        "strategy 9 days after a review",
+        _plan(events=swap(ACME_EVENTS, "acme/joint_marketing_strategy/2027-05-31",
+                          ev("acme", "joint_marketing_strategy", "2027-04-28", hours=3,
+                             description=STRATEGY_TEXT)) + MINI_EVENTS),
+        "strategy",
+        "fail",
+    ),
+    (
+        "strategy agenda with review items",
+        _plan(events=swap(ACME_EVENTS, "acme/joint_marketing_strategy/2027-05-31",
+                          replace(ACME_EVENTS[5], description="- Review of Q1 targets\n- Ideas"))
+              + MINI_EVENTS),
+        "strategy",
+        "fail",
+    ),
+    (
+        "no strategy session",
+        _plan(events=swap(ACME_EVENTS, "acme/joint_marketing_strategy/2027-05-31",
+                          ev("acme", "product_training", "2027-05-31", hours=3)) + MINI_EVENTS),
+        "strategy",
+        "fail",
+    ),
+    (
+        "exchange without their topics",
+        _plan(events=swap(ACME_EVENTS, "acme/information_exchange/2027-09-13",
+                          replace(ACME_EVENTS[9], description="We share: roadmap")) + MINI_EVENTS),
+        "sharing",
+        "fail",
+    ),
+    (
+        "no exchange points",
+        _plan(events=without(without(ACME_EVENTS, "acme/information_exchange/2027-03-29"),
+                             "acme/information_exchange/2027-09-13") + MINI_EVENTS),
+        "sharing",
+        "fail",
+    ),
+    (
+        "no topics agreed for them",
+        _plan(partners=(replace(ACME, they_share=()), MINI)),
+        "sharing",
+        "warn",
+    ),
+    (
+        "two-day reviews outweigh collaboration by hours",
+        _plan(events=tuple(
+            replace(e, start=e.day, end=e.day + timedelta(days=2), all_day=True)
+            if e.kind == "quarterly_business_review" else e
+            for e in ACME_EVENTS
+        ) + MINI_EVENTS),
+        "balance",
+        "fail",
+    ),
+    (
+        "silence longer than the tier allows",
+        _plan(tiers=(replace(TOP, max_silence=timedelta(weeks=4)), SMALL)),
+        "spread",
+        "fail",
+    ),
+    (
+        "three events in one week",
+        _plan(events=ACME_EVENTS + MINI_EVENTS + (
+            ev("acme", "monthly_check_in", "2027-01-26", hours=0.5),
+            ev("acme", "monthly_check_in", "2027-01-28", hours=0.5),
+        )),
+        "spread",
+        "fail",
+    ),
+    (
+        "silence only across the year end",
+        _plan(tiers=(replace(TOP, max_silence=timedelta(weeks=7)), SMALL)),
+        "spread",
+        "warn",
+    ),
+    (
+        "highest tier promises no site visits",
+        _plan(
+            events=tuple(e for e in ACME_EVENTS if e.kind != "site_visit") + MINI_EVENTS,
+            tiers=(replace(TOP, rule_kinds=TOP.rule_kinds[:4]), SMALL),
+        ),
+        "site_visits",
+        "warn",
+    ),
+    (
+        "collaboration ratio threshold raised",
+        lambda: (make_plan(), HealthThresholds(min_collaboration_ratio=2.0)),
+        "balance",
+        "fail",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("principle", "status", "mutation"),
+    [pytest.param(p, s, m, id=name) for name, m, p, s in CASES],
+)
+def test_each_check_the_box_change_fails_exactly_its_principle(
+    principle: str, status: str, mutation: Mutation
+) -> None:
+    """One deliberate flaw changes exactly one principle of the affected partner."""
+    plan, thresholds = mutation()
+    got = statuses(plan, thresholds)["acme"]
+    assert got == {**ALL_PASS, principle: status}
+
+
+def test_investment_out_of_tier_order_fails_the_under_invested_partner() -> None:
+    """A higher-ranked partner with fewer hours fails; the lower one with more hours warns."""
+    plan = make_plan(tiers=(replace(TOP, rank=0), SMALL))
+    got = statuses(plan)
+    assert got["mini"]["investment"] == "fail"
+    assert got["acme"]["investment"] == "warn"
+    assert got["acme"]["site_visits"] == "pass"
+
+
+def test_shared_event_counts_for_every_invited_partner() -> None:
+    """A conference with partner_ids counts as collaboration for each invited partner."""
+    conference = ev(
+        "acme", "partner_conference", "2027-05-18", days=3, partner_ids=("acme", "mini")
+    )
+    heavy = tuple(
+        ev("mini", "monthly_check_in", f"2027-{m:02}-0{3 + m % 4}", hours=0.5) for m in (1, 4, 7)
+    )
+    plain = check_health(
+        make_plan(events=ACME_EVENTS + MINI_EVENTS + heavy), HealthThresholds(), strategy_gap=GAP
+    )
+    shared = check_health(
+        make_plan(events=ACME_EVENTS + MINI_EVENTS + heavy + (conference,)),
+        HealthThresholds(),
+        strategy_gap=GAP,
+    )
+    nums = [dict(r.partners[1].finding("balance").numbers) for r in (plain, shared)]
+    assert nums[1]["collaboration_events"] == nums[0]["collaboration_events"] + 1
+    assert nums[1]["collaboration_hours"] == nums[0]["collaboration_hours"] + 24
+
+
+def test_cancelled_events_do_not_count() -> None:
+    """A cancelled visit is not a visit."""
+    events = tuple(
+        replace(e, status="CANCELLED") if e.key == "acme/site_visit/2027-11-08" else e
+        for e in ACME_EVENTS
+    )
+    assert statuses(make_plan(events=events + MINI_EVENTS))["acme"]["site_visits"] == "fail"
+
+
+def test_coaching_without_focus_area_is_matched_by_its_workshop_key() -> None:
+    """A follow-up keyed under its workshop counts for the workshop's focus area."""
+    assert statuses(make_plan())["mini"]["capability"] == "pass"
+
+
+@pytest.mark.parametrize(
+    ("agenda", "flagged"),
+    [
+        ("Not a review: no targets, no scorecards.\n- Ideas worth trying", False),
+        ("- Targeted campaigns for new segments", False),
+        ("- Q2 targets and the scorecard", True),
+        ("- Performance against quota", True),
+        ("Review of the pipeline", True),
+        ("Free discussion of the market", False),
+    ],
+)
+def test_strategy_agenda_items_judged_by_whole_review_words(agenda: str, flagged: bool) -> None:
+    """Only agenda items with review words (whole words, plurals) make the session an evaluation."""
+    events = swap(
+        ACME_EVENTS,
+        "acme/joint_marketing_strategy/2027-05-31",
+        replace(ACME_EVENTS[5], description=agenda),
+    )
+    got = statuses(make_plan(events=events + MINI_EVENTS))["acme"]["strategy"]
+    assert got == ("fail" if flagged else "pass")
+
+
+def test_failure_names_the_numbers_and_a_fix() -> None:
+    """A failing finding says what was seen, with numbers, and what would fix it."""
+    plan = make_plan(events=without(ACME_EVENTS, "acme/site_visit/2027-11-08") + MINI_EVENTS)
+    report = check_health(plan, HealthThresholds(), strategy_gap=GAP)
+    finding = report.partners[0].finding("site_visits")
+    assert finding.seen.startswith("visits by us to them: 1, by them to us: 0")
+    assert "direction to_us" in finding.fix
+    assert dict(finding.numbers) == {"to_partner": 1, "to_us": 0, "other": 0}
+    assert report.failed
+
+
+def test_json_has_the_documented_stable_shape() -> None:
+    """The JSON report has program, principles, summary, partners and findings, deterministic."""
+    report = check_health(make_plan(), HealthThresholds(), strategy_gap=GAP)
+    text = report_json(report)
+    data = json.loads(text)
+    assert sorted(data) == ["findings", "partners", "principles", "program", "summary"]
+    assert data["summary"] == {"partners": 2, "pass": 13, "warn": 0, "fail": 0, "n/a": 1}
+    assert [p["id"] for p in data["principles"]] == list(PRINCIPLES)
+    assert data["partners"][0] == {
+        "id": "acme",
+        "name": "Acme",
+        "tier": "top",
+        "manager": "sam",
+        "status": "pass",
+        "scores": ALL_PASS,
+    }
+    assert len(data["findings"]) == 2 * len(PRINCIPLES)
+    assert sorted(data["findings"][0]) == [
+        "fix",
+        "numbers",
+        "partner",
+        "principle",
+        "seen",
+        "status",
+    ]
+    again = report_json(check_health(make_plan(), HealthThresholds(), strategy_gap=GAP))
+    assert again == text
+    assert not report.failed
