@@ -28,7 +28,10 @@ SUN_THU = "[sun, mon, tue, wed, thu]"
 
 # code, IANA zones (weighted by listing order), subdivisions worth naming, cities,
 # working week (None = the program's mon-fri), common fiscal year starts, weight.
-COUNTRIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str | None, tuple[str, ...], int], ...] = (
+Country = tuple[
+    str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str | None, tuple[str, ...], int
+]
+COUNTRIES: tuple[Country, ...] = (
     ("US", ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
      ("CA", "NY", "TX", "IL", "WA", "MA"), ("Boston", "Chicago", "Austin", "Seattle", "Denver"),
      None, ("01-01", "10-01", "07-01"), 12),
@@ -182,9 +185,10 @@ def blackout_lines(rng: random.Random, code: str) -> list[str]:
         month = rng.randint(1, 11)
         day = rng.randint(1, 20)
         length = rng.randint(1, 6)
+        reason = rng.choice(("Inventory count", "Sales kick-off", "Office move", "Audit"))
         out.append(
             f"{{start: {YEAR}-{month:02d}-{day:02d}, end: {YEAR}-{month:02d}-{day + length:02d}, "
-            f'reason: "{rng.choice(("Inventory count", "Sales kick-off", "Office move", "Audit"))}"}}'
+            f'reason: "{reason}"}}'
         )
     return out
 
