@@ -1,0 +1,202 @@
+"""Child process of run.py: exporter throughput and memory, and the icalendar baseline.
+
+    python benchmarks/throughput.py --probe
+    python benchmarks/throughput.py fast FILE       # the ICS exporter, every feed
+    python benchmarks/throughput.py naive FILE --sample 2000
+    python benchmarks/throughput.py memory FILE     # the exporter's traced peak memory
+
+Loading and planning are done first and not timed; only the export is. Each
+mode prints one JSON line. Run in a fresh process per measurement, so caches
+and allocator state of one do not flatter the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def stamp() -> datetime:
+    """DTSTAMP from SOURCE_DATE_EPOCH, like the CLI (fixed, so runs are comparable)."""
+    return datetime.fromtimestamp(int(os.environ.get("SOURCE_DATE_EPOCH", "1798761600")), UTC)
+
+
+def load_plan(path: Path) -> Any:
+    """Load and plan a program (untimed)."""
+    from chancal.loader import load
+    from chancal.planner import make_plan
+
+    located = load(path)
+    return make_plan(located.config)
+
+
+def exporter() -> Callable[[Any, Path, datetime], int]:
+    """Return a function that writes every ICS feed of a plan to a folder; bytes written.
+
+    Adapts to whatever src/chancal/exporters/ics.py exposes; raises ImportError
+    (with the reason) while the exporter does not exist yet.
+    """
+    from chancal.exporters import ics
+
+    write = getattr(ics, "write_feeds", None)
+    if write is None:
+        raise ImportError("chancal.exporters.ics has no write_feeds(plan, folder, stamp=...) yet")
+
+    def run(plan: Any, folder: Path, when: datetime) -> int:
+        write(plan, folder, stamp=when)
+        return sum(p.stat().st_size for p in folder.rglob("*.ics"))
+
+    return run
+
+
+def fast(path: Path) -> dict[str, float]:
+    """Time the exporter writing every feed of the plan."""
+    plan = load_plan(path)
+    export = exporter()
+    gc.collect()
+    with tempfile.TemporaryDirectory(prefix="chancal-feeds-") as tmp:
+        start = time.perf_counter()
+        written = export(plan, Path(tmp), stamp())
+        seconds = time.perf_counter() - start
+    events = len(plan.events)
+    return {
+        "events": events,
+        "seconds": seconds,
+        "events_per_second": events / seconds,
+        "output_mb": written / 2**20,
+    }
+
+
+def memory(path: Path) -> dict[str, float]:
+    """Trace the exporter's own peak allocation (beyond the plan it is given)."""
+    plan = load_plan(path)
+    export = exporter()
+    gc.collect()
+    with tempfile.TemporaryDirectory(prefix="chancal-feeds-") as tmp:
+        tracemalloc.start()
+        written = export(plan, Path(tmp), stamp())
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return {"events": len(plan.events), "peak_mb": peak / 2**20, "output_mb": written / 2**20}
+
+
+def icalendar_event(ev: Any, when: datetime) -> Any:
+    """Build one VEVENT with the icalendar object model, with the fields chancal writes."""
+    import icalendar
+
+    out = icalendar.Event()
+    out.add("uid", ev.uid)
+    out.add("dtstamp", when)
+    out.add("dtstart", ev.start)
+    out.add("dtend", ev.end)
+    out.add("summary", ev.title)
+    if ev.description:
+        out.add("description", ev.description)
+    if ev.location:
+        out.add("location", ev.location)
+    out.add("categories", [ev.kind, ev.purpose])
+    if ev.organizer is not None:
+        organizer = icalendar.vCalAddress(f"mailto:{ev.organizer.email}")
+        organizer.params["cn"] = icalendar.vText(ev.organizer.name)
+        out.add("organizer", organizer)
+    for person in ev.attendees:
+        attendee = icalendar.vCalAddress(f"mailto:{person.email}")
+        attendee.params["cn"] = icalendar.vText(person.name)
+        attendee.params["cutype"] = icalendar.vText("INDIVIDUAL")
+        attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
+        attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
+        attendee.params["rsvp"] = icalendar.vText("FALSE")
+        out.add("attendee", attendee, encode=False)
+    out.add("status", ev.status)
+    out.add("sequence", ev.sequence)
+    out.add("transp", "OPAQUE")
+    out.add("class", "PUBLIC")
+    for reminder in ev.reminders:
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", -reminder)
+        alarm.add("description", ev.title)
+        out.add_component(alarm)
+    return out
+
+
+def sample_events(events: Sequence[Any], size: int) -> list[Any]:
+    """Every k-th event, so the sample mixes kinds, tiers and time zones like the whole."""
+    step = max(1, len(events) // size)
+    return list(events[::step][:size])
+
+
+def naive(path: Path, size: int) -> dict[str, float]:
+    """Build and serialise a sample of the plan's events as icalendar objects; scale per event."""
+    import icalendar
+
+    plan = load_plan(path)
+    events = sample_events(plan.events, size)
+    when = stamp()
+    icalendar_event(events[0], when).to_ical()  # import and first-use costs are not per event
+    gc.collect()
+    start = time.perf_counter()
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//chancal benchmark//EN")
+    calendar.add("version", "2.0")
+    for ev in events:
+        calendar.add_component(icalendar_event(ev, when))
+    data = calendar.to_ical()
+    seconds = time.perf_counter() - start
+    del calendar, data
+    gc.collect()
+    # Memory per event of the object model, traced separately (tracing slows the timing).
+    tracemalloc.start()
+    kept = [icalendar_event(ev, when) for ev in events]
+    traced, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del kept
+    return {
+        "events": len(events),
+        "seconds": seconds,
+        "events_per_second": len(events) / seconds,
+        "bytes_per_event": traced / len(events),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one measurement and print it as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--probe", action="store_true", help="exit 0 if the exporter exists")
+    parser.add_argument("mode", nargs="?", choices=("fast", "naive", "memory"))
+    parser.add_argument("file", nargs="?", type=Path)
+    parser.add_argument("--sample", type=int, default=2000)
+    args = parser.parse_args(argv)
+    if args.probe:
+        try:
+            import chancal.planner  # noqa: F401
+
+            exporter()
+        except ImportError as exc:
+            print(f"exporter not available yet: {exc}")
+            return 1
+        return 0
+    if args.mode is None or args.file is None:
+        parser.error("give a mode and a program file")
+    if args.mode == "fast":
+        result = fast(args.file)
+    elif args.mode == "memory":
+        result = memory(args.file)
+    else:
+        result = naive(args.file, args.sample)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
