@@ -60,7 +60,7 @@ PRINCIPLE_TITLES: Mapping[Principle, str] = {
     "sharing": "two-way information sharing",
     "balance": "collaboration at least matching accountability",
     "investment": "investment by tier",
-    "spread": "spread: no long silences, no pile-ups",
+    "spread": "touchpoints spread out: no long silences, no pile-ups",
 }
 STATUSES: tuple[Status, ...] = ("pass", "warn", "fail", "n/a")
 _SEVERITY: Mapping[Status, int] = {"n/a": 0, "pass": 1, "warn": 2, "fail": 3}

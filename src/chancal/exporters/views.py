@@ -1,0 +1,668 @@
+"""Rich views of a plan: the year at a glance, manager load per week, collaboration balance bars.
+
+Each view is a renderable that lays itself out for the width it is given:
+one row of weeks when the terminal is wide, wrapped by half or quarter year
+at 80 columns. Everything is drawn from `rich.text.Text` pieces, so user
+names such as "Acme [EU]" are never read as markup, and colour is only a
+second channel: letters, glyphs and "!" carry the meaning in plain text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+from chancal.health import PRINCIPLE_TITLES, PRINCIPLES, HealthReport
+from chancal.kinds import Purpose
+from chancal.plan import Event, ManagerInfo, PartnerInfo, Plan
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+PURPOSE_STYLE: Mapping[Purpose, str] = {
+    "accountability": "bold yellow",
+    "collaboration": "bold cyan",
+}
+EMPTY = "\u00b7"  # middle dot: a week with nothing planned
+MORE = "+"  # a second event in the same week
+OVER = "!"  # over capacity
+BAR_COLLAB = "\u2588"  # full block
+BAR_ACCOUNT = "\u2591"  # light shade: tells the purposes apart without colour
+LEVELS = " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"  # load as a fraction of capacity
+
+# One letter per built-in kind; accountability kinds and collaboration kinds
+# never share a letter, so the grid reads without colour too.
+BUILTIN_CODES: Mapping[str, str] = {
+    "monthly_check_in": "C",
+    "quarterly_business_review": "Q",
+    "annual_review": "A",
+    "product_training": "T",
+    "partner_conference": "P",
+    "capability_workshop": "W",
+    "coaching_session": "K",
+    "site_visit": "V",
+    "joint_marketing_strategy": "S",
+    "information_exchange": "X",
+}
+
+
+def kind_codes(events: Iterable[Event]) -> dict[str, str]:
+    """Give every kind in `events` a one-character code, custom kinds by sorted id."""
+    kinds = sorted({e.kind for e in events})
+    codes = {k: BUILTIN_CODES[k] for k in kinds if k in BUILTIN_CODES}
+    taken = set(codes.values())
+    for kind in kinds:
+        if kind in codes:
+            continue
+        letters = [c.upper() for c in kind if c.isalpha()] + list("BDEFGHIJLMNORUYZ0123456789")
+        code = next((c for c in letters if c not in taken), "?")
+        codes[kind] = code
+        taken.add(code)
+    return codes
+
+
+def _kind_label(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Weeks:
+    """The Monday-based weeks that cover the planning year."""
+
+    first: date
+    count: int
+
+    @classmethod
+    def of(cls, plan: Plan) -> _Weeks:
+        first = plan.year_start - timedelta(days=plan.year_start.weekday())
+        count = math.ceil((plan.year_end - first).days / 7)
+        return cls(first, count)
+
+    def index(self, day: date) -> int | None:
+        i = (day - self.first).days // 7
+        return i if 0 <= i < self.count else None
+
+    def monday(self, i: int) -> date:
+        return self.first + timedelta(weeks=i)
+
+    def blocks(self, per_block: int) -> list[range]:
+        return [range(s, min(s + per_block, self.count)) for s in range(0, self.count, per_block)]
+
+
+_SHRINK_LABEL_TO = 18  # names may shrink this far before the year wraps into more blocks
+
+
+def _layout(weeks: _Weeks, width: int, cell: int, label: int, min_label: int) -> tuple[int, int]:
+    """Choose the label width and weeks per block: the whole year, halves, or quarters."""
+    for parts in (1, 2, 4):
+        per_block = math.ceil(weeks.count / parts)
+        room = width - 1 - cell * per_block
+        if room >= min(label, _SHRINK_LABEL_TO):
+            return min(label, room), per_block
+    per_block = math.ceil(weeks.count / 4)
+    return max(min_label, width - 1 - cell * per_block), per_block
+
+
+def _month_header(weeks: _Weeks, block: range, cell: int, label: int) -> Text:
+    """Month names above the week where each month starts."""
+    chars = [" "] * (cell * len(block))
+    for n, i in enumerate(block):
+        monday = weeks.monday(i)
+        sunday = monday + timedelta(days=6)
+        starts = monday.day == 1 or sunday.month != monday.month or n == 0
+        if not starts:
+            continue
+        month = sunday.month if sunday.month != monday.month else monday.month
+        name = MONTHS[month - 1]
+        at = n * cell
+        fits = at + len(name) <= len(chars)
+        if fits and all(c == " " for c in chars[max(0, at - 1) : at + len(name)]):
+            chars[at : at + len(name)] = name
+    return Text(" " * (label + 1) + "".join(chars).rstrip(), style="dim")
+
+
+def _fit(lines: Iterable[Text], console: Console, width: int) -> Iterator[Text]:
+    """Wrap lines wider than `width` under a two-space indent.
+
+    Done here rather than by rich so the views keep their width even on a
+    console printing with soft_wrap=True.
+    """
+    for line in lines:
+        if line.cell_len <= width:
+            yield line
+            continue
+        for n, part in enumerate(line.wrap(console, max(10, width - 2))):
+            part.rstrip()
+            yield Text("  ") + part if n else part
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _label(text: str, width: int, indent: int = 0, style: str = "") -> Text:
+    out = Text(" " * indent)
+    name = Text(text, style=style)
+    name.truncate(max(1, width - indent), overflow="ellipsis", pad=True)
+    out.append_text(name)
+    return out
+
+
+def _groups(plan: Plan) -> list[tuple[ManagerInfo | None, list[PartnerInfo]]]:
+    """Partners grouped by manager, in the plan's order; unknown managers last."""
+    by_manager: defaultdict[str, list[PartnerInfo]] = defaultdict(list)
+    for p in plan.partners:
+        by_manager[p.manager_id].append(p)
+    groups: list[tuple[ManagerInfo | None, list[PartnerInfo]]] = [
+        (m, by_manager.pop(m.id)) for m in plan.managers if m.id in by_manager
+    ]
+    rest = [p for ps in by_manager.values() for p in ps]
+    if rest:
+        groups.append((None, rest))
+    return groups
+
+
+def _partner_events(plan: Plan) -> defaultdict[str, list[Event]]:
+    out: defaultdict[str, list[Event]] = defaultdict(list)
+    for e in plan.events:
+        if e.status == "CANCELLED":
+            continue
+        ids = e.partner_ids or ((e.partner_id,) if e.partner_id else ())
+        for pid in dict.fromkeys(ids):
+            out[pid].append(e)
+    return out
+
+
+def _title(plan: Plan) -> Text:
+    last = plan.year_end - timedelta(days=1)
+    return Text.assemble(
+        (plan.program_name, "bold"), f"  {plan.year_start.isoformat()} to {last.isoformat()}"
+    )
+
+
+@dataclass(slots=True)
+class YearGrid:
+    """Partners (grouped by manager) against the weeks of the year; one letter per touchpoint."""
+
+    plan: Plan
+    max_label: int = 28
+    codes: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.codes = kind_codes(self.plan.events)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from _fit(self._lines(console, options), console, options.max_width)
+
+    def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        plan = self.plan
+        weeks = _Weeks.of(plan)
+        names = [Text(p.name).cell_len + 2 for p in plan.partners]
+        label = min(self.max_label, max([14, *names]))
+        label, per_block = _layout(weeks, options.max_width, 2, label, 10)
+        cells = self._cells(weeks)
+        yield _title(plan)
+        for block in weeks.blocks(per_block):
+            yield Text()
+            yield _month_header(weeks, block, 2, label)
+            for manager, partners in _groups(plan):
+                yield Text(manager.name if manager else "(no manager)", style="bold")
+                for p in partners:
+                    row = _label(p.name, label, indent=2)
+                    row.append(" ")
+                    for i in block:
+                        row.append_text(cells.get((p.id, i)) or Text(EMPTY + " ", style="dim"))
+                    row.rstrip()
+                    yield row
+        yield Text()
+        yield from self.legend(options.max_width)
+
+    def _cells(self, weeks: _Weeks) -> dict[tuple[str, int], Text]:
+        cells: dict[tuple[str, int], Text] = {}
+        for pid, events in _partner_events(self.plan).items():
+            by_week: defaultdict[int, list[Event]] = defaultdict(list)
+            for e in events:
+                i = weeks.index(e.day)
+                if i is not None:
+                    by_week[i].append(e)
+            for i, week in by_week.items():
+                first = min(week, key=lambda e: (e.day, e.key))
+                cells[pid, i] = Text.assemble(
+                    (self.codes[first.kind], PURPOSE_STYLE[first.purpose]),
+                    MORE if len(week) > 1 else " ",
+                )
+        return cells
+
+    def legend(self, width: int) -> Iterator[Text]:
+        """Which letter is which kind, grouped by purpose, flowed into lines of `width`."""
+        purposes: dict[str, Purpose] = {}
+        for e in self.plan.events:
+            purposes.setdefault(e.kind, e.purpose)
+        for purpose in ("accountability", "collaboration"):
+            kinds = sorted(
+                (k for k, p in purposes.items() if p == purpose), key=lambda k: self.codes[k]
+            )
+            if kinds:
+                entries = [
+                    Text.assemble((self.codes[k], PURPOSE_STYLE[purpose]), f" {_kind_label(k)}")
+                    for k in kinds
+                ]
+                head = Text.assemble((f"{purpose}:", PURPOSE_STYLE[purpose]))
+                yield from _flow(head, entries, width)
+        yield Text(f"{MORE} more that week   {EMPTY} nothing planned", style="dim")
+
+
+def _flow(head: Text, entries: Sequence[Text], width: int) -> Iterator[Text]:
+    """Lay out legend entries after `head`, wrapping between entries, never inside one."""
+    line = head.copy()
+    indent = 2
+    for n, entry in enumerate(entries):
+        if line.cell_len + 2 + entry.cell_len > width and line.cell_len > indent:
+            yield line
+            line = Text(" " * indent)
+            line.append_text(entry)
+            continue
+        line.append(" " if n == 0 else "  ")
+        line.append_text(entry)
+    yield line
+
+
+@dataclass(frozen=True, slots=True)
+class _Load:
+    meetings: int = 0
+    hours: float = 0.0
+    travel_days: int = 0
+
+
+_CellFn = Callable[[_Load, ManagerInfo], Text]
+
+
+def _travel_days(event: Event) -> int:
+    """Days the manager travels for an event: on site and not hosted by us."""
+    if event.mode != "on_site" or event.direction == "to_us":
+        return 0
+    if event.all_day:
+        return max(1, (event.end - event.start).days)  # type: ignore[operator]
+    return 1
+
+
+@dataclass(slots=True)
+class ManagerLoad:
+    """Each manager's meetings, hours and travel days per week against their capacity."""
+
+    plan: Plan
+
+    def loads(self) -> dict[str, dict[int, _Load]]:
+        """Weekly load per manager id (weeks indexed from the Monday before the year starts)."""
+        weeks = _Weeks.of(self.plan)
+        loads: dict[str, dict[int, _Load]] = {m.id: {} for m in self.plan.managers}
+        for e in self.plan.events:
+            if e.manager_id not in loads or e.status == "CANCELLED":
+                continue
+            i = weeks.index(e.day)
+            if i is None:
+                continue
+            old = loads[e.manager_id].get(i, _Load())
+            loads[e.manager_id][i] = _Load(
+                old.meetings + 1, old.hours + e.hours, old.travel_days + _travel_days(e)
+            )
+        return loads
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from _fit(self._lines(console, options), console, options.max_width)
+
+    def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        plan = self.plan
+        weeks = _Weeks.of(plan)
+        label, per_block = _layout(weeks, options.max_width, 1, 11, 10)
+        loads = self.loads()
+        yield _title(plan)
+        yield Text(
+            "Manager load per week: meetings (digits, + for 10 or more), hours against "
+            f"capacity ({LEVELS[1:]}), travel days (digits); {OVER} or red marks a week "
+            "over capacity.",
+            style="dim",
+        )
+        for m in plan.managers:
+            load = loads[m.id]
+            yield Text()
+            yield Text.assemble(
+                (m.name, "bold"),
+                f"  capacity {m.meetings_per_week} meetings, {m.hours_per_week:g} h a week; "
+                f"{_count(m.site_visits_per_month, 'site visit')} a month",
+            )
+            for block in weeks.blocks(per_block):
+                yield _month_header(weeks, block, 1, label)
+                yield self._row("meetings", label, block, load, m, self._meetings)
+                yield self._row("hours", label, block, load, m, self._hours)
+                yield self._row("travel", label, block, load, m, self._travel)
+            yield from self._summary(m, load, weeks)
+
+    @staticmethod
+    def _row(
+        name: str,
+        label: int,
+        block: range,
+        load: Mapping[int, _Load],
+        manager: ManagerInfo,
+        cell: _CellFn,
+    ) -> Text:
+        row = _label(name, label, indent=2)
+        row.append(" ")
+        for i in block:
+            row.append_text(cell(load.get(i, _Load()), manager))
+        row.rstrip()
+        return row
+
+    @staticmethod
+    def _meetings(load: _Load, m: ManagerInfo) -> Text:
+        if not load.meetings:
+            return Text(EMPTY, style="dim")
+        glyph = str(load.meetings) if load.meetings < 10 else MORE
+        over = load.meetings > m.meetings_per_week
+        return Text(glyph, style="bold red" if over else "")
+
+    @staticmethod
+    def _hours(load: _Load, m: ManagerInfo) -> Text:
+        if not load.hours:
+            return Text(EMPTY, style="dim")
+        if load.hours > m.hours_per_week:
+            return Text(OVER, style="bold red")
+        level = max(1, math.ceil(load.hours / m.hours_per_week * (len(LEVELS) - 1)))
+        return Text(LEVELS[level], style="green" if level < 6 else "yellow")
+
+    @staticmethod
+    def _travel(load: _Load, m: ManagerInfo) -> Text:
+        if not load.travel_days:
+            return Text(EMPTY, style="dim")
+        return Text(str(min(load.travel_days, 9)), style="magenta")
+
+    def _summary(self, m: ManagerInfo, load: Mapping[int, _Load], weeks: _Weeks) -> Iterator[Text]:
+        total = _Load(
+            sum(x.meetings for x in load.values()),
+            sum(x.hours for x in load.values()),
+            sum(x.travel_days for x in load.values()),
+        )
+        yield Text(
+            f"  year: {_count(total.meetings, 'meeting')}, {total.hours:.1f} h, "
+            f"{_count(total.travel_days, 'travel day')}"
+        )
+        if load:
+            busiest = max(sorted(load), key=lambda i: (load[i].hours, load[i].meetings))
+            b = load[busiest]
+            yield Text(
+                f"  busiest week {weeks.monday(busiest).isoformat()}: "
+                f"{_count(b.meetings, 'meeting')}, {b.hours:.1f} h"
+            )
+        over = [
+            i
+            for i in sorted(load)
+            if load[i].meetings > m.meetings_per_week or load[i].hours > m.hours_per_week
+        ]
+        if not over:
+            yield Text("  no week over capacity", style="green")
+        for i in over:
+            x = load[i]
+            yield Text(
+                f"  {OVER} week of {weeks.monday(i).isoformat()}: "
+                f"{_count(x.meetings, 'meeting')} (capacity {m.meetings_per_week}), "
+                f"{x.hours:.1f} h "
+                f"(capacity {m.hours_per_week:g})",
+                style="bold red",
+            )
+        visits: defaultdict[tuple[int, int], int] = defaultdict(int)
+        for e in self.plan.events:
+            if e.manager_id == m.id and e.kind == "site_visit" and e.direction != "to_us":
+                visits[e.day.year, e.day.month] += 1
+        for (year, month), n in sorted(visits.items()):
+            if n > m.site_visits_per_month:
+                yield Text(
+                    f"  {OVER} {MONTHS[month - 1]} {year}: {n} site visits "
+                    f"(limit {m.site_visits_per_month})",
+                    style="bold red",
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class _Balance:
+    collab_hours: float = 0.0
+    account_hours: float = 0.0
+    collab_events: int = 0
+    account_events: int = 0
+
+    def __add__(self, other: _Balance) -> _Balance:
+        return _Balance(
+            self.collab_hours + other.collab_hours,
+            self.account_hours + other.account_hours,
+            self.collab_events + other.collab_events,
+            self.account_events + other.account_events,
+        )
+
+    def scaled(self, n: int) -> _Balance:
+        """The average over `n` partners (events rounded to whole numbers)."""
+        if n <= 1:
+            return self
+        return _Balance(
+            self.collab_hours / n,
+            self.account_hours / n,
+            round(self.collab_events / n),
+            round(self.account_events / n),
+        )
+
+
+def balances(plan: Plan) -> dict[str, _Balance]:
+    """Collaboration and accountability hours and events per partner id."""
+    out: dict[str, _Balance] = {p.id: _Balance() for p in plan.partners}
+    for pid, events in _partner_events(plan).items():
+        if pid not in out:
+            continue
+        c = [e for e in events if e.purpose == "collaboration"]
+        a = [e for e in events if e.purpose == "accountability"]
+        out[pid] = _Balance(sum(e.hours for e in c), sum(e.hours for e in a), len(c), len(a))
+    return out
+
+
+_NUMBERS = 32  # width of " 123.4:56.7 h  12:8 ev   1.5x"
+
+
+@dataclass(slots=True)
+class BalanceBars:
+    """Collaboration against accountability as bars, per tier (average) and per partner."""
+
+    plan: Plan
+    max_label: int = 28
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from _fit(self._lines(console, options), console, options.max_width)
+
+    def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        plan = self.plan
+        per_partner = balances(plan)
+        ranks = {t.id: t.rank for t in plan.tiers}
+        by_tier: defaultdict[str, list[PartnerInfo]] = defaultdict(list)
+        for p in plan.partners:
+            by_tier[p.tier].append(p)
+        order = sorted(by_tier, key=lambda t: (-ranks.get(t, 0), t))
+        names = [Text(p.name).cell_len + 2 for p in plan.partners]
+        label = min(self.max_label, max([16, *names]))
+        bar = max(10, options.max_width - label - 1 - _NUMBERS)
+        if label + 1 + bar + _NUMBERS > options.max_width:
+            label = max(10, options.max_width - 1 - bar - _NUMBERS)
+        yield _title(plan)
+        yield Text.assemble(
+            (BAR_COLLAB, PURPOSE_STYLE["collaboration"]),
+            " collaboration  ",
+            (BAR_ACCOUNT, PURPOSE_STYLE["accountability"]),
+            " accountability: share of hours; then hours and events (collaboration:"
+            "accountability) and their ratio by hours; a tier's row is its average partner",
+        )
+        for tier in order:
+            partners = by_tier[tier]
+            total = sum((per_partner[p.id] for p in partners), _Balance())
+            yield Text()
+            head = f"{tier} ({len(partners)})"
+            yield self._row(_label(head, label, style="bold"), total.scaled(len(partners)), bar)
+            for p in partners:
+                yield self._row(_label(p.name, label, indent=2), per_partner[p.id], bar)
+
+    @staticmethod
+    def _row(row: Text, b: _Balance, width: int) -> Text:
+        row.append(" ")
+        total = b.collab_hours + b.account_hours
+        filled = 0 if total == 0 else round(width * b.collab_hours / total)
+        row.append(BAR_COLLAB * filled, style=PURPOSE_STYLE["collaboration"])
+        row.append(BAR_ACCOUNT * (width - filled), style=PURPOSE_STYLE["accountability"])
+        ratio = "-" if b.account_hours == 0 else f"{b.collab_hours / b.account_hours:.1f}x"
+        low = b.account_hours > 0 and b.collab_hours < b.account_hours
+        hours = f"{b.collab_hours:.1f}:{b.account_hours:.1f} h"
+        events = f"{b.collab_events}:{b.account_events} ev"
+        row.append(f" {hours:>14} {events:>9} ")
+        row.append(f"{ratio:>6}", style="bold red" if low else "")
+        row.rstrip()
+        return row
+
+
+def render_text(
+    renderables: Sequence[object], *, width: int, color: bool, force_terminal: bool | None = None
+) -> str:
+    """Render views to a string at a fixed width, with or without ANSI colour (for tests, files)."""
+    import io
+
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        color_system="truecolor" if color else None,
+        force_terminal=color if force_terminal is None else force_terminal,
+        record=True,
+        soft_wrap=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+    )
+    for renderable in renderables:
+        console.print(renderable)
+    return console.export_text(styles=color)
+
+
+STATUS_SYMBOL: Mapping[str, tuple[str, str]] = {
+    "pass": ("\u2713", "bold green"),
+    "warn": ("!", "bold yellow"),
+    "fail": ("\u2717", "bold red"),
+    "n/a": ("-", "dim"),
+}
+PRINCIPLE_SHORT: Mapping[str, str] = {
+    "capability": "skills",
+    "site_visits": "visits",
+    "strategy": "strat",
+    "sharing": "share",
+    "balance": "balance",
+    "investment": "invest",
+    "spread": "spread",
+}
+
+
+@dataclass(slots=True)
+class Scorecard:
+    """Partners (by manager) against the principles, then every finding that is not a pass."""
+
+    report: HealthReport
+    plan: Plan
+    max_label: int = 30
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from _fit(self._lines(console, options), console, options.max_width)
+
+    def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        width = options.max_width
+        col = 8
+        names = [Text(s.partner.name).cell_len + 2 for s in self.report.partners]
+        label = min(self.max_label, max([16, *names]))
+        tier = max([4, *(len(s.partner.tier) for s in self.report.partners)]) + 1
+        show_tier = label + tier + col * len(PRINCIPLES) <= width
+        if not show_tier:
+            tier = 0
+            label = max(12, min(label, width - col * len(PRINCIPLES)))
+        yield Text.assemble(
+            ("Health check: ", "bold"), (self.report.program_name, "bold"),
+            f"  ({_count(len(self.report.partners), 'partner')})",
+        )  # fmt: skip
+        yield Text()
+        head = Text(" " * label + ("tier".ljust(tier) if tier else ""), style="bold")
+        for p in PRINCIPLES:
+            head.append(PRINCIPLE_SHORT[p].center(col).rstrip().ljust(col))
+        head.rstrip()
+        yield head
+        by_id = {s.partner.id: s for s in self.report.partners}
+        for manager, partners in _groups(self.plan):
+            scored = [by_id[p.id] for p in partners if p.id in by_id]
+            if not scored:
+                continue
+            yield Text(manager.name if manager else "(no manager)", style="bold")
+            for s in scored:
+                row = _label(s.partner.name, label, indent=2)
+                if tier:
+                    row.append(s.partner.tier[: tier - 1].ljust(tier), style="dim")
+                for f in s.findings:
+                    symbol, style = STATUS_SYMBOL[f.status]
+                    pad = (col - 1) // 2
+                    row.append(" " * pad)
+                    row.append(symbol, style=style)
+                    row.append(" " * (col - 1 - pad))
+                row.rstrip()
+                yield row
+        yield Text()
+        yield from _flow(
+            Text.assemble(("legend:", "dim")),
+            [
+                Text.assemble((STATUS_SYMBOL[s][0], STATUS_SYMBOL[s][1]), f" {name}")
+                for s, name in (
+                    ("pass", "pass"),
+                    ("warn", "warn"),
+                    ("fail", "fail"),
+                    ("n/a", "not promised by the tier"),
+                )
+            ]
+            + [Text(f"{PRINCIPLE_SHORT[p]} = {PRINCIPLE_TITLES[p]}") for p in PRINCIPLES],
+            width,
+        )
+        findings = [
+            (s, f) for s in self.report.partners for f in s.findings if f.status in ("warn", "fail")
+        ]
+        if findings:
+            yield Text()
+            yield Text("Findings", style="bold")
+        for s, f in findings:
+            symbol, style = STATUS_SYMBOL[f.status]
+            head = Text.assemble(
+                (symbol, style), " ", (s.partner.name, "bold"), f": {PRINCIPLE_TITLES[f.principle]}"
+            )
+            for n, line in enumerate(head.wrap(console, max(20, width - 2))):
+                yield Text("  ") + line if n else line
+            yield _indented(f"seen: {f.seen}", width)
+            if f.fix:
+                yield _indented(f"fix: {f.fix}", width)
+        counts = self.report.counts()
+        yield Text()
+        yield Text.assemble(
+            (f"{counts['pass']} pass", "green"), ", ",
+            (f"{counts['warn']} warn", "yellow"), ", ",
+            (f"{counts['fail']} fail", "red"), f", {counts['n/a']} not applicable",
+        )  # fmt: skip
+
+
+def _indented(text: str, width: int, indent: int = 4) -> Text:
+    """Word-wrap `text` under a hanging indent, independent of the console's soft wrapping."""
+    import textwrap
+
+    lines = textwrap.wrap(
+        text,
+        width=max(20, width - indent),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return Text("\n".join(" " * indent + line for line in lines))
