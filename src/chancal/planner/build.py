@@ -1,0 +1,822 @@
+"""make_plan: a validated program in, every event of the planning year and its diagnostics out.
+
+Pure: no I/O and no clock; `today` and `pins` are inputs.
+
+Order of work, which is what makes the plan stable:
+- Managers are planned independently of each other (sorted by id), so editing
+  a partner never moves the events of partners with another manager.
+- Within a manager, partners are processed in id order and, per partner, rules
+  in this order: accountability rules (reviews), collaboration rules with a gap
+  from accountability (joint marketing strategy), rules that skip months with
+  accountability (monthly check-ins), multi-day events (site visits), then the
+  other collaboration rules, each occurrence directly followed by its
+  follow-ups. Adding a partner to a manager can therefore only move that
+  manager's other partners where their shared capacity is used up.
+- Pinned events are reserved first (see placement.py).
+
+Keys: `<partner>/<rule>/<occurrence>` (occurrence: "2027-q1", "2027-05",
+"2027-n02", a focus-area slug or an ISO date; nothing for `once`), follow-ups
+add `/<kind>-<n>` ("coaching-1"), shared events are `program/<id>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from chancal.kinds import BUILTIN_KINDS
+from chancal.models import Config, Manager, Partner, ProgramSettings, Rule
+from chancal.plan import (
+    Diagnostic,
+    Event,
+    ManagerInfo,
+    PartnerInfo,
+    Person,
+    Pins,
+    Plan,
+    TierInfo,
+    make_uid,
+)
+from chancal.planner import agenda
+from chancal.planner.calendar import Side, blackout_ranges, day_table, weekday_mask
+from chancal.planner.hours import HoursSig, local_datetime
+from chancal.planner.placement import (
+    R_GAP,
+    R_MONTH,
+    Item,
+    ManagerState,
+    PartnerState,
+    Placer,
+)
+from chancal.planner.recurrence import Fiscal, Occurrence, fiscal, occurrences, slug
+from chancal.planner.rules import RuleSpec, resolve, tier_rules
+from chancal.resources import agenda_template
+
+VIDEO_CALL = "Video call"
+
+
+def _fraction(text: str) -> float:
+    """A stable number in [0, 1) from text (sha256, not hash(): same on every run)."""
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 2**32
+
+
+def program_id(program: ProgramSettings) -> str:
+    """The program's id, or a slug of its name."""
+    return program.id or slug(program.name)
+
+
+def _group(spec: RuleSpec) -> int:
+    if spec.skip_months:
+        return 2
+    if spec.purpose == "accountability":
+        return 0
+    if spec.gap_days:
+        return 1
+    if spec.days:
+        return 3
+    return 4
+
+
+_STAGES = ({0}, {3}, {1, 2, 4})
+
+
+def _day(ordinal: int) -> date:
+    return date.fromordinal(ordinal)
+
+
+class _Planner:
+    """The state of one make_plan call (caches shared by all partners)."""
+
+    def __init__(self, config: Config, today: date | None, pins: Pins | None) -> None:
+        self.config = config
+        self.program = config.program
+        self.pid = program_id(config.program)
+        self.today = today.toordinal() if today is not None else None
+        self.pins = pins or {}
+        self.ys = self.program.year_start.toordinal()
+        self.ye = self.program.year_end.toordinal()
+        self.cal = fiscal(self.program.fiscal_year_start, self.ys)
+        self.half_start = self.cal.boundary(6)
+        self.month_of = {o: _day(o).year * 12 + _day(o).month - 1 for o in range(self.ys, self.ye)}
+        self.tiers = {t.id: t for t in config.tiers}
+        self.diagnostics: list[Diagnostic] = []
+        self.events: list[Event] = []
+        self._tier_specs: dict[str, tuple[RuleSpec, ...]] = {}
+        self._resolved: dict[int, RuleSpec] = {}
+        self._occ: dict[tuple[int, str, tuple[str, ...]], tuple[Occurrence, ...]] = {}
+        self._blocked: dict[str, frozenset[int]] = {}
+        self._attendees: dict[tuple[str, tuple[str, ...] | None], tuple[Person, ...]] = {}
+        self.program_blackouts = blackout_ranges(self.program.blackouts)
+
+    # -- rules ------------------------------------------------------------------
+
+    def _spec(self, rule: Rule) -> RuleSpec:
+        found = self._resolved.get(id(rule))
+        if found is None or found.rule is not rule:
+            found = resolve(self.config, rule)
+            self._resolved[id(rule)] = found
+        return found
+
+    def specs(self, partner: Partner) -> tuple[RuleSpec, ...]:
+        """The partner's resolved rules in placement order."""
+        base = self._tier_specs.get(partner.tier)
+        if base is None:
+            rules = tier_rules(partner.tier, self.tiers)
+            base = self._order([self._spec(r) for r in rules])
+            self._tier_specs[partner.tier] = base
+        edits = partner.overrides
+        if not (edits.rules or edits.change or edits.drop):
+            return base
+        from chancal.planner.rules import apply_edits
+
+        rules = apply_edits(tier_rules(partner.tier, self.tiers), edits)
+        return self._order([self._spec(r) for r in rules])
+
+    @staticmethod
+    def _order(specs: Sequence[RuleSpec]) -> tuple[RuleSpec, ...]:
+        return tuple(sorted(specs, key=_group))  # stable: rule order within a group
+
+    def _occurrences(self, spec: RuleSpec, partner: Partner) -> tuple[Occurrence, ...]:
+        rule = spec.rule
+        month_day = self.program.fiscal_year_start
+        if rule.fiscal_calendar == "partner" and partner.fiscal_year_start:
+            month_day = partner.fiscal_year_start
+        per_focus = rule.cadence is not None and rule.cadence.kind == "per_focus_area"
+        focus = partner.focus_areas if per_focus else ()
+        key = (id(spec), month_day, focus)
+        found = self._occ.get(key)
+        if found is None:
+            cal: Fiscal = fiscal(month_day, self.ys)
+            found = occurrences(rule, cal, self.ys, self.ye, focus)
+            self._occ[key] = found
+        return found
+
+    # -- sides ------------------------------------------------------------------
+
+    def _blocked_days(self, tier: str) -> frozenset[int]:
+        found = self._blocked.get(tier)
+        if found is None:
+            days: set[int] = set()
+            for shared in self.program.shared_events:
+                if shared.tiers is None or tier in shared.tiers:
+                    last = (shared.end or shared.start).toordinal()
+                    days.update(range(shared.start.toordinal(), last + 1))
+            found = self._blocked[tier] = frozenset(days)
+        return found
+
+    def partner_state(self, partner: Partner, manager: Manager) -> PartnerState:
+        """Build the partner's calendar context (tables and time slots are cached)."""
+        program = self.program
+        mside = Side(
+            weekday_mask(manager.working_days or program.working_days),
+            manager.country,
+            manager.subdivision,
+            blackout_ranges(manager.blackouts),
+        )
+        pside = Side(
+            weekday_mask(partner.working_days or program.working_days),
+            partner.country,
+            partner.subdivision,
+            blackout_ranges(partner.blackouts),
+        )
+        table = day_table(self.ys, self.ye, (mside, pside), self.program_blackouts)
+        ph = partner.working_hours or program.working_hours
+        mh = manager.working_hours or program.working_hours
+        tier = self.tiers[partner.tier]
+        spacing = tier.spacing or program.spacing
+        return PartnerState(
+            id=partner.id,
+            name=partner.name,
+            timezone=partner.timezone,
+            table=table,
+            hours=HoursSig(partner.timezone, ph.start, ph.end, manager.timezone, mh.start, mh.end),
+            max_per_week=spacing.max_per_week,
+            min_days=spacing.min_days_between,
+            prefer=_fraction(partner.id),
+            time_prefer=_fraction(partner.id + "\x00time"),
+            month_of=self.month_of,
+            half_start=self.half_start,
+            blocked=self._blocked_days(partner.tier),
+        )
+
+    # -- items ------------------------------------------------------------------
+
+    def items(self, partner: Partner, state: PartnerState) -> list[Item]:
+        """Every event wanted for the partner, in placement order, follow-ups as children."""
+        out: list[Item] = []
+        for spec in self.specs(partner):
+            occs = self._occurrences(spec, partner)
+            rule = spec.rule
+            if not occs:
+                if rule.cadence is not None and rule.cadence.kind == "per_focus_area":
+                    self._diag(
+                        "info",
+                        "no-focus-areas",
+                        f"{_who(state)} has no focus areas, so rule '{spec.id}' "
+                        f"({spec.kind}) plans no event; list focus_areas to get one per area",
+                        partner.id,
+                        spec.id,
+                    )
+                else:
+                    self._diag(
+                        "warning",
+                        "no-occurrences",
+                        f"rule '{spec.id}' of {_who(state)} has no occurrence in the planning "
+                        f"year {_day(self.ys)} to {_day(self.ye - 1)}; check its window, "
+                        "dates or rrule",
+                        partner.id,
+                        spec.id,
+                    )
+                continue
+            for occ in occs:
+                key = "/".join(x for x in (partner.id, spec.id, occ.label) if x)
+                item = Item(
+                    key=key,
+                    partner=state,
+                    spec=spec,
+                    occ=occ,
+                    window=occ.window,
+                    period=occ.period,
+                    pin=self.pins.get(key),
+                )
+                counters: dict[str, int] = {}
+                for follow in spec.follow_ups:
+                    for offset in follow.offsets:
+                        n = counters[follow.slug] = counters.get(follow.slug, 0) + 1
+                        child_key = f"{key}/{follow.slug}-{n}"
+                        item.children.append(
+                            Item(
+                                key=child_key,
+                                partner=state,
+                                spec=spec,
+                                occ=occ,
+                                follow=follow,
+                                follow_number=n,
+                                offset=offset,
+                                parent=item,
+                                pin=self.pins.get(child_key),
+                            )
+                        )
+                out.append(item)
+        return out
+
+    def _follow_window(self, child: Item) -> None:
+        assert child.parent is not None and child.parent.day is not None
+        start = child.parent.day + child.offset
+        lo, hi = max(start, self.ys), min(start + 7, self.ye)
+        child.window = ((lo, hi),) if lo < hi else ()
+        child.period = (
+            max(self.ys, child.parent.day + 1),
+            min(self.ye, max(start + 35, child.parent.day + 2)),
+        )
+
+    # -- placement -------------------------------------------------------------
+
+    def plan_manager(self, manager: Manager, partners: list[Partner]) -> None:
+        """Place every event of one manager's partners."""
+        capacity = manager.capacity or self.program.capacity
+        travel = manager.travel or self.program.travel
+        placer = Placer(
+            ManagerState(
+                capacity.meetings_per_week, capacity.hours_per_week, travel.site_visits_per_month
+            )
+        )
+        work: list[tuple[Partner, PartnerState, list[Item]]] = []
+        for partner in sorted(partners, key=lambda p: p.id):
+            state = self.partner_state(partner, manager)
+            work.append((partner, state, self.items(partner, state)))
+
+        def every(items: list[Item]) -> list[Item]:
+            return [x for item in items for x in (item, *item.children)]
+
+        # Phase 1: pins before `today` are history: kept exactly, whatever changed.
+        for _, _, items in work:
+            for item in every(items):
+                if item.pin is not None and self._frozen(item):
+                    self._commit_pin(placer, item)
+                    item.frozen = True
+        # Phase 2: other pins still allowed keep their slot before anything new is placed.
+        for _, _, items in work:
+            for item in items:
+                self._try_pin(placer, item)
+                for child in item.children:
+                    if item.day is not None and child.day is None:
+                        self._follow_window(child)
+                        self._try_pin(placer, child)
+        # Phase 3: everything else. Reviews of every partner first (narrow windows), then
+        # multi-day events (a site visit may need a week of its own), then the rest.
+        skipped: dict[str, list[Item]] = {}
+        for stage in _STAGES:
+            for _, state, items in work:
+                for item in items:
+                    if _group(item.spec) not in stage:
+                        continue
+                    if item.day is None and not self._place(placer, item):
+                        skipped.setdefault(state.id, []).append(item)
+                    for child in item.children:
+                        if child.day is not None:
+                            continue
+                        if item.day is None:
+                            child.failure = "its base event was not placed"
+                            continue
+                        self._follow_window(child)
+                        self._place(placer, child)
+        for _, state, items in work:
+            found = skipped.get(state.id, []) + self._collisions(items)
+            if found:
+                self._report_skips(state, found)
+        self._hours_report(work)
+        self._unplaced_report(work)
+        for partner, state, items in work:
+            for item in every(items):
+                if item.day is not None:
+                    self.events.append(self._event(partner, manager, state, item))
+
+    def _frozen(self, item: Item) -> bool:
+        pin = item.pin
+        if pin is None or self.today is None:
+            return False
+        if isinstance(pin, datetime):
+            if item.days:
+                return False
+            day = pin.astimezone(ZoneInfo(item.partner.timezone)).date()
+        else:
+            if not item.days:
+                return False
+            day = pin
+        return day.toordinal() < self.today
+
+    def _commit_pin(self, placer: Placer, item: Item) -> None:
+        pin = item.pin
+        assert pin is not None
+        if isinstance(pin, datetime):
+            local = pin.astimezone(ZoneInfo(item.partner.timezone))
+            placer.commit(item, local.date().toordinal(), int(pin.timestamp()), 0)
+        else:
+            placer.commit(item, pin.toordinal(), None, 0)
+
+    def _pin_refusal(self, placer: Placer, item: Item) -> str | None:
+        """Why the pinned start cannot be kept at step 0 (None: it can)."""
+        pin = item.pin
+        assert pin is not None
+        if isinstance(pin, datetime) == bool(item.days):
+            return "it changed between a timed and an all-day event"
+        if isinstance(pin, datetime):
+            day = pin.astimezone(ZoneInfo(item.partner.timezone)).date().toordinal()
+            start: int | None = int(pin.timestamp())
+        else:
+            day, start = pin.toordinal(), None
+        if not any(lo <= day < hi for lo, hi in item.window):
+            return "it is outside the rule's window"
+        why = placer.refusal(item, day, True)
+        if why is not None:
+            return why
+        if item.skip and month_gap_refusal(item, day) is not None:
+            return R_MONTH
+        if start is not None and not placer.pinned_start_ok(item, day, start):
+            return "the start time is no longer free inside both working days"
+        return None
+
+    def _try_pin(self, placer: Placer, item: Item) -> None:
+        if item.pin is None or item.day is not None:
+            return
+        if self._pin_refusal(placer, item) is None:
+            self._commit_pin(placer, item)
+
+    def _place(self, placer: Placer, item: Item) -> bool:
+        """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
+        why_pin = self._pin_refusal(placer, item) if item.pin is not None else None
+        if item.skip:
+            # A check-in whose own window is taken by other accountability events or a
+            # strategy gap is skipped, never pushed into a neighbouring month.
+            level, reason = placer.place(item, last_level=0)
+            if level == -1 and reason in (R_MONTH, R_GAP):
+                return False
+            if level == -1:
+                level, reason = placer.place(item)
+        else:
+            level, reason = placer.place(item)
+        if not item.window:
+            reason = "the window lies outside the planning year"
+        if level == -1:
+            item.failure = reason
+            return True
+        if level > 0:
+            self._relaxed(item, level, reason)
+        if item.pin is not None and why_pin is not None and self._start_of(item) != item.pin:
+            new = self._start_of(item)
+            self._diag(
+                "warning",
+                "moved",
+                f"{_who(item.partner)}: '{item.key}' was published for {_fmt(item.pin)} but "
+                f"cannot stay there ({why_pin}); moved to {_fmt(new)}",
+                item.partner.id,
+                item.spec.id,
+                _day(item.day) if item.day is not None else None,
+            )
+        return True
+
+    def _start_of(self, item: Item) -> date | datetime:
+        assert item.day is not None
+        if item.start is None:
+            return _day(item.day)
+        return local_datetime(item.start, item.partner.timezone)
+
+    def _relaxed(self, item: Item, level: int, reason: str) -> None:
+        assert item.day is not None
+        window = item.window
+        where = (
+            f"its window {_day(window[0][0])} to {_day(window[-1][1] - 1)}"
+            if window
+            else "its window"
+        )
+        if level in (1, 2):
+            code, what = "window-widened", "placed outside " + where
+        else:
+            code, what = "spacing-relaxed", "placed without the partner's spacing"
+        self._diag(
+            "warning",
+            code,
+            f"{_who(item.partner)}: rule '{item.spec.id}' ('{item.key}') had no free day in "
+            f"{where} ({reason}); {what} on {_day(item.day)}",
+            item.partner.id,
+            item.spec.id,
+            _day(item.day),
+        )
+
+    def _collisions(self, items: list[Item]) -> list[Item]:
+        """Check-ins that ended up in a month with another accountability event are skipped."""
+        out = []
+        for item in items:
+            if item.skip and item.day is not None and not item.frozen:
+                p = item.partner
+                rules = p.acc_months.get(p.month_of.get(item.day, 0), set())
+                if rules - {item.spec.id}:
+                    item.day = None
+                    out.append(item)
+        return out
+
+    def _report_skips(self, state: PartnerState, skipped: list[Item]) -> None:
+        by_rule: dict[str, list[Item]] = {}
+        for item in skipped:
+            by_rule.setdefault(item.spec.id, []).append(item)
+        for rule_id, items in sorted(by_rule.items()):
+            labels = ", ".join(i.occ.period_text for i in items)
+            self._diag(
+                "info",
+                "skipped-check-in",
+                f"{_who(state)}: {len(items)} '{rule_id}' event"
+                f"{'s' if len(items) != 1 else ''} skipped in months that already hold an "
+                f"accountability event or lie within a strategy gap ({labels})",
+                state.id,
+                rule_id,
+            )
+
+    def _hours_report(self, work: list[tuple[Partner, PartnerState, list[Item]]]) -> None:
+        for _, state, items in work:
+            outside = [
+                x
+                for item in items
+                for x in (item, *item.children)
+                if x.day is not None and not x.days and not x.common_hours
+            ]
+            if outside:
+                first = min(x.day for x in outside if x.day is not None)
+                self._diag(
+                    "warning",
+                    "no-common-hours",
+                    f"{_who(state)}: {len(outside)} event{'s' if len(outside) != 1 else ''} "
+                    "fall on days when the manager's and the partner's working hours share no "
+                    f"time (first on {_day(first)}); each takes the least inconvenient slot",
+                    state.id,
+                    None,
+                    _day(first),
+                )
+
+    def _unplaced_report(self, work: list[tuple[Partner, PartnerState, list[Item]]]) -> None:
+        for _, state, items in work:
+            for item in items:
+                for x in (item, *item.children):
+                    if x.day is None and x.failure:
+                        window = x.window
+                        where = (
+                            f" in {_day(window[0][0])} to {_day(window[-1][1] - 1)} or its period"
+                            if window
+                            else ""
+                        )
+                        self._diag(
+                            "error",
+                            "unplaced",
+                            f"{_who(state)}: rule '{x.spec.id}' could not place '{x.key}'"
+                            f"{where}: {x.failure}",
+                            state.id,
+                            x.spec.id,
+                            _day(window[0][0]) if window else None,
+                        )
+
+    # -- events -----------------------------------------------------------------
+
+    def _event(self, partner: Partner, manager: Manager, state: PartnerState, item: Item) -> Event:
+        spec, follow, occ = item.spec, item.follow, item.occ
+        assert item.day is not None
+        kind = follow.kind if follow else spec.kind
+        purpose = follow.purpose if follow else spec.purpose
+        mode = follow.mode if follow else spec.mode
+        base_title = follow.title if follow else spec.title
+        custom_title = follow.custom_title if follow else spec.custom_title
+        direction = spec.direction if follow is None else None
+        if kind == "site_visit" and direction is None:
+            direction = "to_partner"
+        program_name = self.program.name
+        if direction == "to_us":
+            direction_text = f"{partner.name} visits {program_name}"
+        elif direction == "to_partner":
+            direction_text = f"{manager.name} visits {partner.name}"
+        else:
+            direction_text = f"{manager.name} and {partner.name}"
+        if occ.focus_area:
+            base_title = f"{base_title}: {occ.focus_area}"
+        elif follow is None and not custom_title and self._periodic(spec):
+            base_title = f"{base_title} {occ.period_text}"
+        elif kind == "information_exchange" and occ.count > 1:
+            base_title = f"{base_title} ({occ.index} of {occ.count})"
+        if follow is not None and _follow_count(spec, follow.slug) > 1:
+            base_title = f"{base_title} ({item.follow_number})"
+        title = (
+            f"{base_title}: {direction_text}"
+            if kind == "site_visit"
+            else f"{base_title}: {partner.name}"
+        )
+        values = {
+            "partner_name": partner.name,
+            "manager_name": manager.name,
+            "program_name": program_name,
+            "focus_area": occ.focus_area or agenda.listing(partner.focus_areas),
+            "focus_areas": agenda.listing(partner.focus_areas),
+            "we_share": agenda.listing(partner.sharing.we_share),
+            "they_share": agenda.listing(partner.sharing.they_share),
+            "period": occ.period_text,
+            "title": title,
+            "direction_text": direction_text,
+            "exchange": str(occ.index),
+            "exchanges": str(occ.count),
+        }
+        description = agenda.render(follow.agenda if follow else spec.agenda, values)
+        if kind == "information_exchange" and "We share:" not in description:
+            description += (
+                f"\nWe share: {values['we_share']}\n{partner.name} shares: {values['they_share']}"
+            )
+        if follow is None and spec.location:
+            location = spec.location
+        elif mode == "virtual":
+            location = VIDEO_CALL
+        elif direction == "to_us":
+            location = self.program.location or manager.location or program_name
+        else:
+            location = partner.location or partner.name
+        if item.days:
+            start: date | datetime = _day(item.day)
+            end: date | datetime = _day(item.day + item.days)
+        else:
+            assert item.start is not None
+            start = local_datetime(item.start, partner.timezone)
+            end = local_datetime(item.start + item.seconds, partner.timezone)
+        return Event(
+            key=item.key,
+            uid=make_uid(self.pid, item.key),
+            partner_id=partner.id,
+            manager_id=manager.id,
+            rule_id=spec.id,
+            kind=kind,
+            purpose=purpose,
+            title=title,
+            start=start,
+            end=end,
+            timezone=partner.timezone,
+            all_day=bool(item.days),
+            mode=mode,
+            location=location,
+            description=description,
+            focus_area=occ.focus_area,
+            organizer=Person(manager.name, manager.email, "manager"),
+            attendees=self._people(partner, spec.attendees),
+            reminders=spec.reminders,
+            partner_ids=(partner.id,),
+            direction=direction,
+        )
+
+    @staticmethod
+    def _periodic(spec: RuleSpec) -> bool:
+        cadence = spec.rule.cadence
+        return (
+            spec.purpose == "accountability"
+            and cadence is not None
+            and cadence.kind in ("annual", "semiannual", "quarterly")
+        )
+
+    def _people(self, partner: Partner, roles: tuple[str, ...] | None) -> tuple[Person, ...]:
+        key = (partner.id, roles)
+        found = self._attendees.get(key)
+        if found is None:
+            found = tuple(
+                Person(c.name, c.email, c.role)
+                for c in partner.contacts
+                if roles is None or c.role.lower() in roles
+            )
+            self._attendees[key] = found
+        return found
+
+    def shared(self) -> None:
+        """Add the program's shared events (all-day, fixed dates, every invited partner)."""
+        tz = self.program.timezone
+        for shared in self.program.shared_events:
+            invited = tuple(
+                sorted(
+                    p.id
+                    for p in self.config.partners
+                    if shared.tiers is None or p.tier in shared.tiers
+                )
+            )
+            key = f"program/{shared.id}"
+            kind = BUILTIN_KINDS.get(shared.kind)
+            custom = self.config.kinds.get(shared.kind)
+            purpose = kind.purpose if kind else custom.purpose if custom else "collaboration"
+            template = (
+                agenda_template(kind.template)
+                if kind
+                else (custom.agenda if custom and custom.agenda else "$title")
+            )
+            description = shared.description or agenda.render(
+                template, {"title": shared.title, "program_name": self.program.name}
+            )
+            self.events.append(
+                Event(
+                    key=key,
+                    uid=make_uid(self.pid, key),
+                    partner_id=None,
+                    manager_id=None,
+                    rule_id=shared.id,
+                    kind=shared.kind,
+                    purpose=purpose,
+                    title=shared.title,
+                    start=shared.start,
+                    end=(shared.end or shared.start) + timedelta(days=1),
+                    timezone=tz,
+                    all_day=True,
+                    mode="on_site",
+                    location=shared.location or self.program.location,
+                    description=description,
+                    reminders=self.program.reminders,
+                    partner_ids=invited,
+                )
+            )
+
+    def _diag(
+        self,
+        severity: str,
+        code: str,
+        message: str,
+        partner_id: str | None = None,
+        rule_id: str | None = None,
+        day: date | None = None,
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(severity, code, message, partner_id, rule_id, day)  # type: ignore[arg-type]
+        )
+
+    # -- result -----------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        """Plan everything and assemble the Plan."""
+        by_manager: dict[str, list[Partner]] = {}
+        for partner in self.config.partners:
+            by_manager.setdefault(partner.manager, []).append(partner)
+        managers = {m.id: m for m in self.config.managers}
+        for manager_id in sorted(by_manager):
+            self.plan_manager(managers[manager_id], by_manager[manager_id])
+        self.shared()
+        events = sorted(self.events, key=_sort_key)
+        severity = {"error": 0, "warning": 1, "info": 2}
+        diagnostics = sorted(
+            self.diagnostics,
+            key=lambda d: (
+                d.partner_id or "",
+                severity[d.severity],
+                d.day or date.min,
+                d.rule_id or "",
+                d.code,
+                d.message,
+            ),
+        )
+        return Plan(
+            program_id=self.pid,
+            program_name=self.program.name,
+            timezone=self.program.timezone,
+            year_start=self.program.year_start,
+            year_end=self.program.year_end,
+            events=tuple(events),
+            diagnostics=tuple(diagnostics),
+            partners=self._partner_infos(),
+            managers=self._manager_infos(),
+            tiers=self._tier_infos(),
+        )
+
+    def _partner_infos(self) -> tuple[PartnerInfo, ...]:
+        return tuple(
+            PartnerInfo(
+                id=p.id,
+                name=p.name,
+                tier=p.tier,
+                manager_id=p.manager,
+                country=p.country,
+                timezone=p.timezone,
+                focus_areas=p.focus_areas,
+                we_share=p.sharing.we_share,
+                they_share=p.sharing.they_share,
+            )
+            for p in sorted(self.config.partners, key=lambda p: p.id)
+        )
+
+    def _manager_infos(self) -> tuple[ManagerInfo, ...]:
+        out = []
+        for m in sorted(self.config.managers, key=lambda m: m.id):
+            capacity = m.capacity or self.program.capacity
+            travel = m.travel or self.program.travel
+            out.append(
+                ManagerInfo(
+                    id=m.id,
+                    name=m.name,
+                    email=m.email,
+                    timezone=m.timezone,
+                    meetings_per_week=capacity.meetings_per_week,
+                    hours_per_week=capacity.hours_per_week,
+                    site_visits_per_month=travel.site_visits_per_month,
+                )
+            )
+        return tuple(out)
+
+    def _tier_infos(self) -> tuple[TierInfo, ...]:
+        out = []
+        for tier in sorted(self.config.tiers, key=lambda t: t.id):
+            kinds: dict[str, None] = {}
+            for rule in tier_rules(tier.id, self.tiers):
+                kinds[rule.kind] = None
+                for follow in rule.follow_ups or ():
+                    kinds[follow.kind] = None
+            out.append(
+                TierInfo(
+                    id=tier.id,
+                    description=tier.description,
+                    rank=tier.rank,
+                    rule_kinds=tuple(kinds),
+                    max_silence=tier.max_silence,
+                )
+            )
+        return tuple(out)
+
+
+def month_gap_refusal(item: Item, day: int) -> str | None:
+    """The month and gap checks alone: what decides whether a check-in is skipped."""
+    p = item.partner
+    rules = p.acc_months.get(p.month_of.get(day, 0))
+    if rules and (len(rules) > 1 or item.spec.id not in rules):
+        return R_MONTH
+    for first, end, g in p.gap_events:
+        if day < end + g and day > first - g:
+            return R_GAP
+    return None
+
+
+_MIDNIGHT: dict[tuple[str, date], float] = {}
+
+
+def _sort_key(event: Event) -> tuple[float, str]:
+    start = event.start
+    if isinstance(start, datetime):
+        return start.timestamp(), event.key
+    cached = _MIDNIGHT.get((event.timezone, start))
+    if cached is None:
+        cached = datetime.combine(start, time(), ZoneInfo(event.timezone)).timestamp()
+        _MIDNIGHT[(event.timezone, start)] = cached
+    return cached, event.key
+
+
+def _follow_count(spec: RuleSpec, follow_slug: str) -> int:
+    return sum(len(f.offsets) for f in spec.follow_ups if f.slug == follow_slug)
+
+
+def _who(state: PartnerState) -> str:
+    return f"{state.name} ({state.id})"
+
+
+def _fmt(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M %Z").strip()
+    return value.isoformat()
+
+
+def make_plan(config: Config, *, today: date | None = None, pins: Pins | None = None) -> Plan:
+    """Plan the program's year: every event, sorted by (start instant, key), and diagnostics."""
+    return _Planner(config, today, pins).plan()

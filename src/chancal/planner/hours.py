@@ -1,0 +1,99 @@
+"""Start times: the overlap of two working days, each in its own time zone, on one date.
+
+For a date D the partner works D start..end in the partner's zone and the
+manager works D start..end in the manager's zone; both are turned into UTC
+instants on that very date, so daylight-saving changes that happen on
+different dates in Europe and North America shift the overlap correctly.
+
+Candidate starts are on the partner's local half hours. When the event fits,
+it starts and ends inside the overlap. When the overlap is shorter than the
+event, it starts at the overlap's first half hour. When there is no overlap at
+all, the candidates are the half hours that minimise the time the event spends
+outside either side's working hours (summed over both sides); the caller then
+records a "no-common-hours" diagnostic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+HALF_HOUR = 1800
+
+
+@dataclass(frozen=True, slots=True)
+class HoursSig:
+    """Both sides' zones and working hours: everything the start times depend on."""
+
+    partner_tz: str
+    partner_start: time
+    partner_end: time
+    manager_tz: str
+    manager_start: time
+    manager_end: time
+
+
+@dataclass(frozen=True, slots=True)
+class Slots:
+    """Candidate starts (UTC epoch seconds) of an event on one date, best first."""
+
+    starts: tuple[int, ...]
+    common: bool  # False: the two working days share no time on this date
+
+
+def _instant(day: date, at: time, zone: str) -> int:
+    return int(datetime.combine(day, at, ZoneInfo(zone)).timestamp())
+
+
+def _offset(ts: int, zone: str) -> int:
+    offset = datetime.fromtimestamp(ts, ZoneInfo(zone)).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _ceil_local(ts: int, zone: str) -> int:
+    """Round up to the next half hour of the zone's wall clock."""
+    off = _offset(ts, zone)
+    local = ts + off
+    return -(-local // HALF_HOUR) * HALF_HOUR - off
+
+
+def _outside(start: int, end: int, lo: int, hi: int) -> int:
+    inside = max(0, min(end, hi) - max(start, lo))
+    return (end - start) - inside
+
+
+@lru_cache(maxsize=65536)
+def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
+    """Return the candidate starts of an event lasting `seconds` on day `ordinal`."""
+    day = date.fromordinal(ordinal)
+    p0 = _instant(day, sig.partner_start, sig.partner_tz)
+    p1 = _instant(day, sig.partner_end, sig.partner_tz)
+    m0 = _instant(day, sig.manager_start, sig.manager_tz)
+    m1 = _instant(day, sig.manager_end, sig.manager_tz)
+    lo, hi = max(p0, m0), min(p1, m1)
+    if lo < hi:
+        first = _ceil_local(lo, sig.partner_tz)
+        starts = tuple(range(first, hi - seconds + 1, HALF_HOUR))
+        if not starts:
+            # The overlap is shorter than the event: start inside it, end outside.
+            starts = (first,) if first < hi else (lo,)
+        return Slots(starts, True)
+    begin = _ceil_local(min(p0, m0) - seconds, sig.partner_tz)
+    best: list[int] = []
+    best_cost = -1
+    for start in range(begin, max(p1, m1) + 1, HALF_HOUR):
+        end = start + seconds
+        cost = _outside(start, end, p0, p1) + _outside(start, end, m0, m1)
+        if best_cost < 0 or cost < best_cost:
+            best, best_cost = [start], cost
+        elif cost == best_cost:
+            best.append(start)
+    return Slots(tuple(best), False)
+
+
+@lru_cache(maxsize=65536)
+def local_datetime(ts: int, zone: str) -> datetime:
+    """Return the aware datetime of an instant in a zone (cached: many events share starts)."""
+    return datetime.fromtimestamp(ts, ZoneInfo(zone))

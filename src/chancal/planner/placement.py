@@ -1,0 +1,416 @@
+"""Choosing a day and a start time for each wanted event, under spacing, capacity and pins.
+
+Hard limits, never broken: allowed days (calendar.py), shared-event days of
+invited partners, the manager's weekly capacity and travel, no two timed
+events of one manager (or one partner) at the same time, no two site visits
+of one manager on the same day, the strategy gap, and the month rule of
+monthly check-ins.
+
+Capacity: a week (ISO, Monday-based, by the partner's date of the event)
+holds at most `meetings_per_week` timed events and `hours_per_week` hours,
+where a timed event counts its duration and an all-day event 8 hours per day;
+an all-day event longer than the whole weekly budget (a 2-day site visit of a
+manager with a 14-hour week) may take a week that holds nothing else. Site
+visits `to_partner` count against `travel.site_visits_per_month` (calendar
+month of their first day).
+
+Preference: inside a window, the scan starts at a point in its middle half
+chosen by a stable hash of the partner id (so partners of one manager do not
+all get the same day) and moves outward one day at a time; explicit dates
+start on the date itself. Start times: the first free half hour from a
+per-partner offset among the candidates of hours.py.
+
+Relaxation, in this order, each step after the first recorded as a warning
+naming partner, rule, date and reason:
+  0. any day inside the window;
+  1. "window-widened": up to 2 weeks either side of the window, nearest first;
+  2. "window-widened": anywhere in the occurrence's period, nearest first;
+  3. "spacing-relaxed": steps 0-2 again without the partner's spacing
+     (max_per_week, min_days_between);
+  4. "unplaced" (error): the event is left out.
+
+Monthly check-ins (`skip_months_with_accountability`) only consider days in
+months (the partner's calendar months) without an accountability event of
+another rule, and outside any strategy gap; when no such day is left in their
+window they are skipped (one info diagnostic per partner lists them).
+
+Pins: an event whose key is pinned keeps its pinned start when that start is
+still allowed at step 0 (allowed day, inside the window, spacing, capacity,
+gap and a valid start time); pinned events are reserved before any unpinned
+event is placed, so new events cannot take their slots. A pinned start before
+`today` is kept exactly and unconditionally. A pinned event that must move
+gets a "moved" warning saying why.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from chancal.planner.calendar import DayTable, Ranges
+from chancal.planner.hours import HoursSig, slots
+from chancal.planner.recurrence import Occurrence
+from chancal.planner.rules import FollowSpec, RuleSpec
+
+WIDEN_DAYS = 14
+ALL_DAY_HOURS = 8.0
+
+# Why a day was refused, from the most to the least fundamental.
+R_DAY = "no allowed day (non-working days, holidays, blackouts, shared events)"
+R_SPACING = "the partner's spacing (events per week, days between events)"
+R_GAP = "the gap from accountability events"
+R_MONTH = "months that already hold an accountability event"
+R_CAPACITY = "the manager's weekly capacity or travel limit"
+R_BUSY = "no free start time for both the manager and the partner"
+R_HALF = "the other direction's site visit in the same half of the year"
+_REASON_ORDER = (R_CAPACITY, R_BUSY, R_SPACING, R_GAP, R_MONTH, R_HALF, R_DAY)
+
+
+def week_of(ordinal: int) -> int:
+    """Monday-based week number (date.fromordinal(1) is a Monday)."""
+    return (ordinal - 1) // 7
+
+
+@dataclass(slots=True)
+class ManagerState:
+    """Everything one manager has committed to so far."""
+
+    meetings_per_week: int
+    hours_per_week: float
+    visits_per_month: int
+    meetings: dict[int, int] = field(default_factory=dict)
+    hours: dict[int, float] = field(default_factory=dict)
+    travel: dict[int, int] = field(default_factory=dict)
+    busy: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    visit_days: set[int] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class PartnerState:
+    """One partner's calendar context and the events placed for it so far."""
+
+    id: str
+    name: str
+    timezone: str
+    table: DayTable
+    hours: HoursSig
+    max_per_week: int
+    min_days: int
+    prefer: float  # 0..1 from a stable hash of the id
+    time_prefer: float
+    month_of: dict[int, int]  # ordinal -> year*12+month-1
+    half_start: int  # second half of the (program) year starts here
+    blocked: frozenset[int]  # shared-event days
+    occupied: list[int] = field(default_factory=list)  # sorted days of every event
+    weeks: dict[int, int] = field(default_factory=dict)
+    all_day: set[int] = field(default_factory=set)
+    busy: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    acc_days: list[int] = field(default_factory=list)  # sorted
+    acc_months: dict[int, set[str]] = field(default_factory=dict)
+    gap_events: list[tuple[int, int, int]] = field(default_factory=list)  # first, last, gap
+    visit_halves: dict[str, set[int]] = field(default_factory=dict)  # direction -> halves
+
+
+@dataclass(slots=True)
+class Item:
+    """One event to place: an occurrence of a rule, or a follow-up of one."""
+
+    key: str
+    partner: PartnerState
+    spec: RuleSpec
+    occ: Occurrence
+    follow: FollowSpec | None = None
+    follow_number: int = 0
+    offset: int = 0  # follow-ups: days after the base's first day
+    parent: Item | None = None
+    children: list[Item] = field(default_factory=list)
+    window: Ranges = ()
+    period: tuple[int, int] = (0, 0)
+    pin: date | datetime | None = None
+    # results
+    day: int | None = None
+    start: int | None = None  # UTC epoch seconds of a timed event
+    level: int = -1
+    frozen: bool = False
+    common_hours: bool = True
+    failure: str = ""
+
+    @property
+    def seconds(self) -> int:
+        return self.follow.seconds if self.follow else self.spec.seconds
+
+    @property
+    def days(self) -> int:
+        return self.follow.days if self.follow else self.spec.days
+
+    @property
+    def is_accountability(self) -> bool:
+        return (self.follow.purpose if self.follow else self.spec.purpose) == "accountability"
+
+    @property
+    def gap(self) -> int:
+        return 0 if self.follow else self.spec.gap_days
+
+    @property
+    def skip(self) -> bool:
+        return self.follow is None and self.spec.skip_months
+
+    @property
+    def visit_direction(self) -> str | None:
+        if self.follow is not None or self.spec.kind != "site_visit":
+            return None
+        return self.spec.direction if self.spec.direction == "to_us" else "to_partner"
+
+    @property
+    def travels(self) -> bool:
+        return self.days > 0 and self.visit_direction == "to_partner"
+
+
+class Placer:
+    """Commits items of one manager's partners, one at a time, checking every limit."""
+
+    def __init__(self, manager: ManagerState) -> None:
+        self.manager = manager
+
+    # -- checks ---------------------------------------------------------------
+
+    def refusal(self, item: Item, day: int, spacing: bool) -> str | None:
+        """Return why `day` cannot hold the item (None: it can, start time aside)."""
+        p = item.partner
+        length = item.days or 1
+        last = day + length - 1
+        if length == 1:
+            if not p.table.is_allowed(day):
+                return R_DAY
+        elif not p.table.fits(day, length):
+            return R_DAY
+        for d in range(day, last + 1):
+            if d in p.blocked or (d in p.all_day and not spacing):
+                return R_DAY
+        gap = item.gap
+        if gap and p.acc_days:
+            i = bisect.bisect_right(p.acc_days, day - gap)
+            if i < len(p.acc_days) and p.acc_days[i] < last + gap:
+                return R_GAP
+        if item.is_accountability:
+            for first, end, g in p.gap_events:
+                if day < end + g and last > first - g:
+                    return R_GAP
+        if item.skip:
+            rules = p.acc_months.get(p.month_of[day])
+            if rules and (len(rules) > 1 or item.spec.id not in rules):
+                return R_MONTH
+        m = self.manager
+        if item.days:
+            if any(d in m.visit_days for d in range(day, last + 1)):
+                return R_CAPACITY
+            for week, n in _week_days(day, length):
+                used = m.hours.get(week, 0.0)
+                if used and used + ALL_DAY_HOURS * n > m.hours_per_week:
+                    return R_CAPACITY
+            if item.travels and m.travel.get(p.month_of[day], 0) >= m.visits_per_month:
+                return R_CAPACITY
+        else:
+            week = week_of(day)
+            if m.meetings.get(week, 0) >= m.meetings_per_week:
+                return R_CAPACITY
+            if m.hours.get(week, 0.0) + item.seconds / 3600 > m.hours_per_week + 1e-9:
+                return R_CAPACITY
+        if spacing:
+            for week, _ in _week_days(day, length):
+                if p.weeks.get(week, 0) >= p.max_per_week:
+                    return R_SPACING
+            if p.min_days and p.occupied:
+                i = bisect.bisect_right(p.occupied, day - p.min_days)
+                if i < len(p.occupied) and p.occupied[i] < last + p.min_days:
+                    return R_SPACING
+        direction = item.visit_direction
+        if direction is not None:
+            other = p.visit_halves.get("to_us" if direction == "to_partner" else "to_partner")
+            if other and len(other) == 1 and _half(p, day) in other:
+                return R_HALF
+        return None
+
+    def start_time(self, item: Item, day: int) -> tuple[int, bool] | None:
+        """Return a free start (UTC seconds) on the day and whether it is in common hours."""
+        p = item.partner
+        found = slots(p.hours, day, item.seconds)
+        starts = found.starts
+        n = len(starts)
+        first = int(p.time_prefer * n) % n
+        for k in range(n):
+            start = starts[(first + k) % n]
+            end = start + item.seconds
+            if _free(self.manager.busy, day, start, end) and _free(p.busy, day, start, end):
+                return start, found.common
+        return None
+
+    def pinned_start_ok(self, item: Item, day: int, start: int) -> bool:
+        """Return whether a pinned start is still one of the day's valid, free starts."""
+        p = item.partner
+        if start not in slots(p.hours, day, item.seconds).starts:
+            return False
+        end = start + item.seconds
+        return _free(self.manager.busy, day, start, end) and _free(p.busy, day, start, end)
+
+    # -- commit ---------------------------------------------------------------
+
+    def commit(self, item: Item, day: int, start: int | None, level: int) -> None:
+        """Record the item on `day` (and at `start` when timed) in both states."""
+        item.day, item.start, item.level = day, start, level
+        p, m = item.partner, self.manager
+        length = item.days or 1
+        days = range(day, day + length)
+        for d in days:
+            bisect.insort(p.occupied, d)
+        for week, n in _week_days(day, length):
+            p.weeks[week] = p.weeks.get(week, 0) + 1
+            if item.days:
+                m.hours[week] = m.hours.get(week, 0.0) + ALL_DAY_HOURS * n
+        if item.days:
+            p.all_day.update(days)
+            m.visit_days.update(days)
+            if item.travels:
+                month = p.month_of.get(day, 0)
+                m.travel[month] = m.travel.get(month, 0) + 1
+            if item.visit_direction is not None:
+                p.visit_halves.setdefault(item.visit_direction, set()).add(_half(p, day))
+        else:
+            assert start is not None
+            week = week_of(day)
+            m.meetings[week] = m.meetings.get(week, 0) + 1
+            m.hours[week] = m.hours.get(week, 0.0) + item.seconds / 3600
+            interval = (start, start + item.seconds)
+            m.busy.setdefault(day, []).append(interval)
+            p.busy.setdefault(day, []).append(interval)
+        if item.is_accountability:
+            for d in days:
+                bisect.insort(p.acc_days, d)
+            rule = item.spec.id if item.follow is None else f"{item.spec.id}/{item.follow.kind}"
+            p.acc_months.setdefault(p.month_of.get(day, 0), set()).add(rule)
+        if item.gap:
+            p.gap_events.append((day, day + length - 1, item.gap))
+
+    # -- search ---------------------------------------------------------------
+
+    def attempt(
+        self, item: Item, day: int, spacing: bool, reasons: dict[str, int]
+    ) -> tuple[bool, int | None]:
+        """Check the day; return (ok, start time) or count why it was refused."""
+        why = self.refusal(item, day, spacing)
+        start: int | None = None
+        if why is None and not item.days:
+            found = self.start_time(item, day)
+            if found is None:
+                why = R_BUSY
+            else:
+                start, item.common_hours = found
+        if why is not None:
+            reasons[why] = reasons.get(why, 0) + 1
+            return False, None
+        return True, start
+
+    def place(self, item: Item, last_level: int = 3) -> tuple[int, str]:
+        """Place the item by the relaxation order; return (level, why step 0 failed).
+
+        Level -1 means it could not be placed at all (up to `last_level`).
+        """
+        reasons: dict[str, int] = {}
+        first_reason = ""
+        for level, (days, spacing) in enumerate(_levels(item)):
+            if level > last_level:
+                break
+            for day in days:
+                ok, start = self.attempt(item, day, spacing, reasons)
+                if ok:
+                    self.commit(item, day, start, level)
+                    return level, first_reason
+            if level == 0:
+                first_reason = _main_reason(reasons)
+        return -1, first_reason or _main_reason(reasons)
+
+
+def _levels(item: Item) -> Iterator[tuple[Iterable[int], bool]]:
+    """The days of each relaxation step, in the order they are tried (computed lazily)."""
+    window = item.window
+    inside = [d for lo, hi in window for d in range(lo, hi)]
+    start = _preferred_index(item, len(inside))
+    yield _outward(inside, start), True
+    table = item.partner.table
+    ys, ye = table.first, table.first + len(table.allowed)
+    plo, phi = item.period
+    wlo, whi = (window[0][0], window[-1][1]) if window else (plo, phi)
+    near_lo, near_hi = max(ys, wlo - WIDEN_DAYS), min(ye, whi + WIDEN_DAYS)
+    covered = set(inside)
+    near = sorted(
+        (d for d in range(near_lo, near_hi) if d not in covered),
+        key=lambda d: (_distance(window, d), d),
+    )
+    yield near, True
+    covered.update(near)
+    far = sorted(
+        (
+            d
+            for d in range(max(ys, min(plo, near_lo)), min(ye, max(phi, near_hi)))
+            if d not in covered
+        ),
+        key=lambda d: (_distance(window, d), d),
+    )
+    yield far, True
+    yield [*_outward(inside, start), *near, *far], False
+
+
+def _preferred_index(item: Item, n: int) -> int:
+    if n == 0 or item.occ.exact:
+        return 0
+    return min(n - 1, int(n * (0.25 + 0.5 * item.partner.prefer)))
+
+
+def _outward(days: list[int], start: int) -> Iterator[int]:
+    n = len(days)
+    if not n:
+        return
+    yield days[start]
+    for k in range(1, n):
+        if start + k < n:
+            yield days[start + k]
+        if start - k >= 0:
+            yield days[start - k]
+        if start + k >= n and start - k < 0:
+            return
+
+
+def _distance(window: Ranges, day: int) -> int:
+    if not window:
+        return 0
+    return min(lo - day if day < lo else day - hi + 1 if day >= hi else 0 for lo, hi in window)
+
+
+def _main_reason(reasons: dict[str, int]) -> str:
+    """The most frequent refusal, where a day was allowed at all."""
+    found = [r for r in _REASON_ORDER if r != R_DAY and reasons.get(r)]
+    if not found:
+        return R_DAY
+    return max(found, key=lambda r: (reasons[r], -_REASON_ORDER.index(r)))
+
+
+def _week_days(day: int, length: int) -> list[tuple[int, int]]:
+    out: dict[int, int] = {}
+    for d in range(day, day + length):
+        w = week_of(d)
+        out[w] = out.get(w, 0) + 1
+    return list(out.items())
+
+
+def _half(p: PartnerState, day: int) -> int:
+    return 0 if day < p.half_start else 1
+
+
+def _free(busy: dict[int, list[tuple[int, int]]], day: int, start: int, end: int) -> bool:
+    for d in (day - 1, day, day + 1):
+        for lo, hi in busy.get(d, ()):
+            if start < hi and lo < end:
+                return False
+    return True
