@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -176,3 +176,112 @@ def write_atomic(target: Path, data: bytes) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+EXPORT_PROGRESS_MIN_EVENTS = 20_000
+"""Exports at least this large show a progress bar on stderr (on a terminal only)."""
+
+
+@app.command()
+def export(
+    file: ProgramArg = DEFAULT_PROGRAM,
+    ics: Annotated[bool, typer.Option("--ics", help="Write iCalendar (.ics) feeds.")] = False,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the feeds.", file_okay=False)
+    ] = Path("calendars"),
+    partner: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--partner", help="Only this partner's feed (repeatable).", show_default=False
+        ),
+    ] = None,
+    manager: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--manager", help="Only this manager's feed (repeatable).", show_default=False
+        ),
+    ] = None,
+    stamp: Annotated[
+        str | None,
+        typer.Option(
+            "--stamp",
+            help="DTSTAMP as ISO date-time (UTC if no offset); default SOURCE_DATE_EPOCH, "
+            "else now.",
+            show_default=False,
+        ),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today", help="Plan as if today were this date (YYYY-MM-DD).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Write the plan as subscribable calendar feeds: one per partner, one per manager, all.ics.
+
+    Nothing is written unless every feed is: a failed run leaves --out as it was.
+
+    [bold]Examples[/bold]
+
+      chancal export partners.yaml --ics
+
+      chancal export --ics --out public/calendars --partner northwind
+
+      SOURCE_DATE_EPOCH=1798761600 chancal export --ics   [dim]# reproducible bytes[/dim]
+    """
+    from datetime import UTC, date, datetime
+
+    from chancal.errors import UsageError
+    from chancal.feeds import parse_stamp, stamp_from_epoch, write_feeds
+
+    with user_errors():
+        if not ics:
+            raise UsageError("choose what to export: --ics")
+        if stamp is not None:
+            dtstamp = parse_stamp(stamp)
+        elif os.environ.get("SOURCE_DATE_EPOCH"):
+            dtstamp = stamp_from_epoch(os.environ["SOURCE_DATE_EPOCH"])
+        else:
+            # The one place the wall clock is read: no --stamp, no SOURCE_DATE_EPOCH.
+            dtstamp = datetime.now(UTC).replace(microsecond=0)
+        day = None
+        if today is not None:
+            try:
+                day = date.fromisoformat(today)
+            except ValueError:
+                raise UsageError(
+                    f"--today '{today}' is not a date; write it as YYYY-MM-DD"
+                ) from None
+        located = load_program(file)
+        from chancal.planner import make_plan
+
+        plan = make_plan(located.config, today=day)
+        with _export_progress(len(plan.events)) as progress:
+            written = write_feeds(
+                plan, out, stamp=dtstamp, partners=partner, managers=manager, progress=progress
+            )
+    parts = []
+    for kind in written.KINDS:
+        files, events = written.count(kind)
+        if files:
+            what = "all.ics" if kind == "all" else f"{files} {kind} feed{'s' if files != 1 else ''}"
+            parts.append(f"{what} ({events} events)")
+    _stdout().print(f"wrote {', '.join(parts)} to {out}", markup=False)
+
+
+@contextmanager
+def _export_progress(events: int) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a progress callback drawing a transient bar on a terminal's stderr, else None."""
+    err = _stderr()
+    if events < EXPORT_PROGRESS_MIN_EVENTS or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("Writing feeds", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance

@@ -1,0 +1,1 @@
+"""Exporters: turn a Plan into bytes (ICS feeds) or terminal renderables."""
