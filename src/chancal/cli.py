@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -285,3 +286,87 @@ def _export_progress(events: int) -> Iterator[Callable[[int, int], None] | None]
             bar.update(task, completed=done, total=total)
 
         yield advance
+
+
+PROGRESS_MIN_PARTNERS = 200
+"""Programs at least this large show a spinner on stderr while they are planned."""
+
+
+@contextmanager
+def planning_progress(partners: int, what: str = "Planning") -> Iterator[None]:
+    """Show a transient spinner on stderr for a large program, only when stderr is a terminal.
+
+    Pipes and CI logs get nothing, so captured output stays byte-for-byte the same.
+    """
+    err = _stderr()
+    if partners < PROGRESS_MIN_PARTNERS or not err.is_terminal:
+        yield
+        return
+    with err.status(f"{what} {partners:,} partners\u2026", spinner="dots"):
+        yield
+
+
+class CheckFormat(StrEnum):
+    """Output formats of `chancal check`."""
+
+    text = "text"
+    json = "json"
+
+
+CheckFormatOption = Annotated[
+    CheckFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        help="text: a scorecard for people; json: a stable shape for scripts.",
+    ),
+]
+
+
+@app.command()
+def check(
+    file: ProgramArg = DEFAULT_PROGRAM,
+    output_format: CheckFormatOption = CheckFormat.text,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any principle fails for any partner.")
+    ] = False,
+) -> None:
+    """Score each partner's planned year against the principles of a great calendar.
+
+    Principles: targeted capability development, site visits both ways, a joint
+    marketing strategy session that is not an evaluation, two-way information
+    sharing, collaboration at least matching accountability, investment by
+    tier and touchpoints spread out. Expectations scale with the tier;
+    thresholds live under program.health in the program file.
+
+    [bold]Examples[/bold]
+
+      chancal check partners.yaml
+
+      chancal check --strict            [dim]# exit 1 on any failure, for CI[/dim]
+
+      chancal check --format json | jq '.findings[] | select(.status == "fail")'
+    """
+    from chancal.health import check_health, report_json
+    from chancal.planner import make_plan
+
+    with user_errors():
+        config = load_program(file).config
+        with planning_progress(len(config.partners)):
+            plan = make_plan(config)
+            report = check_health(
+                plan, config.program.health, strategy_gap=config.program.strategy_gap
+            )
+    if output_format is CheckFormat.json:
+        sys.stdout.write(report_json(report))
+    else:
+        from chancal.exporters.views import Scorecard
+
+        Console(highlight=False).print(Scorecard(report, plan))
+    if strict and report.failed:
+        failed = report.counts()["fail"]
+        _stderr().print(
+            f"health check failed: {failed} failing finding{'s' if failed != 1 else ''} (--strict)",
+            markup=False,
+        )
+        raise typer.Exit(code=1)
