@@ -629,10 +629,12 @@ class _Checker:
         ]
         if not short:
             return Finding("balance", p.id, "pass", seen, "", numbers)
+        # Short on one measure only (many short check-ins against long workshops,
+        # or the reverse) is worth a look; short on both is a check-the-box year.
         return Finding(
             "balance",
             p.id,
-            "fail",
+            "fail" if len(short) == 2 else "warn",
             f"{seen}; short by {' and '.join(short)}",
             f"add collaboration (workshops, coaching, exchanges, a strategy session) to "
             f"{_tier_hint(tier)} or thin out its reviews and check-ins "
@@ -697,7 +699,8 @@ class _Checker:
                 longest, gap_from, gap_to = silence, reach, e.day
             reach = max(reach, _last_day(e))
         # The year repeats: the silence across its end is real, but the partner
-        # also has next year's plan there, so it only warns.
+        # also has next year's plan there (and year-end freezes are common), so it
+        # only warns, and only when it is twice the allowed silence.
         wrap = (self.plan.year_end - reach).days + (ordered[0].day - self.plan.year_start).days
         weeks: defaultdict[date, int] = defaultdict(int)
         for e in ordered:
@@ -719,7 +722,10 @@ class _Checker:
         problems, fixes = [], []
         status: Status = "pass"
         if longest > max_days:
-            status = "fail"
+            # A few days over is a nudge (a holiday or blackout pushed an event);
+            # beyond the tolerance the partner really hears nothing for too long.
+            over = longest > max_days * (1 + self.th.silence_tolerance)
+            status = "fail" if over else "warn"
             problems.append(f"silent from {gap_from} to {gap_to}")
             fixes.append(
                 f"add a touchpoint between {gap_from} and {gap_to} (for example a check-in "
@@ -736,7 +742,7 @@ class _Checker:
                 f"spread those events out (spacing.max_per_week of {_tier_hint(tier)} "
                 "or the rules' windows)"
             )
-        if status == "pass" and wrap > max_days:
+        if status == "pass" and wrap > 2 * max_days:
             status = "warn"
             problems.append(f"silent across the year end ({ordered[0].day} is the first event)")
             fixes.append("plan a touchpoint early in the year or late in the previous one")

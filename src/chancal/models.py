@@ -396,6 +396,12 @@ class HealthThresholds(Model):
         description="longest gap between two touchpoints of a partner whose tier sets "
         "no max_silence",
     )
+    silence_tolerance: float = Field(
+        default=0.25,
+        ge=0,
+        description="a silence longer than the tier's max_silence by up to this fraction "
+        "warns; a longer one fails",
+    )
     min_coaching_per_focus_area: int = Field(
         default=1,
         ge=0,

@@ -201,7 +201,7 @@ class YearGrid:
     def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         plan = self.plan
         weeks = _Weeks.of(plan)
-        names = [Text(p.name).cell_len + 2 for p in plan.partners]
+        names = [Text(p.name).cell_len + 3 for p in plan.partners]
         label = min(self.max_label, max([14, *names]))
         label, per_block = _layout(weeks, options.max_width, 2, label, 10)
         cells = self._cells(weeks)
@@ -487,7 +487,7 @@ class BalanceBars:
         for p in plan.partners:
             by_tier[p.tier].append(p)
         order = sorted(by_tier, key=lambda t: (-ranks.get(t, 0), t))
-        names = [Text(p.name).cell_len + 2 for p in plan.partners]
+        names = [Text(p.name).cell_len + 3 for p in plan.partners]
         label = min(self.max_label, max([16, *names]))
         bar = max(10, options.max_width - label - 1 - _NUMBERS)
         if label + 1 + bar + _NUMBERS > options.max_width:
@@ -580,7 +580,7 @@ class Scorecard:
     def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         width = options.max_width
         col = 8
-        names = [Text(s.partner.name).cell_len + 2 for s in self.report.partners]
+        names = [Text(s.partner.name).cell_len + 3 for s in self.report.partners]
         label = min(self.max_label, max([16, *names]))
         tier = max([4, *(len(s.partner.tier) for s in self.report.partners)]) + 1
         show_tier = label + tier + col * len(PRINCIPLES) <= width
@@ -643,9 +643,9 @@ class Scorecard:
             )
             for n, line in enumerate(head.wrap(console, max(20, width - 2))):
                 yield Text("  ") + line if n else line
-            yield _indented(f"seen: {f.seen}", width)
+            yield from _indented(f"seen: {f.seen}", width)
             if f.fix:
-                yield _indented(f"fix: {f.fix}", width)
+                yield from _indented(f"fix: {f.fix}", width)
         counts = self.report.counts()
         yield Text()
         yield Text.assemble(
@@ -655,14 +655,11 @@ class Scorecard:
         )  # fmt: skip
 
 
-def _indented(text: str, width: int, indent: int = 4) -> Text:
-    """Word-wrap `text` under a hanging indent, independent of the console's soft wrapping."""
+def _indented(text: str, width: int, indent: int = 4) -> Iterator[Text]:
+    """Word-wrap `text` under an indent, independent of the console's soft wrapping."""
     import textwrap
 
-    lines = textwrap.wrap(
-        text,
-        width=max(20, width - indent),
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
-    return Text("\n".join(" " * indent + line for line in lines))
+    for line in textwrap.wrap(
+        text, width=max(20, width - indent), break_long_words=False, break_on_hyphens=False
+    ):
+        yield Text(" " * indent + line)
