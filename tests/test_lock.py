@@ -184,7 +184,7 @@ def test_any_title_round_trips(title: str) -> None:
     ).lock
     text = dumps(lock)
     assert len([line for line in text.split("\n") if line.startswith("acme/")]) == 1
-    assert loads(text).entries[0].title == title
+    assert loads(text).entries[0].details.title == title
 
 
 GOOD_LINE = EXPECTED_TEXT.split("\n")[5]
@@ -432,3 +432,34 @@ def test_uid_of_a_new_event_never_takes_a_locked_uid() -> None:
     thief = replace(timed("acme/review/2027-q3", date(2027, 10, 1)), uid=Q1.uid)
     with pytest.raises(ValueError, match="never reused"):
         reconcile(make_plan(Q1, thief), first_lock(), today=TODAY, stamp=STAMP2)
+
+
+@pytest.mark.parametrize(
+    ("title", "note"),
+    [
+        ("Plain review", "fast path"),
+        ('Review "Q2"', "escaped quote: full parser"),
+        ("Acme\\EU\nline two", "backslash and newline: full parser"),
+        ("Café · Zürich", "non-ASCII, no escapes: fast path"),
+    ],
+)
+def test_fast_and_full_line_parsers_agree(title: str, note: str) -> None:
+    """Lines read by the fast path and by the checking parser give identical entries."""
+    from chancal.lock import _fast_entry, _parse_line
+
+    lock = reconcile(make_plan(replace(Q1, title=title)), EMPTY_LOCK, today=TODAY, stamp=STAMP1)
+    [entry] = lock.lock.entries
+    full = _parse_line(entry.line, 1, lambda *_: None)
+    assert full is not None
+    assert full.entry == entry
+    assert full.details.title == title
+    fast = _fast_entry(entry.line)
+    assert fast is None or fast == entry, note
+
+
+def test_fast_copy_equals_dataclasses_replace() -> None:
+    """The fast event copy keeps every field, changing only UID, SEQUENCE and DTSTAMP."""
+    from chancal.lock import _published
+
+    full = replace(Q1, description="d", focus_area="f", location="l", direction="two_way")
+    assert _published(full, "u", 3, STAMP2) == replace(full, uid="u", sequence=3, stamp=STAMP2)

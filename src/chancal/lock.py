@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chancal.errors import ConfigError, Problem
 from chancal.kinds import BUILTIN_KINDS
-from chancal.plan import Event, ManagerInfo, PartnerInfo, Plan, Status
+from chancal.plan import Event, ManagerInfo, PartnerInfo, Person, Plan, Status
 
 LOCK_NAME = "chancal.lock"
 FORMAT_VERSION = 1
@@ -74,41 +74,82 @@ _LINE = re.compile(
     r" title=(?P<title>.*)"
 )
 _HASH = re.compile(r"[0-9a-f]{16}")
+_TOKEN = r"[!-$&-~]+"  # printable ASCII except '%': a field as chancal writes it
+_DAY = r"\d{4}-\d\d-\d\d"
+_TIME = r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d[+-](?:[01]\d|2[0-3]):[0-5]\d"
+_FAST = re.compile(
+    rf"(?P<key>{_TOKEN}) (?P<sd>{_DAY})(?P<st>{_TIME})?\[(?P<zone>[A-Za-z0-9/_+-]+)\]"
+    rf" (?P<ed>{_DAY})(?P<et>{_TIME})? (?P<status>CONFIRMED|TENTATIVE|CANCELLED)"
+    rf" seq=(?P<seq>0|[1-9]\d{{0,8}}) hash=(?P<hash>[0-9a-f]{{16}})"
+    rf" stamp=(?P<stamp>\d{{8}}T\d{{6}}Z)"
+    rf" uid=(?P<uid>{_TOKEN}) partner={_TOKEN} manager={_TOKEN} kind={_TOKEN}"
+    r' title="[^"\\\x00-\x1f]*"'
+)
+_PLAIN = re.compile(r"[!-$&-~]+")  # printable ASCII except '%': written as is
 _TOO_MANY_PROBLEMS = 20
 
 _Reporter = Callable[[int, int, str], None]
 
 
-@dataclass(frozen=True, slots=True)
-class LockEntry:
-    """What subscribers were last given for one event key."""
+class LockEntry(NamedTuple):
+    """What subscribers were last given for one event key.
+
+    Only what every run compares is held as fields; the rest (times, ids,
+    title) is read from `line` on demand, because a steady-state run of a
+    large program compares 350,000 entries and needs those details only for
+    the few that changed. A named tuple: built several times faster than a
+    frozen dataclass.
+    """
 
     key: str
     uid: str
-    start: date | datetime
-    end: date | datetime
-    timezone: str
-    all_day: bool
     status: Status
     sequence: int
     content_hash: str
     stamp: datetime  # aware, UTC
+    line: str  # the entry as written in the lock (canonical when chancal wrote it)
+
+    @property
+    def details(self) -> EntryDetails:
+        """Times, ids, kind and title, parsed from the line."""
+        return _details(self.line)
+
+    @property
+    def start(self) -> date | datetime:
+        """The published start (aware, in the event's zone; a date if all-day)."""
+        return self.details.start
+
+    @property
+    def day(self) -> date:
+        """The first calendar day, in the event's own time zone."""
+        start = self.details.start
+        return start.date() if isinstance(start, datetime) else start
+
+    @property
+    def last_day(self) -> date:
+        """The last calendar day the event touches, in its own time zone."""
+        end = self.details.end
+        if isinstance(end, datetime):
+            return end.date()
+        return end - timedelta(days=1)
+
+
+class EntryDetails(NamedTuple):
+    """The parts of a lock line that only changed and cancelled events need."""
+
+    start: date | datetime
+    end: date | datetime
+    timezone: str
+    all_day: bool
     partner_id: str | None
     manager_id: str | None
     kind: str
     title: str
 
-    @property
-    def day(self) -> date:
-        """The first calendar day, in the event's own time zone."""
-        return self.start.date() if isinstance(self.start, datetime) else self.start
 
-    @property
-    def last_day(self) -> date:
-        """The last calendar day the event touches, in its own time zone."""
-        if isinstance(self.end, datetime):
-            return self.end.date()
-        return self.end - timedelta(days=1)
+class _Parsed(NamedTuple):
+    entry: LockEntry
+    details: EntryDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,41 +202,60 @@ def content_hash(event: Event) -> str:
     UID and key are identity, not content; `partner_ids` decides which feeds
     carry a shared event, not what the event says.
     """
-    parts = [
-        event.title,
-        _instant_text(event.start),
-        _instant_text(event.end),
-        event.timezone,
-        "1" if event.all_day else "0",
-        event.location,
-        event.description,
-        event.kind,
-        event.purpose,
-        event.mode,
-        event.focus_area or "",
-        event.direction or "",
-        event.status,
-        event.partner_id or "",
-        event.manager_id or "",
-        _person_text(event.organizer) if event.organizer else "",
-        "\x1e".join(_person_text(p) for p in event.attendees),
-        ",".join(str(int(r.total_seconds())) for r in event.reminders),
-    ]
-    # Unit and record separators cannot occur in YAML-loaded text by accident
-    # in a way that makes two different events collide on the same joined text.
-    data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(data, digest_size=8).hexdigest()
+    return _Hasher()(event)
 
 
-def _person_text(person: object) -> str:
-    name = getattr(person, "name", "")
-    email = getattr(person, "email", "")
-    role = getattr(person, "role", "")
-    return f"{name}\x1d{email}\x1d{role}"
+class _Hasher:
+    """`content_hash` with memory: a partner's events share their people and reminders.
+
+    Caches are keyed by object identity, so one hasher must only live as long
+    as the plan whose objects it has seen (one `reconcile` call).
+    """
+
+    def __init__(self) -> None:
+        self._people: dict[int, str] = {}
+        self._reminders: dict[int, str] = {}
+
+    def __call__(self, event: Event) -> str:
+        attendees = event.attendees
+        people = self._people.get(id(attendees))
+        if people is None:
+            people = "\x1e".join(_person_text(p) for p in attendees)
+            self._people[id(attendees)] = people
+        reminders = event.reminders
+        alarms = self._reminders.get(id(reminders))
+        if alarms is None:
+            alarms = ",".join(str(int(r.total_seconds())) for r in reminders)
+            self._reminders[id(reminders)] = alarms
+        organizer = event.organizer
+        parts = (
+            event.title,
+            event.start.isoformat(),
+            event.end.isoformat(),
+            event.timezone,
+            "1" if event.all_day else "0",
+            event.location,
+            event.description,
+            event.kind,
+            event.purpose,
+            event.mode,
+            event.focus_area or "",
+            event.direction or "",
+            event.status,
+            event.partner_id or "",
+            event.manager_id or "",
+            _person_text(organizer) if organizer is not None else "",
+            people,
+            alarms,
+        )
+        # Only a deliberately escaped YAML string can hold these separator
+        # characters; the worst a crafted collision can do is skip one SEQUENCE bump.
+        data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
-def _instant_text(value: date | datetime) -> str:
-    return value.isoformat()
+def _person_text(person: Person) -> str:
+    return f"{person.name}\x1d{person.email}\x1d{person.role}"
 
 
 # ---------------------------------------------------------------------------
@@ -205,28 +265,46 @@ def _instant_text(value: date | datetime) -> str:
 def dumps(lock: Lock) -> str:
     """Render the lock as its canonical text (sorted by key, LF line endings)."""
     lines = list(_PREAMBLE)
-    lines.extend(_entry_line(e) for e in sorted(lock.entries, key=lambda e: e.key))
+    lines.extend(e.line for e in sorted(lock.entries, key=_entry_key))
     return "\n".join(lines) + "\n"
 
 
-def _entry_line(e: LockEntry) -> str:
-    return (
-        f"{_token(e.key)} {_iso(e.start)}[{e.timezone}] {_iso(e.end)} {e.status}"
-        f" seq={e.sequence} hash={e.content_hash} stamp={format_stamp(e.stamp)}"
-        f" uid={_token(e.uid)} partner={_token(e.partner_id or '-')}"
-        f" manager={_token(e.manager_id or '-')} kind={_token(e.kind)}"
-        f" title={_title_json(e.title)}"
+def make_entry(
+    *,
+    key: str,
+    uid: str,
+    status: Status,
+    sequence: int,
+    content_hash: str,
+    stamp: datetime,
+    details: EntryDetails,
+) -> LockEntry:
+    """Build an entry together with its canonical line."""
+    d = details
+    line = (
+        f"{_token(key)} {d.start.isoformat()}[{d.timezone}] {d.end.isoformat()} {status}"
+        f" seq={sequence} hash={content_hash} stamp={format_stamp(stamp)}"
+        f" uid={_token(uid)} partner={_token(d.partner_id or '-')}"
+        f" manager={_token(d.manager_id or '-')} kind={_token(d.kind)}"
+        f" title={_title_json(d.title)}"
     )
+    return LockEntry(key, uid, status, sequence, content_hash, stamp, line)
 
 
-def _iso(value: date | datetime) -> str:
-    return value.isoformat()
+def _entry_key(entry: LockEntry) -> str:
+    return entry.key
 
 
 def _token(value: str) -> str:
     # Ids are slugs, so this is nearly always the identity; quoting keeps a
     # space or newline from ever splitting a field if ids get looser one day.
+    if _PLAIN.fullmatch(value):
+        return value
     return quote(value, safe=_SAFE) if value else "-"
+
+
+def _untoken(value: str) -> str:
+    return unquote(value) if "%" in value else value
 
 
 def _title_json(title: str) -> str:
@@ -236,6 +314,7 @@ def _title_json(title: str) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
 
 
+@lru_cache(maxsize=256)
 def format_stamp(stamp: datetime) -> str:
     """Render a DTSTAMP in iCalendar's UTC form, e.g. 20270101T090000Z."""
     return stamp.astimezone(UTC).strftime(_STAMP_FORMAT)
@@ -252,6 +331,25 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=1024)
+def _zone_ok(name: str) -> bool:
+    try:
+        _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _date_ok(text: str) -> bool:
+    # A year holds a few hundred distinct days, so this cache nearly always hits.
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def loads(text: str, name: str = LOCK_NAME) -> Lock:
     """Parse lock text; raise ConfigError locating every problem (file:line:column)."""
     problems: list[Problem] = []
@@ -265,7 +363,7 @@ def loads(text: str, name: str = LOCK_NAME) -> Lock:
 
     for line_no, raw in enumerate(text.split("\n"), start=1):
         line = raw[:-1] if raw.endswith("\r") else raw  # tolerate CRLF checkouts
-        if not line.strip() or line.startswith("#"):
+        if not line or line[0] == "#" or line.isspace():
             continue
         if line.startswith(("<<<<<<<", "=======", ">>>>>>>", "|||||||")):
             problem(
@@ -288,38 +386,84 @@ def loads(text: str, name: str = LOCK_NAME) -> Lock:
                 problem(line_no, 1, message)
                 break
             continue
-        entry = _parse_line(line, line_no, problem)
+        entry = _fast_entry(line)
         if entry is None:
-            if len(problems) >= _TOO_MANY_PROBLEMS:
-                break
-            continue
-        if entry.key in seen_keys:
-            problem(
-                line_no,
-                1,
-                f"event key '{entry.key}' is already locked on line {seen_keys[entry.key]}",
-            )
-        elif entry.uid in seen_uids:
+            parsed = _parse_line(line, line_no, problem)
+            if parsed is None:
+                if len(problems) >= _TOO_MANY_PROBLEMS:
+                    break
+                continue
+            entry = parsed.entry
+        key, uid = entry.key, entry.uid
+        if key in seen_keys:
+            problem(line_no, 1, f"event key '{key}' is already locked on line {seen_keys[key]}")
+        elif uid in seen_uids:
             column = line.index(" uid=") + 6
             problem(
                 line_no,
                 column,
-                f"UID '{entry.uid}' is already used on line {seen_uids[entry.uid]};"
+                f"UID '{uid}' is already used on line {seen_uids[uid]};"
                 " a UID belongs to one event only",
             )
         else:
-            seen_keys[entry.key] = line_no
-            seen_uids[entry.uid] = line_no
+            seen_keys[key] = line_no
+            seen_uids[uid] = line_no
             entries.append(entry)
     if not header_seen and not problems:
         problem(1, 1, f"empty lock file: the first line must be '{_HEADER}'")
     if problems:
         raise ConfigError(problems)
-    entries.sort(key=lambda e: e.key)
+    entries.sort(key=_entry_key)
     return Lock(tuple(entries))
 
 
-def _parse_line(line: str, line_no: int, problem: _Reporter) -> LockEntry | None:
+def _fast_entry(line: str) -> LockEntry | None:
+    """Accept a line exactly as chancal writes it, checking it as cheaply as possible.
+
+    Anything unusual (escapes, odd offsets, errors) returns None and goes
+    through `_parse_line`, which checks every field and says what is wrong.
+    """
+    m = _FAST.fullmatch(line)
+    if m is None:
+        return None
+    start_day, start_time, end_day, end_time = m.group("sd", "st", "ed", "et")
+    if (start_time is None) != (end_time is None):
+        return None
+    if not (_date_ok(start_day) and _date_ok(end_day) and _zone_ok(m["zone"])):
+        return None
+    if start_time is None:
+        if end_day <= start_day:
+            return None
+    elif start_time[-6:] != end_time[-6:] or end_day + end_time <= start_day + start_time:
+        return None  # an offset change inside the event: let the full parser compare
+    try:
+        stamp = _parse_stamp(m["stamp"])
+    except ValueError:
+        return None
+    return LockEntry(
+        m["key"],
+        m["uid"],
+        m["status"],  # type: ignore[arg-type]  # the pattern admits only the three statuses
+        int(m["seq"]),
+        m["hash"],
+        stamp,
+        line,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _details(line: str) -> EntryDetails:
+    parsed = _parse_line(line, 0, _unreachable)
+    if parsed is None:  # pragma: no cover - loads() accepted this line already
+        raise ValueError(f"corrupt lock line: {line!r}")
+    return parsed.details
+
+
+def _unreachable(line_no: int, column: int, message: str) -> None:  # pragma: no cover
+    raise ValueError(message)
+
+
+def _parse_line(line: str, line_no: int, problem: _Reporter) -> _Parsed | None:
     m = _LINE.fullmatch(line)
     if m is None:
         fields = "key start end STATUS seq= hash= stamp= uid= partner= manager= kind= title="
@@ -329,18 +473,17 @@ def _parse_line(line: str, line_no: int, problem: _Reporter) -> LockEntry | None
     def col(group: str) -> int:
         return m.start(group) + 1
 
-    key = unquote(m["key"])
+    key = _untoken(m["key"])
     start_text, zone_name = _split_zone(m["start"])
     if zone_name is None:
         problem(
             line_no, col("start"), "the start must end with its time zone, e.g. [Europe/Berlin]"
         )
         return None
-    try:
-        zone = _zone(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not _zone_ok(zone_name):
         problem(line_no, col("start"), f"unknown time zone '{zone_name}'")
         return None
+    zone = _zone(zone_name)
     start = _parse_instant(start_text, zone)
     if start is None:
         problem(line_no, col("start"), f"'{start_text}' is not an ISO date or date-time")
@@ -373,7 +516,7 @@ def _parse_line(line: str, line_no: int, problem: _Reporter) -> LockEntry | None
     except ValueError:
         problem(line_no, col("stamp"), "stamp must look like 20270101T090000Z (UTC)")
         return None
-    uid = unquote(m["uid"])
+    uid = _untoken(m["uid"])
     if not uid or uid == "-":
         problem(line_no, col("uid"), "the UID is missing")
         return None
@@ -385,24 +528,28 @@ def _parse_line(line: str, line_no: int, problem: _Reporter) -> LockEntry | None
     if not isinstance(title, str):
         problem(line_no, col("title"), 'the title must be a JSON string, e.g. "Quarterly review"')
         return None
-    partner = unquote(m["partner"])
-    manager = unquote(m["manager"])
-    return LockEntry(
-        key=key,
-        uid=uid,
+    partner = _untoken(m["partner"])
+    manager = _untoken(m["manager"])
+    entry = LockEntry(
+        key,
+        uid,
+        status,  # type: ignore[arg-type]  # checked against _STATUSES above
+        int(seq_text),
+        m["hash"],
+        stamp,
+        line,
+    )
+    details = EntryDetails(
         start=start,
         end=end,
         timezone=zone_name,
         all_day=all_day,
-        status=status,  # type: ignore[arg-type]  # checked against _STATUSES above
-        sequence=int(seq_text),
-        content_hash=m["hash"],
-        stamp=stamp,
         partner_id=None if partner in ("", "-") else partner,
         manager_id=None if manager in ("", "-") else manager,
-        kind=unquote(m["kind"]),
+        kind=_untoken(m["kind"]),
         title=title,
     )
+    return _Parsed(entry, details)
 
 
 def _split_zone(text: str) -> tuple[str, str | None]:
@@ -439,21 +586,23 @@ def entry_for(event: Event, *, content: str | None = None) -> LockEntry:
     """Record an event as published (its `stamp` must be set)."""
     if event.stamp is None:
         raise ValueError(f"event {event.key} has no stamp; reconcile() sets it")
-    return LockEntry(
+    return make_entry(
         key=event.key,
         uid=event.uid,
-        start=event.start,
-        end=event.end,
-        timezone=event.timezone,
-        all_day=event.all_day,
         status=event.status,
         sequence=event.sequence,
         content_hash=content if content is not None else content_hash(event),
         stamp=event.stamp,
-        partner_id=event.partner_id,
-        manager_id=event.manager_id,
-        kind=event.kind,
-        title=event.title,
+        details=EntryDetails(
+            start=event.start,
+            end=event.end,
+            timezone=event.timezone,
+            all_day=event.all_day,
+            partner_id=event.partner_id,
+            manager_id=event.manager_id,
+            kind=event.kind,
+            title=event.title,
+        ),
     )
 
 
@@ -474,12 +623,13 @@ def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconc
     locked = lock.by_key()
     uid_owner = {e.uid: e.key for e in lock.entries}
     moved_reasons = _moved_reasons(plan)
+    hasher = _Hasher()
 
     events: list[Event] = []
     entries: list[LockEntry] = []
     changes: list[Change] = []
     for event in plan.events:
-        digest = content_hash(event)
+        digest = hasher(event)
         old = locked.get(event.key)
         if old is None:
             owner = uid_owner.get(event.uid)
@@ -487,15 +637,20 @@ def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconc
                 raise ValueError(
                     f"UID {event.uid} of {event.key} is locked for {owner}; UIDs are never reused"
                 )
-            new = replace(event, sequence=0, stamp=stamp)
+            new = _published(event, event.uid, 0, stamp)
             changes.append(_change("added", new, None))
         elif old.status == "CANCELLED":
-            new = replace(event, uid=old.uid, sequence=old.sequence + 1, stamp=stamp)
+            new = _published(event, old.uid, old.sequence + 1, stamp)
             changes.append(_change("restored", new, old))
+        elif old.content_hash == digest and old.uid == event.uid:
+            # The common case on every CI run: reuse the lock entry (and its text) as is.
+            events.append(_published(event, old.uid, old.sequence, old.stamp))
+            entries.append(old)
+            continue
         elif old.content_hash == digest:
-            new = replace(event, uid=old.uid, sequence=old.sequence, stamp=old.stamp)
+            new = _published(event, old.uid, old.sequence, old.stamp)
         else:
-            new = replace(event, uid=old.uid, sequence=old.sequence + 1, stamp=stamp)
+            new = _published(event, old.uid, old.sequence + 1, stamp)
             if _same_start(old.start, event.start):
                 changes.append(_change("changed", new, old))
             else:
@@ -518,7 +673,15 @@ def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconc
         if old.status == "CANCELLED":
             kept = old
         else:
-            kept = replace(old, status="CANCELLED", sequence=old.sequence + 1, stamp=stamp)
+            kept = make_entry(
+                key=old.key,
+                uid=old.uid,
+                status="CANCELLED",
+                sequence=old.sequence + 1,
+                content_hash=old.content_hash,
+                stamp=stamp,
+                details=old.details,
+            )
         event = _cancelled_event(kept, partner_ids)
         if kept is not old:
             changes.append(_change("cancelled", event, old))
@@ -533,9 +696,35 @@ def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconc
         partners=_with_missing_partners(plan.partners, cancelled),
         managers=_with_missing_managers(plan.managers, cancelled),
     )
-    entries.sort(key=lambda e: e.key)
+    entries.sort(key=_entry_key)
     changes.sort(key=_change_order)
     return Reconciled(result, Lock(tuple(entries)), tuple(changes))
+
+
+def _make_copier() -> Callable[[Event, str, int, datetime], Event]:
+    # dataclasses.replace costs several microseconds per event and runs 350,000
+    # times on a large program; a straight-line copy built from Event's own
+    # slots is about three times faster and can never miss a field added later.
+    overrides = {"uid": "uid", "sequence": "sequence", "stamp": "stamp"}
+    body = "".join(
+        f"    _set(new, {name!r}, {overrides.get(name, 'event.' + name)})\n"
+        for name in Event.__slots__
+    )
+    source = (
+        "def _published(event, uid, sequence, stamp):\n"
+        "    new = _new(Event)\n"
+        f"{body}"
+        "    return new\n"
+    )
+    namespace: dict[str, object] = {"_new": object.__new__, "_set": object.__setattr__}
+    namespace["Event"] = Event
+    exec(source, namespace)  # the source is built above from Event's field names only
+    copier: Callable[[Event, str, int, datetime], Event] = namespace["_published"]  # type: ignore[assignment]
+    return copier
+
+
+_published = _make_copier()
+"""Copy an event with the UID, SEQUENCE and DTSTAMP subscribers get (a fast `replace`)."""
 
 
 def _same_start(a: date | datetime, b: date | datetime) -> bool:
@@ -553,11 +742,12 @@ def _moved_reasons(plan: Plan) -> dict[tuple[str | None, str | None, date | None
 
 
 def _change(kind: ChangeKind, event: Event, old: LockEntry | None, *, reason: str = "") -> Change:
+    was = old.details if old is not None else None
     details: list[str] = []
-    if old is not None and kind in ("changed", "moved"):
-        if old.title != event.title:
+    if old is not None and was is not None and kind in ("changed", "moved"):
+        if was.title != event.title:
             details.append("title")
-        if not _same_start(old.start, event.start) or old.end != event.end:
+        if not _same_start(was.start, event.start) or was.end != event.end:
             details.append("time")
         if old.status != event.status:
             details.append("status")
@@ -570,24 +760,25 @@ def _change(kind: ChangeKind, event: Event, old: LockEntry | None, *, reason: st
         partner_id=event.partner_id,
         manager_id=event.manager_id,
         title=event.title,
-        old_start=old.start if old is not None else None,
+        old_start=was.start if was is not None else None,
         new_start=None if kind == "cancelled" else event.start,
         sequence=event.sequence,
-        old_title=old.title if old is not None and old.title != event.title else None,
+        old_title=was.title if was is not None and was.title != event.title else None,
         details=tuple(details),
         reason=reason,
     )
 
 
 def _retired(old: LockEntry) -> Change:
+    was = old.details
     return Change(
         kind="retired",
         key=old.key,
         uid=old.uid,
-        partner_id=old.partner_id,
-        manager_id=old.manager_id,
-        title=old.title,
-        old_start=old.start,
+        partner_id=was.partner_id,
+        manager_id=was.manager_id,
+        title=was.title,
+        old_start=was.start,
         new_start=None,
         sequence=old.sequence,
     )
@@ -596,26 +787,27 @@ def _retired(old: LockEntry) -> Change:
 def _cancelled_event(entry: LockEntry, partner_ids: tuple[str, ...]) -> Event:
     # Only what the lock remembers: enough for a client to match the UID and
     # drop its copy (RFC 5545 needs UID, SEQUENCE, STATUS and DTSTART).
-    spec = BUILTIN_KINDS.get(entry.kind)
+    was = entry.details
+    spec = BUILTIN_KINDS.get(was.kind)
     segments = entry.key.split("/")
     return Event(
         key=entry.key,
         uid=entry.uid,
-        partner_id=entry.partner_id,
-        manager_id=entry.manager_id,
+        partner_id=was.partner_id,
+        manager_id=was.manager_id,
         rule_id=segments[1] if len(segments) > 1 else segments[0],
-        kind=entry.kind,
+        kind=was.kind,
         purpose=spec.purpose if spec else "collaboration",
-        title=entry.title,
-        start=entry.start,
-        end=entry.end,
-        timezone=entry.timezone,
-        all_day=entry.all_day,
+        title=was.title,
+        start=was.start,
+        end=was.end,
+        timezone=was.timezone,
+        all_day=was.all_day,
         mode=spec.mode if spec else "virtual",
         status="CANCELLED",
         sequence=entry.sequence,
         # A cancelled shared event goes to every partner still in the program.
-        partner_ids=(entry.partner_id,) if entry.partner_id else partner_ids,
+        partner_ids=(was.partner_id,) if was.partner_id else partner_ids,
         stamp=entry.stamp,
     )
 
