@@ -43,20 +43,22 @@ class Slots:
     common: bool  # False: the two working days share no time on this date
 
 
+@lru_cache(maxsize=1 << 16)
 def _instant(day: date, at: time, zone: str) -> int:
     return int(datetime.combine(day, at, ZoneInfo(zone)).timestamp())
 
 
-def _offset(ts: int, zone: str) -> int:
-    offset = datetime.fromtimestamp(ts, ZoneInfo(zone)).utcoffset()
-    return int(offset.total_seconds()) if offset is not None else 0
+def _naive(ordinal: int, at: time) -> int:
+    """Seconds since the epoch of a wall-clock time read as if it were UTC."""
+    return (ordinal - _EPOCH) * 86400 + at.hour * 3600 + at.minute * 60 + at.second
 
 
-def _ceil_local(ts: int, zone: str) -> int:
-    """Round up to the next half hour of the zone's wall clock."""
-    off = _offset(ts, zone)
-    local = ts + off
-    return -(-local // HALF_HOUR) * HALF_HOUR - off
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def _ceil(ts: int, offset: int) -> int:
+    """Round up to the next half hour of a wall clock `offset` seconds from UTC."""
+    return -(-(ts + offset) // HALF_HOUR) * HALF_HOUR - offset
 
 
 def _outside(start: int, end: int, lo: int, hi: int) -> int:
@@ -64,7 +66,7 @@ def _outside(start: int, end: int, lo: int, hi: int) -> int:
     return (end - start) - inside
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 20)
 def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
     """Return the candidate starts of an event lasting `seconds` on day `ordinal`."""
     day = date.fromordinal(ordinal)
@@ -72,15 +74,17 @@ def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
     p1 = _instant(day, sig.partner_end, sig.partner_tz)
     m0 = _instant(day, sig.manager_start, sig.manager_tz)
     m1 = _instant(day, sig.manager_end, sig.manager_tz)
+    # The partner's UTC offset during its working day (DST changes happen at night).
+    offset = _naive(ordinal, sig.partner_start) - p0
     lo, hi = max(p0, m0), min(p1, m1)
     if lo < hi:
-        first = _ceil_local(lo, sig.partner_tz)
+        first = _ceil(lo, offset)
         starts = tuple(range(first, hi - seconds + 1, HALF_HOUR))
         if not starts:
             # The overlap is shorter than the event: start inside it, end outside.
             starts = (first,) if first < hi else (lo,)
         return Slots(starts, True)
-    begin = _ceil_local(min(p0, m0) - seconds, sig.partner_tz)
+    begin = _ceil(min(p0, m0) - seconds, offset)
     best: list[int] = []
     best_cost = -1
     for start in range(begin, max(p1, m1) + 1, HALF_HOUR):
@@ -93,7 +97,7 @@ def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
     return Slots(tuple(best), False)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def local_datetime(ts: int, zone: str) -> datetime:
     """Return the aware datetime of an instant in a zone (cached: many events share starts)."""
     return datetime.fromtimestamp(ts, ZoneInfo(zone))

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from chancal.planner.calendar import DayTable, Ranges
-from chancal.planner.hours import HoursSig, slots
+from chancal.planner.hours import HALF_HOUR, HoursSig, slots
 from chancal.planner.recurrence import Occurrence
 from chancal.planner.rules import FollowSpec, RuleSpec
 
@@ -83,7 +83,7 @@ class ManagerState:
     meetings: dict[int, int] = field(default_factory=dict)
     hours: dict[int, float] = field(default_factory=dict)
     travel: dict[int, int] = field(default_factory=dict)
-    busy: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    busy: set[int] = field(default_factory=set)  # taken half hours (UTC epoch // 1800)
     visit_days: set[int] = field(default_factory=set)
 
 
@@ -106,7 +106,7 @@ class PartnerState:
     occupied: list[int] = field(default_factory=list)  # sorted days of every event
     weeks: dict[int, int] = field(default_factory=dict)
     all_day: set[int] = field(default_factory=set)
-    busy: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    busy: set[int] = field(default_factory=set)
     acc_days: list[int] = field(default_factory=list)  # sorted
     acc_months: dict[int, set[str]] = field(default_factory=dict)
     gap_events: list[tuple[int, int, int]] = field(default_factory=list)  # first, last, gap
@@ -243,7 +243,7 @@ class Placer:
         for k in range(n):
             start = starts[(first + k) % n]
             end = start + item.seconds
-            if _free(self.manager.busy, day, start, end) and _free(p.busy, day, start, end):
+            if _free(self.manager.busy, start, end) and _free(p.busy, start, end):
                 return start, found.common
         return None
 
@@ -253,7 +253,7 @@ class Placer:
         if start not in slots(p.hours, day, item.seconds).starts:
             return False
         end = start + item.seconds
-        return _free(self.manager.busy, day, start, end) and _free(p.busy, day, start, end)
+        return _free(self.manager.busy, start, end) and _free(p.busy, start, end)
 
     # -- commit ---------------------------------------------------------------
 
@@ -282,9 +282,9 @@ class Placer:
             week = week_of(day)
             m.meetings[week] = m.meetings.get(week, 0) + 1
             m.hours[week] = m.hours.get(week, 0.0) + item.seconds / 3600
-            interval = (start, start + item.seconds)
-            m.busy.setdefault(day, []).append(interval)
-            p.busy.setdefault(day, []).append(interval)
+            taken = _half_hours(start, start + item.seconds)
+            m.busy.update(taken)
+            p.busy.update(taken)
         if item.is_accountability:
             for d in days:
                 bisect.insort(p.acc_days, d)
@@ -319,10 +319,20 @@ class Placer:
         """
         reasons: dict[str, int] = {}
         first_reason = ""
+        usable = self._usable(item)
+        if not usable:
+            days = item.partner.table.days
+            lo, hi = _span(item)
+            i = bisect.bisect_left(days, lo)
+            return -1, R_CAPACITY if i < len(days) and days[i] < hi else R_DAY
         for level, (days, spacing) in enumerate(_levels(item)):
             if level > last_level:
                 break
+            if level == 3 and not reasons.get(R_SPACING):
+                break  # dropping the spacing cannot help
             for day in days:
+                if day not in usable:
+                    continue
                 ok, start = self.attempt(item, day, spacing, reasons)
                 if ok:
                     self.commit(item, day, start, level)
@@ -330,6 +340,40 @@ class Placer:
             if level == 0:
                 first_reason = _main_reason(reasons)
         return -1, first_reason or _main_reason(reasons)
+
+    def _usable(self, item: Item) -> set[int]:
+        """Allowed days of the widest search range in weeks the manager still has room in.
+
+        Computed once per item, so an event that cannot be placed fails fast
+        instead of checking every day four times.
+        """
+        table = item.partner.table
+        lo, hi = _span(item)
+        days = table.days[bisect.bisect_left(table.days, lo) : bisect.bisect_left(table.days, hi)]
+        m = self.manager
+        if item.days:
+            return {d for d in days if table.fits(d, item.days)}
+        hours = item.seconds / 3600
+        full = {
+            w
+            for w in {week_of(d) for d in days}
+            if m.meetings.get(w, 0) >= m.meetings_per_week
+            or m.hours.get(w, 0.0) + hours > m.hours_per_week + 1e-9
+        }
+        return {d for d in days if week_of(d) not in full} if full else set(days)
+
+
+def _span(item: Item) -> tuple[int, int]:
+    """The widest range any relaxation step may search."""
+    table = item.partner.table
+    ys, ye = table.first, table.first + len(table.allowed)
+    plo, phi = item.period
+    if item.window:
+        lo = min(item.window[0][0] - WIDEN_DAYS, plo)
+        hi = max(item.window[-1][1] + WIDEN_DAYS, phi)
+    else:
+        lo, hi = plo, phi
+    return max(ys, lo), min(ye, hi)
 
 
 def _levels(item: Item) -> Iterator[tuple[Iterable[int], bool]]:
@@ -408,9 +452,10 @@ def _half(p: PartnerState, day: int) -> int:
     return 0 if day < p.half_start else 1
 
 
-def _free(busy: dict[int, list[tuple[int, int]]], day: int, start: int, end: int) -> bool:
-    for d in (day - 1, day, day + 1):
-        for lo, hi in busy.get(d, ()):
-            if start < hi and lo < end:
-                return False
-    return True
+def _half_hours(start: int, end: int) -> range:
+    return range(start // HALF_HOUR, -(-end // HALF_HOUR))
+
+
+def _free(busy: set[int], start: int, end: int) -> bool:
+    """Whether none of the half hours the event touches is taken (coarse but cheap)."""
+    return not any(h in busy for h in range(start // HALF_HOUR, -(-end // HALF_HOUR)))
