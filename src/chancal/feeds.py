@@ -241,6 +241,47 @@ def write_feeds(
     return Written(out, tuple(zip(feeds, counts, strict=True)))
 
 
+def stale_feeds(
+    plan: Plan,
+    out: Path,
+    *,
+    stamp: datetime,
+    partners: Sequence[str] | None = None,
+    managers: Sequence[str] | None = None,
+) -> list[str]:
+    """List the feeds under `out` (relative paths) that a write would create or change.
+
+    For `chancal export --check`: the feeds are staged in a temporary folder
+    outside `out` and compared byte for byte; nothing under `out` is touched.
+    """
+    feeds = select_feeds(plan, partners, managers)
+    ordered = feed_order(plan.events)
+    years = year_range(ordered, plan.year_start, plan.year_end - timedelta(days=1))
+    route = router(plan, feeds)
+    root = out.resolve()
+    targets = [_inside(root, feed.path) for feed in feeds]
+    with tempfile.TemporaryDirectory(prefix="chancal-check-") as scratch:
+        staging = Path(scratch)
+        _stage(feeds, ordered, route, staging, stamp, years, None)
+        return [
+            feed.path
+            for feed, target in zip(feeds, targets, strict=True)
+            if not _same_bytes(staging / feed.path, target)
+        ]
+
+
+def _same_bytes(staged: Path, target: Path) -> bool:
+    if not target.is_file() or staged.stat().st_size != target.stat().st_size:
+        return False
+    with open(staged, "rb") as a, open(target, "rb") as b:
+        while True:
+            chunk = a.read(1 << 20)
+            if chunk != b.read(1 << 20):
+                return False
+            if not chunk:
+                return True
+
+
 def _stage(
     feeds: Sequence[Feed],
     ordered: Sequence[Event],
