@@ -240,8 +240,14 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "fail",
     ),
     (
-        "no topics agreed for them",
+        "no topics agreed for them: one-way",
         _plan(partners=(replace(ACME, they_share=()), MINI)),
+        "sharing",
+        "fail",
+    ),
+    (
+        "no topics agreed on either side yet",
+        _plan(partners=(replace(ACME, we_share=(), they_share=()), MINI)),
         "sharing",
         "warn",
     ),

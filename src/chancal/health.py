@@ -568,17 +568,21 @@ class _Checker:
             status = "warn"
             problems.append("fewer exchange points than agreed")
             fixes.append(f"plan at least {need} information exchanges a year")
-        one_sided = [
+        empty = [
             side
             for side, topics in (("we_share", p.we_share), ("they_share", p.they_share))
             if not topics
         ]
-        if one_sided:
-            status = "warn"
-            problems.append("no topics agreed for " + " and ".join(one_sided))
-            fixes.append(
-                f"agree what each side brings: partners[].sharing.{' and '.join(one_sided)}"
+        if empty:
+            # Nothing agreed yet only makes the exchanges generic; one side bringing
+            # nothing is the one-way reporting the principle is against.
+            status = "warn" if len(empty) == 2 else "fail"
+            problems.append(
+                "no topics agreed yet"
+                if len(empty) == 2
+                else f"one-way: nothing agreed for {empty[0]}"
             )
+            fixes.append(f"agree what each side brings: partners[].sharing.{' and '.join(empty)}")
         else:
             missing = [
                 e

@@ -1,0 +1,114 @@
+"""The health check on real programs: check-the-box fixtures fail exactly their principle."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chancal.cli import app
+from chancal.health import HealthReport, check_health
+from chancal.loader import load
+from chancal.planner import make_plan
+
+FIXTURES = Path(__file__).parent / "fixtures" / "health"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@cache
+def report_of(path: Path) -> HealthReport:
+    config = load(path).config
+    plan = make_plan(config)
+    return check_health(plan, config.program.health, strategy_gap=config.program.strategy_gap)
+
+
+def failing(report: HealthReport) -> dict[str, set[str]]:
+    """Failed principles by partner id (partners without failures left out)."""
+    out = {
+        s.partner.id: {f.principle for f in s.findings if f.status == "fail"}
+        for s in report.partners
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+def test_healthy_fixture_passes_everything() -> None:
+    """The healthy base program has no failure and no warning."""
+    report = report_of(FIXTURES / "healthy.yaml")
+    assert {f.status for s in report.partners for f in s.findings} == {"pass", "n/a"}
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("capability", {"maple": {"capability"}, "northwind": {"capability"}}),
+        ("site_visits", {"northwind": {"site_visits"}}),
+        ("strategy", {"maple": {"strategy"}, "northwind": {"strategy"}}),
+        ("sharing", {"maple": {"sharing"}, "northwind": {"sharing"}}),
+        ("balance", {"maple": {"balance"}}),
+        ("investment", {"maple": {"investment"}}),
+        ("spread", {"maple": {"spread"}}),
+    ],
+)
+def test_check_the_box_fixture_fails_exactly_its_principle(
+    fixture: str, expected: dict[str, set[str]]
+) -> None:
+    """Each fixture breaks one principle of healthy.yaml, and only that one fails."""
+    assert failing(report_of(FIXTURES / f"{fixture}.yaml")) == expected
+
+
+def test_every_fixture_is_covered() -> None:
+    """Each principle has a fixture, so adding a principle asks for one."""
+    from chancal.health import PRINCIPLES
+
+    names = {p.stem for p in FIXTURES.glob("*.yaml")}
+    assert names == {"healthy", *PRINCIPLES}
+
+
+def test_bundled_example_has_no_failure_but_maple() -> None:
+    """The realistic example fails nothing except Maple's known silence (see the report)."""
+    report = report_of(EXAMPLES / "partners.yaml")
+    assert set(failing(report)) <= {"maple-it"}
+    assert len(report.partners) == 14
+
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["check", str(FIXTURES / "healthy.yaml"), "--strict"], 0),
+        (["check", str(FIXTURES / "spread.yaml")], 0),
+        (["check", str(FIXTURES / "spread.yaml"), "--strict"], 1),
+        (["check", str(FIXTURES / "spread.yaml"), "--format", "yaml"], 2),
+        (["check", str(FIXTURES / "missing.yaml")], 2),
+    ],
+)
+def test_check_exit_codes(args: list[str], code: int) -> None:
+    """check exits 0, 1 only with --strict and a failure, 2 on bad input; never a traceback."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    if code == 1:
+        assert "health check failed: 1 failing finding (--strict)" in result.stderr
+
+
+def test_check_json_is_parseable_and_names_the_failure() -> None:
+    """--format json prints the documented shape on stdout."""
+    result = runner.invoke(app, ["check", str(FIXTURES / "site_visits.yaml"), "-f", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["program"] == {"id": "health-fixture", "name": "Health Fixture Program"}
+    fails = [f for f in data["findings"] if f["status"] == "fail"]
+    assert [(f["partner"], f["principle"]) for f in fails] == [("northwind", "site_visits")]
+    assert "direction to_us" in fails[0]["fix"]
+
+
+def test_check_text_is_plain_on_a_pipe() -> None:
+    """The scorecard printed to a pipe has no escape codes and names the failing partner."""
+    result = runner.invoke(app, ["check", str(FIXTURES / "spread.yaml")])
+    assert "\x1b[" not in result.stdout
+    assert "\u2717 Maple Resellers: touchpoints spread out" in result.stdout
