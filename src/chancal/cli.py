@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -369,4 +370,92 @@ def check(
             f"health check failed: {failed} failing finding{'s' if failed != 1 else ''} (--strict)",
             markup=False,
         )
+        raise typer.Exit(code=1)
+
+
+def _known_id(value: str, choices: list[str], what: str) -> None:
+    """Raise a UsageError with a did-you-mean when `value` is not one of `choices`."""
+    if value in choices:
+        return
+    import difflib
+
+    from chancal.errors import UsageError
+
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(sorted(choices))}"
+    raise UsageError(f"unknown {what} '{value}'{hint}")
+
+
+def parse_today(value: str | None) -> date | None:
+    """Parse --today (YYYY-MM-DD) or raise a UsageError."""
+    if value is None:
+        return None
+    from chancal.errors import UsageError
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--today '{value}' is not a date; write it as YYYY-MM-DD") from None
+
+
+@app.command()
+def plan(
+    file: ProgramArg = DEFAULT_PROGRAM,
+    partner: Annotated[
+        str | None,
+        typer.Option("--partner", help="Show this partner's agenda.", show_default=False),
+    ] = None,
+    manager: Annotated[
+        str | None,
+        typer.Option("--manager", help="Show this manager's agenda.", show_default=False),
+    ] = None,
+    output_format: CheckFormatOption = CheckFormat.text,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when the plan has any diagnostic.")
+    ] = False,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today", help="Plan as if today were this date (YYYY-MM-DD).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Plan the year and print it: a summary per partner and the diagnostics.
+
+    With --partner or --manager: that person's agenda in date order. With
+    --format json: the whole plan for scripts (shape documented in
+    chancal.exporters.plan_json).
+
+    [bold]Examples[/bold]
+
+      chancal plan partners.yaml
+
+      chancal plan --partner northwind
+
+      chancal plan --format json | jq '.events[] | select(.kind == "site_visit")'
+
+      chancal plan --strict            [dim]# exit 1 on any diagnostic, for CI[/dim]
+    """
+    from chancal.planner import make_plan
+
+    with user_errors():
+        config = load_program(file).config
+        day = parse_today(today)
+        if partner is not None:
+            _known_id(partner, [p.id for p in config.partners], "partner")
+        if manager is not None:
+            _known_id(manager, [m.id for m in config.managers], "manager")
+        with planning_progress(len(config.partners)):
+            result = make_plan(config, today=day)
+    if output_format is CheckFormat.json:
+        from chancal.exporters.plan_json import plan_json
+
+        sys.stdout.write(plan_json(result))
+    else:
+        from chancal.exporters.summary import plan_text
+
+        Console(highlight=False).print(plan_text(result, partner_id=partner, manager_id=manager))
+    if strict and result.diagnostics:
+        count = len(result.diagnostics)
+        _stderr().print(f"{count} diagnostic{'s' if count != 1 else ''} (--strict)", markup=False)
         raise typer.Exit(code=1)

@@ -1,0 +1,146 @@
+"""Rich renderables of a plan for `chancal plan`: the per-partner summary, diagnostics, an agenda.
+
+Every user-supplied string goes through `rich.text.Text`, so a partner called
+"Acme [EU]" prints as written and is never read as markup.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from chancal.plan import Diagnostic, Event, Plan
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+SHORT_KIND = {
+    "monthly_check_in": "check-in",
+    "quarterly_business_review": "review",
+    "annual_review": "annual review",
+    "product_training": "training",
+    "partner_conference": "conference",
+    "capability_workshop": "workshop",
+    "coaching_session": "coaching",
+    "site_visit": "site visit",
+    "joint_marketing_strategy": "strategy",
+    "information_exchange": "exchange",
+}
+
+
+def _short(kind: str) -> str:
+    return SHORT_KIND.get(kind, kind.replace("_", " "))
+
+
+def _hours(events: Iterable[Event]) -> float:
+    return sum(e.hours for e in events)
+
+
+def summary_table(plan: Plan) -> Table:
+    """One row per partner: events by kind, collaboration against accountability (count, hours)."""
+    table = Table(title=Text(f"{plan.program_name}: {plan.year_start} to {plan.year_end}"))
+    for name, justify in (
+        ("Partner", "left"),
+        ("Tier", "left"),
+        ("Manager", "left"),
+        ("Events", "right"),
+        ("Collaboration", "right"),
+        ("Accountability", "right"),
+        ("By kind", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    by_partner: dict[str, list[Event]] = {}
+    for event in plan.events:
+        for pid in event.partner_ids:
+            by_partner.setdefault(pid, []).append(event)
+    for partner in plan.partners:
+        events = by_partner.get(partner.id, [])
+        collab = [e for e in events if e.purpose == "collaboration"]
+        account = [e for e in events if e.purpose == "accountability"]
+        kinds = Counter(_short(e.kind) for e in events)
+        table.add_row(
+            Text(partner.id),
+            Text(partner.tier),
+            Text(partner.manager_id),
+            str(len(events)),
+            f"{len(collab)} / {_hours(collab):g}h",
+            f"{len(account)} / {_hours(account):g}h",
+            Text(", ".join(f"{kinds[k]} {k}" for k in sorted(kinds))),
+        )
+    return table
+
+
+def diagnostics_table(diagnostics: Sequence[Diagnostic]) -> RenderableType:
+    """The diagnostics, or a one-line note that there are none."""
+    if not diagnostics:
+        return Text("No diagnostics: every rule was placed as written.", style="green")
+    table = Table(title="Diagnostics")
+    table.add_column("Severity")
+    table.add_column("Code")
+    table.add_column("Partner")
+    table.add_column("Date")
+    table.add_column("Message")
+    for d in diagnostics:
+        table.add_row(
+            Text(d.severity, style=SEVERITY_STYLE.get(d.severity, "")),
+            Text(d.code),
+            Text(d.partner_id or ""),
+            d.day.isoformat() if d.day else "",
+            Text(d.message),
+        )
+    return table
+
+
+def _local(event: Event, zone: str) -> tuple[str, str]:
+    if isinstance(event.start, datetime) and isinstance(event.end, datetime):
+        tz = ZoneInfo(zone)
+        start, end = event.start.astimezone(tz), event.end.astimezone(tz)
+        return start.date().isoformat(), f"{start:%H:%M}-{end:%H:%M}"
+    assert isinstance(event.start, date) and isinstance(event.end, date)
+    days = (event.end - event.start).days
+    return event.start.isoformat(), "all day" if days == 1 else f"{days} days"
+
+
+def agenda_table(
+    plan: Plan, *, partner_id: str | None = None, manager_id: str | None = None
+) -> Table:
+    """A partner's or a manager's events in date order, times in that person's own zone."""
+    if partner_id is not None:
+        info = next(p for p in plan.partners if p.id == partner_id)
+        zone, who = info.timezone, f"{info.name} ({info.id})"
+        events = [e for e in plan.events if partner_id in e.partner_ids]
+    else:
+        minfo = next(m for m in plan.managers if m.id == manager_id)
+        zone, who = minfo.timezone, f"{minfo.name} ({minfo.id})"
+        mine = {p.id for p in plan.partners if p.manager_id == manager_id}
+        events = [
+            e for e in plan.events if e.manager_id == manager_id or mine.intersection(e.partner_ids)
+        ]
+    table = Table(title=Text(f"Agenda of {who}, times in {zone}"))
+    for name in ("Date", "Time", "Purpose", "Title", "Where"):
+        table.add_column(name)
+    for event in events:
+        day, time = _local(event, zone)
+        table.add_row(day, time, event.purpose, Text(event.title), Text(event.location))
+    return table
+
+
+def plan_text(
+    plan: Plan, *, partner_id: str | None = None, manager_id: str | None = None
+) -> RenderableType:
+    """What `chancal plan` prints: the agenda asked for, or the summary, then diagnostics."""
+    if partner_id is not None or manager_id is not None:
+        first: RenderableType = agenda_table(plan, partner_id=partner_id, manager_id=manager_id)
+        diagnostics = [
+            d for d in plan.diagnostics if partner_id is None or d.partner_id == partner_id
+        ]
+        if manager_id is not None:
+            mine = {p.id for p in plan.partners if p.manager_id == manager_id}
+            diagnostics = [d for d in plan.diagnostics if d.partner_id in mine]
+    else:
+        first, diagnostics = summary_table(plan), list(plan.diagnostics)
+    return Group(first, diagnostics_table(diagnostics))
