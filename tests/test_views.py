@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from datetime import date, datetime, timedelta
@@ -218,7 +219,9 @@ def test_no_color_environment_drops_colours(monkeypatch: pytest.MonkeyPatch) -> 
 def test_over_committed_weeks_stand_out() -> None:
     """A week over the manager's capacity is listed with its numbers and marked '!'."""
     text = render_text([ManagerLoad(small_plan())], width=80, color=False)
-    assert "! week of 2027-04-12: 4 meetings (capacity 2), 35.5 h (capacity 6)" in text
+    assert "! week of 2027-04-12: 2 meetings (capacity 2), 35.5 h (capacity 6)" in text
+    # A two-day visit alone in its week is allowed, as in the planner's capacity.
+    assert "week of 2027-09-20" not in text
     assert "! Apr 2027: 2 site visits (limit 1)" in text
     assert "Kim Lee" in text and "  no week over capacity" in text
 
@@ -238,3 +241,32 @@ def test_kind_codes_are_unique_letters(kinds: list[str], expected: dict[str, str
     """Built-in kinds keep their letter; custom kinds take the first free letter of their id."""
     events = [ev("acme", k, "2027-03-01", purpose="collaboration") for k in kinds]
     assert kind_codes(events) == expected
+
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.yaml"))
+
+
+@functools.cache
+def example_plan(path: Path) -> Plan:
+    from chancal.loader import load
+    from chancal.planner import make_plan
+
+    return make_plan(load(path).config)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize(("width", "color"), WIDTHS_AND_COLOURS)
+def test_views_of_the_examples_match_golden_files(
+    example: Path, width: int, color: bool, update_golden: bool
+) -> None:
+    """Every example's grid, manager load and balance bars render as recorded."""
+    text = render_text(views(example_plan(example)), width=width, color=color)
+    mode = "color" if color else "plain"
+    check_golden(f"{example.stem}-{width}-{mode}.txt", text, update_golden)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_example_views_fit_80_columns(example: Path) -> None:
+    """The examples' views stay inside 80 columns."""
+    text = render_text(views(example_plan(example)), width=80, color=False)
+    assert max(cell_len(line) for line in text.splitlines()) <= 80

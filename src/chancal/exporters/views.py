@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -27,6 +27,7 @@ PURPOSE_STYLE: Mapping[Purpose, str] = {
     "accountability": "bold yellow",
     "collaboration": "bold cyan",
 }
+ALL_DAY_HOURS = 8.0  # an all-day event's weight against weekly hours, as in the planner
 EMPTY = "\u00b7"  # middle dot: a week with nothing planned
 MORE = "+"  # a second event in the same week
 OVER = "!"  # over capacity
@@ -273,9 +274,23 @@ def _flow(head: Text, entries: Sequence[Text], width: int) -> Iterator[Text]:
 
 @dataclass(frozen=True, slots=True)
 class _Load:
-    meetings: int = 0
-    hours: float = 0.0
+    """One manager's week, counted the way the planner's capacity counts it."""
+
+    meetings: int = 0  # timed events
+    hours: float = 0.0  # timed durations plus 8 hours per all-day day in this week
     travel_days: int = 0
+    all_day: int = 0  # all-day events touching this week
+
+    def over(self, m: ManagerInfo) -> bool:
+        """Whether the week exceeds the manager's capacity.
+
+        Like the planner, a single all-day event alone in its week (a 2-day
+        visit for a manager with a 14-hour week) is not over capacity.
+        """
+        alone = self.all_day == 1 and self.meetings == 0
+        return self.meetings > m.meetings_per_week or (
+            self.hours > m.hours_per_week + 1e-9 and not alone
+        )
 
 
 _CellFn = Callable[[_Load, ManagerInfo], Text]
@@ -303,13 +318,34 @@ class ManagerLoad:
         for e in self.plan.events:
             if e.manager_id not in loads or e.status == "CANCELLED":
                 continue
-            i = weeks.index(e.day)
-            if i is None:
+            mine = loads[e.manager_id]
+            if not e.all_day:
+                i = weeks.index(e.day)
+                if i is not None:
+                    old = mine.get(i, _Load())
+                    mine[i] = replace(
+                        old,
+                        meetings=old.meetings + 1,
+                        hours=old.hours + e.hours,
+                        travel_days=old.travel_days + _travel_days(e),
+                    )
                 continue
-            old = loads[e.manager_id].get(i, _Load())
-            loads[e.manager_id][i] = _Load(
-                old.meetings + 1, old.hours + e.hours, old.travel_days + _travel_days(e)
-            )
+            days: defaultdict[int, int] = defaultdict(int)
+            day: date = e.start
+            while day < e.end:
+                i = weeks.index(day)
+                if i is not None:
+                    days[i] += 1
+                day += timedelta(days=1)
+            travels = _travel_days(e) > 0
+            for i, n in days.items():
+                old = mine.get(i, _Load())
+                mine[i] = replace(
+                    old,
+                    hours=old.hours + ALL_DAY_HOURS * n,
+                    travel_days=old.travel_days + (n if travels else 0),
+                    all_day=old.all_day + 1,
+                )
         return loads
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -322,7 +358,8 @@ class ManagerLoad:
         loads = self.loads()
         yield _title(plan)
         yield Text(
-            "Manager load per week: meetings (digits, + for 10 or more), hours against "
+            "Manager load per week: timed meetings (digits, + for 10 or more), hours "
+            "(all-day events count 8 h a day) against "
             f"capacity ({LEVELS[1:]}), travel days (digits); {OVER} or red marks a week "
             "over capacity.",
             style="dim",
@@ -370,9 +407,9 @@ class ManagerLoad:
     def _hours(load: _Load, m: ManagerInfo) -> Text:
         if not load.hours:
             return Text(EMPTY, style="dim")
-        if load.hours > m.hours_per_week:
+        if load.over(m) and load.hours > m.hours_per_week:
             return Text(OVER, style="bold red")
-        level = max(1, math.ceil(load.hours / m.hours_per_week * (len(LEVELS) - 1)))
+        level = min(8, max(1, math.ceil(load.hours / m.hours_per_week * (len(LEVELS) - 1))))
         return Text(LEVELS[level], style="green" if level < 6 else "yellow")
 
     @staticmethod
@@ -398,11 +435,7 @@ class ManagerLoad:
                 f"  busiest week {weeks.monday(busiest).isoformat()}: "
                 f"{_count(b.meetings, 'meeting')}, {b.hours:.1f} h"
             )
-        over = [
-            i
-            for i in sorted(load)
-            if load[i].meetings > m.meetings_per_week or load[i].hours > m.hours_per_week
-        ]
+        over = [i for i in sorted(load) if load[i].over(m)]
         if not over:
             yield Text("  no week over capacity", style="green")
         for i in over:
