@@ -22,7 +22,11 @@ from chancal import __version__
 from chancal.errors import ChancalError, ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date, datetime
+
     from chancal.loader import Located
+    from chancal.lock import Change, Reconciled
 
 app = typer.Typer(
     name="chancal",
@@ -180,6 +184,134 @@ def write_atomic(target: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
+ReplanOption = Annotated[
+    bool,
+    typer.Option(
+        "--replan",
+        help="Ignore the published dates in chancal.lock and plan afresh "
+        "(SEQUENCE still rises for every event that moves).",
+    ),
+]
+LockTodayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--today",
+        help="Events before this date (YYYY-MM-DD) never move; default: the date of "
+        "SOURCE_DATE_EPOCH, else today.",
+        show_default=False,
+    ),
+]
+LockStampOption = Annotated[
+    str | None,
+    typer.Option(
+        "--stamp",
+        help="DTSTAMP for new and changed events (ISO date-time, UTC if no offset); "
+        "default SOURCE_DATE_EPOCH, else now.",
+        show_default=False,
+    ),
+]
+
+
+def resolve_today(value: str | None) -> date:
+    """Return --today, else the UTC date of SOURCE_DATE_EPOCH, else today's date."""
+    import datetime as dt
+
+    from chancal.errors import UsageError
+
+    if value is not None:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"--today '{value}' is not a date; write it as YYYY-MM-DD") from None
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        from chancal.feeds import stamp_from_epoch
+
+        return stamp_from_epoch(os.environ["SOURCE_DATE_EPOCH"]).date()
+    return dt.date.today()  # the wall clock, read here and nowhere deeper
+
+
+def resolve_stamp(value: str | None) -> datetime:
+    """Return --stamp, else SOURCE_DATE_EPOCH, else now (UTC, whole seconds)."""
+    import datetime as dt
+
+    from chancal.feeds import parse_stamp, stamp_from_epoch
+
+    if value is not None:
+        return parse_stamp(value)
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return stamp_from_epoch(os.environ["SOURCE_DATE_EPOCH"])
+    # The one place the wall clock is read: no --stamp, no SOURCE_DATE_EPOCH.
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def lock_path_for(program: Path) -> Path:
+    """Where the lock of a program file lives: `chancal.lock` beside it."""
+    from chancal.lock import LOCK_NAME
+
+    return program.parent / LOCK_NAME
+
+
+def _read_text(path: Path) -> str | None:
+    """Return a text file's content, None if it does not exist."""
+    from chancal.errors import Problem
+
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(str(path), 1, 1, "", "not UTF-8 text")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+
+
+def publish_plan(
+    file: Path, *, today: date, stamp: datetime, replan: bool = False
+) -> tuple[Reconciled, Path]:
+    """Load the program and its lock, plan (pinned to the lock), reconcile; no writes."""
+    from chancal.lock import EMPTY_LOCK, loads, pins, reconcile
+    from chancal.planner import make_plan
+
+    located = load_program(file)
+    lock_path = lock_path_for(file)
+    text = _read_text(lock_path)
+    lock = EMPTY_LOCK if text is None else loads(text, str(lock_path))
+    with planning_progress(len(located.config.partners)):
+        plan = make_plan(located.config, today=today, pins=None if replan else pins(lock))
+        return reconcile(plan, lock, today=today, stamp=stamp), lock_path
+
+
+def _changes_text(changes: Sequence[Change]) -> str:
+    from chancal.lock import summarize
+
+    counts = summarize(changes)
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no changes"
+
+
+def _print_lock_outcome(lock_path: Path, changes: Sequence[Change], *, written: bool) -> None:
+    if written:
+        _stdout().print(f"wrote {lock_path} ({_changes_text(changes)})", markup=False)
+    else:
+        _stdout().print(f"{lock_path} is up to date", markup=False)
+
+
+def _report_check(stale: Sequence[str], changes: Sequence[Change]) -> None:
+    """Print what `--check` found; exit 1 when anything would change."""
+    if not stale:
+        _stdout().print("up to date: the lock and every feed match the program", markup=False)
+        return
+    err = _stderr()
+    for path in stale:
+        err.print(f"out of date: {path}", markup=False)
+    err.print(
+        f"{len(stale)} file{'s' if len(stale) != 1 else ''} would change "
+        f"({_changes_text(changes)}); run 'chancal diff' to see why and "
+        "'chancal export --ics' to update",
+        markup=False,
+    )
+    raise typer.Exit(code=1)
+
+
 EXPORT_PROGRESS_MIN_EVENTS = 20_000
 """Exports at least this large show a progress bar on stderr (on a terminal only)."""
 
@@ -218,10 +350,21 @@ def export(
             "--today", help="Plan as if today were this date (YYYY-MM-DD).", show_default=False
         ),
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Write nothing; exit 1 if chancal.lock or any feed on disk would change.",
+        ),
+    ] = False,
+    replan: ReplanOption = False,
 ) -> None:
     """Write the plan as subscribable calendar feeds: one per partner, one per manager, all.ics.
 
     Nothing is written unless every feed is: a failed run leaves --out as it was.
+    The published calendar is recorded in chancal.lock beside the program file
+    (written after the feeds): locked dates stay put while still allowed, changed
+    events get a higher SEQUENCE, removed ones are published as cancelled.
 
     [bold]Examples[/bold]
 
@@ -230,38 +373,47 @@ def export(
       chancal export --ics --out public/calendars --partner northwind
 
       SOURCE_DATE_EPOCH=1798761600 chancal export --ics   [dim]# reproducible bytes[/dim]
-    """
-    from datetime import UTC, date, datetime
 
+      chancal export --ics --check   [dim]# in CI: exit 1 if anything is out of date[/dim]
+    """
     from chancal.errors import UsageError
-    from chancal.feeds import parse_stamp, stamp_from_epoch, write_feeds
+    from chancal.feeds import stale_feeds, write_feeds
+    from chancal.lock import dumps
 
     with user_errors():
         if not ics:
             raise UsageError("choose what to export: --ics")
-        if stamp is not None:
-            dtstamp = parse_stamp(stamp)
-        elif os.environ.get("SOURCE_DATE_EPOCH"):
-            dtstamp = stamp_from_epoch(os.environ["SOURCE_DATE_EPOCH"])
-        else:
-            # The one place the wall clock is read: no --stamp, no SOURCE_DATE_EPOCH.
-            dtstamp = datetime.now(UTC).replace(microsecond=0)
-        day = None
-        if today is not None:
-            try:
-                day = date.fromisoformat(today)
-            except ValueError:
-                raise UsageError(
-                    f"--today '{today}' is not a date; write it as YYYY-MM-DD"
-                ) from None
-        located = load_program(file)
-        from chancal.planner import make_plan
-
-        plan = make_plan(located.config, today=day)
-        with _export_progress(len(plan.events)) as progress:
+        dtstamp = resolve_stamp(stamp)
+        published, lock_path = publish_plan(
+            file, today=resolve_today(today), stamp=dtstamp, replan=replan
+        )
+        lock_text = dumps(published.lock)
+        lock_stale = _read_text(lock_path) != lock_text
+        if check:
+            stale = [str(lock_path)] if lock_stale else []
+            if out.is_dir():
+                stale += [
+                    str(out / path)
+                    for path in stale_feeds(
+                        published.plan, out, stamp=dtstamp, partners=partner, managers=manager
+                    )
+                ]
+            else:
+                _stderr().print(f"note: no feeds at {out}; checked {lock_path} only", markup=False)
+            _report_check(stale, published.changes)
+            return
+        with _export_progress(len(published.plan.events)) as progress:
             written = write_feeds(
-                plan, out, stamp=dtstamp, partners=partner, managers=manager, progress=progress
+                published.plan,
+                out,
+                stamp=dtstamp,
+                partners=partner,
+                managers=manager,
+                progress=progress,
             )
+        # After the feeds: a lock never records a calendar that failed to publish.
+        if lock_stale:
+            write_atomic(lock_path, lock_text.encode("utf-8"))
     parts = []
     for kind in written.KINDS:
         files, events = written.count(kind)
@@ -269,6 +421,7 @@ def export(
             what = "all.ics" if kind == "all" else f"{files} {kind} feed{'s' if files != 1 else ''}"
             parts.append(f"{what} ({events} events)")
     _stdout().print(f"wrote {', '.join(parts)} to {out}", markup=False)
+    _print_lock_outcome(lock_path, published.changes, written=lock_stale)
 
 
 @contextmanager
@@ -287,6 +440,92 @@ def _export_progress(events: int) -> Iterator[Callable[[int, int], None] | None]
             bar.update(task, completed=done, total=total)
 
         yield advance
+
+
+@app.command("lock")
+def lock_command(
+    file: ProgramArg = DEFAULT_PROGRAM,
+    today: LockTodayOption = None,
+    stamp: LockStampOption = None,
+    replan: ReplanOption = False,
+) -> None:
+    """Refresh chancal.lock (beside the program file) without writing any feed.
+
+    Commit the lock with the program: it records what subscribers were given, so
+    later runs keep dates, raise SEQUENCE for updates and cancel removed events.
+
+    [bold]Examples[/bold]
+
+      chancal lock partners.yaml
+
+      chancal lock --replan   [dim]# plan afresh; moved events still update in place[/dim]
+    """
+    from chancal.lock import dumps
+
+    with user_errors():
+        published, lock_path = publish_plan(
+            file, today=resolve_today(today), stamp=resolve_stamp(stamp), replan=replan
+        )
+        text = dumps(published.lock)
+        stale = _read_text(lock_path) != text
+        if stale:
+            write_atomic(lock_path, text.encode("utf-8"))
+    _print_lock_outcome(lock_path, published.changes, written=stale)
+
+
+class DiffFormat(StrEnum):
+    """Output formats of `chancal diff`."""
+
+    text = "text"
+    json = "json"
+
+
+@app.command("diff")
+def diff_command(
+    file: ProgramArg = DEFAULT_PROGRAM,
+    output_format: Annotated[
+        DiffFormat,
+        typer.Option(
+            "--format", "-f", help="text: for a pull-request reviewer; json: for scripts."
+        ),
+    ] = DiffFormat.text,
+    today: LockTodayOption = None,
+    replan: ReplanOption = False,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when anything would change.")
+    ] = False,
+) -> None:
+    """Show what publishing the program would change against chancal.lock, per partner.
+
+    Added, moved (old and new date), changed and cancelled events, in words a
+    reviewer reads in a pull request. Writes nothing.
+
+    [bold]Examples[/bold]
+
+      chancal diff partners.yaml
+
+      chancal diff --format json > changes.json
+    """
+    import datetime as dt
+
+    from chancal.exporters.diff import render_json, render_text
+
+    with user_errors():
+        # The stamp only marks new versions in the lock, which diff never writes.
+        published, lock_path = publish_plan(
+            file,
+            today=resolve_today(today),
+            stamp=dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+            replan=replan,
+        )
+    changes = published.changes
+    if output_format is DiffFormat.json:
+        sys.stdout.write(render_json(changes, lock_name=str(lock_path)))
+    else:
+        names = {p.id: p.name for p in published.plan.partners}
+        _stdout().print(render_text(changes, names, lock_name=str(lock_path)))
+    if exit_code and changes:
+        raise typer.Exit(code=1)
 
 
 PROGRESS_MIN_PARTNERS = 200
