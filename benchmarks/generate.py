@@ -84,19 +84,22 @@ COUNTRIES: tuple[Country, ...] = (
     ("NZ", ("Pacific/Auckland",), (), ("Auckland", "Wellington"), None, ("04-01",), 1),
 )  # fmt: skip
 
-# Where managers sit: (country, time zone, region label).
-MANAGER_HOMES = (
-    ("US", "America/New_York", "North America East"),
-    ("US", "America/Los_Angeles", "North America West"),
-    ("BR", "America/Sao_Paulo", "Latin America"),
-    ("GB", "Europe/London", "UK and Ireland"),
-    ("DE", "Europe/Berlin", "DACH"),
-    ("FR", "Europe/Paris", "Southern Europe"),
-    ("AE", "Asia/Dubai", "Middle East"),
-    ("SG", "Asia/Singapore", "South-East Asia"),
-    ("JP", "Asia/Tokyo", "Japan and Korea"),
-    ("AU", "Australia/Sydney", "Oceania"),
+# Sales regions: (name, where its managers sit: country and zone, its countries).
+# Managers own partners of their own region, so their working hours overlap.
+REGIONS = (
+    ("North America", "US", "America/New_York", ("US", "CA", "MX")),
+    ("Latin America", "BR", "America/Sao_Paulo", ("BR", "AR", "CL", "CO", "PE")),
+    ("UK, Ireland and Nordics", "GB", "Europe/London", ("GB", "IE", "SE", "NO", "DK", "FI")),
+    ("Central Europe", "DE", "Europe/Berlin", ("DE", "AT", "CH", "PL", "CZ")),
+    ("Western Europe", "FR", "Europe/Paris", ("FR", "BE", "NL", "ES", "PT", "IT")),
+    ("Middle East and Africa", "AE", "Asia/Dubai", ("TR", "IL", "AE", "SA", "EG", "ZA", "KE")),
+    ("India", "IN", "Asia/Kolkata", ("IN",)),
+    ("South-East Asia", "SG", "Asia/Singapore", ("SG", "MY", "ID")),
+    ("Japan and Korea", "JP", "Asia/Tokyo", ("JP", "KR")),
+    ("Oceania", "AU", "Australia/Sydney", ("AU", "NZ")),
 )
+BY_CODE = {c[0]: c for c in COUNTRIES}
+Region = tuple[str, str, str, tuple[str, ...]]
 
 FIRST = (
     "Alex", "Maria", "Jana", "Tom", "Priya", "Kenji", "Fatima", "Lucas", "Sofia", "Omar",
@@ -133,7 +136,8 @@ THEY_SHARE = (
     "customer feedback", "inventory levels", "hiring plans",
 )  # fmt: skip
 ROLES = ("managing director", "sales lead", "marketing manager", "technical lead", "ops")
-TIER_MIX = (("strategic", 20), ("growth", 40), ("transactional", 40))
+# Large programs are pyramids: few strategic partners, many transactional ones.
+TIER_MIX = (("strategic", 8), ("growth", 27), ("transactional", 65))
 
 
 def starter_tiers() -> str:
@@ -163,11 +167,32 @@ def manager_sizes(n: int, rng: random.Random) -> list[int]:
     sizes: list[int] = []
     remaining = n
     while remaining > 200:
-        size = rng.randint(50, min(200, remaining - 50))
+        # Most portfolios are small; a few managers carry up to 200 partners.
+        size = min(round(rng.triangular(50, 200, 60)), remaining - 50)
         sizes.append(size)
         remaining -= size
     sizes.append(remaining)
     return sizes
+
+
+def manager_regions(count: int, rng: random.Random) -> list[list[Region]]:
+    """Give each manager one or more regions: every region is covered, big ones get more."""
+    if count <= len(REGIONS):
+        out: list[list[Region]] = [[] for _ in range(count)]
+        for r, region in enumerate(REGIONS):
+            out[r % count].append(region)
+        return out
+    weights = [sum(BY_CODE[c][6] for c in region[3]) for region in REGIONS]
+    extra = rng.choices(REGIONS, weights, k=count - len(REGIONS))
+    return [[region] for region in (*REGIONS, *extra)]
+
+
+def countries_for(size: int, regions: list[Region], rng: random.Random) -> list[Country]:
+    """Countries of one manager's partners: each of the territory once, then by market size."""
+    countries = [BY_CODE[c] for region in regions for c in region[3]]
+    first = countries[:size]
+    rest = rng.choices(countries, [c[6] for c in countries], k=size - len(first))
+    return first + rest
 
 
 def blackout_lines(rng: random.Random, code: str) -> list[str]:
@@ -205,11 +230,11 @@ def overrides(rng: random.Random, tier: str, focus: list[str]) -> list[str]:
         return [
             "    overrides:",
             "      rules:",
-            "        - id: pipeline-call",
-            "          kind: monthly_check_in",
-            "          title: Pipeline call",
-            "          cadence: every 2 weeks",
-            "          duration: 30m",
+            "        - id: roadmap-briefing",
+            "          kind: product_training",
+            "          title: Roadmap briefing",
+            "          cadence: semiannual",
+            "          duration: 1h",
         ]
     if roll < 0.18 and focus:
         return [
@@ -256,16 +281,16 @@ def generate(n: int, seed: int = 1) -> str:
         "  reminders: [1d, 30m]",
         "  capacity: {meetings_per_week: 40, hours_per_week: 40}",
         "  travel: {site_visits_per_month: 8}",
-        "  spacing: {max_per_week: 1, min_days_between: 3}",
+        "  spacing: {max_per_week: 2, min_days_between: 2}",
         "  strategy_gap: 21d",
         "",
         "managers:",
     ]
     sizes = manager_sizes(n, rng)
+    territories = manager_regions(len(sizes), rng)
     managers: list[str] = []
-    used_ids: set[str] = set()
-    for i, _size in enumerate(sizes):
-        home = MANAGER_HOMES[i % len(MANAGER_HOMES)]
+    for i, regions in enumerate(territories):
+        _, home_country, home_zone, _ = regions[0]
         first, last = rng.choice(FIRST), rng.choice(LAST)
         mid = f"{slug(first)}-{slug(last)}-{i + 1}"
         managers.append(mid)
@@ -273,12 +298,13 @@ def generate(n: int, seed: int = 1) -> str:
             f"  - id: {mid}",
             f"    name: {q(f'{first} {last}')}",
             f"    email: {slug(first)}.{slug(last)}.{i + 1}@example.com",
-            f"    timezone: {home[1]}",
-            f"    country: {home[0]}",
-            f"    location: {q(home[2])}",
+            f"    timezone: {home_zone}",
+            f"    country: {home_country}",
+            f"    location: {q(' / '.join(r[0] for r in regions))}",
             # Large portfolios need room: capacity is what the planner spreads against.
-            "    capacity: {meetings_per_week: 60, hours_per_week: 60}",
-            "    travel: {site_visits_per_month: 12}",
+            '    working_hours: {start: "08:00", end: "18:00"}',
+            "    capacity: {meetings_per_week: 80, hours_per_week: 50}",
+            "    travel: {site_visits_per_month: 8}",
         ]
         if rng.random() < 0.5:
             month = rng.randint(6, 9)
@@ -290,13 +316,16 @@ def generate(n: int, seed: int = 1) -> str:
     lines.append(starter_tiers().rstrip("\n"))
     lines += ["", "partners:"]
 
-    weights = [c[6] for c in COUNTRIES]
+    portfolios = [
+        countries_for(size, regions, rng) for size, regions in zip(sizes, territories, strict=True)
+    ]
     owners = [mid for mid, size in zip(managers, sizes, strict=True) for _ in range(size)]
+    assigned = [country for portfolio in portfolios for country in portfolio]
+    used_ids: set[str] = set()
     tiers = [t for t, _ in TIER_MIX]
     tier_weights = [w for _, w in TIER_MIX]
     for i in range(n):
-        # The first 40 partners cover every country once; the rest follow market size.
-        country = COUNTRIES[i] if i < len(COUNTRIES) else rng.choices(COUNTRIES, weights)[0]
+        country = assigned[i]
         code, zones, subdivisions, cities, week, fiscal, _ = country
         tz = zones[0] if rng.random() < 0.6 else rng.choice(zones)
         name = f"{rng.choice(NAME_A)} {rng.choice(NAME_B)}{rng.choice(NAME_C)}"
