@@ -115,7 +115,7 @@ def select_feeds(
     ):
         for ident in asked:
             if ident not in known:
-                close = difflib.get_close_matches(ident, list(known), n=1)
+                close = difflib.get_close_matches(ident, sorted(known), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise UsageError(f"unknown {what} '{ident}'{hint}")
     everything = not partners and not managers

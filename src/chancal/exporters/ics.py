@@ -43,7 +43,7 @@ _CTL_OR_TAB = re.compile(r"[\x00-\x1f\x7f]+")
 # RFC 6868 caret sequences that a 6868-aware parser (icalendar) would decode and others
 # (vobject, Outlook) would show verbatim; dropping the caret makes every parser agree.
 _CARET = re.compile(r"\^(?=[n'^])")
-_PARAM_UNSAFE = re.compile(r'[:;,"]')
+_PARAM_PLAIN = re.compile(r"[A-Za-z0-9/_+.-]*")
 _SPECIAL = re.compile(r"[\\;,\x00-\x1f\x7f]")
 
 
@@ -85,11 +85,15 @@ def param_value(value: str) -> str:
     encoding could carry them, but only some parsers decode it, so the same
     name would read differently across apps; instead DQUOTE becomes an
     apostrophe, control characters a space, and a caret that would start a
-    6868 sequence is dropped. Values with `:`, `;` or `,` are quoted.
+    6868 sequence is dropped, as are blanks at either end. Anything but a
+    plain token (letters, digits, `/_+.-`) is quoted: RFC 5545 needs quotes
+    only around `:`, `;` and `,`, but icalendar reads an unquoted `a =` as
+    `a=`, while quoted values read the same everywhere.
     """
     value = _CTL_OR_TAB.sub(" ", value.replace('"', "'"))
-    value = _CARET.sub("", value)
-    return f'"{value}"' if _PARAM_UNSAFE.search(value) else value
+    # Parsers disagree on blanks at either end of a parameter value; keep none.
+    value = _CARET.sub("", value).strip()
+    return value if _PARAM_PLAIN.fullmatch(value) else f'"{value}"'
 
 
 def fold(line: str) -> bytes:
@@ -283,7 +287,8 @@ class EventWriter:
         key = (prop, person.name, person.email)
         line = self._people.get(key)
         if line is None:
-            params = f";CN={param_value(person.name)}" if person.name else ""
+            name = param_value(person.name)
+            params = f";CN={name}" if name else ""
             if prop == "ATTENDEE":
                 # A published feed asks for no reply: RSVP=FALSE keeps apps from offering one.
                 params += ";CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE"
