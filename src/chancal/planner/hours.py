@@ -8,9 +8,9 @@ different dates in Europe and North America shift the overlap correctly.
 Candidate starts are on the partner's local half hours. When the event fits,
 it starts and ends inside the overlap. When the overlap is shorter than the
 event, it starts at the overlap's first half hour. When there is no overlap at
-all, the candidates are the half hours that minimise the time the event spends
-outside either side's working hours (summed over both sides); the caller then
-records a "no-common-hours" diagnostic.
+all, the candidates are the half hours that minimise how far the event reaches
+beyond each side's working day (summed over both sides, then the fairer
+split); the caller records a "no-common-hours" diagnostic.
 """
 
 from __future__ import annotations
@@ -61,9 +61,9 @@ def _ceil(ts: int, offset: int) -> int:
     return -(-(ts + offset) // HALF_HOUR) * HALF_HOUR - offset
 
 
-def _outside(start: int, end: int, lo: int, hi: int) -> int:
-    inside = max(0, min(end, hi) - max(start, lo))
-    return (end - start) - inside
+def _beyond(start: int, end: int, lo: int, hi: int) -> int:
+    """How far the event reaches before the working day starts or after it ends."""
+    return max(0, lo - start) + max(0, end - hi)
 
 
 @lru_cache(maxsize=1 << 20)
@@ -86,11 +86,13 @@ def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
         return Slots(starts, True)
     begin = _ceil(min(p0, m0) - seconds, offset)
     best: list[int] = []
-    best_cost = -1
+    best_cost = (-1, -1)
     for start in range(begin, max(p1, m1) + 1, HALF_HOUR):
         end = start + seconds
-        cost = _outside(start, end, p0, p1) + _outside(start, end, m0, m1)
-        if best_cost < 0 or cost < best_cost:
+        p_out, m_out = _beyond(start, end, p0, p1), _beyond(start, end, m0, m1)
+        # Least total time beyond both working days; among those, the fairest split.
+        cost = (p_out + m_out, max(p_out, m_out))
+        if best_cost[0] < 0 or cost < best_cost:
             best, best_cost = [start], cost
         elif cost == best_cost:
             best.append(start)

@@ -1,0 +1,101 @@
+"""Allowed days and start times: working weeks, holidays, blackouts, DST and time-zone overlap."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from chancal.models import Blackout
+from chancal.planner.calendar import Side, blackout_ranges, day_table, weekday_mask
+from chancal.planner.hours import HoursSig, local_datetime, slots
+
+YS, YE = date(2027, 1, 1).toordinal(), date(2028, 1, 1).toordinal()
+MON_FRI = weekday_mask(["mon", "tue", "wed", "thu", "fri"])
+SUN_THU = weekday_mask(["sun", "mon", "tue", "wed", "thu"])
+
+
+def _table(*sides: Side, blackouts: tuple[tuple[int, int], ...] = ()) -> object:
+    return day_table(YS, YE, sides, blackouts)
+
+
+@pytest.mark.parametrize(
+    ("partner", "day", "allowed"),
+    [
+        (Side(MON_FRI, "US", None, ()), date(2027, 7, 5), False),  # Independence Day observed
+        (Side(MON_FRI, "US", None, ()), date(2027, 7, 6), True),
+        (Side(MON_FRI, "DE", "BY", ()), date(2027, 1, 6), False),  # Epiphany in Bavaria only
+        (Side(MON_FRI, "DE", "HH", ()), date(2027, 1, 6), True),
+        (Side(MON_FRI, "DE", None, ()), date(2027, 5, 17), False),  # Whit Monday
+        (Side(SUN_THU, "IL", None, ()), date(2027, 1, 3), False),  # Sunday: the manager is off
+        (Side(SUN_THU, "IL", None, ()), date(2027, 1, 8), False),  # Friday: the partner is off
+        (Side(SUN_THU, "IL", None, ()), date(2027, 1, 7), True),  # Thursday: both work
+    ],
+)
+def test_allowed_days_need_both_sides(partner: Side, day: date, allowed: bool) -> None:
+    """A day is allowed only when both work it and it is a holiday for neither."""
+    manager = Side(MON_FRI, "GB", "ENG", ())
+    table = day_table(YS, YE, (manager, partner), ())
+    assert table.is_allowed(day.toordinal()) is allowed
+
+
+def test_manager_holiday_closes_the_day() -> None:
+    """The manager's public holiday (US Thanksgiving) is closed for a German partner too."""
+    table = day_table(YS, YE, (Side(MON_FRI, "US", None, ()), Side(MON_FRI, "DE", None, ())), ())
+    assert not table.is_allowed(date(2027, 11, 25).toordinal())
+
+
+def test_blackouts_are_inclusive_and_runs_count_consecutive_days() -> None:
+    """Blackout days are closed and a 2-day run needs two consecutive allowed days."""
+    blackout = Blackout(start=date(2027, 3, 2), end=date(2027, 3, 3), reason="freeze")
+    side = Side(MON_FRI, "US", None, blackout_ranges([blackout]))
+    table = day_table(YS, YE, (side,), ())
+    assert [table.is_allowed(date(2027, 3, d).toordinal()) for d in range(1, 6)] == [
+        True,
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert table.fits(date(2027, 3, 4).toordinal(), 2)  # Thu-Fri
+    assert not table.fits(date(2027, 3, 5).toordinal(), 2)  # Fri-Sat
+    assert not table.fits(date(2027, 3, 1).toordinal(), 2)  # Mon, then a blackout
+
+
+BERLIN_NY = HoursSig("Europe/Berlin", time(9), time(17), "America/New_York", time(9), time(17))
+
+
+@pytest.mark.parametrize(
+    ("day", "berlin_starts"),
+    [
+        (date(2027, 3, 10), ["15:00", "15:30", "16:00"]),  # both on winter time: 6 h apart
+        (date(2027, 3, 17), ["14:00", "14:30", "15:00", "15:30", "16:00"]),  # US on DST: 5 h
+        (date(2027, 3, 31), ["15:00", "15:30", "16:00"]),  # both on summer time
+        (date(2027, 11, 3), ["14:00", "14:30", "15:00", "15:30", "16:00"]),  # EU back first
+        (date(2027, 11, 10), ["15:00", "15:30", "16:00"]),
+    ],
+)
+def test_overlap_follows_each_zones_dst(day: date, berlin_starts: list[str]) -> None:
+    """One-hour starts lie in both working days, computed in each zone on that date."""
+    found = slots(BERLIN_NY, day.toordinal(), 3600)
+    assert found.common
+    assert [local_datetime(s, "Europe/Berlin").strftime("%H:%M") for s in found.starts] == (
+        berlin_starts
+    )
+
+
+def test_event_longer_than_the_overlap_starts_inside_it() -> None:
+    """A 3-hour event with a 2-hour overlap starts at the overlap's first half hour."""
+    found = slots(BERLIN_NY, date(2027, 3, 10).toordinal(), 3 * 3600)
+    assert [local_datetime(s, "Europe/Berlin").strftime("%H:%M") for s in found.starts] == ["15:00"]
+
+
+def test_no_common_hours_takes_the_fairest_slot() -> None:
+    """Tokyo and New York share no hour: the slot reaches equally beyond both days."""
+    sig = HoursSig("Asia/Tokyo", time(9), time(17), "America/New_York", time(9), time(17))
+    found = slots(sig, date(2027, 3, 10).toordinal(), 3600)
+    assert not found.common
+    assert [local_datetime(s, "Asia/Tokyo").strftime("%H:%M") for s in found.starts] == ["19:30"]
+    assert [local_datetime(s, "America/New_York").strftime("%H:%M") for s in found.starts] == [
+        "05:30"
+    ]
