@@ -18,7 +18,11 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"'{text}' is not a duration; write it like 30m, 1h30m, 2d or 6w")
     minutes = sum(int(n) * _UNIT_MINUTES[u] for n, u in _PART.findall(text))
     sign = -1 if text.strip().startswith("-") else 1
-    return timedelta(minutes=sign * minutes)
+    try:
+        return timedelta(minutes=sign * minutes)
+    except OverflowError:
+        # timedelta tops out near 2.7 million years; pydantic reports only ValueError nicely
+        raise ValueError(f"'{text}' is too long a duration") from None
 
 
 def format_duration(value: timedelta) -> str:

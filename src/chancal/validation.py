@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
+from chancal.durations import format_duration
 from chancal.errors import Problem
 from chancal.kinds import BUILTIN_KINDS
-from chancal.models import Blackout, Config, Rule, RuleEdits, Tier
+from chancal.models import Blackout, Config, Rule, RuleEdits, Tier, Window
 
 if TYPE_CHECKING:
     from chancal.loader import Source
@@ -18,23 +19,45 @@ if TYPE_CHECKING:
 Path = tuple[str | int, ...]
 
 
-def check(config: Config, source: Source) -> list[Problem]:
-    """Return every cross-reference problem of a structurally valid program."""
+def check(
+    config: Config, source: Source, suppressed: Collection[Path] = frozenset()
+) -> list[Problem]:
+    """Return every cross-reference problem of a program.
+
+    `config` may be partly salvaged from an invalid file: the paths in
+    `suppressed` hold stand-ins for values already reported, so problems at or
+    under them are not reported again.
+    """
     problems: list[Problem] = []
+    hidden = set(suppressed)
+    # A value that contains a stand-in (a date that did not parse inside a window) is as
+    # unknown as the stand-in itself.
+    containing = {path[:n] for path in hidden for n in range(1, len(path))}
 
     def report(path: Path, message: str, *, key: bool = False) -> None:
+        if hidden and (path in containing or any(path[:n] in hidden for n in range(len(path) + 1))):
+            return
         problems.append(source.problem(path, message, key=key))
 
     program = config.program
-    year_start, year_end = program.year_start, program.year_end
+    year_known = hidden.isdisjoint(
+        {("program",), ("program", "year"), ("program", "fiscal_year_start")}
+    )
+    # Without a valid year, "inside the planning year" cannot be judged: accept every date.
+    year_start, year_end = (
+        (program.year_start, program.year_end) if year_known else (date.min, date.max)
+    )
 
     _unique(report, "managers", [m.id for m in config.managers])
     _unique(report, "tiers", [t.id for t in config.tiers])
     _unique(report, "partners", [p.id for p in config.partners])
     _unique(report, ("program", "shared_events"), [e.id for e in program.shared_events])
 
-    kinds = sorted({*BUILTIN_KINDS, *config.kinds})
-    for kind_id in config.kinds:
+    kinds: dict[str, timedelta] = {k: spec.duration for k, spec in BUILTIN_KINDS.items()}
+    kinds.update((k, custom.duration) for k, custom in config.kinds.items())
+    for kind_id, custom in config.kinds.items():
+        if custom.duration <= timedelta(0):
+            report(("kinds", kind_id, "duration"), "a duration must be positive")
         if kind_id in BUILTIN_KINDS:
             report(
                 ("kinds", kind_id),
@@ -43,6 +66,8 @@ def check(config: Config, source: Source) -> list[Problem]:
             )
 
     _place(report, ("program",), program.country, program.subdivision)
+    if not program.working_days:
+        report(("program", "working_days"), "the program needs at least one working day")
     _blackouts(report, ("program", "blackouts"), program.blackouts, year_start, year_end)
     tier_ids = [t.id for t in config.tiers]
     for i, event in enumerate(program.shared_events):
@@ -200,7 +225,7 @@ def _edits(
     path: Path,
     edits: RuleEdits,
     inherited: set[str],
-    kinds: list[str],
+    kinds: dict[str, timedelta],
     start: date,
     end: date,
 ) -> None:
@@ -224,7 +249,7 @@ def _edits(
 
 
 def _rule(
-    report: _Report, path: Path, rule: Rule, kinds: list[str], start: date, end: date
+    report: _Report, path: Path, rule: Rule, kinds: dict[str, timedelta], start: date, end: date
 ) -> None:
     _known(report, (*path, "kind"), rule.kind, kinds, "kind")
     for k, follow in enumerate(rule.follow_ups or ()):
@@ -244,16 +269,30 @@ def _rule(
         for k, day in enumerate(window.between):
             if not start <= day < end:
                 report((*path, "window", "between", k), _outside(day, start, end))
-    if (
-        window is not None
-        and window.to is not None
-        and rule.duration is not None
-        and window.to - window.from_ < rule.duration
-    ):
+    if rule.duration is not None and rule.duration <= timedelta(0):
+        report((*path, "duration"), "a duration must be positive")
+    for k, follow in enumerate(rule.follow_ups or ()):
+        if follow.duration is not None and follow.duration <= timedelta(0):
+            report((*path, "follow_ups", k, "duration"), "a duration must be positive")
+    duration = rule.duration if rule.duration is not None else kinds.get(rule.kind)
+    span = _window_span(window) if window is not None else None
+    if duration is not None and span is not None and span < duration:
         report(
             (*path, "window"),
-            "the window is shorter than the event it must hold; widen 'from'/'to'",
+            f"the window spans {format_duration(span)} but the event lasts "
+            f"{format_duration(duration)}; widen the window or shorten 'duration'",
         )
+
+
+def _window_span(window: Window) -> timedelta | None:
+    """Return how much time a window offers, counting whole days (None: a full period)."""
+    # Compared in days as integers: durations near timedelta's limits must not overflow.
+    if window.between is not None:
+        return timedelta(days=(window.between[1] - window.between[0]).days + 1)
+    if window.to is not None:
+        days = window.to.days - window.from_.days + 1
+        return timedelta(days=max(days, 0))
+    return None
 
 
 class _Report(Protocol):
