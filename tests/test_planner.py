@@ -301,12 +301,12 @@ def test_pinned_events_keep_their_slot_against_new_events() -> None:
 
 def test_editing_a_partner_does_not_move_partners_of_other_managers() -> None:
     """A partner of manager alex changes; bea's partners keep every start."""
-    rules = (
-        QBR
-        + """
-        - {id: x, kind: information_exchange, cadence: 4 per year}
-        - {id: w, kind: capability_workshop, cadence: per_focus_area}
-    """
+    rules = "\n".join(
+        (
+            QBR,
+            "- {id: x, kind: information_exchange, cadence: 4 per year}",
+            "- {id: w, kind: capability_workshop, cadence: per_focus_area}",
+        )
     )
     others = partner("zed", name="Zed", manager="bea") + partner("yak", name="Yak", manager="bea")
     before = make_plan(program(rules, partner() + others))
