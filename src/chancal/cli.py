@@ -120,15 +120,20 @@ def validate(file: ProgramArg = DEFAULT_PROGRAM) -> None:
     out = _stdout()
     from rich.text import Text
 
+    program = config.program
+    # The model keeps the year's end exclusive (handy for arithmetic); people read the last day.
+    last_day = date.fromordinal(program.year_end.toordinal() - 1)
+    out.print(Text.assemble(("ok ", "bold green"), (f"{file}: ", ""), (program.name, "bold")))
     out.print(
-        Text.assemble(("ok ", "bold green"), (f"{file}: ", ""), (config.program.name, "bold"))
-    )
-    out.print(
-        f"  {len(config.managers)} managers, {len(config.tiers)} tiers, "
-        f"{len(config.partners)} partners; planning year "
-        f"{config.program.year_start} to {config.program.year_end}",
+        f"  {_count(len(config.managers), 'manager')}, {_count(len(config.tiers), 'tier')}, "
+        f"{_count(len(config.partners), 'partner')}; planning year "
+        f"{program.year_start} to {last_day}",
         markup=False,
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @app.command()
@@ -153,7 +158,10 @@ def init(
         bool, typer.Option("--force", help="Overwrite an existing partners.yaml.")
     ] = False,
 ) -> None:
-    """Write a commented starter partners.yaml with three tiers.
+    """Write a commented starter partners.yaml with three tiers, and its JSON Schema.
+
+    The schema (partners.schema.json, beside it) lets editors complete and check the
+    file offline.
 
     [bold]Examples[/bold]
 
@@ -161,17 +169,24 @@ def init(
 
       chancal init my-program --force
     """
+    from chancal.errors import UsageError
     from chancal.resources import starter_program
+    from chancal.schema import schema_json
 
     target = directory / "partners.yaml"
+    schema_file = directory / "partners.schema.json"
     with user_errors():
         if target.exists() and not force:
-            from chancal.errors import UsageError
-
             raise UsageError(f"{target} exists; pass --force to overwrite it")
-        directory.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, starter_program().encode("utf-8"))
-    _stdout().print(f"wrote {target}; next: chancal validate {target}", markup=False)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, starter_program().encode("utf-8"))
+            write_atomic(schema_file, schema_json().encode("utf-8"))
+        except OSError as exc:
+            raise UsageError(f"cannot write into {directory}: {exc.strerror}") from None
+    _stdout().print(
+        f"wrote {target} and {schema_file.name}; next: chancal validate {target}", markup=False
+    )
 
 
 def write_atomic(target: Path, data: bytes) -> None:
