@@ -20,6 +20,7 @@ from chancal.exporters.views import (
     YearGrid,
     kind_codes,
     render_text,
+    select,
 )
 from chancal.health import check_health
 from chancal.kinds import BUILTIN_KINDS
@@ -270,3 +271,38 @@ def test_example_views_fit_80_columns(example: Path) -> None:
     """The examples' views stay inside 80 columns."""
     text = render_text(views(example_plan(example)), width=80, color=False)
     assert max(cell_len(line) for line in text.splitlines()) <= 80
+
+
+def test_select_narrows_to_a_manager_and_keeps_shared_events() -> None:
+    """Selecting a manager keeps their partners, their events and shared events they see."""
+    narrowed = select(small_plan(), manager_id="kim")
+    assert [p.id for p in narrowed.partners] == ["cord"]
+    assert [m.id for m in narrowed.managers] == ["kim"]
+    assert [e.kind for e in narrowed.events] == [
+        "monthly_check_in",
+        "monthly_check_in",
+        "partner_conference",
+        "product_training",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--view", "grid"], ["+ more that week", "Andes Distribución [CL]"]),
+        (["--view", "load", "--manager", "mei"], ["Mei Tan  capacity", "  travel"]),
+        (["--view", "balance", "--partner", "kiwi-channel"], ["transactional (1)"]),
+    ],
+)
+def test_plan_command_shows_the_chosen_views(args: list[str], expected: list[str]) -> None:
+    """chancal plan --view prints the views as plain text on a pipe, names as written."""
+    from typer.testing import CliRunner
+
+    from chancal.cli import app
+
+    example = Path(__file__).parent.parent / "examples" / "partners.yaml"
+    result = CliRunner().invoke(app, ["plan", str(example), *args])
+    assert result.exit_code == 0, result.output
+    assert "\x1b[" not in result.stdout
+    for text in expected:
+        assert text in result.stdout

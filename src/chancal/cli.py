@@ -652,6 +652,15 @@ def parse_today(value: str | None) -> date | None:
         raise UsageError(f"--today '{value}' is not a date; write it as YYYY-MM-DD") from None
 
 
+class PlanView(StrEnum):
+    """What `chancal plan` shows in text format."""
+
+    summary = "summary"
+    grid = "grid"
+    load = "load"
+    balance = "balance"
+
+
 @app.command()
 def plan(
     file: ProgramArg = DEFAULT_PROGRAM,
@@ -664,6 +673,16 @@ def plan(
         typer.Option("--manager", help="Show this manager's agenda.", show_default=False),
     ] = None,
     output_format: CheckFormatOption = CheckFormat.text,
+    view: Annotated[
+        list[PlanView] | None,
+        typer.Option(
+            "--view",
+            help="What to show, repeatable: summary (default), grid (the year at a glance), "
+            "load (each manager's weeks against capacity), balance (collaboration against "
+            "accountability bars).",
+            show_default=False,
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when the plan has any diagnostic.")
     ] = False,
@@ -686,6 +705,8 @@ def plan(
 
       chancal plan --partner northwind
 
+      chancal plan --view grid --view load --manager alex
+
       chancal plan --format json | jq '.events[] | select(.kind == "site_visit")'
 
       chancal plan --strict            [dim]# exit 1 on any diagnostic, for CI[/dim]
@@ -707,8 +728,16 @@ def plan(
         sys.stdout.write(plan_json(result))
     else:
         from chancal.exporters.summary import plan_text
+        from chancal.exporters.views import view_of
 
-        Console(highlight=False).print(plan_text(result, partner_id=partner, manager_id=manager))
+        out = Console(highlight=False)
+        for n, shown in enumerate(view or [PlanView.summary]):
+            if n:
+                out.print()
+            if shown is PlanView.summary:
+                out.print(plan_text(result, partner_id=partner, manager_id=manager))
+            else:
+                out.print(view_of(shown.value, result, partner_id=partner, manager_id=manager))
     if strict and result.diagnostics:
         count = len(result.diagnostics)
         _stderr().print(f"{count} diagnostic{'s' if count != 1 else ''} (--strict)", markup=False)

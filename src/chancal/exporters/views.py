@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import Literal
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
@@ -696,3 +697,46 @@ def _indented(text: str, width: int, indent: int = 4) -> Iterator[Text]:
         text, width=max(20, width - indent), break_long_words=False, break_on_hyphens=False
     ):
         yield Text(" " * indent + line)
+
+
+ViewName = Literal["grid", "load", "balance"]
+VIEWS: tuple[ViewName, ...] = ("grid", "load", "balance")
+
+
+def select(plan: Plan, *, partner_id: str | None = None, manager_id: str | None = None) -> Plan:
+    """Narrow a plan to one partner and/or one manager (their partners, events and infos)."""
+    if partner_id is None and manager_id is None:
+        return plan
+    partners = tuple(
+        p
+        for p in plan.partners
+        if (partner_id is None or p.id == partner_id)
+        and (manager_id is None or p.manager_id == manager_id)
+    )
+    keep = {p.id for p in partners}
+    managers = {p.manager_id for p in partners} | ({manager_id} if manager_id else set())
+
+    def wanted(e: Event) -> bool:
+        ids = e.partner_ids or ((e.partner_id,) if e.partner_id else ())
+        return any(i in keep for i in ids)
+
+    return replace(
+        plan,
+        events=tuple(e for e in plan.events if wanted(e)),
+        partners=partners,
+        managers=tuple(m for m in plan.managers if m.id in managers),
+    )
+
+
+def view_of(
+    name: str, plan: Plan, *, partner_id: str | None = None, manager_id: str | None = None
+) -> YearGrid | ManagerLoad | BalanceBars:
+    """Return the named view (one of `VIEWS`), narrowed to a partner or manager if given."""
+    narrowed = select(plan, partner_id=partner_id, manager_id=manager_id)
+    if name == "grid":
+        return YearGrid(narrowed)
+    if name == "load":
+        return ManagerLoad(narrowed)
+    if name == "balance":
+        return BalanceBars(narrowed)
+    raise ValueError(f"unknown view {name!r}; expected one of {', '.join(VIEWS)}")
