@@ -177,6 +177,8 @@ def _parse(text: str, name: str) -> tuple[Source, Any, list[Problem]]:
         raise ConfigError([Problem(name, line, column, "", message)]) from None
     except yaml.reader.ReaderError as exc:
         # Raised for characters YAML forbids (control characters, lone surrogates).
+        # The C reader gives the character as a number, the pure-Python one as text.
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
         raise ConfigError(
@@ -186,7 +188,7 @@ def _parse(text: str, name: str) -> tuple[Source, Any, list[Problem]]:
                     line,
                     column,
                     "",
-                    f"character {exc.character!r} is not allowed in YAML; remove it",
+                    f"character U+{code:04X} is not allowed in YAML; remove it",
                 )
             ]
         ) from None
@@ -389,6 +391,11 @@ def _message(error: Any) -> str:
         return f"'{error.get('input')}' is not a date; write it as YYYY-MM-DD"
     if error["type"] in ("model_type", "dict_type", "model_attributes_type"):
         return f"expected a mapping of keys and values, not {_kind_of(error.get('input'))}"
+    if error["type"] == "too_short":
+        least = error.get("ctx", {}).get("min_length", 1)
+        return f"needs at least {least} item{'' if least == 1 else 's'}"
+    if error["type"] in ("int_parsing", "int_type", "int_from_float"):
+        return f"{_kind_of(error.get('input'))} is not a whole number"
     if error["type"] in ("tuple_type", "list_type"):
         return f"expected a list, not {_kind_of(error.get('input'))}"
     if error["type"] in ("time_parsing", "time_type"):
