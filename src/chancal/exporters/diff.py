@@ -103,8 +103,9 @@ def _line(change: Change) -> Text:
     notes: list[str] = []
     if change.old_title is not None:
         notes.append(f"was {json.dumps(change.old_title, ensure_ascii=False)}")
-    if change.kind == "changed":
-        notes.append("changed: " + ", ".join(change.details))
+    shown = [d for d in change.details if d != "title"]  # the old title says it already
+    if change.kind == "changed" and shown:
+        notes.append("changed: " + ", ".join(shown))
     if change.reason:
         notes.append(change.reason)
     if notes:
