@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import icalendar
 
 from chancal.plan import Event, ManagerInfo, PartnerInfo, Person, Plan, make_uid
 
@@ -191,3 +194,85 @@ def instant(value: object) -> object:
         assert value.tzinfo is not None, "a timed value came back floating"
         return value.astimezone(UTC)
     return value
+
+
+def reference_event(ev: Event, stamp: datetime) -> icalendar.Event:
+    """Build the VEVENT with icalendar's object model: the reference for value encoding."""
+    vevent = icalendar.Event()
+    vevent.add("uid", ev.uid)
+    vevent.add("dtstamp", ev.stamp or stamp)
+    vevent.add("dtstart", ev.start)
+    vevent.add("dtend", ev.end)
+    vevent.add("summary", ev.title)
+    if ev.description:
+        vevent.add("description", ev.description)
+    if ev.location:
+        vevent.add("location", ev.location)
+    vevent.add("categories", [ev.kind, ev.purpose])
+    if ev.organizer:
+        vevent.add(
+            "organizer", f"mailto:{ev.organizer.email}", parameters={"CN": ev.organizer.name}
+        )
+    for person in ev.attendees:
+        vevent.add(
+            "attendee",
+            f"mailto:{person.email}",
+            parameters={
+                "CN": person.name,
+                "CUTYPE": "INDIVIDUAL",
+                "ROLE": "REQ-PARTICIPANT",
+                "PARTSTAT": "NEEDS-ACTION",
+                "RSVP": "FALSE",
+            },
+        )
+    vevent.add("status", ev.status)
+    vevent.add("sequence", ev.sequence)
+    vevent.add("transp", "OPAQUE")
+    vevent.add("class", "PUBLIC")
+    for reminder in sorted(set(ev.reminders), reverse=True):
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", -reminder)
+        alarm.add("description", ev.title)
+        vevent.add_component(alarm)
+    return vevent
+
+
+def fields_of(component: Any) -> dict[str, Any]:
+    """Decode every property (and subcomponent) of a parsed component for comparison."""
+    fields: dict[str, Any] = {}
+    for name in component:
+        values = component[name] if isinstance(component[name], list) else [component[name]]
+        decoded = []
+        for value in values:
+            params = {k: str(v) for k, v in getattr(value, "params", {}).items()}
+            if name in ("DTSTART", "DTEND", "DTSTAMP"):
+                decoded.append((instant(value.dt), params.get("VALUE")))
+            elif name == "CATEGORIES":
+                decoded.append(list(value.cats))
+            elif name in ("TRIGGER",):
+                decoded.append(value.dt)
+            else:
+                decoded.append((str(value), params))
+        fields[name] = decoded
+    fields["subcomponents"] = [fields_of(sub) for sub in component.subcomponents]
+    return fields
+
+
+def vobject_read(text: str) -> Any:
+    """Parse with vobject as a fresh process would.
+
+    vobject keeps one process-wide TZID -> tzinfo registry, and the first
+    VTIMEZONE registered under a TZID wins: a later file's own VTIMEZONE for
+    the same TZID (other years) would be ignored. Clearing it makes each parse
+    read the file's own VTIMEZONEs, which is what these tests are about.
+    """
+    import vobject
+    import vobject.icalendar
+
+    registry = vars(vobject.icalendar)["__tzidMap"]
+    utc = registry.get("UTC")
+    registry.clear()
+    if utc is not None:
+        registry["UTC"] = utc
+    return vobject.readOne(text)

@@ -43,6 +43,9 @@ _CTL_OR_TAB = re.compile(r"[\x00-\x1f\x7f]+")
 # RFC 6868 caret sequences that a 6868-aware parser (icalendar) would decode and others
 # (vobject, Outlook) would show verbatim; dropping the caret makes every parser agree.
 _CARET = re.compile(r"\^(?=[n'^])")
+# icalendar also reads a backslash before , ; : or \ in a parameter value as an
+# escape (RFC 5545 has none there) while vobject keeps it; drop such backslashes.
+_BACKSLASH = re.compile(r"\\(?=[,;:\\])")
 _PARAM_PLAIN = re.compile(r"[A-Za-z0-9/_+.-]*")
 _SPECIAL = re.compile(r"[\\;,\x00-\x1f\x7f]")
 
@@ -84,15 +87,15 @@ def param_value(value: str) -> str:
     Parameter values cannot contain DQUOTE or line breaks at all. RFC 6868 caret
     encoding could carry them, but only some parsers decode it, so the same
     name would read differently across apps; instead DQUOTE becomes an
-    apostrophe, control characters a space, and a caret that would start a
-    6868 sequence is dropped, as are blanks at either end. Anything but a
+    apostrophe, control characters a space, and a caret or backslash that
+    some parser would read as an escape is dropped, as are blanks at either end. Anything but a
     plain token (letters, digits, `/_+.-`) is quoted: RFC 5545 needs quotes
     only around `:`, `;` and `,`, but icalendar reads an unquoted `a =` as
     `a=`, while quoted values read the same everywhere.
     """
     value = _CTL_OR_TAB.sub(" ", value.replace('"', "'"))
     # Parsers disagree on blanks at either end of a parameter value; keep none.
-    value = _CARET.sub("", value).strip()
+    value = _BACKSLASH.sub("", _CARET.sub("", value)).strip()
     return value if _PARAM_PLAIN.fullmatch(value) else f'"{value}"'
 
 

@@ -23,36 +23,75 @@ def vtimezone_block(tzid: str, first_year: int, last_year: int) -> bytes:
     """Return the folded CRLF VTIMEZONE of `tzid` for the years `first_year` to `last_year`."""
     from icalendar import Timezone
 
-    component = Timezone.from_tzid(
-        tzid, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1)
-    )
     zone = ZoneInfo(tzid)
+    component = Timezone.from_tzid(
+        tzid,
+        first_date=date(covered_from(zone, first_year, last_year), 1, 1),
+        last_date=date(last_year + 1, 1, 1),
+    )
     observance: Any  # icalendar's property union types are too wide to narrow usefully here
     for observance in component.subcomponents:
         offset_from: timedelta = observance["TZOFFSETFROM"].td
         offset_to: timedelta = observance["TZOFFSETTO"].td
         _correct(observance["DTSTART"], zone, offset_from, offset_to)
-        rdates = observance.get("RDATE")
-        for rdate in rdates if isinstance(rdates, list) else [rdates] if rdates else []:
-            for value in rdate.dts:
-                _correct(value, zone, offset_from, offset_to)
+        rdates = observance.pop("RDATE", None)
+        values = [
+            value.dt
+            for rdate in (rdates if isinstance(rdates, list) else [rdates] if rdates else [])
+            for value in rdate.dts
+        ]
+        # One value per RDATE line: vobject keeps only the first value of a
+        # multi-valued RDATE, so a block spanning three or more years would
+        # lose every later transition there.
+        for value in values:
+            observance.add("RDATE", _corrected(value, zone, offset_from, offset_to))
     data: bytes = component.to_ical()
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
+UTC_PROBE_YEAR = 2000
+
+
+def covered_from(zone: ZoneInfo, first_year: int, last_year: int) -> int:
+    """Return the first year the VTIMEZONE must cover for `zone`.
+
+    A block covering only the planning years tells a parser nothing about
+    other years, and dateutil's tzical (vobject, hence Radicale) extends its
+    first observance backwards. vobject then decides whether a zone is UTC by
+    comparing its transitions over 2000-2020: a zone that opens at offset 0
+    in January (London, Dublin, Lisbon) looks exactly like UTC there, so
+    vobject drops the VTIMEZONE and, for a TZID it cannot look up, reads every
+    summer time an hour off. Such zones are covered from 2000 instead, which
+    costs a few RDATE lines in the feeds that use them.
+    """
+    january = datetime(first_year, 1, 1, tzinfo=zone).utcoffset()
+    if january or first_year <= UTC_PROBE_YEAR:
+        return first_year
+    changes = any(
+        datetime(year, month, 1, tzinfo=zone).utcoffset() != january
+        for year in range(first_year, last_year + 1)
+        for month in range(1, 13)
+    )
+    return UTC_PROBE_YEAR if changes else first_year
+
+
 def _correct(value: Any, zone: ZoneInfo, offset_from: timedelta, offset_to: timedelta) -> None:
+    value.dt = _corrected(value.dt, zone, offset_from, offset_to)
+
+
+def _corrected(
+    local: datetime, zone: ZoneInfo, offset_from: timedelta, offset_to: timedelta
+) -> datetime:
     # RFC 5545 (3.6.5) gives an observance's onset as local time *before* the
     # change, i.e. in TZOFFSETFROM; its own example has DAYLIGHT DTSTART 02:00
     # for New York. icalendar 6/7 writes the first wall-clock time *after* a
     # spring-forward gap (03:00), which libical and ical.js (Thunderbird,
     # Evolution, Nextcloud) convert with TZOFFSETFROM into an onset one hour
     # late. Rewrite each onset from the real transition instant.
-    local = value.dt
     if offset_from == offset_to or not isinstance(local, datetime):
-        return
+        return local
     onset = onset_local_time(zone, local, offset_from, offset_to)
-    if onset is not None:
-        value.dt = onset
+    return local if onset is None else onset
 
 
 def onset_local_time(

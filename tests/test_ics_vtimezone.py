@@ -1,0 +1,163 @@
+"""VTIMEZONE blocks: icalendar's transitions, with onsets where RFC 5545 puts them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from dateutil import tz as dateutil_tz
+
+from chancal.exporters.vtimezone import covered_from, onset_local_time, vtimezone_block
+
+ZONES = [
+    "America/New_York",
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "Asia/Kolkata",
+    "America/Mexico_City",  # DST abolished after October 2022
+    "Africa/Cairo",  # DST reintroduced in April 2023
+    "America/Santiago",  # transitions at midnight
+    "Australia/Lord_Howe",  # a half-hour DST shift
+    "Europe/Dublin",  # negative DST in the tz database
+    "Pacific/Chatham",
+    "UTC",
+]
+
+
+def observances(block: bytes) -> list[icalendar.cal.Component]:
+    """Parse a VTIMEZONE block into its STANDARD/DAYLIGHT components."""
+    cal = icalendar.Calendar.from_ical(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + block + b"END:VCALENDAR\r\n"
+    )
+    (vtimezone,) = cal.walk("VTIMEZONE")
+    return list(vtimezone.subcomponents)
+
+
+def onsets(component: icalendar.cal.Component) -> list[datetime]:
+    """Every onset (DTSTART and RDATEs) of one observance, as naive local times."""
+    found = [component.decoded("DTSTART")]
+    rdates = component.get("RDATE")
+    for rdate in rdates if isinstance(rdates, list) else [rdates] if rdates else []:
+        assert len(rdate.dts) == 1, "one value per RDATE line"
+        found.extend(value.dt for value in rdate.dts)
+    return found
+
+
+@pytest.mark.parametrize("tzid", ZONES)
+@pytest.mark.parametrize("years", [(2022, 2023), (2027, 2027)])
+def test_every_onset_is_a_real_transition_in_tzoffsetfrom(
+    tzid: str, years: tuple[int, int]
+) -> None:
+    """Each onset, read as local time in TZOFFSETFROM (RFC 5545 3.6.5), is a real transition."""
+    zone = ZoneInfo(tzid)
+    block = vtimezone_block(tzid, *years)
+    first = covered_from(zone, *years)
+    seen = 0
+    for component in observances(block):
+        offset_from = component.decoded("TZOFFSETFROM")
+        offset_to = component.decoded("TZOFFSETTO")
+        for local in onsets(component):
+            if offset_from == offset_to:  # the opening observance: no change at its onset
+                assert local == datetime(first, 1, 1)
+                continue
+            moment = (local - offset_from).replace(tzinfo=UTC)
+            assert (moment - timedelta(seconds=1)).astimezone(zone).utcoffset() == offset_from
+            assert moment.astimezone(zone).utcoffset() == offset_to
+            seen += 1
+    assert seen == _transitions(zone, first, years[1])
+
+
+def _transitions(zone: ZoneInfo, first: int, last: int) -> int:
+    """Count offset changes between local midnight of 1 January `first` and the end of `last`."""
+    moment = datetime(first, 1, 1, tzinfo=zone).astimezone(UTC)
+    end = datetime(last + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+    count = 0
+    offset = moment.astimezone(zone).utcoffset()
+    while moment < end:
+        moment += timedelta(hours=1)  # any step shorter than the gap between changes
+        now = moment.astimezone(zone).utcoffset()
+        count += now != offset
+        offset = now
+    return count
+
+
+@pytest.mark.parametrize(
+    ("tzid", "written", "offsets", "onset"),
+    [
+        # icalendar's spring-forward onsets are the first wall time after the gap
+        ("America/New_York", datetime(2027, 3, 14, 3), (-5, -4), datetime(2027, 3, 14, 2)),
+        ("Europe/Berlin", datetime(2027, 3, 28, 3), (1, 2), datetime(2027, 3, 28, 2)),
+        ("Australia/Sydney", datetime(2027, 10, 3, 3), (10, 11), datetime(2027, 10, 3, 2)),
+        # fall-back onsets are already in TZOFFSETFROM and stay as they are
+        ("America/New_York", datetime(2027, 11, 7, 2), (-4, -5), datetime(2027, 11, 7, 2)),
+        ("Australia/Sydney", datetime(2027, 4, 4, 3), (11, 10), datetime(2027, 4, 4, 3)),
+    ],
+)
+def test_onset_local_time(
+    tzid: str, written: datetime, offsets: tuple[int, int], onset: datetime
+) -> None:
+    """Onsets move to the wall time before the change, whichever side icalendar wrote."""
+    before, after = (timedelta(hours=h) for h in offsets)
+    assert onset_local_time(ZoneInfo(tzid), written, before, after) == onset
+
+
+def test_icalendar_still_writes_late_spring_onsets() -> None:
+    """Pins the upstream defect the correction exists for; if this fails, the fix may go."""
+    raw = icalendar.Timezone.from_tzid(
+        "America/New_York", first_date=date(2027, 1, 1), last_date=date(2028, 1, 1)
+    ).to_ical()
+    assert b"DTSTART:20270314T030000" in raw
+    assert b"DTSTART:20270314T020000" in vtimezone_block("America/New_York", 2027, 2027)
+
+
+@pytest.mark.parametrize("tzid", ZONES)
+def test_dateutil_reads_the_block_like_zoneinfo(tzid: str) -> None:
+    """dateutil's tzical (what vobject uses) gives zoneinfo's offset at every hour of 2027."""
+    block = vtimezone_block(tzid, 2027, 2027).decode()
+    read = dateutil_tz.tzical(__import__("io").StringIO(block)).get(tzid)
+    zone = ZoneInfo(tzid)
+    moment = datetime(2027, 1, 1, 12, tzinfo=UTC)
+    while moment.year == 2027:
+        assert moment.astimezone(read).utcoffset() == moment.astimezone(zone).utcoffset(), moment
+        moment += timedelta(hours=5)
+
+
+@pytest.mark.parametrize(
+    ("tzid", "years", "first"),
+    [
+        ("Europe/London", (2027, 2027), 2000),  # GMT in January, BST in summer
+        ("Europe/Dublin", (2027, 2028), 2000),
+        ("Europe/Berlin", (2027, 2027), 2027),
+        ("Atlantic/Reykjavik", (2027, 2027), 2027),  # offset 0 all year: really UTC-like
+        ("Asia/Kolkata", (2027, 2027), 2027),
+    ],
+)
+def test_covered_from(tzid: str, years: tuple[int, int], first: int) -> None:
+    """Zones at offset 0 in January with summer time are covered from 2000, others not."""
+    assert covered_from(ZoneInfo(tzid), *years) == first
+
+
+def test_blocks_are_cached_and_crlf() -> None:
+    """The same (zone, years) is built once; every line ends CRLF."""
+    first = vtimezone_block("Europe/Berlin", 2027, 2028)
+    assert vtimezone_block("Europe/Berlin", 2027, 2028) is first
+    assert first.endswith(b"END:VTIMEZONE\r\n")
+    assert b"\n" not in first.replace(b"\r\n", b"")
+
+
+def test_vobject_reads_every_year_of_a_long_block() -> None:
+    """A block over four years reads right in vobject in each summer (one RDATE per line)."""
+    from test_ics_support import vobject_read
+
+    block = vtimezone_block("Europe/Berlin", 2025, 2028).decode()
+    block = block.replace("TZID:Europe/Berlin", "TZID:Chancal Test Zone")
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:{year}\r\nDTSTAMP:20250101T000000Z\r\n"
+        f'DTSTART;TZID="Chancal Test Zone":{year}0715T100000\r\nEND:VEVENT\r\n'
+        for year in range(2025, 2029)
+    )
+    text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + block + events + "END:VCALENDAR\r\n"
+    for vevent in vobject_read(text).vevent_list:
+        assert vevent.dtstart.value.utcoffset() == timedelta(hours=2), vevent.uid.value
