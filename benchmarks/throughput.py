@@ -43,14 +43,18 @@ def load_plan(path: Path) -> Any:
 def exporter() -> Callable[[Any, Path, datetime], int]:
     """Return a function that writes every ICS feed of a plan to a folder; bytes written.
 
-    Adapts to whatever src/chancal/exporters/ics.py exposes; raises ImportError
-    (with the reason) while the exporter does not exist yet.
+    Uses what `chancal export --ics` calls (chancal.feeds.write_feeds), else the
+    ICS module's own; raises ImportError while neither exists.
     """
-    from chancal.exporters import ics
+    write: Any = None
+    try:
+        from chancal.feeds import write_feeds as write
+    except ImportError:
+        from chancal.exporters import ics
 
-    write = getattr(ics, "write_feeds", None)
+        write = getattr(ics, "write_feeds", None)
     if write is None:
-        raise ImportError("chancal.exporters.ics has no write_feeds(plan, folder, stamp=...) yet")
+        raise ImportError("no write_feeds(plan, folder, stamp=...) in chancal.feeds or ics yet")
 
     def run(plan: Any, folder: Path, when: datetime) -> int:
         write(plan, folder, stamp=when)
