@@ -76,27 +76,40 @@ def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
     m1 = _instant(day, sig.manager_end, sig.manager_tz)
     # The partner's UTC offset during its working day (DST changes happen at night).
     offset = _naive(ordinal, sig.partner_start) - p0
-    lo, hi = max(p0, m0), min(p1, m1)
+    starts, common = _relative(p1 - p0, m0 - p0, m1 - p0, (p0 + offset) % HALF_HOUR, seconds)
+    return Slots(tuple(p0 + s for s in starts), common)
+
+
+@lru_cache(maxsize=1 << 16)
+def _relative(p1: int, m0: int, m1: int, phase: int, seconds: int) -> tuple[tuple[int, ...], bool]:
+    """Candidate starts relative to the partner's day start (p0 = 0); `phase` aligns half hours.
+
+    Most days of a pair of zones share one shape, so this is computed a few
+    times per pair and DST period, not once per day.
+    """
+    offset = phase  # any offset with the same phase rounds alike
+
+    lo, hi = max(0, m0), min(p1, m1)
     if lo < hi:
         first = _ceil(lo, offset)
         starts = tuple(range(first, hi - seconds + 1, HALF_HOUR))
         if not starts:
             # The overlap is shorter than the event: start inside it, end outside.
             starts = (first,) if first < hi else (lo,)
-        return Slots(starts, True)
-    begin = _ceil(min(p0, m0) - seconds, offset)
+        return starts, True
+    begin = _ceil(min(0, m0) - seconds, offset)
     best: list[int] = []
     best_cost = (-1, -1)
     for start in range(begin, max(p1, m1) + 1, HALF_HOUR):
         end = start + seconds
-        p_out, m_out = _beyond(start, end, p0, p1), _beyond(start, end, m0, m1)
+        p_out, m_out = _beyond(start, end, 0, p1), _beyond(start, end, m0, m1)
         # Least total time beyond both working days; among those, the fairest split.
         cost = (p_out + m_out, max(p_out, m_out))
         if best_cost[0] < 0 or cost < best_cost:
             best, best_cost = [start], cost
         elif cost == best_cost:
             best.append(start)
-    return Slots(tuple(best), False)
+    return tuple(best), False
 
 
 @lru_cache(maxsize=1 << 18)

@@ -85,6 +85,9 @@ class ManagerState:
     travel: dict[int, int] = field(default_factory=dict)
     busy: set[int] = field(default_factory=set)  # taken half hours (UTC epoch // 1800)
     visit_days: set[int] = field(default_factory=set)
+    # Days with no free start for an event of this length between these working days.
+    # Busy time only grows, so a day once found full stays full.
+    no_room: dict[tuple[HoursSig, int], set[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -240,11 +243,17 @@ class Placer:
         starts = found.starts
         n = len(starts)
         first = int(p.time_prefer * n) % n
+        manager_free = False
+        m_busy = self.manager.busy
         for k in range(n):
             start = starts[(first + k) % n]
             end = start + item.seconds
-            if _free(self.manager.busy, start, end) and _free(p.busy, start, end):
-                return start, found.common
+            if _free(m_busy, start, end):
+                manager_free = True
+                if _free(p.busy, start, end):
+                    return start, found.common
+        if not manager_free:
+            self.manager.no_room.setdefault((p.hours, item.seconds), set()).add(day)
         return None
 
     def pinned_start_ok(self, item: Item, day: int, start: int) -> bool:
@@ -354,13 +363,16 @@ class Placer:
         if item.days:
             return {d for d in days if table.fits(d, item.days)}
         hours = item.seconds / 3600
+        no_room = m.no_room.get((item.partner.hours, item.seconds), ())
         full = {
             w
             for w in {week_of(d) for d in days}
             if m.meetings.get(w, 0) >= m.meetings_per_week
             or m.hours.get(w, 0.0) + hours > m.hours_per_week + 1e-9
         }
-        return {d for d in days if week_of(d) not in full} if full else set(days)
+        if full or no_room:
+            return {d for d in days if (d - 1) // 7 not in full and d not in no_room}
+        return set(days)
 
 
 def _span(item: Item) -> tuple[int, int]:
