@@ -330,10 +330,10 @@ class Placer:
         first_reason = ""
         usable = self._usable(item)
         if not usable:
-            days = item.partner.table.days
+            allowed = item.partner.table.days
             lo, hi = _span(item)
-            i = bisect.bisect_left(days, lo)
-            return -1, R_CAPACITY if i < len(days) and days[i] < hi else R_DAY
+            i = bisect.bisect_left(allowed, lo)
+            return -1, R_CAPACITY if i < len(allowed) and allowed[i] < hi else R_DAY
         for level, (days, spacing) in enumerate(_levels(item)):
             if level > last_level:
                 break
