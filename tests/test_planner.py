@@ -363,3 +363,31 @@ def test_example_rules_hold() -> None:
                 for a in accountability
                 if a.kind != "monthly_check_in" and (a.day.year, a.day.month) == month
             ]
+
+
+def test_adding_a_partner_with_pins_keeps_the_others_in_place() -> None:
+    """A new partner of the same manager (sorted first) leaves pinned partners where they were."""
+    rules = "\n".join((QBR, "- {id: x, kind: information_exchange, cadence: 4 per year}"))
+    before = make_plan(program(rules, partner()))
+    pins = {e.key: e.start for e in before.events}
+    after = make_plan(program(rules, partner("aaa", name="New") + partner()), pins=pins)
+    assert [e for e in after.events if e.partner_id == "acme"] == list(before.events)
+    assert [e.partner_id for e in after.events].count("aaa") == len(before.events)
+    assert after.diagnostics == ()
+
+
+def test_capacity_forcing_a_pinned_event_to_move_says_why() -> None:
+    """When a pinned slot is taken by a frozen past event of another partner, 'moved' names it."""
+    rules = "- {id: s, kind: information_exchange, cadence: once, window: {in: [Q2]}}"
+    extra = "capacity: {meetings_per_week: 1, hours_per_week: 40}"
+    config = program(
+        rules, partner("aaa", name="A") + partner("bbb", name="B"), program_extra=extra
+    )
+    first = make_plan(config)
+    a, b = (next(e for e in first.events if e.partner_id == p) for p in ("aaa", "bbb"))
+    # Both published in the same week; 'aaa' already happened, so 'bbb' must give way.
+    pins = {a.key: a.start, b.key: a.start + timedelta(days=1)}  # type: ignore[operator]
+    plan = make_plan(config, pins=pins, today=a.day + timedelta(days=1))
+    moved = [d for d in plan.diagnostics if d.code == "moved"]
+    assert [d.partner_id for d in moved] == ["bbb"]
+    assert "capacity" in moved[0].message
