@@ -263,6 +263,7 @@ def per_size(
     chancal: list[str],
     programs: Sequence[Program],
     repeat: int,
+    repeat_large: int,
     work: Path,
     available: dict[str, bool],
 ) -> dict[tuple[str, int], Figure]:
@@ -277,7 +278,7 @@ def per_size(
             out = work / f"feeds-{program.n}"
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir()
-            reps = repeat if program.n <= 2000 else max(3, repeat // 2)
+            reps = repeat if program.n <= 2000 else repeat_large
             figure, _ = measure(
                 [*chancal, *command_args(command, program, out)],
                 None,
@@ -307,7 +308,7 @@ def doubling(
     chancal: list[str],
     programs: Sequence[Program],
     figures: dict[tuple[str, int], Figure],
-    repeat: int,
+    repeat_large: int,
     work: Path,
     seed: int,
     available: dict[str, bool],
@@ -327,7 +328,7 @@ def doubling(
         small, _ = measure(
             [*chancal, *command_args(command, half, out)],
             None,
-            max(3, repeat // 2),
+            repeat_large,
             env=STAMP_ENV,
             warm_up=command == "export",
         )
@@ -371,7 +372,7 @@ def exporter(programs: Sequence[Program], repeat: int, sample: int) -> None:
         child_json("prepare", str(program.path))
     fast_runs: list[dict[str, float]] = []
     naive_runs: list[dict[str, float]] = []
-    for _ in range(max(3, repeat // 2)):
+    for _ in range(repeat):
         fast_runs.append(child_json("fast", str(largest.path)))
         naive_runs.append(child_json("naive", str(largest.path), "--sample", str(sample)))
     fast_eps = statistics.median(r["events_per_second"] for r in fast_runs)
@@ -419,6 +420,12 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", default="100,1000,10000", help="partner counts (default %(default)s)"
     )
     parser.add_argument("--repeat", type=int, default=5, help="processes per figure (median)")
+    parser.add_argument(
+        "--repeat-large",
+        type=int,
+        default=3,
+        help="processes per figure above 2,000 partners (default %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="generator seed")
     parser.add_argument(
         "--sample", type=int, default=2000, help="events for the icalendar baseline"
@@ -455,11 +462,11 @@ def main(argv: list[str] | None = None) -> int:
         programs = [make_program(n, work, args.seed) for n in sizes]
         figures: dict[tuple[str, int], Figure] = {}
         if "sizes" in parts:
-            figures = per_size(chancal, programs, args.repeat, work, available)
+            figures = per_size(chancal, programs, args.repeat, args.repeat_large, work, available)
         if "doubling" in parts and figures:
-            doubling(chancal, programs, figures, args.repeat, work, args.seed, available)
+            doubling(chancal, programs, figures, args.repeat_large, work, args.seed, available)
         if "exporter" in parts:
-            exporter(programs, args.repeat, args.sample)
+            exporter(programs, args.repeat_large, args.sample)
     finally:
         work_context.cleanup()
 
