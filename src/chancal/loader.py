@@ -133,7 +133,7 @@ def loads(raw: bytes | str, name: str = "<string>") -> Located:
         config = Config.model_validate(data)
         suppressed: set[tuple[str | int, ...]] = set()
     except ValidationError as exc:
-        problems.extend(_problems(exc, source))
+        problems.extend(_problems(exc, source, data))
         # Keep going with what did validate, so that one bad key does not hide an
         # unknown tier three partners further down: every problem at once.
         suppressed = set()
@@ -336,10 +336,32 @@ def _scalar(node: yaml.Node) -> Any:
 # -- turning pydantic errors into located, hinted problems ------------------------------
 
 
-def _problems(exc: ValidationError, source: Source) -> Iterator[Problem]:
+def _user_loc(loc: tuple[int | str, ...], data: Any) -> tuple[str | int, ...]:
+    """Drop the validator names pydantic puts into locations, keeping the user's keys.
+
+    A part found in the data is the user's, even when it looks like pydantic's
+    (a key `Acme [EU]`); one that is not found is pydantic's when it looks so.
+    """
+    out: list[str | int] = []
+    current: Any = data
+    for part in loc:
+        found = (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        )
+        if found:
+            current = current[part]
+        elif isinstance(part, str) and _is_internal(part):
+            continue
+        else:
+            current = None
+        out.append(part)
+    return tuple(out)
+
+
+def _problems(exc: ValidationError, source: Source, data: Any) -> Iterator[Problem]:
     seen: set[tuple[str, str]] = set()
     errors = exc.errors(include_url=False)
-    locs = [tuple(p for p in e["loc"] if isinstance(p, int) or not _is_internal(p)) for e in errors]
+    locs = [_user_loc(e["loc"], data) for e in errors]
     # pydantic adds "should have at least 1 item" to a list whose only items failed:
     # the items' own errors say what is wrong, the count is noise.
     inner = {loc[:n] for loc in locs for n in range(len(loc))}

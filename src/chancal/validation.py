@@ -85,7 +85,9 @@ def check(
         if manager.working_days is not None and not manager.working_days:
             report(("managers", i, "working_days"), "a manager needs at least one working day")
 
-    tiers = {t.id: t for t in config.tiers}
+    tiers: dict[str, Tier] = {}
+    for tier in config.tiers:
+        tiers.setdefault(tier.id, tier)  # a duplicate is reported; the first one counts
     for i, tier in enumerate(config.tiers):
         if tier.extends is not None:
             if tier.extends not in tiers:
@@ -95,7 +97,9 @@ def check(
                 report(
                     ("tiers", i, "extends"), f"'extends' makes a cycle: {chain}; remove one link"
                 )
-        inherited = _inherited_rule_ids(tier, tiers)
+        # With a broken `extends` chain (reported above) nothing is known to be inherited,
+        # so change/drop cannot be judged: say nothing rather than something misleading.
+        inherited = _inherited_rule_ids(tier, tiers) if _lineage_ok(tier, tiers) else None
         _edits(report, ("tiers", i), tier, inherited, kinds, year_start, year_end)
 
     manager_ids = [m.id for m in config.managers]
@@ -108,13 +112,14 @@ def check(
         if partner.working_days is not None and not partner.working_days:
             report((*path, "working_days"), "a partner needs at least one working day")
         _unique(report, (*path, "focus_areas"), list(partner.focus_areas), what="focus area")
-        if partner.tier in tiers and not _cycle(tiers[partner.tier], tiers):
-            inherited = _effective_rule_ids(tiers[partner.tier], tiers)
+        if partner.tier in tiers:
+            tier = tiers[partner.tier]
+            ok = _lineage_ok(tier, tiers)
             _edits(
                 report,
                 (*path, "overrides"),
                 partner.overrides,
-                inherited,
+                _effective_rule_ids(tier, tiers) if ok else None,
                 kinds,
                 year_start,
                 year_end,
@@ -147,7 +152,12 @@ def _known(report: _Report, path: Path, value: str, choices: Iterable[str], what
     if value in options:
         return
     close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(options)}"
+    if close:
+        hint = f"; did you mean '{close[0]}'?"
+    elif options:
+        hint = f"; known: {', '.join(options)}"
+    else:
+        hint = f"; there is no {what} to refer to"
     report(path, f"unknown {what} '{value}'{hint}")
 
 
@@ -207,6 +217,16 @@ def _cycle(tier: Tier, tiers: dict[str, Tier]) -> list[str]:
     return []
 
 
+def _lineage_ok(tier: Tier, tiers: dict[str, Tier]) -> bool:
+    seen = {tier.id}
+    while tier.extends is not None:
+        if tier.extends not in tiers or tier.extends in seen:
+            return False
+        seen.add(tier.extends)
+        tier = tiers[tier.extends]
+    return True
+
+
 def _inherited_rule_ids(tier: Tier, tiers: dict[str, Tier]) -> set[str]:
     if tier.extends is None or tier.extends not in tiers or _cycle(tier, tiers):
         return set()
@@ -224,23 +244,23 @@ def _edits(
     report: _Report,
     path: Path,
     edits: RuleEdits,
-    inherited: set[str],
+    inherited: set[str] | None,
     kinds: dict[str, timedelta],
     start: date,
     end: date,
 ) -> None:
     for j, dropped in enumerate(edits.drop):
-        if dropped not in inherited:
+        if inherited is not None and dropped not in inherited:
             _known(report, (*path, "drop", j), dropped, inherited, "rule to drop")
     for j, change in enumerate(edits.change):
-        if change.id not in inherited:
+        if inherited is not None and change.id not in inherited:
             _known(report, (*path, "change", j, "id"), change.id, inherited, "rule to change")
         if change.kind is not None:
             _known(report, (*path, "change", j, "kind"), change.kind, kinds, "kind")
     _unique(report, (*path, "rules"), [r.id for r in edits.rules])
     for j, rule in enumerate(edits.rules):
         rpath: Path = (*path, "rules", j)
-        if rule.id in inherited:
+        if inherited is not None and rule.id in inherited:
             report(
                 (*rpath, "id"),
                 f"rule '{rule.id}' is inherited already; list it under 'change' to edit it",
