@@ -306,3 +306,13 @@ def test_plan_command_shows_the_chosen_views(args: list[str], expected: list[str
     assert "\x1b[" not in result.stdout
     for text in expected:
         assert text in result.stdout
+
+
+def test_scorecard_lists_failures_first_and_counts_past_the_limit() -> None:
+    """Past max_findings the scorecard only counts the rest and points to the JSON format."""
+    plan = small_plan()
+    report = check_health(plan, HealthThresholds(), strategy_gap=timedelta(days=21))
+    text = render_text([Scorecard(report, plan, max_findings=2)], width=100, color=False)
+    listed = [line for line in text.splitlines() if line[:1] in ("\u2717", "!")]
+    assert [line[0] for line in listed] == ["\u2717", "\u2717"]
+    assert "\u2026 and 10 more findings; chancal check --format json lists them all" in text

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.text import Text
+from rich.text import Span, Text
 
 from chancal.health import PRINCIPLE_TITLES, PRINCIPLES, HealthReport
 from chancal.kinds import Purpose
@@ -142,6 +142,48 @@ def _fit(lines: Iterable[Text], console: Console, width: int) -> Iterator[Text]:
             yield Text("  ") + part if n else part
 
 
+_EMPTY_CELL = (EMPTY + " ", "dim")
+
+
+class _Row:
+    """A line of many small styled cells, built as one string with merged spans.
+
+    Appending thousands of tiny Text pieces is what made large grids slow;
+    runs of equal style become a single span here.
+    """
+
+    __slots__ = ("_parts", "_pos", "_spans", "_start", "_style")
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._spans: list[Span] = []
+        self._pos = 0
+        self._style = ""
+        self._start = 0
+
+    def add(self, text: str, style: str = "") -> None:
+        if style != self._style:
+            self._close()
+            self._style, self._start = style, self._pos
+        self._parts.append(text)
+        self._pos += len(text)
+
+    def _close(self) -> None:
+        if self._style and self._pos > self._start:
+            self._spans.append(Span(self._start, self._pos, self._style))
+
+    def text(self) -> Text:
+        self._close()
+        plain = "".join(self._parts)
+        stripped = plain.rstrip()
+        spans = [
+            Span(s.start, min(s.end, len(stripped)), s.style)
+            for s in self._spans
+            if s.start < len(stripped)
+        ]
+        return Text(stripped, spans=spans)
+
+
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -214,17 +256,16 @@ class YearGrid:
             for manager, partners in _groups(plan):
                 yield Text(manager.name if manager else "(no manager)", style="bold")
                 for p in partners:
-                    row = _label(p.name, label, indent=2)
-                    row.append(" ")
+                    row = _Row()
+                    row.add(" ")
                     for i in block:
-                        row.append_text(cells.get((p.id, i)) or Text(EMPTY + " ", style="dim"))
-                    row.rstrip()
-                    yield row
+                        row.add(*cells.get((p.id, i), _EMPTY_CELL))
+                    yield _label(p.name, label, indent=2) + row.text()
         yield Text()
         yield from self.legend(options.max_width)
 
-    def _cells(self, weeks: _Weeks) -> dict[tuple[str, int], Text]:
-        cells: dict[tuple[str, int], Text] = {}
+    def _cells(self, weeks: _Weeks) -> dict[tuple[str, int], tuple[str, str]]:
+        cells: dict[tuple[str, int], tuple[str, str]] = {}
         for pid, events in _partner_events(self.plan).items():
             by_week: defaultdict[int, list[Event]] = defaultdict(list)
             for e in events:
@@ -233,10 +274,8 @@ class YearGrid:
                     by_week[i].append(e)
             for i, week in by_week.items():
                 first = min(week, key=lambda e: (e.day, e.key))
-                cells[pid, i] = Text.assemble(
-                    (self.codes[first.kind], PURPOSE_STYLE[first.purpose]),
-                    MORE if len(week) > 1 else " ",
-                )
+                more = MORE if len(week) > 1 else " "
+                cells[pid, i] = (self.codes[first.kind] + more, PURPOSE_STYLE[first.purpose])
         return cells
 
     def legend(self, width: int) -> Iterator[Text]:
@@ -294,7 +333,7 @@ class _Load:
         )
 
 
-_CellFn = Callable[[_Load, ManagerInfo], Text]
+_CellFn = Callable[[_Load, ManagerInfo], tuple[str, str]]
 
 
 def _travel_days(event: Event) -> int:
@@ -389,35 +428,34 @@ class ManagerLoad:
         manager: ManagerInfo,
         cell: _CellFn,
     ) -> Text:
-        row = _label(name, label, indent=2)
-        row.append(" ")
+        row = _Row()
+        row.add(" ")
         for i in block:
-            row.append_text(cell(load.get(i, _Load()), manager))
-        row.rstrip()
-        return row
+            row.add(*cell(load.get(i, _Load()), manager))
+        return _label(name, label, indent=2) + row.text()
 
     @staticmethod
-    def _meetings(load: _Load, m: ManagerInfo) -> Text:
+    def _meetings(load: _Load, m: ManagerInfo) -> tuple[str, str]:
         if not load.meetings:
-            return Text(EMPTY, style="dim")
+            return EMPTY, "dim"
         glyph = str(load.meetings) if load.meetings < 10 else MORE
         over = load.meetings > m.meetings_per_week
-        return Text(glyph, style="bold red" if over else "")
+        return glyph, "bold red" if over else ""
 
     @staticmethod
-    def _hours(load: _Load, m: ManagerInfo) -> Text:
+    def _hours(load: _Load, m: ManagerInfo) -> tuple[str, str]:
         if not load.hours:
-            return Text(EMPTY, style="dim")
+            return EMPTY, "dim"
         if load.over(m) and load.hours > m.hours_per_week:
-            return Text(OVER, style="bold red")
+            return OVER, "bold red"
         level = min(8, max(1, math.ceil(load.hours / m.hours_per_week * (len(LEVELS) - 1))))
-        return Text(LEVELS[level], style="green" if level < 6 else "yellow")
+        return LEVELS[level], "green" if level < 6 else "yellow"
 
     @staticmethod
-    def _travel(load: _Load, m: ManagerInfo) -> Text:
+    def _travel(load: _Load, m: ManagerInfo) -> tuple[str, str]:
         if not load.travel_days:
-            return Text(EMPTY, style="dim")
-        return Text(str(min(load.travel_days, 9)), style="magenta")
+            return EMPTY, "dim"
+        return str(min(load.travel_days, 9)), "magenta"
 
     def _summary(self, m: ManagerInfo, load: Mapping[int, _Load], weeks: _Weeks) -> Iterator[Text]:
         total = _Load(
@@ -602,11 +640,17 @@ PRINCIPLE_SHORT: Mapping[str, str] = {
 
 @dataclass(slots=True)
 class Scorecard:
-    """Partners (by manager) against the principles, then every finding that is not a pass."""
+    """Partners (by manager) against the principles, then the findings that are not a pass.
+
+    Failures are listed before warnings; past `max_findings` the rest is only
+    counted (the JSON format lists them all), so a 10,000-partner program
+    still prints a readable page.
+    """
 
     report: HealthReport
     plan: Plan
     max_label: int = 30
+    max_findings: int = 200
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from _fit(self._lines(console, options), console, options.max_width)
@@ -638,17 +682,16 @@ class Scorecard:
                 continue
             yield Text(manager.name if manager else "(no manager)", style="bold")
             for s in scored:
-                row = _label(s.partner.name, label, indent=2)
+                row = _Row()
                 if tier:
-                    row.append(s.partner.tier[: tier - 1].ljust(tier), style="dim")
+                    row.add(s.partner.tier[: tier - 1].ljust(tier), "dim")
+                pad = (col - 1) // 2
                 for f in s.findings:
                     symbol, style = STATUS_SYMBOL[f.status]
-                    pad = (col - 1) // 2
-                    row.append(" " * pad)
-                    row.append(symbol, style=style)
-                    row.append(" " * (col - 1 - pad))
-                row.rstrip()
-                yield row
+                    row.add(" " * pad)
+                    row.add(symbol, style)
+                    row.add(" " * (col - 1 - pad))
+                yield _label(s.partner.name, label, indent=2) + row.text()
         yield Text()
         yield from _flow(
             Text.assemble(("legend:", "dim")),
@@ -665,21 +708,35 @@ class Scorecard:
             width,
         )
         findings = [
-            (s, f) for s in self.report.partners for f in s.findings if f.status in ("warn", "fail")
+            (s, f)
+            for status in ("fail", "warn")
+            for s in self.report.partners
+            for f in s.findings
+            if f.status == status
         ]
         if findings:
             yield Text()
             yield Text("Findings", style="bold")
-        for s, f in findings:
+        for s, f in findings[: self.max_findings]:
             symbol, style = STATUS_SYMBOL[f.status]
             head = Text.assemble(
                 (symbol, style), " ", (s.partner.name, "bold"), f": {PRINCIPLE_TITLES[f.principle]}"
             )
-            for n, line in enumerate(head.wrap(console, max(20, width - 2))):
-                yield Text("  ") + line if n else line
+            if head.cell_len <= width:
+                yield head
+            else:
+                for n, line in enumerate(head.wrap(console, max(20, width - 2))):
+                    yield Text("  ") + line if n else line
             yield from _indented(f"seen: {f.seen}", width)
             if f.fix:
                 yield from _indented(f"fix: {f.fix}", width)
+        if len(findings) > self.max_findings:
+            rest = len(findings) - self.max_findings
+            yield Text(
+                f"\u2026 and {_count(rest, 'more finding')}; "
+                "chancal check --format json lists them all",
+                style="dim",
+            )
         counts = self.report.counts()
         yield Text()
         yield Text.assemble(
