@@ -17,6 +17,7 @@ import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,8 @@ def _compose(text: str) -> yaml.Node | None:
     brackets plus the longest line, so ordinary files skip the check; others
     pay one pass of the (iterative) event parser that stops at the limit.
     """
+    if not _composer_can_crash():
+        return yaml.compose(text, Loader=_Loader)
     longest = max((len(line) for line in text.splitlines()), default=0)
     if text.count("[") + text.count("{") + longest > _SURELY_SHALLOW:
         depth = 0
@@ -244,6 +247,24 @@ def _compose(text: str) -> yaml.Node | None:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     return yaml.compose(text, Loader=_Loader)
+
+
+@cache
+def _composer_can_crash() -> bool:
+    """Tell whether deep nesting could crash the composer (then `_compose` measures first).
+
+    The pure-Python composer raises RecursionError, which we catch; recent
+    libyaml builds refuse more than 1,000 levels by themselves. Probing costs
+    about a millisecond, once.
+    """
+    if not getattr(yaml, "__with_libyaml__", False):
+        return False
+    probe = "[" * 1100 + "]" * 1100
+    try:
+        yaml.compose(probe, Loader=_Loader)
+    except yaml.YAMLError:
+        return False
+    return True
 
 
 class _Builder:
