@@ -136,10 +136,13 @@ def check_health(
     """Score every partner of `plan` against every principle."""
     by_partner = _events_by_partner(plan)
     tiers = {t.id: t for t in plan.tiers}
-    hours = {p.id: sum(e.hours for e in by_partner[p.id]) for p in plan.partners}
+    # Day, last day and hours of each event, computed once: shared events are
+    # seen by thousands of partners, and the properties are not free.
+    facts = {id(e): (e.day, _last_day(e), e.hours) for e in plan.events}
+    hours = {p.id: sum(facts[id(e)][2] for e in by_partner[p.id]) for p in plan.partners}
     ladder = _Ladder.build(plan.partners, tiers, hours)
     top_rank = max((t.rank for t in plan.tiers), default=0)
-    checker = _Checker(plan, thresholds, strategy_gap, top_rank, ladder)
+    checker = _Checker(plan, thresholds, strategy_gap, top_rank, ladder, facts)
     scores = []
     for partner in plan.partners:
         tier = tiers.get(partner.tier) or TierInfo(partner.tier, "", 0, ())
@@ -306,7 +309,9 @@ class _Checker:
         strategy_gap: timedelta,
         top_rank: int,
         ladder: _Ladder,
+        facts: Mapping[int, tuple[date, date, float]],
     ) -> None:
+        self.facts = facts
         self.plan = plan
         self.th = thresholds
         self.gap = strategy_gap
@@ -609,8 +614,8 @@ class _Checker:
     def balance(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
         collab = [e for e in events if e.purpose == "collaboration"]
         account = [e for e in events if e.purpose == "accountability"]
-        c_hours = sum(e.hours for e in collab)
-        a_hours = sum(e.hours for e in account)
+        c_hours = sum(self.facts[id(e)][2] for e in collab)
+        a_hours = sum(self.facts[id(e)][2] for e in account)
         by_count = _ratio(len(collab), len(account))
         by_hours = _ratio(c_hours, a_hours)
         need = self.th.min_collaboration_ratio
@@ -694,21 +699,24 @@ class _Checker:
                 f"give {_tier_hint(tier)} rules, or check the plan's diagnostics",
                 (("events", 0),),
             )
-        ordered = sorted(events, key=lambda e: (e.day, e.key))
-        longest, gap_from, gap_to = 0, ordered[0].day, ordered[0].day
-        reach = _last_day(ordered[0])
-        for e in ordered[1:]:
-            silence = (e.day - reach).days
+        facts = self.facts
+        ordered = sorted(events, key=lambda e: (facts[id(e)][0], e.key))
+        days = [facts[id(e)][0] for e in ordered]
+        first = days[0]
+        longest, gap_from, gap_to = 0, first, first
+        reach = facts[id(ordered[0])][1]
+        for e, day in zip(ordered[1:], days[1:], strict=True):
+            silence = (day - reach).days
             if silence > longest:
-                longest, gap_from, gap_to = silence, reach, e.day
-            reach = max(reach, _last_day(e))
+                longest, gap_from, gap_to = silence, reach, day
+            reach = max(reach, facts[id(e)][1])
         # The year repeats: the silence across its end is real, but the partner
         # also has next year's plan there (and year-end freezes are common), so it
         # only warns, and only when it is twice the allowed silence.
-        wrap = (self.plan.year_end - reach).days + (ordered[0].day - self.plan.year_start).days
+        wrap = (self.plan.year_end - reach).days + (first - self.plan.year_start).days
         weeks: defaultdict[date, int] = defaultdict(int)
-        for e in ordered:
-            weeks[e.day - timedelta(days=e.day.weekday())] += 1
+        for day in days:
+            weeks[day - timedelta(days=day.weekday())] += 1
         piles = sorted((monday, n) for monday, n in weeks.items() if n > per_week)
         busiest = max(weeks.values())
         numbers: tuple[tuple[str, Number], ...] = (
@@ -748,7 +756,7 @@ class _Checker:
             )
         if status == "pass" and wrap > 2 * max_days:
             status = "warn"
-            problems.append(f"silent across the year end ({ordered[0].day} is the first event)")
+            problems.append(f"silent across the year end ({first} is the first event)")
             fixes.append("plan a touchpoint early in the year or late in the previous one")
         if problems:
             seen = f"{seen}; " + "; ".join(problems)
