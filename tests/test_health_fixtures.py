@@ -112,3 +112,33 @@ def test_check_text_is_plain_on_a_pipe() -> None:
     result = runner.invoke(app, ["check", str(FIXTURES / "spread.yaml")])
     assert "\x1b[" not in result.stdout
     assert "\u2717 Maple Resellers: touchpoints spread out" in result.stdout
+
+
+def test_progress_stays_off_a_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even a 'large' program prints no spinner when stderr is not a terminal."""
+    import chancal.cli as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_MIN_PARTNERS", 1)
+    result = runner.invoke(app, ["check", str(FIXTURES / "healthy.yaml"), "-f", "json"])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(("partners", "shown"), [(1, True), (0, False)])
+def test_progress_shows_on_a_terminal_for_large_programs(
+    monkeypatch: pytest.MonkeyPatch, partners: int, shown: bool
+) -> None:
+    """On a terminal, programs at least PROGRESS_MIN_PARTNERS large get a transient spinner."""
+    import io
+
+    from rich.console import Console
+
+    import chancal.cli as cli
+
+    err = io.StringIO()
+    monkeypatch.setattr(cli, "PROGRESS_MIN_PARTNERS", 1)
+    monkeypatch.setattr(cli, "_stderr", lambda: Console(file=err, force_terminal=True, width=80))
+    with cli.planning_progress(partners):
+        pass
+    assert ("Planning 1 partners" in err.getvalue()) is shown
