@@ -328,6 +328,7 @@ class _Planner:
             if found:
                 self._report_skips(state, found)
         self._hours_report(work)
+        self._double_booked(manager, work)
         self._unplaced_report(work)
         for partner, state, items in work:
             for item in every(items):
@@ -403,7 +404,7 @@ class _Planner:
         if level == -1:
             item.failure = reason
             return True
-        if level > 0:
+        if 0 < level < 4:
             self._relaxed(item, level, reason)
         if item.pin is not None and why_pin is not None and self._start_of(item) != item.pin:
             new = self._start_of(item)
@@ -494,6 +495,30 @@ class _Planner:
                     None,
                     _day(first),
                 )
+
+    def _double_booked(
+        self, manager: Manager, work: list[tuple[Partner, PartnerState, list[Item]]]
+    ) -> None:
+        overlapping = [
+            x
+            for _, _, items in work
+            for item in items
+            for x in (item, *item.children)
+            if x.day is not None and x.level == 4
+        ]
+        if overlapping:
+            first = min(x.day for x in overlapping if x.day is not None)
+            self._diag(
+                "warning",
+                "double-booked",
+                f"{manager.name} ({manager.id}): {len(overlapping)} event"
+                f"{'s' if len(overlapping) != 1 else ''} overlap another of the manager's "
+                f"meetings (first on {_day(first)}): the weekly capacity allows more meetings "
+                "than the working days hold; lower capacity or move partners to another manager",
+                None,
+                None,
+                _day(first),
+            )
 
     def _unplaced_report(self, work: list[tuple[Partner, PartnerState, list[Item]]]) -> None:
         for _, state, items in work:

@@ -2,9 +2,10 @@
 
 Hard limits, never broken: allowed days (calendar.py), shared-event days of
 invited partners, the manager's weekly capacity and travel, no two timed
-events of one manager (or one partner) at the same time, no two site visits
-of one manager on the same day, the strategy gap, and the month rule of
-monthly check-ins.
+events of one partner at the same time, no two site visits of one manager on
+the same day, the strategy gap, and the month rule of monthly check-ins. Two
+meetings of one manager at the same time only happen as the last relaxation
+step (a manager whose weekly limits allow more meetings than the clock does).
 
 Capacity: a week (ISO, Monday-based, by the partner's date of the event)
 holds at most `meetings_per_week` timed events and `hours_per_week` hours,
@@ -27,7 +28,11 @@ naming partner, rule, date and reason:
   2. "window-widened": anywhere in the occurrence's period, nearest first;
   3. "spacing-relaxed": steps 0-2 again without the partner's spacing
      (max_per_week, min_days_between);
-  4. "unplaced" (error): the event is left out.
+  4. "double-booked": steps 0-2 again (with spacing), letting a timed event
+     overlap another meeting of the manager; only when some day was refused
+     for the manager's time alone (the weekly limits still hold). One warning
+     per manager counts these;
+  5. "unplaced" (error): the event is left out.
 
 Monthly check-ins (`skip_months_with_accountability`) only consider days in
 months (the partner's calendar months) without an accountability event of
@@ -236,8 +241,11 @@ class Placer:
                 return R_HALF
         return None
 
-    def start_time(self, item: Item, day: int) -> tuple[int, bool] | None:
-        """Return a free start (UTC seconds) on the day and whether it is in common hours."""
+    def start_time(self, item: Item, day: int, overlap: bool = False) -> tuple[int, bool] | None:
+        """Return a free start (UTC seconds) on the day and whether it is in common hours.
+
+        With `overlap`, the manager's other meetings are ignored (the last resort).
+        """
         p = item.partner
         found = slots(p.hours, day, item.seconds)
         starts = found.starts
@@ -248,11 +256,11 @@ class Placer:
         for k in range(n):
             start = starts[(first + k) % n]
             end = start + item.seconds
-            if _free(m_busy, start, end):
+            if overlap or _free(m_busy, start, end):
                 manager_free = True
                 if _free(p.busy, start, end):
                     return start, found.common
-        if not manager_free:
+        if not manager_free and not overlap:
             self.manager.no_room.setdefault((p.hours, item.seconds), set()).add(day)
         return None
 
@@ -305,13 +313,13 @@ class Placer:
     # -- search ---------------------------------------------------------------
 
     def attempt(
-        self, item: Item, day: int, spacing: bool, reasons: dict[str, int]
+        self, item: Item, day: int, spacing: bool, reasons: dict[str, int], overlap: bool = False
     ) -> tuple[bool, int | None]:
         """Check the day; return (ok, start time) or count why it was refused."""
         why = self.refusal(item, day, spacing)
         start: int | None = None
         if why is None and not item.days:
-            found = self.start_time(item, day)
+            found = self.start_time(item, day, overlap)
             if found is None:
                 why = R_BUSY
             else:
@@ -321,15 +329,15 @@ class Placer:
             return False, None
         return True, start
 
-    def place(self, item: Item, last_level: int = 3) -> tuple[int, str]:
+    def place(self, item: Item, last_level: int = 4) -> tuple[int, str]:
         """Place the item by the relaxation order; return (level, why step 0 failed).
 
         Level -1 means it could not be placed at all (up to `last_level`).
         """
         reasons: dict[str, int] = {}
         first_reason = ""
-        usable = self._usable(item)
-        if not usable:
+        usable, loose = self._usable(item)
+        if not loose:
             allowed = item.partner.table.days
             lo, hi = _span(item)
             i = bisect.bisect_left(allowed, lo)
@@ -338,11 +346,16 @@ class Placer:
             if level > last_level:
                 break
             if level == 3 and not reasons.get(R_SPACING):
-                break  # dropping the spacing cannot help
+                continue  # dropping the spacing cannot help
+            if level == 4 and (
+                item.days or (len(loose) == len(usable) and not reasons.get(R_BUSY))
+            ):
+                break  # no day was refused for the manager's time alone
+            overlap = level == 4
             for day in days:
-                if day not in usable:
+                if day not in (loose if overlap else usable):
                     continue
-                ok, start = self.attempt(item, day, spacing, reasons)
+                ok, start = self.attempt(item, day, spacing, reasons, overlap)
                 if ok:
                     self.commit(item, day, start, level)
                     return level, first_reason
@@ -350,18 +363,20 @@ class Placer:
                 first_reason = _main_reason(reasons)
         return -1, first_reason or _main_reason(reasons)
 
-    def _usable(self, item: Item) -> set[int]:
+    def _usable(self, item: Item) -> tuple[set[int], set[int]]:
         """Allowed days of the widest search range in weeks the manager still has room in.
 
-        Computed once per item, so an event that cannot be placed fails fast
-        instead of checking every day four times.
+        Returns (days with a free start for the manager, days ignoring the
+        manager's other meetings). Computed once per item, so an event that
+        cannot be placed fails fast instead of checking every day five times.
         """
         table = item.partner.table
         lo, hi = _span(item)
         days = table.days[bisect.bisect_left(table.days, lo) : bisect.bisect_left(table.days, hi)]
         m = self.manager
         if item.days:
-            return {d for d in days if table.fits(d, item.days)}
+            fitting = {d for d in days if table.fits(d, item.days)}
+            return fitting, fitting
         hours = item.seconds / 3600
         no_room = m.no_room.get((item.partner.hours, item.seconds), ())
         full = {
@@ -370,9 +385,8 @@ class Placer:
             if m.meetings.get(w, 0) >= m.meetings_per_week
             or m.hours.get(w, 0.0) + hours > m.hours_per_week + 1e-9
         }
-        if full or no_room:
-            return {d for d in days if (d - 1) // 7 not in full and d not in no_room}
-        return set(days)
+        loose = {d for d in days if (d - 1) // 7 not in full} if full else set(days)
+        return (loose - set(no_room) if no_room else loose), loose
 
 
 def _span(item: Item) -> tuple[int, int]:
@@ -416,6 +430,7 @@ def _levels(item: Item) -> Iterator[tuple[Iterable[int], bool]]:
     )
     yield far, True
     yield [*_outward(inside, start), *near, *far], False
+    yield [*_outward(inside, start), *near, *far], True
 
 
 def _preferred_index(item: Item, n: int) -> int:
