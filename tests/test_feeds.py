@@ -253,16 +253,16 @@ def test_failure_while_writing_leaves_folder_untouched(
     (tmp_path / "notes.txt").write_text("mine")
     before = snapshot(tmp_path)
     calls = 0
-    real = chancal.feeds.copy_feed
+    real = chancal.feeds._create
 
-    def failing(*args: object, **kwargs: object) -> None:
+    def failing(path: Path) -> object:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise OSError("disk full")
-        real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(path)
 
-    monkeypatch.setattr(chancal.feeds, "copy_feed", failing)
+    monkeypatch.setattr(chancal.feeds, "_create", failing)
     with pytest.raises(OSError, match="disk full"):
         write_feeds(plan, tmp_path, stamp=datetime(2024, 1, 1, tzinfo=UTC))
     assert snapshot(tmp_path) == before
@@ -290,13 +290,29 @@ def test_failure_while_renaming_rolls_back(tmp_path: Path, monkeypatch: pytest.M
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("budget", [0, 2])
+def test_feeds_beyond_the_open_file_budget_are_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
+    """Feeds copied from all.ics afterwards (few file descriptors) equal those written directly."""
+    plan = make_plan_by_hand()
+    write_feeds(plan, tmp_path / "direct", stamp=STAMP)
+    monkeypatch.setattr(chancal.feeds, "_open_file_budget", lambda wanted: min(wanted, budget))
+    write_feeds(plan, tmp_path / "copied", stamp=STAMP)
+    assert snapshot(tmp_path / "copied") == snapshot(tmp_path / "direct")
+    write_feeds(plan, tmp_path / "partial", stamp=STAMP, partners=["ber", "syd"])
+    assert (tmp_path / "partial" / "partners" / "ber.ics").read_bytes() == (
+        tmp_path / "direct" / "partners" / "ber.ics"
+    ).read_bytes()
+
+
 def test_failed_first_run_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failed run that had to create --out removes it again."""
 
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("no space")
 
-    monkeypatch.setattr(chancal.feeds, "copy_feed", boom)
+    monkeypatch.setattr(chancal.feeds, "_create", boom)
     with pytest.raises(OSError):
         write_feeds(make_plan_by_hand(), tmp_path / "new" / "calendars", stamp=STAMP)
     assert os.listdir(tmp_path) == []

@@ -161,3 +161,39 @@ def test_vobject_reads_every_year_of_a_long_block() -> None:
     text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + block + events + "END:VCALENDAR\r\n"
     for vevent in vobject_read(text).vevent_list:
         assert vevent.dtstart.value.utcoffset() == timedelta(hours=2), vevent.uid.value
+
+
+@pytest.mark.parametrize(
+    "tzid",
+    [
+        "Asia/Kolkata",
+        "America/Sao_Paulo",
+        "Asia/Tokyo",
+        "Asia/Dubai",
+        "Africa/Johannesburg",
+        "UTC",
+        "Etc/GMT+5",
+        "Pacific/Kiritimati",
+        "Atlantic/Reykjavik",
+    ],
+)
+def test_fixed_offset_zones_are_built_as_icalendar_builds_them(tzid: str) -> None:
+    """The shortcut for zones without transitions gives icalendar's own bytes."""
+    from chancal.exporters.vtimezone import _fixed_offset, _fixed_offset_component
+
+    zone, first, last = ZoneInfo(tzid), date(2027, 1, 1), date(2029, 1, 1)
+    assert _fixed_offset(zone, first, last)
+    ours = _fixed_offset_component(tzid, zone, first, last).to_ical()
+    assert ours == icalendar.Timezone.from_tzid(tzid, first_date=first, last_date=last).to_ical()
+    assert vtimezone_block(tzid, 2027, 2028) == ours
+
+
+@pytest.mark.parametrize(
+    ("tzid", "fixed"),
+    [("Europe/Berlin", False), ("America/Mexico_City", True), ("Africa/Cairo", False)],
+)
+def test_fixed_offset_detection(tzid: str, fixed: bool) -> None:
+    """Zones with any change of offset in the covered years take icalendar's full search."""
+    from chancal.exporters.vtimezone import _fixed_offset
+
+    assert _fixed_offset(ZoneInfo(tzid), date(2027, 1, 1), date(2028, 1, 1)) is fixed

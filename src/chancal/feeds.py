@@ -15,11 +15,12 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import BinaryIO, ClassVar, Literal
 
 from chancal.errors import UsageError
 from chancal.exporters.ics import (
@@ -29,6 +30,7 @@ from chancal.exporters.ics import (
     copy_feed,
     feed_head,
     feed_order,
+    feed_tzids,
     used_tzids,
     write_events,
     year_range,
@@ -292,34 +294,77 @@ def _stage(
     progress: Progress | None,
 ) -> list[int]:
     total = len(ordered) + len(feeds)
-    # all.ics, when written, is itself the spool every other feed copies from;
-    # otherwise a scratch file inside the staging folder plays that part.
+    # all.ics, when written, is itself the spool; otherwise a scratch file in
+    # the staging folder plays that part. Every other feed is written as the
+    # events stream past, while open files last; any beyond that budget copy
+    # their events from the spool afterwards.
     spool_feed = next((i for i, f in enumerate(feeds) if f.kind == "all"), None)
     spool_path = staging / (feeds[spool_feed].path if spool_feed is not None else ".spool")
-    with open(spool_path, "w+b") as spool:
+    others = [i for i in range(len(feeds)) if i != spool_feed]
+    direct = others[: _open_file_budget(len(others))]
+    tzids = feed_tzids(ordered, route, len(feeds)) if direct else []
+    sinks: list[BinaryIO | None] = [None] * len(feeds)
+    with ExitStack() as files:
+        spool = files.enter_context(open(spool_path, "w+b"))
         if spool_feed is not None:
             spool.write(feed_head(feeds[spool_feed].header, used_tzids(ordered), years))
+        for index in direct:
+            created = files.enter_context(_create(staging / feeds[index].path))
+            created.write(feed_head(feeds[index].header, tzids[index], years))
+            sinks[index] = created
         bodies = write_events(
             ordered,
             route,
             len(feeds),
             spool,
             stamp=stamp,
+            sinks=sinks,
             progress=progress,
             progress_total=total,
         )
+        for open_sink in sinks:
+            if open_sink is not None:
+                open_sink.write(CALENDAR_END)
         if spool_feed is not None:
             spool.write(CALENDAR_END)
             spool.flush()
-        for done, (index, feed) in enumerate(enumerate(feeds), len(ordered) + 1):
-            if index != spool_feed:
-                target = staging / feed.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with open(target, "wb") as sink:
-                    copy_feed(feed.header, bodies[index], spool, sink, years=years)
-            if progress is not None:
-                progress(done, total)
+        for done, index in enumerate(others, len(ordered) + len(direct) + 1):
+            if sinks[index] is None:
+                with _create(staging / feeds[index].path) as sink:
+                    copy_feed(feeds[index].header, bodies[index], spool, sink, years=years)
+                if progress is not None:
+                    progress(done, total)
     return [body.events for body in bodies]
+
+
+def _create(path: Path) -> BinaryIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A small buffer: thousands of these can be open at once.
+    return open(path, "wb", buffering=_SINK_BUFFER)
+
+
+_SINK_BUFFER = 8192
+_SPARE_FILES = 64  # descriptors left for everything else the process opens
+
+
+def _open_file_budget(wanted: int) -> int:
+    """Return how many feed files may be open at once, raising the soft limit if allowed."""
+    try:
+        import resource
+    except ImportError:  # Windows: the C runtime allows 8192 descriptors
+        return min(wanted, 2048)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + _SPARE_FILES * 2
+    if soft != resource.RLIM_INFINITY and soft < need:
+        # Raising the soft limit up to the hard one needs no privilege; where
+        # the system refuses (macOS caps it below RLIM_INFINITY), keep what we have.
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(0, min(wanted, soft - _SPARE_FILES * 2))
 
 
 def _commit(root: Path, staging: Path, feeds: Sequence[Feed], targets: Sequence[Path]) -> None:

@@ -211,9 +211,7 @@ class EventWriter:
         self.stamp = "DTSTAMP:" + _utc_text(stamp)
         self._people: dict[tuple[str, str, str], str] = {}
         self._alarms: dict[tuple[timedelta, ...], tuple[str, ...]] = {}
-        self._middles: dict[
-            tuple[str, str, int, int, str, int], tuple[Person | None, tuple[Person, ...], str]
-        ] = {}
+        self._middles: dict[tuple[str, str, Person | None, tuple[Person, ...], str, int], str] = {}
         self._locations: dict[str, str] = {}
         self._tzparams: dict[str, str] = {}
 
@@ -263,14 +261,12 @@ class EventWriter:
         return "\r\n".join(parts).encode("utf-8", "replace")
 
     def _middle(self, ev: Event) -> str:
-        # Categories, organizer, attendees and status repeat for every occurrence
-        # of a partner's rule. The planner shares one attendees tuple among
-        # them, so the cache is keyed by object identity; the entry keeps the
-        # objects alive, so an id cannot be reused for a different tuple.
-        key = (ev.kind, ev.purpose, id(ev.organizer), id(ev.attendees), ev.status, ev.sequence)
-        entry = self._middles.get(key)
-        if entry is not None and entry[0] is ev.organizer and entry[1] is ev.attendees:
-            return entry[2]
+        # Categories, organizer, attendees and status repeat for every
+        # occurrence of a partner's rule: build those lines once per distinct set.
+        key = (ev.kind, ev.purpose, ev.organizer, ev.attendees, ev.status, ev.sequence)
+        text = self._middles.get(key)
+        if text is not None:
+            return text
         lines = [fold_text("CATEGORIES:" + escape_text(ev.kind) + "," + escape_text(ev.purpose))]
         if ev.organizer is not None and ev.organizer.email:
             lines.append(self._person("ORGANIZER", ev.organizer))
@@ -282,8 +278,8 @@ class EventWriter:
             "TRANSP:OPAQUE\r\nCLASS:PUBLIC"
         )
         text = "\r\n".join(lines)
-        if len(self._middles) < 1 << 20:
-            self._middles[key] = (ev.organizer, ev.attendees, text)
+        if len(self._middles) < 1 << 18:  # bounded: one entry per partner and rule is typical
+            self._middles[key] = text
         return text
 
     def _person(self, prop: str, person: Person) -> str:
@@ -358,6 +354,16 @@ def used_tzids(events: Iterable[Event]) -> set[str]:
     return {ev.timezone for ev in events if not ev.all_day}
 
 
+def feed_tzids(events: Iterable[Event], route: Route, feed_count: int) -> list[set[str]]:
+    """Return, per feed, the TZIDs its timed events use (a feed's head lists them first)."""
+    found: list[set[str]] = [set() for _ in range(feed_count)]
+    for ev in events:
+        if not ev.all_day:
+            for index in route(ev):
+                found[index].add(ev.timezone)
+    return found
+
+
 def write_events(
     events: Sequence[Event],
     route: Route,
@@ -365,18 +371,22 @@ def write_events(
     out: BinaryIO,
     *,
     stamp: datetime,
+    sinks: Sequence[BinaryIO | None] = (),
     progress: Progress | None = None,
     progress_total: int = 0,
 ) -> list[FeedBody]:
-    """Serialise each event once to `out`, noting which byte ranges of it each feed takes.
+    """Serialise each event once to `out`, and to every feed it belongs to.
 
     `events` must already be in feed order; `route(event)` names the indexes of
-    the feeds the event belongs to. Offsets count from the start of `out`, so
-    `out` may already hold a calendar head (then it is itself a feed, usually
-    all.ics, that the other feeds copy their events from).
+    the feeds the event belongs to. A feed with an open sink (`sinks[index]`)
+    gets the bytes written straight away; for the others, the byte ranges of
+    `out` they take are noted, for `copy_feed` to copy later. Offsets count from
+    the start of `out`, so `out` may already hold a calendar head (then it is
+    itself a feed, usually all.ics).
     """
     writer = EventWriter(stamp)
     bodies = [FeedBody(array("q"), set()) for _ in range(feed_count)]
+    direct = list(sinks) + [None] * (feed_count - len(sinks))
     position = out.tell()
     write = out.write
     with _gc_paused():
@@ -388,15 +398,19 @@ def write_events(
             timed = not ev.all_day
             for index in route(ev):
                 body = bodies[index]
+                body.events += 1
+                if timed:
+                    body.tzids.add(ev.timezone)
+                sink = direct[index]
+                if sink is not None:
+                    sink.write(data)
+                    continue
                 runs = body.runs
                 if runs and runs[-1] == begin:
                     runs[-1] = position
                 else:
                     runs.append(begin)
                     runs.append(position)
-                body.events += 1
-                if timed:
-                    body.tzids.add(ev.timezone)
             if progress is not None and count % 4096 == 0:
                 progress(count, progress_total)
     out.flush()
@@ -436,16 +450,22 @@ def copy_feed(
     years: tuple[int, int],
 ) -> None:
     """Write one complete VCALENDAR to `sink`: head, VTIMEZONEs, its spooled events, end."""
-    sink.write(feed_head(header, body.tzids, years))
     read = _reader(spool)
+    parts = [feed_head(header, body.tzids, years)]
+    size = len(parts[0])
     runs = body.runs
     for i in range(0, len(runs), 2):
         begin, end = runs[i], runs[i + 1]
         while begin < end:
-            size = min(end - begin, _CHUNK)
-            sink.write(read(begin, size))
-            begin += size
-    sink.write(CALENDAR_END)
+            step = min(end - begin, _CHUNK)
+            parts.append(read(begin, step))
+            size += step
+            begin += step
+            if size >= _CHUNK:  # few large writes: most feeds go out in a single one
+                sink.write(b"".join(parts))
+                parts, size = [], 0
+    parts.append(CALENDAR_END)
+    sink.write(b"".join(parts))
 
 
 def _reader(spool: BinaryIO) -> Callable[[int, int], bytes]:
