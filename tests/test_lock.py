@@ -453,6 +453,7 @@ def test_fast_and_full_line_parsers_agree(title: str, note: str) -> None:
     assert full is not None
     assert full.entry == entry
     assert full.details.title == title
+    assert entry.start == full.details.start == Q1.start
     fast = _fast_entry(entry.line)
     assert fast is None or fast == entry, note
 

@@ -117,7 +117,14 @@ class LockEntry(NamedTuple):
     @property
     def start(self) -> date | datetime:
         """The published start (aware, in the event's zone; a date if all-day)."""
-        return self.details.start
+        # Every run pins the planner to every start: read it without the full parse.
+        m = _FAST.match(self.line)
+        if m is None:
+            return self.details.start
+        day, time, zone = m.group("sd", "st", "zone")
+        if time is None:
+            return _day_value(day)
+        return datetime.fromisoformat(day + time).astimezone(_zone(zone))
 
     @property
     def day(self) -> date:
@@ -338,6 +345,11 @@ def _zone_ok(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+@lru_cache(maxsize=4096)
+def _day_value(text: str) -> date:
+    return date.fromisoformat(text)
 
 
 @lru_cache(maxsize=4096)
