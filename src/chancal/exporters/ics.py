@@ -72,13 +72,14 @@ def escape_text(value: str) -> str:
     """Escape a TEXT value (RFC 5545 3.3.11) so nothing in it can end its property."""
     if not _SPECIAL.search(value):  # most names and ids: nothing to do
         return value
-    return (
-        normalize_text(value)
-        .replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\n", "\\n")
-    )
+    # `in` is a fast scan; skipping replaces that cannot match saves copies.
+    if "\r" in value or _CTL.search(value):
+        value = normalize_text(value)
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if ";" in value:
+        value = value.replace(";", "\\;")
+    return value.replace(",", "\\,").replace("\n", "\\n")
 
 
 def param_value(value: str) -> str:
@@ -122,10 +123,11 @@ def fold(line: str) -> bytes:
 def fold_text(line: str) -> str:
     """Fold one content line like `fold`, but stay in str so an event is encoded only once."""
     if line.isascii():  # O(1) in CPython: one character is one octet
-        if len(line) <= _MAX_LINE:
+        size = len(line)
+        if size <= _MAX_LINE:
             return line
         return "\r\n ".join(
-            [line[:_MAX_LINE], *(line[i : i + 74] for i in range(_MAX_LINE, len(line), 74))]
+            [line[:_MAX_LINE]] + [line[i : i + 74] for i in range(_MAX_LINE, size, 74)]
         )
     if len(line) * 4 <= _MAX_LINE:
         return line
@@ -211,7 +213,10 @@ class EventWriter:
         self.stamp = "DTSTAMP:" + _utc_text(stamp)
         self._people: dict[tuple[str, str, str], str] = {}
         self._alarms: dict[tuple[timedelta, ...], tuple[str, ...]] = {}
-        self._middles: dict[tuple[str, str, Person | None, tuple[Person, ...], str, int], str] = {}
+        self._middles: dict[
+            tuple[str, str, int, str | None, str | None, str, int],
+            tuple[tuple[Person, ...], str],
+        ] = {}
         self._locations: dict[str, str] = {}
         self._tzparams: dict[str, str] = {}
 
@@ -262,11 +267,23 @@ class EventWriter:
 
     def _middle(self, ev: Event) -> str:
         # Categories, organizer, attendees and status repeat for every
-        # occurrence of a partner's rule: build those lines once per distinct set.
-        key = (ev.kind, ev.purpose, ev.organizer, ev.attendees, ev.status, ev.sequence)
-        text = self._middles.get(key)
-        if text is not None:
-            return text
+        # occurrence of a partner's rule: build those lines once per distinct
+        # set. The planner shares one attendees tuple per partner, so it is
+        # keyed by identity (hashing Person dataclasses costs more than the
+        # lookup saves); the entry keeps the tuple alive, so its id stays unique.
+        org = ev.organizer
+        key = (
+            ev.kind,
+            ev.purpose,
+            id(ev.attendees),
+            org.name if org else None,
+            org.email if org else None,
+            ev.status,
+            ev.sequence,
+        )
+        entry = self._middles.get(key)
+        if entry is not None and entry[0] is ev.attendees:
+            return entry[1]
         lines = [fold_text("CATEGORIES:" + escape_text(ev.kind) + "," + escape_text(ev.purpose))]
         if ev.organizer is not None and ev.organizer.email:
             lines.append(self._person("ORGANIZER", ev.organizer))
@@ -279,7 +296,7 @@ class EventWriter:
         )
         text = "\r\n".join(lines)
         if len(self._middles) < 1 << 18:  # bounded: one entry per partner and rule is typical
-            self._middles[key] = text
+            self._middles[key] = (ev.attendees, text)
         return text
 
     def _person(self, prop: str, person: Person) -> str:
