@@ -464,3 +464,59 @@ def test_fast_copy_equals_dataclasses_replace() -> None:
 
     full = replace(Q1, description="d", focus_area="f", location="l", direction="two_way")
     assert _published(full, "u", 3, STAMP2) == replace(full, uid="u", sequence=3, stamp=STAMP2)
+
+
+POOL = (
+    Q1,
+    Q2,
+    CONF,
+    timed("acme/review/2027-q3", date(2027, 10, 14)),
+    timed("globex/review/2027-q2", date(2027, 7, 15), partner="globex"),
+    timed("globex/review/2027-q3", date(2027, 10, 15), partner="globex"),
+)
+_VERSIONS = st.lists(
+    st.lists(
+        st.tuples(st.sampled_from(range(len(POOL))), st.sampled_from(["", "renamed", "moved"])),
+        unique_by=lambda pair: pair[0],
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(_VERSIONS)
+@settings(max_examples=60, deadline=None)
+def test_any_edit_history_keeps_uids_and_raises_sequences(
+    versions: list[list[tuple[int, str]]],
+) -> None:
+    """Over any series of edits: a key keeps its UID, SEQUENCE never falls, and it rises
+    exactly when what subscribers see changes; the lock survives its own text each time."""
+    lock = EMPTY_LOCK
+    published: dict[str, tuple[str, int, str]] = {}  # key -> (uid, sequence, hash+status)
+    for step, version in enumerate(versions):
+        events = []
+        for index, edit in version:
+            event = POOL[index]
+            if edit == "renamed":
+                event = replace(event, title=event.title + " (renamed)")
+            elif edit == "moved":
+                event = replace(
+                    event,
+                    start=event.start + timedelta(days=1),  # type: ignore[operator]
+                    end=event.end + timedelta(days=1),  # type: ignore[operator]
+                )
+            events.append(event)
+        stamp = STAMP1 + timedelta(days=step)
+        result = reconcile(make_plan(*events), lock, today=TODAY, stamp=stamp)
+        lock = loads(dumps(result.lock))
+        assert lock == result.lock
+        for event in result.plan.events:
+            seen = content_hash(event) + event.status
+            if event.key in published:
+                uid, sequence, before = published[event.key]
+                assert event.uid == uid
+                assert event.sequence == sequence + (seen != before)
+            else:
+                assert event.sequence == 0
+            published[event.key] = (event.uid, event.sequence, seen)
+        assert {e.key for e in result.plan.events} == set(published)  # nothing vanishes
