@@ -186,3 +186,17 @@ def test_ci_workflows_run_chancal(name: str) -> None:
         words = shlex.split(command.split(">>")[0])
         code, _, err = run(words[1], "--help")
         assert code == 0, (command, err)
+
+
+def test_lock_checked_out_with_crlf_is_up_to_date(program: Path) -> None:
+    """A lock converted to CRLF by a Windows checkout neither fails --check nor is rewritten."""
+    run("lock", str(program), *DAY, *STAMP)
+    lock = program.parent / "chancal.lock"
+    crlf = lock.read_bytes().replace(b"\n", b"\r\n")
+    lock.write_bytes(crlf)
+    out_dir = program.parent / "nowhere"
+    code, _, _ = run("export", str(program), "--ics", "--check", "--out", str(out_dir), *DAY)
+    assert code == 0
+    code, out, _ = run("lock", str(program), *DAY)
+    assert (code, lock.read_bytes()) == (0, crlf)
+    assert "is up to date" in out

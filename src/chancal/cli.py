@@ -280,6 +280,12 @@ def _read_text(path: Path) -> str | None:
         raise ConfigError([Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
 
 
+def _lock_differs(path: Path, text: str) -> bool:
+    """Whether the lock on disk differs from `text` (a CRLF checkout counts as the same)."""
+    current = _read_text(path)
+    return current is None or current.replace("\r\n", "\n") != text
+
+
 def publish_plan(
     file: Path, *, today: date, stamp: datetime, replan: bool = False
 ) -> tuple[Reconciled, Path]:
@@ -403,7 +409,7 @@ def export(
             file, today=resolve_today(today), stamp=dtstamp, replan=replan
         )
         lock_text = dumps(published.lock)
-        lock_stale = _read_text(lock_path) != lock_text
+        lock_stale = _lock_differs(lock_path, lock_text)
         if check:
             stale = [str(lock_path)] if lock_stale else []
             if out.is_dir():
@@ -482,7 +488,7 @@ def lock_command(
             file, today=resolve_today(today), stamp=resolve_stamp(stamp), replan=replan
         )
         text = dumps(published.lock)
-        stale = _read_text(lock_path) != text
+        stale = _lock_differs(lock_path, text)
         if stale:
             write_atomic(lock_path, text.encode("utf-8"))
     _print_lock_outcome(lock_path, published.changes, written=stale)
