@@ -200,3 +200,18 @@ def test_lock_checked_out_with_crlf_is_up_to_date(program: Path) -> None:
     code, out, _ = run("lock", str(program), *DAY)
     assert (code, lock.read_bytes()) == (0, crlf)
     assert "is up to date" in out
+
+
+def test_plan_shows_the_locked_dates(program: Path) -> None:
+    """`chancal plan` plans against chancal.lock, so it shows the dates export publishes."""
+    run("lock", str(program), *DAY, *STAMP)
+    lock = program.parent / "chancal.lock"
+    published = "2027-03-16T16:30:00+01:00[Europe/Berlin] 2027-03-16T17:00:00+01:00"
+    moved = "2027-03-17T16:00:00+01:00[Europe/Berlin] 2027-03-17T16:30:00+01:00"
+    text = lock.read_text()
+    assert f"northwind/check-in/2027-03 {published} " in text
+    lock.write_text(text.replace(published, moved))
+    code, out, _ = run("plan", str(program), *DAY, "--format", "json")
+    assert code == 0
+    starts = {e["key"]: e["start"] for e in json.loads(out)["events"]}
+    assert starts["northwind/check-in/2027-03"] == "2027-03-17T16:00:00+01:00"

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from chancal.loader import Located
     from chancal.lock import Change, Reconciled
+    from chancal.plan import Pins
 
 app = typer.Typer(
     name="chancal",
@@ -284,6 +285,19 @@ def _lock_differs(path: Path, text: str) -> bool:
     """Whether the lock on disk differs from `text` (a CRLF checkout counts as the same)."""
     current = _read_text(path)
     return current is None or current.replace("\r\n", "\n") != text
+
+
+def locked_pins(program: Path) -> Pins | None:
+    """The published starts in the program's chancal.lock, if it has one (issue 6).
+
+    Every command that plans takes them, so `plan` and `check` show the year
+    that `export` publishes.
+    """
+    from chancal.lock import loads, pins
+
+    lock_path = lock_path_for(program)
+    text = _read_text(lock_path)
+    return None if text is None else pins(loads(text, str(lock_path)))
 
 
 def publish_plan(
@@ -614,7 +628,7 @@ def check(
     with user_errors():
         config = load_program(file).config
         with planning_progress(len(config.partners)):
-            plan = make_plan(config)
+            plan = make_plan(config, pins=locked_pins(file))
             report = check_health(
                 plan, config.program.health, strategy_gap=config.program.strategy_gap
             )
@@ -727,7 +741,7 @@ def plan(
         if manager is not None:
             _known_id(manager, [m.id for m in config.managers], "manager")
         with planning_progress(len(config.partners)):
-            result = make_plan(config, today=day)
+            result = make_plan(config, today=day, pins=locked_pins(file))
     if output_format is CheckFormat.json:
         from chancal.exporters.plan_json import plan_json
 
