@@ -213,10 +213,8 @@ class EventWriter:
         self.stamp = "DTSTAMP:" + _utc_text(stamp)
         self._people: dict[tuple[str, str, str], str] = {}
         self._alarms: dict[tuple[timedelta, ...], tuple[str, ...]] = {}
-        self._middles: dict[
-            tuple[str, str, int, str | None, str | None, str, int],
-            tuple[tuple[Person, ...], str],
-        ] = {}
+        self._categories: dict[tuple[str, str], str] = {}
+        self._tails: dict[tuple[str, int], str] = {}
         self._locations: dict[str, str] = {}
         self._tzparams: dict[str, str] = {}
 
@@ -266,38 +264,34 @@ class EventWriter:
         return "\r\n".join(parts).encode("utf-8", "replace")
 
     def _middle(self, ev: Event) -> str:
-        # Categories, organizer, attendees and status repeat for every
-        # occurrence of a partner's rule: build those lines once per distinct
-        # set. The planner shares one attendees tuple per partner, so it is
-        # keyed by identity (hashing Person dataclasses costs more than the
-        # lookup saves); the entry keeps the tuple alive, so its id stays unique.
+        # Categories, organizer, attendees and status: each line is cached on
+        # its own (people by name and address), so the caches grow with the
+        # number of people and kinds, never with the number of events.
+        parts = [self._category(ev.kind, ev.purpose)]
         org = ev.organizer
-        key = (
-            ev.kind,
-            ev.purpose,
-            id(ev.attendees),
-            org.name if org else None,
-            org.email if org else None,
-            ev.status,
-            ev.sequence,
-        )
-        entry = self._middles.get(key)
-        if entry is not None and entry[0] is ev.attendees:
-            return entry[1]
-        lines = [fold_text("CATEGORIES:" + escape_text(ev.kind) + "," + escape_text(ev.purpose))]
-        if ev.organizer is not None and ev.organizer.email:
-            lines.append(self._person("ORGANIZER", ev.organizer))
-        lines.extend(self._person("ATTENDEE", p) for p in ev.attendees if p.email)
-        lines.append(
-            f"STATUS:{ev.status}\r\nSEQUENCE:{ev.sequence}\r\n"
-            # Every chancal event, timed or all-day (a conference, a visit), is
-            # one that people attend, so it blocks their time.
-            "TRANSP:OPAQUE\r\nCLASS:PUBLIC"
-        )
-        text = "\r\n".join(lines)
-        if len(self._middles) < 1 << 18:  # bounded: one entry per partner and rule is typical
-            self._middles[key] = (ev.attendees, text)
-        return text
+        if org is not None and org.email:
+            parts.append(self._person("ORGANIZER", org))
+        for person in ev.attendees:
+            if person.email:
+                parts.append(self._person("ATTENDEE", person))
+        tail = self._tails.get((ev.status, ev.sequence))
+        if tail is None:
+            tail = self._tails[(ev.status, ev.sequence)] = (
+                f"STATUS:{ev.status}\r\nSEQUENCE:{ev.sequence}\r\n"
+                # Every chancal event, timed or all-day (a conference, a visit),
+                # is one that people attend, so it blocks their time.
+                "TRANSP:OPAQUE\r\nCLASS:PUBLIC"
+            )
+        parts.append(tail)
+        return "\r\n".join(parts)
+
+    def _category(self, kind: str, purpose: str) -> str:
+        line = self._categories.get((kind, purpose))
+        if line is None:
+            line = self._categories[(kind, purpose)] = fold_text(
+                "CATEGORIES:" + escape_text(kind) + "," + escape_text(purpose)
+            )
+        return line
 
     def _person(self, prop: str, person: Person) -> str:
         key = (prop, person.name, person.email)
@@ -309,7 +303,9 @@ class EventWriter:
                 # A published feed asks for no reply: RSVP=FALSE keeps apps from offering one.
                 params += ";CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE"
             address = _CTL_OR_TAB.sub("", person.email)
-            line = self._people[key] = fold_text(f"{prop}{params}:mailto:{address}")
+            line = fold_text(f"{prop}{params}:mailto:{address}")
+            if len(self._people) < 1 << 18:  # one per person: bounded all the same
+                self._people[key] = line
         return line
 
     def _alarm_heads(self, reminders: tuple[timedelta, ...]) -> tuple[str, ...]:
