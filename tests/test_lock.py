@@ -115,6 +115,9 @@ EXPECTED_TEXT = (
     " `chancal diff` compares against it.\n"
     "# key start[tz] end STATUS seq= hash= stamp= uid= partner= manager= kind= title=\n"
     "# All-day events have dates and an exclusive end; timed events carry their UTC offset.\n"
+    "# @partner/@manager lines name each feed, so a removed partner's feed keeps its name.\n"
+    '@partner acme tz=Europe/Berlin name="Acme"\n'
+    '@partner globex tz=Europe/Berlin name="Globex"\n'
     "acme/review/2027-q1 2027-04-14T10:00:00+02:00[Europe/Berlin] 2027-04-14T12:00:00+02:00"
     f" CONFIRMED seq=0 hash={content_hash(Q1)} stamp=20270104T090000Z"
     f" uid={Q1.uid} partner=acme manager=ana kind=quarterly_business_review"
@@ -187,7 +190,7 @@ def test_any_title_round_trips(title: str) -> None:
     assert loads(text).entries[0].details.title == title
 
 
-GOOD_LINE = EXPECTED_TEXT.split("\n")[5]
+GOOD_LINE = next(line for line in EXPECTED_TEXT.split("\n") if line.startswith("acme/"))
 _COL_START = GOOD_LINE.index(" ") + 2
 _COL_SEQ = GOOD_LINE.index("seq=") + 5
 
@@ -200,6 +203,9 @@ _COL_SEQ = GOOD_LINE.index("seq=") + 5
         ("chancal-lock 2\n", 1, 1, "unsupported lock format"),
         (f"chancal-lock 1\n{GOOD_LINE}\n{GOOD_LINE}\n", 3, 1, "already locked on line 2"),
         ("chancal-lock 1\n\n<<<<<<< HEAD\n", 3, 1, "merge conflict"),
+        ("chancal-lock 1\n@partner acme\n", 2, 1, "malformed feed line"),
+        ('chancal-lock 1\n@partner acme tz=Nowhere/X name="A"\n', 2, 18, "unknown time zone"),
+        ("chancal-lock 1\n@manager ana tz=UTC name=Ana\n", 2, 26, "JSON string"),
         ("chancal-lock 1\nacme/x 2027-01-01\n", 2, 1, "malformed lock line"),
         (
             "chancal-lock 1\n" + GOOD_LINE.replace("[Europe/Berlin]", "[Mars/Base]"),
@@ -384,7 +390,12 @@ def test_removed_partner_keeps_a_feed_for_its_cancellations() -> None:
         stamp=STAMP2,
     )
     assert [(c.kind, c.key) for c in result.changes] == [("cancelled", other.key)]
-    assert [p.id for p in result.plan.partners] == ["acme", "globex"]
+    assert [(p.id, p.name) for p in result.plan.partners] == [
+        ("acme", "Acme"),
+        ("globex", "Globex"),
+    ]
+    kept = [o.id for o in result.lock.owners if o.kind == "partner"]
+    assert kept == ["acme", "globex"]  # globex keeps its name while it has cancellations
     cancelled = next(e for e in result.plan.events if e.key == other.key)
     assert (cancelled.status, cancelled.partner_ids, cancelled.title) == (
         "CANCELLED",

@@ -96,12 +96,13 @@ def test_corrupt_lock_is_a_located_error_not_a_traceback(program: Path) -> None:
     run("lock", str(program), *DAY, *STAMP)
     lock = program.parent / "chancal.lock"
     lines = lock.read_text().splitlines(keepends=True)
-    lines[6] = lines[6].replace(" seq=0 ", " seq=zero ")
+    second = [i for i, line in enumerate(lines) if " seq=0 " in line][1]
+    lines[second] = lines[second].replace(" seq=0 ", " seq=zero ")
     lock.write_text("".join(lines))
     for command in (["diff"], ["lock"], ["export", "--ics", "--check"]):
         code, _, err = run(*command, str(program), *DAY)
         assert code == 2, command
-        assert f"{lock}:7:" in err
+        assert f"{lock}:{second + 1}:" in err
         assert "seq must be a whole number" in err
         assert "Traceback" not in err
 

@@ -231,6 +231,8 @@ def test_removed_partner_is_cancelled_not_vanished(project: Project) -> None:
     project.export(STAMP2)
 
     after_partner = project.feed("partners/maple-it.ics")  # the file is still there
+    calendar = icalendar.Calendar.from_ical((project.out / "partners/maple-it.ics").read_bytes())
+    assert str(calendar["X-WR-CALNAME"]).endswith("Maple IT Distribution")  # still its name
     own = {
         uid for uid in before_partner if before_all[uid].summary.endswith("Maple IT Distribution")
     }

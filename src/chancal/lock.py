@@ -50,6 +50,7 @@ _PREAMBLE = (
     "# `chancal export --ics` and `chancal lock` rewrite it, `chancal diff` compares against it.",
     "# key start[tz] end STATUS seq= hash= stamp= uid= partner= manager= kind= title=",
     "# All-day events have dates and an exclusive end; timed events carry their UTC offset.",
+    "# @partner/@manager lines name each feed, so a removed partner's feed keeps its name.",
 )
 
 ChangeKind = Literal["added", "moved", "changed", "cancelled", "restored", "retired"]
@@ -85,6 +86,7 @@ _FAST = re.compile(
     rf" uid=(?P<uid>{_TOKEN}) partner={_TOKEN} manager={_TOKEN} kind={_TOKEN}"
     r' title="[^"\\\x00-\x1f]*"'
 )
+_OWNER = re.compile(r"@(?P<kind>partner|manager) (?P<id>\S+) tz=(?P<tz>\S+) name=(?P<name>.*)")
 _PLAIN = re.compile(r"[!-$&-~]+")  # printable ASCII except '%': written as is
 _TOO_MANY_PROBLEMS = 20
 
@@ -161,13 +163,28 @@ class _Parsed(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Lock:
-    """Every published event, sorted by key."""
+    """Every published event, sorted by key, and the owners of the feeds they went to."""
 
     entries: tuple[LockEntry, ...] = ()
+    owners: tuple[FeedOwner, ...] = ()  # sorted by (kind, id)
 
     def by_key(self) -> dict[str, LockEntry]:
         """Index the entries by event key."""
         return {e.key: e for e in self.entries}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOwner:
+    """A partner or manager with a feed: what its feed's header needs once it is gone."""
+
+    kind: Literal["partner", "manager"]
+    id: str
+    timezone: str
+    name: str
+
+    def line(self) -> str:
+        """Render as a lock line."""
+        return f"@{self.kind} {_token(self.id)} tz={self.timezone} name={_title_json(self.name)}"
 
 
 EMPTY_LOCK = Lock()
@@ -272,6 +289,7 @@ def _person_text(person: Person) -> str:
 def dumps(lock: Lock) -> str:
     """Render the lock as its canonical text (sorted by key, LF line endings)."""
     lines = list(_PREAMBLE)
+    lines.extend(o.line() for o in sorted(lock.owners, key=_owner_key))
     lines.extend(e.line for e in sorted(lock.entries, key=_entry_key))
     return "\n".join(lines) + "\n"
 
@@ -300,6 +318,10 @@ def make_entry(
 
 def _entry_key(entry: LockEntry) -> str:
     return entry.key
+
+
+def _owner_key(owner: FeedOwner) -> tuple[str, str]:
+    return (owner.kind, owner.id)
 
 
 def _token(value: str) -> str:
@@ -368,6 +390,8 @@ def loads(text: str, name: str = LOCK_NAME) -> Lock:
     entries: list[LockEntry] = []
     seen_keys: dict[str, int] = {}
     seen_uids: dict[str, int] = {}
+    owners: list[FeedOwner] = []
+    seen_owners: set[tuple[str, str]] = set()
     header_seen = False
 
     def problem(line_no: int, column: int, message: str) -> None:
@@ -398,6 +422,14 @@ def loads(text: str, name: str = LOCK_NAME) -> Lock:
                 problem(line_no, 1, message)
                 break
             continue
+        if line[0] == "@":
+            owner = _parse_owner(line, line_no, problem)
+            if owner is not None:
+                if (owner.kind, owner.id) in seen_owners:
+                    problem(line_no, 1, f"{owner.kind} '{owner.id}' is listed twice")
+                seen_owners.add((owner.kind, owner.id))
+                owners.append(owner)
+            continue
         entry = _fast_entry(line)
         if entry is None:
             parsed = _parse_line(line, line_no, problem)
@@ -426,7 +458,29 @@ def loads(text: str, name: str = LOCK_NAME) -> Lock:
     if problems:
         raise ConfigError(problems)
     entries.sort(key=_entry_key)
-    return Lock(tuple(entries))
+    owners.sort(key=_owner_key)
+    return Lock(tuple(entries), tuple(owners))
+
+
+def _parse_owner(line: str, line_no: int, problem: _Reporter) -> FeedOwner | None:
+    m = _OWNER.fullmatch(line)
+    if m is None:
+        problem(
+            line_no, 1, 'malformed feed line; expected @partner|@manager <id> tz=<zone> name="..."'
+        )
+        return None
+    if not _zone_ok(m["tz"]):
+        problem(line_no, m.start("tz") + 1, f"unknown time zone '{m['tz']}'")
+        return None
+    try:
+        name = json.loads(m["name"])
+    except ValueError:
+        name = None
+    if not isinstance(name, str):
+        problem(line_no, m.start("name") + 1, 'the name must be a JSON string, e.g. "Acme"')
+        return None
+    kind: Literal["partner", "manager"] = "partner" if m["kind"] == "partner" else "manager"
+    return FeedOwner(kind, _untoken(m["id"]), m["tz"], name)
 
 
 def _fast_entry(line: str) -> LockEntry | None:
@@ -702,15 +756,19 @@ def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconc
 
     cancelled.sort(key=_order)
     merged = tuple(heapq.merge(events, cancelled, key=_order)) if cancelled else tuple(events)
+    known: dict[tuple[str, str], FeedOwner] = {(o.kind, o.id): o for o in lock.owners}
     result = replace(
         plan,
         events=merged,
-        partners=_with_missing_partners(plan.partners, cancelled),
-        managers=_with_missing_managers(plan.managers, cancelled),
+        partners=_with_missing_partners(plan.partners, cancelled, known),
+        managers=_with_missing_managers(plan.managers, cancelled, known),
     )
+    owners = [FeedOwner("partner", p.id, p.timezone, p.name) for p in result.partners]
+    owners += [FeedOwner("manager", m.id, m.timezone, m.name) for m in result.managers]
+    owners.sort(key=_owner_key)
     entries.sort(key=_entry_key)
     changes.sort(key=_change_order)
-    return Reconciled(result, Lock(tuple(entries)), tuple(changes))
+    return Reconciled(result, Lock(tuple(entries), tuple(owners)), tuple(changes))
 
 
 def _make_copier() -> Callable[[Event, str, int, datetime], Event]:
@@ -839,39 +897,45 @@ def _change_order(change: Change) -> tuple[int, str, int, str]:
 
 
 def _with_missing_partners(
-    partners: Sequence[PartnerInfo], events: Iterable[Event]
+    partners: Sequence[PartnerInfo],
+    events: Iterable[Event],
+    owners: Mapping[tuple[str, str], FeedOwner],
 ) -> tuple[PartnerInfo, ...]:
     # A removed partner's subscribers still poll its feed: keep a PartnerInfo
-    # so the feed is written, holding the cancellations.
+    # (named as the lock remembers it) so the feed is written with the cancellations.
     known = {p.id for p in partners}
     missing: dict[str, PartnerInfo] = {}
     for e in events:
         pid = e.partner_id
         if pid is not None and pid not in known and pid not in missing:
+            owner = owners.get(("partner", pid))
             missing[pid] = PartnerInfo(
                 id=pid,
-                name=pid,
+                name=owner.name if owner else pid,
                 tier="",
                 manager_id=e.manager_id or "",
                 country="",
-                timezone=e.timezone,
+                timezone=owner.timezone if owner else e.timezone,
             )
     return tuple(partners) + tuple(missing[k] for k in sorted(missing))
 
 
 def _with_missing_managers(
-    managers: Sequence[ManagerInfo], events: Iterable[Event]
+    managers: Sequence[ManagerInfo],
+    events: Iterable[Event],
+    owners: Mapping[tuple[str, str], FeedOwner],
 ) -> tuple[ManagerInfo, ...]:
     known = {m.id for m in managers}
     missing: dict[str, ManagerInfo] = {}
     for e in events:
         mid = e.manager_id
         if mid is not None and mid not in known and mid not in missing:
+            owner = owners.get(("manager", mid))
             missing[mid] = ManagerInfo(
                 id=mid,
-                name=mid,
+                name=owner.name if owner else mid,
                 email="",
-                timezone=e.timezone,
+                timezone=owner.timezone if owner else e.timezone,
                 meetings_per_week=0,
                 hours_per_week=0.0,
                 site_visits_per_month=0,
