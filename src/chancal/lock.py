@@ -13,6 +13,8 @@ so that a pull request shows exactly which events change::
 
     chancal-lock 1
     # comment lines start with '#'
+    @manager <id> tz=<zone> name=<JSON string>      (one per feed owner: managers,
+    @partner <id> tz=<zone> name=<JSON string>       then partners, each by id)
     <key> <start>[<tz>] <end> <STATUS> seq=<n> hash=<hex> stamp=<UTC> uid=<uid> \
 partner=<id|-> manager=<id|-> kind=<kind> title=<JSON string>
 
