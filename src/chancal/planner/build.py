@@ -45,10 +45,14 @@ from chancal.planner.hours import HoursSig, local_datetime
 from chancal.planner.placement import (
     R_GAP,
     R_MONTH,
+    WIDEN_DAYS,
     Item,
     ManagerState,
     PartnerState,
     Placer,
+    distance,
+    main_reason,
+    span,
 )
 from chancal.planner.recurrence import Fiscal, Occurrence, fiscal, occurrences, slug
 from chancal.planner.rules import RuleSpec, resolve, tier_rules
@@ -374,7 +378,7 @@ class _Planner:
         why = placer.refusal(item, day, True)
         if why is not None:
             return why
-        if item.skip and month_gap_refusal(item, day) is not None:
+        if item.skip and not self._eligible(item):
             return R_MONTH
         if start is not None and not placer.pinned_start_ok(item, day, start):
             return "the start time is no longer free inside both working days"
@@ -389,16 +393,16 @@ class _Planner:
     def _place(self, placer: Placer, item: Item) -> bool:
         """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
         why_pin = self._pin_refusal(placer, item) if item.pin is not None else None
-        if item.skip:
+        if why_pin is not None and self._keep_relaxed_pin(placer, item):
+            return True
+        if item.skip and not self._eligible(item):
             # A check-in whose own window is taken by other accountability events or a
-            # strategy gap is skipped, never pushed into a neighbouring month.
-            level, reason = placer.place(item, last_level=0)
-            if level == -1 and reason in (R_MONTH, R_GAP):
-                return False
-            if level == -1:
-                level, reason = placer.place(item)
-        else:
-            level, reason = placer.place(item)
+            # strategy gap is skipped, never pushed into a neighbouring month. Only the
+            # partner's own events decide this, so pins and capacity cannot flip it.
+            return False
+        level, reason = placer.place(item)
+        if level == -1 and item.skip and reason in (R_MONTH, R_GAP):
+            return False  # its free days are taken: as good as a month with a review
         if not item.window:
             reason = "the window lies outside the planning year"
         if level == -1:
@@ -417,6 +421,53 @@ class _Planner:
                 item.spec.id,
                 _day(item.day) if item.day is not None else None,
             )
+        return True
+
+    @staticmethod
+    def _eligible(item: Item) -> bool:
+        """False when every allowed day of the window is in an accountability month or gap."""
+        p = item.partner
+        days = [
+            d
+            for lo, hi in item.window
+            for d in range(lo, hi)
+            if p.table.is_allowed(d) and d not in p.blocked
+        ]
+        return not days or any(month_gap_refusal(item, d) is None for d in days)
+
+    def _keep_relaxed_pin(self, placer: Placer, item: Item) -> bool:
+        """Keep a pin that was itself a relaxed placement while its window is still full.
+
+        An event published outside its window (because the window had no free
+        day) stays where it was as long as the window still has no free day and
+        the published slot is still allowed at that relaxation step; otherwise
+        replanning would move it on every run.
+        """
+        pin = item.pin
+        if pin is None or isinstance(pin, datetime) == bool(item.days):
+            return False
+        if isinstance(pin, datetime):
+            day = pin.astimezone(ZoneInfo(item.partner.timezone)).date().toordinal()
+            start: int | None = int(pin.timestamp())
+        else:
+            day, start = pin.toordinal(), None
+        lo, hi = span(item)
+        if not lo <= day < hi or any(a <= day < b for a, b in item.window):
+            return False
+        if start is not None and not placer.pinned_start_ok(item, day, start):
+            return False
+        if placer.refusal(item, day, True) is None:
+            level = 1 if distance(item.window, day) <= WIDEN_DAYS else 2
+        elif placer.refusal(item, day, False) is None:
+            level = 3
+        else:
+            return False
+        reasons: dict[str, int] = {}
+        window_days = [d for a, b in item.window for d in range(a, b)]
+        if any(placer.attempt(item, d, True, reasons)[0] for d in window_days):
+            return False  # the window has room again: place normally
+        placer.commit(item, day, start, level)
+        self._relaxed(item, level, main_reason(reasons))
         return True
 
     def _start_of(self, item: Item) -> date | datetime:

@@ -43,9 +43,24 @@ class Slots:
     common: bool  # False: the two working days share no time on this date
 
 
-@lru_cache(maxsize=1 << 16)
-def _instant(day: date, at: time, zone: str) -> int:
-    return int(datetime.combine(day, at, ZoneInfo(zone)).timestamp())
+_BLOCK = 512
+
+
+@lru_cache(maxsize=4096)
+def _instants(zone: str, at: time, block: int) -> tuple[int, ...]:
+    """UTC instants of one wall-clock time on every day of a block of 512 days."""
+    first = block * _BLOCK
+    tz = ZoneInfo(zone)
+    return tuple(
+        int(datetime.combine(date.fromordinal(first + i), at, tz).timestamp())
+        for i in range(_BLOCK)
+    )
+
+
+def _at(ordinal: int, at: time, zone: str) -> int:
+    """The UTC instant of a wall-clock time on a day (from a cached block: most calls)."""
+    block, i = divmod(ordinal, _BLOCK)
+    return _instants(zone, at, block)[i]
 
 
 def _naive(ordinal: int, at: time) -> int:
@@ -69,11 +84,10 @@ def _beyond(start: int, end: int, lo: int, hi: int) -> int:
 @lru_cache(maxsize=1 << 20)
 def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
     """Return the candidate starts of an event lasting `seconds` on day `ordinal`."""
-    day = date.fromordinal(ordinal)
-    p0 = _instant(day, sig.partner_start, sig.partner_tz)
-    p1 = _instant(day, sig.partner_end, sig.partner_tz)
-    m0 = _instant(day, sig.manager_start, sig.manager_tz)
-    m1 = _instant(day, sig.manager_end, sig.manager_tz)
+    p0 = _at(ordinal, sig.partner_start, sig.partner_tz)
+    p1 = _at(ordinal, sig.partner_end, sig.partner_tz)
+    m0 = _at(ordinal, sig.manager_start, sig.manager_tz)
+    m1 = _at(ordinal, sig.manager_end, sig.manager_tz)
     # The partner's UTC offset during its working day (DST changes happen at night).
     offset = _naive(ordinal, sig.partner_start) - p0
     starts, common = _relative(p1 - p0, m0 - p0, m1 - p0, (p0 + offset) % HALF_HOUR, seconds)

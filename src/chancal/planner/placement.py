@@ -186,17 +186,33 @@ class Placer:
 
     def refusal(self, item: Item, day: int, spacing: bool) -> str | None:
         """Return why `day` cannot hold the item (None: it can, start time aside)."""
+        if item.days:
+            return self._refusal_all_day(item, day, spacing)
         p = item.partner
-        length = item.days or 1
-        last = day + length - 1
-        if length == 1:
-            if not p.table.is_allowed(day):
-                return R_DAY
-        elif not p.table.fits(day, length):
+        if not p.table.is_allowed(day) or day in p.blocked or (not spacing and day in p.all_day):
             return R_DAY
-        for d in range(day, last + 1):
-            if d in p.blocked or (d in p.all_day and not spacing):
-                return R_DAY
+        if item.gap or item.skip or item.is_accountability:
+            why = self._rules_refusal(item, day, day)
+            if why is not None:
+                return why
+        m = self.manager
+        week = (day - 1) // 7
+        if m.meetings.get(week, 0) >= m.meetings_per_week:
+            return R_CAPACITY
+        if m.hours.get(week, 0.0) + item.seconds / 3600 > m.hours_per_week + 1e-9:
+            return R_CAPACITY
+        if spacing:
+            if p.weeks.get(week, 0) >= p.max_per_week:
+                return R_SPACING
+            if p.min_days and p.occupied:
+                i = bisect.bisect_right(p.occupied, day - p.min_days)
+                if i < len(p.occupied) and p.occupied[i] < day + p.min_days:
+                    return R_SPACING
+        return None
+
+    def _rules_refusal(self, item: Item, day: int, last: int) -> str | None:
+        """The strategy gap, the check-in month rule and the site-visit halves."""
+        p = item.partner
         gap = item.gap
         if gap and p.acc_days:
             i = bisect.bisect_right(p.acc_days, day - gap)
@@ -210,22 +226,35 @@ class Placer:
             rules = p.acc_months.get(p.month_of[day])
             if rules and (len(rules) > 1 or item.spec.id not in rules):
                 return R_MONTH
+        direction = item.visit_direction
+        if direction is not None:
+            other = p.visit_halves.get("to_us" if direction == "to_partner" else "to_partner")
+            if other and len(other) == 1 and _half(p, day) in other:
+                return R_HALF
+        return None
+
+    def _refusal_all_day(self, item: Item, day: int, spacing: bool) -> str | None:
+        p = item.partner
+        length = item.days
+        last = day + length - 1
+        if not p.table.fits(day, length):
+            return R_DAY
+        for d in range(day, last + 1):
+            if d in p.blocked or (d in p.all_day and not spacing):
+                return R_DAY
+        why = self._rules_refusal(item, day, last)
+        if why is not None:
+            return why
         m = self.manager
-        if item.days:
-            if any(d in m.visit_days for d in range(day, last + 1)):
+        if any(d in m.visit_days for d in range(day, last + 1)):
+            return R_CAPACITY
+        for week, n in _week_days(day, length):
+            used = m.hours.get(week, 0.0)
+            # A visit longer than the whole weekly budget may take an empty week.
+            if used and used + ALL_DAY_HOURS * n > m.hours_per_week:
                 return R_CAPACITY
-            for week, n in _week_days(day, length):
-                used = m.hours.get(week, 0.0)
-                if used and used + ALL_DAY_HOURS * n > m.hours_per_week:
-                    return R_CAPACITY
-            if item.travels and m.travel.get(p.month_of[day], 0) >= m.visits_per_month:
-                return R_CAPACITY
-        else:
-            week = week_of(day)
-            if m.meetings.get(week, 0) >= m.meetings_per_week:
-                return R_CAPACITY
-            if m.hours.get(week, 0.0) + item.seconds / 3600 > m.hours_per_week + 1e-9:
-                return R_CAPACITY
+        if item.travels and m.travel.get(p.month_of[day], 0) >= m.visits_per_month:
+            return R_CAPACITY
         if spacing:
             for week, _ in _week_days(day, length):
                 if p.weeks.get(week, 0) >= p.max_per_week:
@@ -234,11 +263,6 @@ class Placer:
                 i = bisect.bisect_right(p.occupied, day - p.min_days)
                 if i < len(p.occupied) and p.occupied[i] < last + p.min_days:
                     return R_SPACING
-        direction = item.visit_direction
-        if direction is not None:
-            other = p.visit_halves.get("to_us" if direction == "to_partner" else "to_partner")
-            if other and len(other) == 1 and _half(p, day) in other:
-                return R_HALF
         return None
 
     def start_time(self, item: Item, day: int, overlap: bool = False) -> tuple[int, bool] | None:
@@ -339,7 +363,7 @@ class Placer:
         usable, loose = self._usable(item)
         if not loose:
             allowed = item.partner.table.days
-            lo, hi = _span(item)
+            lo, hi = span(item)
             i = bisect.bisect_left(allowed, lo)
             return -1, R_CAPACITY if i < len(allowed) and allowed[i] < hi else R_DAY
         for level, (days, spacing) in enumerate(_levels(item)):
@@ -360,8 +384,8 @@ class Placer:
                     self.commit(item, day, start, level)
                     return level, first_reason
             if level == 0:
-                first_reason = _main_reason(reasons)
-        return -1, first_reason or _main_reason(reasons)
+                first_reason = main_reason(reasons)
+        return -1, first_reason or main_reason(reasons)
 
     def _usable(self, item: Item) -> tuple[set[int], set[int]]:
         """Allowed days of the widest search range in weeks the manager still has room in.
@@ -371,7 +395,7 @@ class Placer:
         cannot be placed fails fast instead of checking every day five times.
         """
         table = item.partner.table
-        lo, hi = _span(item)
+        lo, hi = span(item)
         days = table.days[bisect.bisect_left(table.days, lo) : bisect.bisect_left(table.days, hi)]
         m = self.manager
         if item.days:
@@ -389,7 +413,7 @@ class Placer:
         return (loose - set(no_room) if no_room else loose), loose
 
 
-def _span(item: Item) -> tuple[int, int]:
+def span(item: Item) -> tuple[int, int]:
     """The widest range any relaxation step may search."""
     table = item.partner.table
     ys, ye = table.first, table.first + len(table.allowed)
@@ -416,7 +440,7 @@ def _levels(item: Item) -> Iterator[tuple[Iterable[int], bool]]:
     covered = set(inside)
     near = sorted(
         (d for d in range(near_lo, near_hi) if d not in covered),
-        key=lambda d: (_distance(window, d), d),
+        key=lambda d: (distance(window, d), d),
     )
     yield near, True
     covered.update(near)
@@ -426,7 +450,7 @@ def _levels(item: Item) -> Iterator[tuple[Iterable[int], bool]]:
             for d in range(max(ys, min(plo, near_lo)), min(ye, max(phi, near_hi)))
             if d not in covered
         ),
-        key=lambda d: (_distance(window, d), d),
+        key=lambda d: (distance(window, d), d),
     )
     yield far, True
     yield [*_outward(inside, start), *near, *far], False
@@ -453,13 +477,13 @@ def _outward(days: list[int], start: int) -> Iterator[int]:
             return
 
 
-def _distance(window: Ranges, day: int) -> int:
+def distance(window: Ranges, day: int) -> int:
     if not window:
         return 0
     return min(lo - day if day < lo else day - hi + 1 if day >= hi else 0 for lo, hi in window)
 
 
-def _main_reason(reasons: dict[str, int]) -> str:
+def main_reason(reasons: dict[str, int]) -> str:
     """The most frequent refusal, where a day was allowed at all."""
     found = [r for r in _REASON_ORDER if r != R_DAY and reasons.get(r)]
     if not found:
