@@ -9,7 +9,7 @@ import icalendar
 import pytest
 from dateutil import tz as dateutil_tz
 
-from chancal.exporters.vtimezone import covered_from, onset_local_time, vtimezone_block
+from chancal.exporters.vtimezone import onset_local_time, vtimezone_block
 
 ZONES = [
     "America/New_York",
@@ -21,6 +21,7 @@ ZONES = [
     "America/Santiago",  # transitions at midnight
     "Australia/Lord_Howe",  # a half-hour DST shift
     "Europe/Dublin",  # negative DST in the tz database
+    "Europe/London",  # at UTC+0 in January
     "Pacific/Chatham",
     "UTC",
 ]
@@ -36,13 +37,10 @@ def observances(block: bytes) -> list[icalendar.cal.Component]:
 
 
 def onsets(component: icalendar.cal.Component) -> list[datetime]:
-    """Every onset (DTSTART and RDATEs) of one observance, as naive local times."""
-    found = [component.decoded("DTSTART")]
-    rdates = component.get("RDATE")
-    for rdate in rdates if isinstance(rdates, list) else [rdates] if rdates else []:
-        assert len(rdate.dts) == 1, "one value per RDATE line"
-        found.extend(value.dt for value in rdate.dts)
-    return found
+    """Every onset of one observance, as naive local times."""
+    assert "RDATE" not in component, "one observance per transition, DTSTART only"
+    assert "RRULE" not in component
+    return [component.decoded("DTSTART")]
 
 
 @pytest.mark.parametrize("tzid", ZONES)
@@ -53,7 +51,7 @@ def test_every_onset_is_a_real_transition_in_tzoffsetfrom(
     """Each onset, read as local time in TZOFFSETFROM (RFC 5545 3.6.5), is a real transition."""
     zone = ZoneInfo(tzid)
     block = vtimezone_block(tzid, *years)
-    first = covered_from(zone, *years)
+    first = years[0]
     seen = 0
     for component in observances(block):
         offset_from = component.decoded("TZOFFSETFROM")
@@ -124,21 +122,6 @@ def test_dateutil_reads_the_block_like_zoneinfo(tzid: str) -> None:
         moment += timedelta(hours=5)
 
 
-@pytest.mark.parametrize(
-    ("tzid", "years", "first"),
-    [
-        ("Europe/London", (2027, 2027), 2000),  # GMT in January, BST in summer
-        ("Europe/Dublin", (2027, 2028), 2000),
-        ("Europe/Berlin", (2027, 2027), 2027),
-        ("Atlantic/Reykjavik", (2027, 2027), 2027),  # offset 0 all year: really UTC-like
-        ("Asia/Kolkata", (2027, 2027), 2027),
-    ],
-)
-def test_covered_from(tzid: str, years: tuple[int, int], first: int) -> None:
-    """Zones at offset 0 in January with summer time are covered from 2000, others not."""
-    assert covered_from(ZoneInfo(tzid), *years) == first
-
-
 def test_blocks_are_cached_and_crlf() -> None:
     """The same (zone, years) is built once; every line ends CRLF."""
     first = vtimezone_block("Europe/Berlin", 2027, 2028)
@@ -148,7 +131,7 @@ def test_blocks_are_cached_and_crlf() -> None:
 
 
 def test_vobject_reads_every_year_of_a_long_block() -> None:
-    """A block over four years reads right in vobject in each summer (one RDATE per line)."""
+    """A block over four years reads right in vobject in each summer (no RDATE lists)."""
     from test_ics_support import vobject_read
 
     block = vtimezone_block("Europe/Berlin", 2025, 2028).decode()

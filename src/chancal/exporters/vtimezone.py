@@ -24,28 +24,39 @@ def vtimezone_block(tzid: str, first_year: int, last_year: int) -> bytes:
     from icalendar import Timezone
 
     zone = ZoneInfo(tzid)
-    first = date(covered_from(zone, first_year, last_year), 1, 1)
+    first = date(first_year, 1, 1)
     last = date(last_year + 1, 1, 1)
     if _fixed_offset(zone, first, last):
         component = _fixed_offset_component(tzid, zone, first, last)
     else:
         component = Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    # One observance per transition, each with only its DTSTART: icalendar
+    # lists later onsets as RDATEs, but ical.js (Thunderbird, Nextcloud) then
+    # ignores DTSTART as an onset and vobject keeps only the first value of a
+    # multi-valued RDATE, so both would lose transitions. DTSTART-only
+    # observances read the same in every parser.
+    onsets = []
     observance: Any  # icalendar's property union types are too wide to narrow usefully here
     for observance in component.subcomponents:
         offset_from: timedelta = observance["TZOFFSETFROM"].td
         offset_to: timedelta = observance["TZOFFSETTO"].td
-        _correct(observance["DTSTART"], zone, offset_from, offset_to)
-        rdates = observance.pop("RDATE", None)
-        values = [
+        rdates = observance.get("RDATE")
+        locals_ = [observance["DTSTART"].dt] + [
             value.dt
             for rdate in (rdates if isinstance(rdates, list) else [rdates] if rdates else [])
             for value in rdate.dts
         ]
-        # One value per RDATE line: vobject keeps only the first value of a
-        # multi-valued RDATE, so a block spanning three or more years would
-        # lose every later transition there.
-        for value in values:
-            observance.add("RDATE", _corrected(value, zone, offset_from, offset_to))
+        for local in locals_:
+            onset = _corrected(local, zone, offset_from, offset_to)
+            onsets.append((onset, type(observance), offset_from, offset_to, observance["TZNAME"]))
+    component.subcomponents = []
+    for onset, kind, offset_from, offset_to, name in sorted(onsets, key=lambda o: o[0]):
+        observance = kind()
+        observance.TZOFFSETFROM = offset_from
+        observance.TZOFFSETTO = offset_to
+        observance.add("TZNAME", name)
+        observance.DTSTART = onset
+        component.add_component(observance)
     data: bytes = component.to_ical()
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
@@ -80,36 +91,6 @@ def _fixed_offset_component(tzid: str, zone: ZoneInfo, first: date, last: date) 
     observance.DTSTART = start.replace(tzinfo=None)
     component.add_component(observance)
     return component
-
-
-UTC_PROBE_YEAR = 2000
-
-
-def covered_from(zone: ZoneInfo, first_year: int, last_year: int) -> int:
-    """Return the first year the VTIMEZONE must cover for `zone`.
-
-    A block covering only the planning years tells a parser nothing about
-    other years, and dateutil's tzical (vobject, hence Radicale) extends its
-    first observance backwards. vobject then decides whether a zone is UTC by
-    comparing its transitions over 2000-2020: a zone that opens at offset 0
-    in January (London, Dublin, Lisbon) looks exactly like UTC there, so
-    vobject drops the VTIMEZONE and, for a TZID it cannot look up, reads every
-    summer time an hour off. Such zones are covered from 2000 instead, which
-    costs a few RDATE lines in the feeds that use them.
-    """
-    january = datetime(first_year, 1, 1, tzinfo=zone).utcoffset()
-    if january or first_year <= UTC_PROBE_YEAR:
-        return first_year
-    changes = any(
-        datetime(year, month, 1, tzinfo=zone).utcoffset() != january
-        for year in range(first_year, last_year + 1)
-        for month in range(1, 13)
-    )
-    return UTC_PROBE_YEAR if changes else first_year
-
-
-def _correct(value: Any, zone: ZoneInfo, offset_from: timedelta, offset_to: timedelta) -> None:
-    value.dt = _corrected(value.dt, zone, offset_from, offset_to)
 
 
 def _corrected(
