@@ -531,3 +531,9 @@ def test_any_edit_history_keeps_uids_and_raises_sequences(
                 assert event.sequence == 0
             published[event.key] = (event.uid, event.sequence, seen)
         assert {e.key for e in result.plan.events} == set(published)  # nothing vanishes
+
+
+def test_duplicate_keys_in_a_plan_are_a_bug_not_a_lock() -> None:
+    """Two events with one key would share a UID: reconcile refuses instead of locking them."""
+    with pytest.raises(ValueError, match="twice: acme/review/2027-q1"):
+        reconcile(make_plan(Q1, replace(Q1, title="again")), EMPTY_LOCK, today=TODAY, stamp=STAMP1)

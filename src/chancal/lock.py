@@ -31,6 +31,7 @@ import hashlib
 import heapq
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -692,6 +693,11 @@ def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconc
     uid_owner = {e.uid: e.key for e in lock.entries}
     moved_reasons = _moved_reasons(plan)
     hasher = _Hasher()
+    if len({e.key for e in plan.events}) != len(plan.events):
+        counts = Counter(e.key for e in plan.events)
+        twice = sorted(k for k, n in counts.items() if n > 1)
+        # Two events under one key would share a UID: a planner bug, never a lock.
+        raise ValueError(f"the plan holds these event keys twice: {', '.join(twice[:5])}")
 
     events: list[Event] = []
     entries: list[LockEntry] = []
