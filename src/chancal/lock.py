@@ -693,7 +693,8 @@ def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconc
     uid_owner = {e.uid: e.key for e in lock.entries}
     moved_reasons = _moved_reasons(plan)
     hasher = _Hasher()
-    if len({e.key for e in plan.events}) != len(plan.events):
+    planned = {e.key for e in plan.events}
+    if len(planned) != len(plan.events):
         counts = Counter(e.key for e in plan.events)
         twice = sorted(k for k, n in counts.items() if n > 1)
         # Two events under one key would share a UID: a planner bug, never a lock.
@@ -733,7 +734,6 @@ def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconc
         events.append(new)
         entries.append(entry_for(new, content=digest))
 
-    planned = {e.key for e in plan.events}
     partner_ids = tuple(sorted(p.id for p in plan.partners))
     cancelled: list[Event] = []
     for old in lock.entries:
