@@ -193,9 +193,12 @@ class FeedOwner:
 EMPTY_LOCK = Lock()
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One difference a reviewer should see between the lock and the fresh plan."""
+class Change(NamedTuple):
+    """One difference a reviewer should see between the lock and the fresh plan.
+
+    A named tuple: a first export reports every event as added (90,000 and
+    more in a large program), and tuples are built several times faster.
+    """
 
     kind: ChangeKind
     key: str
