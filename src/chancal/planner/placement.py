@@ -359,14 +359,30 @@ class Placer:
         Level -1 means it could not be placed at all (up to `last_level`).
         """
         reasons: dict[str, int] = {}
-        first_reason = ""
+        levels = _levels(item)
+        days, _ = next(levels)
+        no_room = self.manager.no_room.get((item.partner.hours, item.seconds), ())
+        # Step 0 checks each window day directly: most events find a day here.
+        for day in days:
+            if day in no_room:
+                reasons[R_BUSY] = reasons.get(R_BUSY, 0) + 1
+                continue
+            ok, start = self.attempt(item, day, True, reasons)
+            if ok:
+                self.commit(item, day, start, 0)
+                return 0, ""
+        first_reason = main_reason(reasons)
+        if last_level == 0:
+            return -1, first_reason
         usable, loose = self._usable(item)
         if not loose:
             allowed = item.partner.table.days
             lo, hi = span(item)
             i = bisect.bisect_left(allowed, lo)
-            return -1, R_CAPACITY if i < len(allowed) and allowed[i] < hi else R_DAY
-        for level, (days, spacing) in enumerate(_levels(item)):
+            return -1, first_reason or (
+                R_CAPACITY if i < len(allowed) and allowed[i] < hi else R_DAY
+            )
+        for level, (days, spacing) in enumerate(levels, start=1):
             if level > last_level:
                 break
             if level == 3 and not reasons.get(R_SPACING):
@@ -383,9 +399,7 @@ class Placer:
                 if ok:
                     self.commit(item, day, start, level)
                     return level, first_reason
-            if level == 0:
-                first_reason = main_reason(reasons)
-        return -1, first_reason or main_reason(reasons)
+        return -1, first_reason
 
     def _usable(self, item: Item) -> tuple[set[int], set[int]]:
         """Allowed days of the widest search range in weeks the manager still has room in.
