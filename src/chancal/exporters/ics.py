@@ -5,11 +5,12 @@ event, far too much for a 350,000-event program, so events are written here
 as text directly; `icalendar` remains the source of the VTIMEZONE blocks and
 the reference the tests compare this writer against, field by field.
 
-Streaming: each event is serialised once, in feed order, into a spool file,
-remembering which byte ranges belong to which feed; every feed is then
-copied from the spool one at a time. Memory holds only offsets, never the
-serialised events, and only one output file is open at a time however many
-partners there are.
+Streaming: events are serialised once each, in feed order, and written
+straight to every feed they belong to (all.ics, the partner's, the manager's)
+while open files last; all.ics (or a scratch spool) is written in full, and
+any feed beyond the open-file budget copies its events' byte ranges from it
+afterwards. Memory holds small buffers and offsets, never the serialised
+events, so it does not grow with their number.
 """
 
 from __future__ import annotations
