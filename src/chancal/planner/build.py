@@ -5,13 +5,15 @@ Pure: no I/O and no clock; `today` and `pins` are inputs.
 Order of work, which is what makes the plan stable:
 - Managers are planned independently of each other (sorted by id), so editing
   a partner never moves the events of partners with another manager.
-- Within a manager, partners are processed in id order and, per partner, rules
-  in this order: accountability rules (reviews), collaboration rules with a gap
-  from accountability (joint marketing strategy), rules that skip months with
-  accountability (monthly check-ins), multi-day events (site visits), then the
-  other collaboration rules, each occurrence directly followed by its
-  follow-ups. Adding a partner to a manager can therefore only move that
-  manager's other partners where their shared capacity is used up.
+- Within a manager, work goes in three stages, partners in id order inside
+  each: first every partner's accountability rules (reviews: narrow windows),
+  then multi-day events (a site visit may need a week of its own), then the
+  rest per partner: collaboration rules with a gap from accountability
+  (joint marketing strategy), rules that skip months with accountability
+  (monthly check-ins), then the other collaboration rules; each occurrence is
+  directly followed by its follow-ups. Adding a partner to a manager can
+  therefore only move that manager's other partners where their shared
+  capacity (weekly limits, travel, the manager's hours of the day) is used up.
 - Pinned events are reserved first (see placement.py).
 
 Keys: `<partner>/<rule>/<occurrence>` (occurrence: "2027-q1", "2027-05",

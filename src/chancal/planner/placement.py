@@ -144,36 +144,28 @@ class Item:
     frozen: bool = False
     common_hours: bool = True
     failure: str = ""
+    # Derived once in __post_init__: read in the hot loop, so plain fields, not properties.
+    seconds: int = 0
+    days: int = 0  # > 0: all-day, that many consecutive days
+    is_accountability: bool = False
+    gap: int = 0
+    skip: bool = False
+    visit_direction: str | None = None
+    travels: bool = False
 
-    @property
-    def seconds(self) -> int:
-        return self.follow.seconds if self.follow else self.spec.seconds
-
-    @property
-    def days(self) -> int:
-        return self.follow.days if self.follow else self.spec.days
-
-    @property
-    def is_accountability(self) -> bool:
-        return (self.follow.purpose if self.follow else self.spec.purpose) == "accountability"
-
-    @property
-    def gap(self) -> int:
-        return 0 if self.follow else self.spec.gap_days
-
-    @property
-    def skip(self) -> bool:
-        return self.follow is None and self.spec.skip_months
-
-    @property
-    def visit_direction(self) -> str | None:
-        if self.follow is not None or self.spec.kind != "site_visit":
-            return None
-        return self.spec.direction if self.spec.direction == "to_us" else "to_partner"
-
-    @property
-    def travels(self) -> bool:
-        return self.days > 0 and self.visit_direction == "to_partner"
+    def __post_init__(self) -> None:
+        follow, spec = self.follow, self.spec
+        if follow is not None:
+            self.seconds, self.days = follow.seconds, follow.days
+            self.is_accountability = follow.purpose == "accountability"
+            return
+        self.seconds, self.days = spec.seconds, spec.days
+        self.is_accountability = spec.purpose == "accountability"
+        self.gap = spec.gap_days
+        self.skip = spec.skip_months
+        if spec.kind == "site_visit":
+            self.visit_direction = "to_us" if spec.direction == "to_us" else "to_partner"
+        self.travels = self.days > 0 and self.visit_direction == "to_partner"
 
 
 class Placer:
@@ -363,7 +355,11 @@ class Placer:
         days, _ = next(levels)
         no_room = self.manager.no_room.get((item.partner.hours, item.seconds), ())
         # Step 0 checks each window day directly: most events find a day here.
+        table = item.partner.table
+        allowed, first = table.allowed, table.first
         for day in days:
+            if not allowed[day - first]:
+                continue  # the cheapest refusal, checked inline
             if day in no_room:
                 reasons[R_BUSY] = reasons.get(R_BUSY, 0) + 1
                 continue
