@@ -372,11 +372,11 @@ class Placer:
             return -1, first_reason
         usable, loose = self._usable(item)
         if not loose:
-            allowed = item.partner.table.days
+            open_days = table.days
             lo, hi = span(item)
-            i = bisect.bisect_left(allowed, lo)
+            i = bisect.bisect_left(open_days, lo)
             return -1, first_reason or (
-                R_CAPACITY if i < len(allowed) and allowed[i] < hi else R_DAY
+                R_CAPACITY if i < len(open_days) and open_days[i] < hi else R_DAY
             )
         for level, (days, spacing) in enumerate(levels, start=1):
             if level > last_level:
