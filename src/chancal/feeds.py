@@ -302,7 +302,8 @@ def _stage(
     spool_path = staging / (feeds[spool_feed].path if spool_feed is not None else ".spool")
     others = [i for i in range(len(feeds)) if i != spool_feed]
     direct = others[: _open_file_budget(len(others))]
-    tzids = feed_tzids(ordered, route, len(feeds)) if direct else []
+    routes = [route(ev) for ev in ordered]  # once: the heads need them before the events
+    tzids = feed_tzids(ordered, routes, len(feeds)) if direct else []
     sinks: list[BinaryIO | None] = [None] * len(feeds)
     with ExitStack() as files:
         spool = files.enter_context(open(spool_path, "w+b"))
@@ -314,7 +315,7 @@ def _stage(
             sinks[index] = created
         bodies = write_events(
             ordered,
-            route,
+            routes,
             len(feeds),
             spool,
             stamp=stamp,

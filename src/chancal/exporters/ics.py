@@ -135,6 +135,11 @@ def fold_text(line: str) -> str:
     return fold(line).decode("utf-8")
 
 
+def _fold_short(line: str) -> str:
+    # The common case inline-cheap: most UIDs and titles need no folding.
+    return line if len(line) <= _MAX_LINE and line.isascii() else fold_text(line)
+
+
 def format_duration(value: timedelta) -> str:
     """Format a timedelta as an RFC 5545 dur-value such as -P1D, PT1H30M or P2W."""
     seconds = int(value.total_seconds())
@@ -242,10 +247,10 @@ class EventWriter:
         summary = escape_text(ev.title)
         parts = [
             "BEGIN:VEVENT",
-            fold_text("UID:" + escape_text(ev.uid)),
+            _fold_short("UID:" + escape_text(ev.uid)),
             self.stamp if ev.stamp is None else "DTSTAMP:" + _utc_text(ev.stamp),
             when,
-            fold_text("SUMMARY:" + summary),
+            _fold_short("SUMMARY:" + summary),
         ]
         if ev.description:
             parts.append(fold_text("DESCRIPTION:" + escape_text(ev.description)))
@@ -258,7 +263,7 @@ class EventWriter:
             parts.append(location)
         parts.append(self._middle(ev))
         if ev.reminders:
-            alarm_end = "\r\n" + fold_text("DESCRIPTION:" + summary) + "\r\nEND:VALARM"
+            alarm_end = "\r\n" + _fold_short("DESCRIPTION:" + summary) + "\r\nEND:VALARM"
             for head in self._alarm_heads(ev.reminders):
                 parts.append(head + alarm_end)
         parts.append("END:VEVENT\r\n")
@@ -359,7 +364,6 @@ class FeedBody:
     events: int = 0
 
 
-Route = Callable[[Event], Sequence[int]]
 Progress = Callable[[int, int], None]
 
 
@@ -368,19 +372,21 @@ def used_tzids(events: Iterable[Event]) -> set[str]:
     return {ev.timezone for ev in events if not ev.all_day}
 
 
-def feed_tzids(events: Iterable[Event], route: Route, feed_count: int) -> list[set[str]]:
+def feed_tzids(
+    events: Iterable[Event], routes: Iterable[Sequence[int]], feed_count: int
+) -> list[set[str]]:
     """Return, per feed, the TZIDs its timed events use (a feed's head lists them first)."""
     found: list[set[str]] = [set() for _ in range(feed_count)]
-    for ev in events:
+    for ev, indexes in zip(events, routes, strict=True):
         if not ev.all_day:
-            for index in route(ev):
+            for index in indexes:
                 found[index].add(ev.timezone)
     return found
 
 
 def write_events(
     events: Sequence[Event],
-    route: Route,
+    routes: Iterable[Sequence[int]],
     feed_count: int,
     out: BinaryIO,
     *,
@@ -391,12 +397,12 @@ def write_events(
 ) -> list[FeedBody]:
     """Serialise each event once to `out`, and to every feed it belongs to.
 
-    `events` must already be in feed order; `route(event)` names the indexes of
-    the feeds the event belongs to. A feed with an open sink (`sinks[index]`)
-    gets the bytes written straight away; for the others, the byte ranges of
-    `out` they take are noted, for `copy_feed` to copy later. Offsets count from
-    the start of `out`, so `out` may already hold a calendar head (then it is
-    itself a feed, usually all.ics).
+    `events` must already be in feed order; `routes` holds, for each event,
+    the indexes of the feeds it belongs to. A feed with an open sink
+    (`sinks[index]`) gets the bytes written straight away; for the others,
+    the byte ranges of `out` they take are noted, for `copy_feed` to copy
+    later. Offsets count from the start of `out`, so `out` may already hold a
+    calendar head (then it is itself a feed, usually all.ics).
     """
     writer = EventWriter(stamp)
     bodies = [FeedBody(array("q"), set()) for _ in range(feed_count)]
@@ -404,13 +410,13 @@ def write_events(
     position = out.tell()
     write = out.write
     with _gc_paused():
-        for count, ev in enumerate(events, 1):
+        for count, (ev, indexes) in enumerate(zip(events, routes, strict=True), 1):
             data = writer.event(ev)
             write(data)
             begin = position
             position += len(data)
             timed = not ev.all_day
-            for index in route(ev):
+            for index in indexes:
                 body = bodies[index]
                 body.events += 1
                 if timed:
@@ -524,7 +530,7 @@ def render_feed(
         years = year_range(ordered, first, first)
     sink = io.BytesIO()
     sink.write(feed_head(header, used_tzids(ordered), years))
-    write_events(ordered, lambda _ev: (), 0, sink, stamp=stamp)
+    write_events(ordered, [()] * len(ordered), 0, sink, stamp=stamp)
     sink.write(CALENDAR_END)
     return sink.getvalue()
 
