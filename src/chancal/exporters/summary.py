@@ -40,19 +40,25 @@ def _hours(events: Iterable[Event]) -> float:
     return sum(e.hours for e in events)
 
 
+def _last_day(plan: Plan) -> date:
+    return date.fromordinal(plan.year_end.toordinal() - 1)
+
+
 def summary_table(plan: Plan) -> Table:
-    """One row per partner: events by kind, collaboration against accountability (count, hours)."""
-    table = Table(title=Text(f"{plan.program_name}: {plan.year_start} to {plan.year_end}"))
-    for name, justify in (
-        ("Partner", "left"),
-        ("Tier", "left"),
-        ("Manager", "left"),
-        ("Events", "right"),
-        ("Collaboration", "right"),
-        ("Accountability", "right"),
-        ("By kind", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    """One row per partner: events by kind (grid letters), collaboration against accountability."""
+    from chancal.exporters.views import kind_codes
+
+    codes = kind_codes(plan.events)
+    table = Table(
+        title=Text(f"{plan.program_name}: {plan.year_start} to {_last_day(plan)}"),
+        caption=Text("collaboration and accountability as events / hours; kinds as in the grid"),
+    )
+    table.add_column("Partner", ratio=3, no_wrap=True, overflow="ellipsis")
+    table.add_column("Tier", no_wrap=True, overflow="ellipsis", max_width=13)
+    table.add_column("Manager", no_wrap=True, overflow="ellipsis", max_width=10)
+    table.add_column("Collab.", justify="right", no_wrap=True)
+    table.add_column("Acct.", justify="right", no_wrap=True)
+    table.add_column("By kind", ratio=2, overflow="fold")
     by_partner: dict[str, list[Event]] = {}
     for event in plan.events:
         for pid in event.partner_ids:
@@ -61,38 +67,47 @@ def summary_table(plan: Plan) -> Table:
         events = by_partner.get(partner.id, [])
         collab = [e for e in events if e.purpose == "collaboration"]
         account = [e for e in events if e.purpose == "accountability"]
-        kinds = Counter(_short(e.kind) for e in events)
+        kinds = Counter(codes[e.kind] for e in events)
         table.add_row(
-            Text(partner.id),
+            Text(partner.name),
             Text(partner.tier),
             Text(partner.manager_id),
-            str(len(events)),
-            f"{len(collab)} / {_hours(collab):g}h",
-            f"{len(account)} / {_hours(account):g}h",
-            Text(", ".join(f"{kinds[k]} {k}" for k in sorted(kinds))),
+            Text(f"{len(collab)} / {_hours(collab):g}h", style="green"),
+            Text(f"{len(account)} / {_hours(account):g}h", style="blue"),
+            Text(" ".join(f"{k}{kinds[k]}" for k in sorted(kinds))),
         )
     return table
+
+
+DIAGNOSTICS_SHOWN = 40  # beyond this the text view summarises; --format json lists them all
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def diagnostics_table(diagnostics: Sequence[Diagnostic]) -> RenderableType:
-    """The diagnostics, or a one-line note that there are none."""
+    """The diagnostics, most severe first, one line each, or a note that there are none."""
     if not diagnostics:
         return Text("No diagnostics: every rule was placed as written.", style="green")
-    table = Table(title="Diagnostics")
-    table.add_column("Severity")
-    table.add_column("Code")
-    table.add_column("Partner")
-    table.add_column("Date")
-    table.add_column("Message")
-    for d in diagnostics:
-        table.add_row(
-            Text(d.severity, style=SEVERITY_STYLE.get(d.severity, "")),
-            Text(d.code),
-            Text(d.partner_id or ""),
-            d.day.isoformat() if d.day else "",
-            Text(d.message),
-        )
-    return table
+    ordered = sorted(
+        diagnostics,
+        key=lambda d: (_SEVERITY_ORDER.get(d.severity, 3), d.partner_id or "", d.day or date.min),
+    )
+    counts = Counter(d.severity for d in diagnostics)
+    head = Text("Diagnostics: ", style="bold")
+    head.append(
+        ", ".join(f"{counts[s]} {s}" for s in ("error", "warning", "info") if counts[s]),
+    )
+    lines: list[RenderableType] = [head]
+    for d in ordered[:DIAGNOSTICS_SHOWN]:
+        line = Text("  ")
+        line.append(f"{d.severity:<7}", style=SEVERITY_STYLE.get(d.severity, ""))
+        line.append(f" {d.day.isoformat() if d.day else '':10} ")
+        line.append(f"{d.code}: ", style="bold")
+        line.append(d.message)
+        lines.append(line)
+    hidden = len(ordered) - DIAGNOSTICS_SHOWN
+    if hidden > 0:
+        lines.append(Text(f"  ... and {hidden} more; --format json lists them all", style="dim"))
+    return Group(*lines)
 
 
 def _local(event: Event, zone: str) -> tuple[str, str]:
