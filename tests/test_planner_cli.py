@@ -19,10 +19,10 @@ runner = CliRunner()
 
 
 def test_plan_prints_summary_and_diagnostics() -> None:
-    """Exits 0 and prints every partner and the diagnostics."""
+    """Exits 0 and prints every partner by name (brackets intact) and the diagnostics."""
     result = runner.invoke(app, ["plan", EXAMPLE], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "andes-distribucion" in result.stdout
+    assert "Andes Distribución [CL]" in result.stdout
     assert "Diagnostics" in result.stdout
 
 
