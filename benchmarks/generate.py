@@ -138,6 +138,20 @@ THEY_SHARE = (
 ROLES = ("managing director", "sales lead", "marketing manager", "technical lead", "ops")
 # Large programs are pyramids: few strategic partners, many transactional ones.
 TIER_MIX = (("strategic", 8), ("growth", 27), ("transactional", 65))
+# Partners a manager visits (growth and strategic: two 2-day site visits a year each).
+# A manager can be on site on ~120 days a year at most, so big portfolios are the
+# transactional long tail, as in real programs: the cap turns the excess into
+# transactional partners (the overall mix of a 10,000-partner program is then about
+# 7% strategic, 23% growth, 70% transactional).
+MAX_VISITED = 30
+# What one partner of each tier costs its manager a year under the starter's tiers
+# (measured on generated programs): timed meetings, their hours, 2-day trips to the
+# partner, days on site (both directions).
+TIER_LOAD = {
+    "strategic": (30, 44.0, 1, 4),
+    "growth": (23, 31.0, 1, 4),
+    "transactional": (11, 18.5, 0, 0),
+}
 
 
 def starter_tiers() -> str:
@@ -173,6 +187,44 @@ def manager_sizes(n: int, rng: random.Random) -> list[int]:
         remaining -= size
     sizes.append(remaining)
     return sizes
+
+
+def portfolio(size: int, rng: random.Random) -> list[str]:
+    """Tiers of one manager's partners: the pyramid mix, at most MAX_VISITED visited ones."""
+    tiers = [t for t, _ in TIER_MIX]
+    weights = [w for _, w in TIER_MIX]
+    out = rng.choices(tiers, weights, k=size)
+    visited = 0
+    for k, tier in enumerate(out):
+        if tier != "transactional":
+            visited += 1
+            if visited > MAX_VISITED:
+                out[k] = "transactional"
+    return out
+
+
+def capacity_lines(tiers: list[str]) -> list[str]:
+    """A manager's weekly limits and travel, scaled to fit the portfolio.
+
+    This is a benchmark of throughput, not a model of one person's week: a
+    manager with 200 partners is a team's worth of meetings, so the limits
+    are sized to the portfolio's yearly load (TIER_LOAD) with room for the
+    way reviews cluster after quarter ends (x2 over ~44 working weeks), and
+    trips to partners (all in the first half) over ~5 months. Meetings beyond
+    what one working day holds are then placed as overlapping ("double-booked",
+    one warning per manager) instead of failing; what the benchmark measures is
+    the planner and exporter at this volume.
+    """
+    meetings = sum(TIER_LOAD[t][0] for t in tiers)
+    hours = sum(TIER_LOAD[t][1] + 8 * TIER_LOAD[t][3] for t in tiers)
+    trips = sum(TIER_LOAD[t][2] for t in tiers)
+    per_week = max(12, math.ceil(meetings / 44 * 2))
+    hours_per_week = max(16, math.ceil(hours / 44 * 2))
+    visits = max(2, math.ceil(trips / 5 * 2))
+    return [
+        f"    capacity: {{meetings_per_week: {per_week}, hours_per_week: {hours_per_week}}}",
+        f"    travel: {{site_visits_per_month: {visits}}}",
+    ]
 
 
 def manager_regions(count: int, rng: random.Random) -> list[list[Region]]:
@@ -288,6 +340,7 @@ def generate(n: int, seed: int = 1) -> str:
     ]
     sizes = manager_sizes(n, rng)
     territories = manager_regions(len(sizes), rng)
+    portfolio_tiers = [portfolio(size, rng) for size in sizes]
     managers: list[str] = []
     for i, regions in enumerate(territories):
         _, home_country, home_zone, _ = regions[0]
@@ -301,10 +354,8 @@ def generate(n: int, seed: int = 1) -> str:
             f"    timezone: {home_zone}",
             f"    country: {home_country}",
             f"    location: {q(' / '.join(r[0] for r in regions))}",
-            # Large portfolios need room: capacity is what the planner spreads against.
             '    working_hours: {start: "08:00", end: "18:00"}',
-            "    capacity: {meetings_per_week: 80, hours_per_week: 50}",
-            "    travel: {site_visits_per_month: 8}",
+            *capacity_lines(portfolio_tiers[i]),
         ]
         if rng.random() < 0.5:
             month = rng.randint(6, 9)
@@ -321,9 +372,8 @@ def generate(n: int, seed: int = 1) -> str:
     ]
     owners = [mid for mid, size in zip(managers, sizes, strict=True) for _ in range(size)]
     assigned = [country for portfolio in portfolios for country in portfolio]
+    partner_tiers = [tier for tiers in portfolio_tiers for tier in tiers]
     used_ids: set[str] = set()
-    tiers = [t for t, _ in TIER_MIX]
-    tier_weights = [w for _, w in TIER_MIX]
     for i in range(n):
         country = assigned[i]
         code, zones, subdivisions, cities, week, fiscal, _ = country
@@ -335,7 +385,7 @@ def generate(n: int, seed: int = 1) -> str:
         if pid in used_ids:
             pid = f"{pid}-{i + 1}"
         used_ids.add(pid)
-        tier = rng.choices(tiers, tier_weights)[0]
+        tier = partner_tiers[i]
         city = rng.choice(cities)
         domain = f"{slug(name).replace('-', '')[:20]}{i + 1}.example"
         lines += [
