@@ -52,11 +52,26 @@ def test_unknown_manager_is_a_usage_error() -> None:
     assert "did you mean 'claire'?" in result.stderr
 
 
-def test_strict_exits_1_on_any_diagnostic() -> None:
-    """--strict turns diagnostics (the starter skips some check-ins: info) into exit 1."""
-    assert runner.invoke(app, ["plan", STARTER]).exit_code == 0
+def test_strict_ignores_info_notes_but_exits_1_on_warnings(tmp_path: Path) -> None:
+    """--strict passes a plan with only info notes (skipped check-ins) and fails on a warning."""
     result = runner.invoke(app, ["plan", STARTER, "--strict"])
-    assert result.exit_code == 1
+    assert result.exit_code == 0, result.output
+    assert "skipped-check-in" in result.stdout
+
+    # A partner blackout over the whole of Q2 pushes its Q2 strategy session out of its window.
+    text = (
+        Path(STARTER)
+        .read_text(encoding="utf-8")
+        .replace(
+            "    focus_areas: [solution selling, pipeline management]\n",
+            "    focus_areas: [solution selling, pipeline management]\n"
+            "    blackouts: [{start: 2027-04-01, end: 2027-06-30, reason: ERP migration}]\n",
+        )
+    )
+    program = tmp_path / "partners.yaml"
+    program.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["plan", str(program), "--strict"])
+    assert result.exit_code == 1, result.output
     assert "(--strict)" in result.stderr
 
 

@@ -704,7 +704,8 @@ def plan(
         ),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 1 when the plan has any diagnostic.")
+        bool,
+        typer.Option("--strict", help="Exit 1 when the plan has any warning or error diagnostic."),
     ] = False,
     today: Annotated[
         str | None,
@@ -758,7 +759,13 @@ def plan(
                 out.print(plan_text(result, partner_id=partner, manager_id=manager))
             else:
                 out.print(view_of(shown.value, result, partner_id=partner, manager_id=manager))
-    if strict and result.diagnostics:
-        count = len(result.diagnostics)
-        _stderr().print(f"{count} diagnostic{'s' if count != 1 else ''} (--strict)", markup=False)
+    # Info notes record what the program asked for (a check-in skipped in a review month),
+    # not a rule that could not be met, so --strict does not fail on them.
+    serious = [d for d in result.diagnostics if d.severity != "info"]
+    if strict and serious:
+        count = len(serious)
+        _stderr().print(
+            f"{count} warning or error diagnostic{'s' if count != 1 else ''} (--strict)",
+            markup=False,
+        )
         raise typer.Exit(code=1)
