@@ -55,6 +55,13 @@ ProgramArg = Annotated[
 DEFAULT_PROGRAM = Path("partners.yaml")
 
 
+class OutputFormat(StrEnum):
+    """Output formats of the commands that print results: text for people, json for scripts."""
+
+    text = "text"
+    json = "json"
+
+
 def _stdout() -> Console:
     return Console(soft_wrap=True, highlight=False)
 
@@ -508,22 +515,15 @@ def lock_command(
     _print_lock_outcome(lock_path, published.changes, written=stale)
 
 
-class DiffFormat(StrEnum):
-    """Output formats of `chancal diff`."""
-
-    text = "text"
-    json = "json"
-
-
 @app.command("diff")
 def diff_command(
     file: ProgramArg = DEFAULT_PROGRAM,
     output_format: Annotated[
-        DiffFormat,
+        OutputFormat,
         typer.Option(
             "--format", "-f", help="text: for a pull-request reviewer; json: for scripts."
         ),
-    ] = DiffFormat.text,
+    ] = OutputFormat.text,
     today: LockTodayOption = None,
     replan: ReplanOption = False,
     exit_code: Annotated[
@@ -554,7 +554,7 @@ def diff_command(
             replan=replan,
         )
     changes = published.changes
-    if output_format is DiffFormat.json:
+    if output_format is OutputFormat.json:
         sys.stdout.write(render_json(changes, lock_name=str(lock_path)))
     else:
         names = {p.id: p.name for p in published.plan.partners}
@@ -581,15 +581,8 @@ def planning_progress(partners: int, what: str = "Planning") -> Iterator[None]:
         yield
 
 
-class CheckFormat(StrEnum):
-    """Output formats of `chancal check`."""
-
-    text = "text"
-    json = "json"
-
-
-CheckFormatOption = Annotated[
-    CheckFormat,
+FormatOption = Annotated[
+    OutputFormat,
     typer.Option(
         "--format",
         "-f",
@@ -601,7 +594,7 @@ CheckFormatOption = Annotated[
 @app.command()
 def check(
     file: ProgramArg = DEFAULT_PROGRAM,
-    output_format: CheckFormatOption = CheckFormat.text,
+    output_format: FormatOption = OutputFormat.text,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any principle fails for any partner.")
     ] = False,
@@ -632,7 +625,7 @@ def check(
             report = check_health(
                 plan, config.program.health, strategy_gap=config.program.strategy_gap
             )
-    if output_format is CheckFormat.json:
+    if output_format is OutputFormat.json:
         sys.stdout.write(report_json(report))
     else:
         from chancal.exporters.views import Scorecard
@@ -660,18 +653,6 @@ def _known_id(value: str, choices: list[str], what: str) -> None:
     raise UsageError(f"unknown {what} '{value}'{hint}")
 
 
-def parse_today(value: str | None) -> date | None:
-    """Parse --today (YYYY-MM-DD) or raise a UsageError."""
-    if value is None:
-        return None
-    from chancal.errors import UsageError
-
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--today '{value}' is not a date; write it as YYYY-MM-DD") from None
-
-
 class PlanView(StrEnum):
     """What `chancal plan` shows in text format."""
 
@@ -692,7 +673,7 @@ def plan(
         str | None,
         typer.Option("--manager", help="Show this manager's agenda.", show_default=False),
     ] = None,
-    output_format: CheckFormatOption = CheckFormat.text,
+    output_format: FormatOption = OutputFormat.text,
     view: Annotated[
         list[PlanView] | None,
         typer.Option(
@@ -736,14 +717,14 @@ def plan(
 
     with user_errors():
         config = load_program(file).config
-        day = parse_today(today)
+        day = resolve_today(today)
         if partner is not None:
             _known_id(partner, [p.id for p in config.partners], "partner")
         if manager is not None:
             _known_id(manager, [m.id for m in config.managers], "manager")
         with planning_progress(len(config.partners)):
             result = make_plan(config, today=day, pins=locked_pins(file))
-    if output_format is CheckFormat.json:
+    if output_format is OutputFormat.json:
         from chancal.exporters.plan_json import plan_json
 
         sys.stdout.write(plan_json(result))
