@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 import chancal.feeds
 from chancal.errors import UsageError
+from chancal.exporters.ics import render_feed, year_range
 from chancal.feeds import (
     parse_stamp,
     period_text,
@@ -255,12 +257,12 @@ def test_failure_while_writing_leaves_folder_untouched(
     calls = 0
     real = chancal.feeds._create
 
-    def failing(path: Path) -> object:
+    def failing(path: Path, **options: Any) -> object:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise OSError("disk full")
-        return real(path)
+        return real(path, **options)
 
     monkeypatch.setattr(chancal.feeds, "_create", failing)
     with pytest.raises(OSError, match="disk full"):
@@ -268,41 +270,102 @@ def test_failure_while_writing_leaves_folder_untouched(
     assert snapshot(tmp_path) == before
 
 
-def test_failure_while_renaming_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A rename failing half-way puts back every file already replaced."""
+def _renames_of_a_rewrite(tmp_path: Path) -> int:
     plan = make_plan_by_hand()
     write_feeds(plan, tmp_path, stamp=STAMP)
-    before = snapshot(tmp_path)
+    moves = 0
+    real = os.replace
+
+    def counting(src: object, dst: object) -> None:
+        nonlocal moves
+        moves += 1
+        real(src, dst)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "replace", counting)
+        write_feeds(plan, tmp_path, stamp=STAMP)
+    return moves
+
+
+@pytest.mark.parametrize("failing_move", range(1, 9))
+@pytest.mark.parametrize("extra", [False, True], ids=["feeds-only", "with-other-files"])
+def test_failure_while_renaming_rolls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_move: int, extra: bool
+) -> None:
+    """A rename failing at any step puts back every file and folder already moved."""
+    if failing_move > _renames_of_a_rewrite(tmp_path / "count"):
+        pytest.skip("the rewrite takes fewer renames")
+    plan = make_plan_by_hand()
+    out = tmp_path / "out"
+    write_feeds(plan, out, stamp=STAMP)
+    if extra:  # files the run does not rewrite: they move with a swapped folder
+        (out / "partners" / "gone.ics").write_bytes(b"an old partner's feed")
+        (out / "managers" / "notes.txt").write_text("mine")
+    before = snapshot(out)
     real = os.replace
     moves = 0
 
     def flaky(src: object, dst: object) -> None:
         nonlocal moves
         moves += 1
-        if moves == 7:
+        if moves == failing_move:
             raise OSError("device busy")
         real(src, dst)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(chancal.feeds.os, "replace", flaky)
+    monkeypatch.setattr(os, "replace", flaky)
     with pytest.raises(OSError, match="device busy"):
-        write_feeds(plan, tmp_path, stamp=datetime(2024, 1, 1, tzinfo=UTC))
+        write_feeds(plan, out, stamp=datetime(2024, 1, 1, tzinfo=UTC))
     monkeypatch.undo()
-    assert snapshot(tmp_path) == before
+    assert snapshot(out) == before
 
 
-@pytest.mark.parametrize("budget", [0, 2])
-def test_feeds_beyond_the_open_file_budget_are_identical(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+@pytest.mark.parametrize(
+    ("existing", "swapped"),
+    [
+        pytest.param([], True, id="folder-swap"),
+        pytest.param(["gone.ics", "readme.txt"], True, id="swap-keeps-other-files"),
+        pytest.param([f"old-{i}.ics" for i in range(6)], False, id="file-by-file"),
+    ],
+)
+def test_rewrite_keeps_files_it_does_not_write(
+    tmp_path: Path, existing: list[str], swapped: bool
 ) -> None:
-    """Feeds copied from all.ics afterwards (few file descriptors) equal those written directly."""
+    """Files under partners/ that this run does not write (removed partners' feeds) stay.
+
+    With few such files the partners/ folder is swapped whole (a new inode);
+    with many, its feeds are replaced one by one (same folder). Either way the
+    other files keep their bytes and the feeds are the new ones.
+    """
     plan = make_plan_by_hand()
-    write_feeds(plan, tmp_path / "direct", stamp=STAMP)
-    monkeypatch.setattr(chancal.feeds, "_open_file_budget", lambda wanted: min(wanted, budget))
-    write_feeds(plan, tmp_path / "copied", stamp=STAMP)
-    assert snapshot(tmp_path / "copied") == snapshot(tmp_path / "direct")
+    write_feeds(plan, tmp_path, stamp=STAMP)
+    partners = tmp_path / "partners"
+    for name in existing:
+        (partners / name).write_bytes(name.encode())
+    partners.chmod(0o750)
+    inode = partners.stat().st_ino
+    write_feeds(plan, tmp_path, stamp=datetime(2024, 1, 1, tzinfo=UTC))
+    for name in existing:
+        assert (partners / name).read_bytes() == name.encode()
+    assert b"DTSTAMP:20240101T000000Z" in (partners / "syd.ics").read_bytes()
+    assert (partners.stat().st_ino != inode) is swapped
+    assert partners.stat().st_mode & 0o777 == 0o750
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".chancal")]
+
+
+def test_each_feed_equals_its_events_rendered_alone(tmp_path: Path) -> None:
+    """Feeds assembled from all.ics's byte ranges equal each feed rendered on its own."""
+    plan = make_plan_by_hand()
+    written = write_feeds(plan, tmp_path, stamp=STAMP)
+    route = router(plan, [feed for feed, _ in written.feeds])
+    years = year_range(plan.events, plan.year_start, plan.year_end - timedelta(days=1))
+    for index, (feed, count) in enumerate(written.feeds):
+        events = [ev for ev in plan.events if index in route(ev)]
+        assert len(events) == count
+        expected = render_feed(events, feed.header, stamp=STAMP, years=years)
+        assert (tmp_path / feed.path).read_bytes() == expected, feed.path
     write_feeds(plan, tmp_path / "partial", stamp=STAMP, partners=["ber", "syd"])
     assert (tmp_path / "partial" / "partners" / "ber.ics").read_bytes() == (
-        tmp_path / "direct" / "partners" / "ber.ics"
+        tmp_path / "partners" / "ber.ics"
     ).read_bytes()
 
 

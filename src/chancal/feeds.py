@@ -14,8 +14,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from hashlib import sha256
@@ -27,10 +26,10 @@ from chancal.exporters.ics import (
     CALENDAR_END,
     FeedHeader,
     Progress,
-    copy_feed,
     feed_head,
     feed_order,
-    feed_tzids,
+    feed_parts,
+    spool_reader,
     used_tzids,
     write_events,
     year_range,
@@ -228,11 +227,22 @@ def write_feeds(
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
     root = out.resolve()
-    targets = [_inside(root, feed.path) for feed in feeds]
+    targets = _targets(root, feeds)
     created = _make_dirs(root)
     staging = Path(tempfile.mkdtemp(prefix=".chancal-export-", dir=root))
     try:
-        counts = _stage(feeds, ordered, route, staging, stamp, years, progress)
+        for sub in sorted({os.path.dirname(feed.path) for feed in feeds} - {""}):
+            (staging / sub).mkdir(parents=True, exist_ok=True)
+
+        def emit(index: int, chunks: Iterator[bytes]) -> None:
+            with _create(staging / feeds[index].path) as sink:
+                for chunk in chunks:
+                    sink.write(chunk)
+
+        spool = staging / (feeds[0].path if feeds[0].kind == "all" else ".spool")
+        counts = _stage(feeds, ordered, route, spool, emit, stamp, years, progress)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staging / ".spool")
         _commit(root, staging, feeds, targets)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -253,154 +263,176 @@ def stale_feeds(
 ) -> list[str]:
     """List the feeds under `out` (relative paths) that a write would create or change.
 
-    For `chancal export --check`: the feeds are staged in a temporary folder
-    outside `out` and compared byte for byte; nothing under `out` is touched.
+    For `chancal export --check`: each feed is built in memory, one at a time,
+    and compared byte for byte with the file on disk; only the spool (all.ics's
+    bytes) goes to a scratch file outside `out`. Nothing under `out` is touched.
     """
     feeds = select_feeds(plan, partners, managers)
     ordered = feed_order(plan.events)
     years = year_range(ordered, plan.year_start, plan.year_end - timedelta(days=1))
     route = router(plan, feeds)
     root = out.resolve()
-    targets = [_inside(root, feed.path) for feed in feeds]
+    targets = _targets(root, feeds)
+    stale: list[str] = []
+
+    def emit(index: int, chunks: Iterator[bytes]) -> None:
+        if not _same_bytes(chunks, targets[index]):
+            stale.append(feeds[index].path)
+
     with tempfile.TemporaryDirectory(prefix="chancal-check-") as scratch:
-        staging = Path(scratch)
-        _stage(feeds, ordered, route, staging, stamp, years, None)
-        return [
-            feed.path
-            for feed, target in zip(feeds, targets, strict=True)
-            if not _same_bytes(staging / feed.path, target)
-        ]
+        spool = Path(scratch) / "spool.ics"
+        _stage(feeds, ordered, route, spool, emit, stamp, years, None)
+        if feeds[0].kind == "all":
+            with open(spool, "rb") as f:
+                if not _same_bytes(iter(lambda: f.read(_CHUNK), b""), targets[0]):
+                    stale.insert(0, feeds[0].path)
+    return stale
 
 
-def _same_bytes(staged: Path, target: Path) -> bool:
-    if not target.is_file() or staged.stat().st_size != target.stat().st_size:
+_CHUNK = 1 << 20
+
+
+def _same_bytes(chunks: Iterator[bytes], target: Path) -> bool:
+    try:
+        with open(target, "rb") as f:
+            for chunk in chunks:
+                if f.read(len(chunk)) != chunk:
+                    return False
+            return f.read(1) == b""
+    except OSError:  # missing, a folder, unreadable: writing would change it
         return False
-    with open(staged, "rb") as a, open(target, "rb") as b:
-        while True:
-            chunk = a.read(1 << 20)
-            if chunk != b.read(1 << 20):
-                return False
-            if not chunk:
-                return True
 
 
 def _stage(
     feeds: Sequence[Feed],
     ordered: Sequence[Event],
     route: Callable[[Event], Sequence[int]],
-    staging: Path,
+    spool_path: Path,
+    emit: Callable[[int, Iterator[bytes]], None],
     stamp: datetime,
     years: tuple[int, int],
     progress: Progress | None,
 ) -> list[int]:
+    """Write the spool (all.ics itself when it is feeds[0]), then `emit` every other feed.
+
+    Every event is serialised once, into the spool; each other feed is then
+    assembled from the spool's byte ranges that hold its events, and handed
+    to `emit` as chunks (most feeds: a single one). Returns events per feed.
+    """
     total = len(ordered) + len(feeds)
-    # all.ics, when written, is itself the spool; otherwise a scratch file in
-    # the staging folder plays that part. Every other feed is written as the
-    # events stream past, while open files last; any beyond that budget copy
-    # their events from the spool afterwards.
-    spool_feed = next((i for i, f in enumerate(feeds) if f.kind == "all"), None)
-    spool_path = staging / (feeds[spool_feed].path if spool_feed is not None else ".spool")
-    others = [i for i in range(len(feeds)) if i != spool_feed]
-    direct = others[: _open_file_budget(len(others))]
-    routes = [route(ev) for ev in ordered]  # once: the heads need them before the events
-    tzids = feed_tzids(ordered, routes, len(feeds)) if direct else []
-    sinks: list[BinaryIO | None] = [None] * len(feeds)
-    with ExitStack() as files:
-        spool = files.enter_context(open(spool_path, "w+b"))
+    spool_feed = 0 if feeds and feeds[0].kind == "all" else None
+    with _create(spool_path, buffering=_CHUNK, readable=True) as spool:
         if spool_feed is not None:
             spool.write(feed_head(feeds[spool_feed].header, used_tzids(ordered), years))
-        for index in direct:
-            created = files.enter_context(_create(staging / feeds[index].path))
-            created.write(feed_head(feeds[index].header, tzids[index], years))
-            sinks[index] = created
         bodies = write_events(
             ordered,
-            routes,
+            map(route, ordered),
             len(feeds),
             spool,
             stamp=stamp,
-            sinks=sinks,
             progress=progress,
             progress_total=total,
         )
-        for open_sink in sinks:
-            if open_sink is not None:
-                open_sink.write(CALENDAR_END)
         if spool_feed is not None:
             spool.write(CALENDAR_END)
-            spool.flush()
-        for done, index in enumerate(others, len(ordered) + len(direct) + 1):
-            if sinks[index] is None:
-                with _create(staging / feeds[index].path) as sink:
-                    copy_feed(feeds[index].header, bodies[index], spool, sink, years=years)
-                if progress is not None:
-                    progress(done, total)
+        spool.flush()
+        read = spool_reader(spool)
+        for done, index in enumerate(range(len(feeds)), len(ordered) + 1):
+            if index != spool_feed:
+                emit(index, feed_parts(feeds[index].header, bodies[index], read, years=years))
+            if progress is not None and done % 256 == 0:
+                progress(done, total)
     return [body.events for body in bodies]
 
 
-def _create(path: Path) -> BinaryIO:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A small buffer: thousands of these can be open at once.
-    return open(path, "wb", buffering=_SINK_BUFFER)
-
-
-_SINK_BUFFER = 4096  # x 10,000 partner feeds open at once: 40 MB
-_SPARE_FILES = 64  # descriptors left for everything else the process opens
-
-
-def _open_file_budget(wanted: int) -> int:
-    """Return how many feed files may be open at once, raising the soft limit if allowed."""
-    try:
-        import resource
-    except ImportError:  # Windows: the C runtime allows 8192 descriptors
-        return min(wanted, 2048)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = wanted + _SPARE_FILES * 2
-    if soft != resource.RLIM_INFINITY and soft < need:
-        # Raising the soft limit up to the hard one needs no privilege; where
-        # the system refuses (macOS caps it below RLIM_INFINITY), keep what we have.
-        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-    if soft == resource.RLIM_INFINITY:
-        return wanted
-    return max(0, min(wanted, soft - _SPARE_FILES * 2))
+def _create(path: Path, *, buffering: int = -1, readable: bool = False) -> BinaryIO:
+    # Exclusive: the staging folder is new, so an existing file would be a bug.
+    if readable:
+        return open(path, "x+b", buffering=buffering)
+    return open(path, "xb", buffering=buffering)
 
 
 def _commit(root: Path, staging: Path, feeds: Sequence[Feed], targets: Sequence[Path]) -> None:
-    # Move each staged file into place; a file it replaces is parked in the
-    # staging folder first, so a failure half-way can put everything back.
+    """Move the staged feeds into place; on any failure, undo every step taken.
+
+    Feeds are grouped by their top-level entry under `out` (all.ics, partners/,
+    managers/). A folder of many feeds is swapped whole: the files already in
+    the old folder that this run does not rewrite (feeds of partners no longer
+    selected, the user's own files) move into the staged folder first, then
+    two renames exchange the folders. That costs a few renames instead of two
+    per feed (10,000 partners: 20,000). A folder where the swap would move
+    more than it saves, a single file, or a folder that is a symlink inside
+    `out` goes file by file, each replaced file parked in the staging folder
+    so it can be put back.
+    """
     backup = staging / ".replaced"
-    done: list[tuple[Path, Path | None]] = []
-    created: list[Path] = []
+    undo: list[Callable[[], None]] = []
+    groups: dict[str, list[int]] = {}
+    for index, feed in enumerate(feeds):
+        groups.setdefault(feed.path.split("/", 1)[0], []).append(index)
     try:
-        for feed, target in zip(feeds, targets, strict=True):
-            created.extend(_make_dirs(target.parent))
-            parked = None
-            if os.path.lexists(target):
-                parked = backup / feed.path
-                parked.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(target, parked)
-            done.append((target, parked))
-            os.replace(staging / feed.path, target)
+        for top, members in groups.items():
+            folder = root / top
+            is_folder = "/" in feeds[members[0]].path
+            if is_folder and not os.path.lexists(folder):
+                _move(staging / top, folder, undo)
+                continue
+            if is_folder and folder.is_dir() and not folder.is_symlink():
+                names = {os.path.basename(feeds[i].path) for i in members}
+                leftovers = [name for name in os.listdir(folder) if name not in names]
+                if len(leftovers) + 2 < len(members):
+                    for name in sorted(leftovers):
+                        _move(folder / name, staging / top / name, undo)
+                    with contextlib.suppress(OSError):  # keep the folder's permissions
+                        os.chmod(staging / top, os.stat(folder).st_mode & 0o7777)
+                    backup.mkdir(exist_ok=True)
+                    _move(folder, backup / top, undo)
+                    _move(staging / top, folder, undo)
+                    continue
+            for index in members:
+                target = targets[index]
+                if os.path.lexists(target):
+                    parked = backup / feeds[index].path
+                    parked.parent.mkdir(parents=True, exist_ok=True)
+                    _move(target, parked, undo)
+                _move(staging / feeds[index].path, target, undo)
     except BaseException:
-        for target, parked in reversed(done):
-            if parked is not None:
-                os.replace(parked, target)
-            elif os.path.lexists(target):
-                os.unlink(target)
-        for folder in reversed(created):
-            _remove_empty(folder)
+        for step in reversed(undo):
+            step()
         raise
+
+
+def _move(source: Path, target: Path, undo: list[Callable[[], None]]) -> None:
+    os.replace(source, target)
+    undo.append(lambda: os.replace(target, source))
+
+
+def _targets(root: Path, feeds: Sequence[Feed]) -> list[Path]:
+    # One resolve per folder, not per feed: 10,000 partner feeds share one.
+    checked: dict[str, None] = {}
+    targets = []
+    for feed in feeds:
+        folder = os.path.dirname(feed.path)
+        if folder not in checked:
+            _inside(root, feed.path)
+            checked[folder] = None
+        else:
+            _check_name(feed.path)
+        targets.append(root / feed.path)
+    return targets
+
+
+def _check_name(relative: str) -> list[str]:
+    parts = relative.split("/")
+    if any(p in ("", ".", "..") or not set(p) <= _SAFE | {".", "~"} for p in parts):
+        raise UsageError(f"refusing to write {relative!r}: not a safe relative path")
+    return parts
 
 
 def _inside(root: Path, relative: str) -> Path:
     # Names come from safe_name, so this cannot trigger; it guards the
     # promise that no feed is ever written outside --out on its own.
-    parts = relative.split("/")
-    if any(p in ("", ".", "..") or not set(p) <= _SAFE | {".", "~"} for p in parts):
-        raise UsageError(f"refusing to write {relative!r}: not a safe relative path")
+    parts = _check_name(relative)
     target = root.joinpath(*parts)
     parent = target.parent.resolve()
     if parent != root and root not in parent.parents:

@@ -5,12 +5,13 @@ event, far too much for a 350,000-event program, so events are written here
 as text directly; `icalendar` remains the source of the VTIMEZONE blocks and
 the reference the tests compare this writer against, field by field.
 
-Streaming: events are serialised once each, in feed order, and written
-straight to every feed they belong to (all.ics, the partner's, the manager's)
-while open files last; all.ics (or a scratch spool) is written in full, and
-any feed beyond the open-file budget copies its events' byte ranges from it
-afterwards. Memory holds small buffers and offsets, never the serialised
-events, so it does not grow with their number.
+Streaming: events are serialised once each, in feed order, straight into
+all.ics (or a scratch spool when all.ics is not asked for), while each feed
+notes the byte ranges of the spool its events take: integers only. Once the
+spool is complete, every partner and manager feed is assembled from those
+ranges (read back with `os.pread`, from the page cache) and written in one
+go, so no more than two files are ever open and memory holds offsets, never
+the serialised events: it does not grow with their number.
 """
 
 from __future__ import annotations
@@ -391,27 +392,24 @@ def write_events(
     out: BinaryIO,
     *,
     stamp: datetime,
-    sinks: Sequence[BinaryIO | None] = (),
     progress: Progress | None = None,
     progress_total: int = 0,
 ) -> list[FeedBody]:
-    """Serialise each event once to `out`, and to every feed it belongs to.
+    """Serialise each event once to `out`; note, per feed, which byte ranges are its events.
 
     `events` must already be in feed order; `routes` holds, for each event,
-    the indexes of the feeds it belongs to. A feed with an open sink
-    (`sinks[index]`) gets the bytes written straight away; for the others,
-    the byte ranges of `out` they take are noted, for `copy_feed` to copy
-    later. Offsets count from the start of `out`, so `out` may already hold a
-    calendar head (then it is itself a feed, usually all.ics).
+    the indexes of the feeds it belongs to. Offsets count from the start of
+    `out`, so `out` may already hold a calendar head (then it is itself a
+    feed, usually all.ics); `feed_parts` assembles the other feeds from it.
     """
     writer = EventWriter(stamp)
     bodies = [FeedBody(array("q"), set()) for _ in range(feed_count)]
-    direct = list(sinks) + [None] * (feed_count - len(sinks))
     position = out.tell()
     write = out.write
+    event = writer.event
     with _gc_paused():
         for count, (ev, indexes) in enumerate(zip(events, routes, strict=True), 1):
-            data = writer.event(ev)
+            data = event(ev)
             write(data)
             begin = position
             position += len(data)
@@ -421,12 +419,8 @@ def write_events(
                 body.events += 1
                 if timed:
                     body.tzids.add(ev.timezone)
-                sink = direct[index]
-                if sink is not None:
-                    sink.write(data)
-                    continue
                 runs = body.runs
-                if runs and runs[-1] == begin:
+                if runs and runs[-1] == begin:  # follows its previous event: one longer run
                     runs[-1] = position
                 else:
                     runs.append(begin)
@@ -461,16 +455,17 @@ def feed_head(header: FeedHeader, tzids: Iterable[str], years: tuple[int, int]) 
     return calendar_head(header, (vtimezone_block(name, *years) for name in names))
 
 
-def copy_feed(
-    header: FeedHeader,
-    body: FeedBody,
-    spool: BinaryIO,
-    sink: BinaryIO,
-    *,
-    years: tuple[int, int],
-) -> None:
-    """Write one complete VCALENDAR to `sink`: head, VTIMEZONEs, its spooled events, end."""
-    read = _reader(spool)
+Reader = Callable[[int, int], bytes]
+
+
+def feed_parts(
+    header: FeedHeader, body: FeedBody, read: Reader, *, years: tuple[int, int]
+) -> Iterator[bytes]:
+    """Yield one complete VCALENDAR (head, VTIMEZONEs, its spooled events, end) in chunks.
+
+    `read(offset, size)` reads the spool. Chunks are about a megabyte at most,
+    so a partner's feed (a few kilobytes) comes out as a single write.
+    """
     parts = [feed_head(header, body.tzids, years)]
     size = len(parts[0])
     runs = body.runs
@@ -481,14 +476,32 @@ def copy_feed(
             parts.append(read(begin, step))
             size += step
             begin += step
-            if size >= _CHUNK:  # few large writes: most feeds go out in a single one
-                sink.write(b"".join(parts))
+            if size >= _CHUNK:
+                yield b"".join(parts)
                 parts, size = [], 0
     parts.append(CALENDAR_END)
-    sink.write(b"".join(parts))
+    yield b"".join(parts)
 
 
-def _reader(spool: BinaryIO) -> Callable[[int, int], bytes]:
+def copy_feed(
+    header: FeedHeader,
+    body: FeedBody,
+    spool: BinaryIO,
+    sink: BinaryIO,
+    *,
+    years: tuple[int, int],
+) -> None:
+    """Write one complete VCALENDAR to `sink`, its events copied from `spool`."""
+    for chunk in feed_parts(header, body, spool_reader(spool), years=years):
+        sink.write(chunk)
+
+
+def spool_reader(spool: BinaryIO) -> Reader:
+    """Return `read(offset, size)` for a flushed spool: `os.pread` where there is one.
+
+    pread leaves the file position alone and maps nothing, so the spool's
+    pages never count towards this process's resident memory.
+    """
     import os
 
     try:
