@@ -43,7 +43,7 @@ from chancal.plan import (
 )
 from chancal.planner import agenda
 from chancal.planner.calendar import Side, blackout_ranges, day_table, weekday_mask
-from chancal.planner.hours import HoursSig, local_datetime
+from chancal.planner.hours import HoursSig, SlotMask, local_datetime
 from chancal.planner.placement import (
     R_GAP,
     R_MONTH,
@@ -115,6 +115,7 @@ class _Planner:
         self._blocked: dict[str, frozenset[int]] = {}
         self._attendees: dict[tuple[str, tuple[str, ...] | None], tuple[Person, ...]] = {}
         self.program_blackouts = blackout_ranges(self.program.blackouts)
+        self._slot_caches: dict[HoursSig, dict[int, SlotMask]] = {}
 
     # -- rules ------------------------------------------------------------------
 
@@ -192,12 +193,13 @@ class _Planner:
         mh = manager.working_hours or program.working_hours
         tier = self.tiers[partner.tier]
         spacing = tier.spacing or program.spacing
+        hours = HoursSig(partner.timezone, ph.start, ph.end, manager.timezone, mh.start, mh.end)
         return PartnerState(
             id=partner.id,
             name=partner.name,
             timezone=partner.timezone,
             table=table,
-            hours=HoursSig(partner.timezone, ph.start, ph.end, manager.timezone, mh.start, mh.end),
+            hours=hours,
             max_per_week=spacing.max_per_week,
             min_days=spacing.min_days_between,
             prefer=_fraction(partner.id),
@@ -205,6 +207,7 @@ class _Planner:
             month_of=self.month_of,
             half_start=self.half_start,
             blocked=self._blocked_days(partner.tier),
+            slot_cache=self._slot_caches.setdefault(hours, {}),
         )
 
     # -- items ------------------------------------------------------------------

@@ -81,19 +81,6 @@ def _beyond(start: int, end: int, lo: int, hi: int) -> int:
     return max(0, lo - start) + max(0, end - hi)
 
 
-@lru_cache(maxsize=1 << 20)
-def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
-    """Return the candidate starts of an event lasting `seconds` on day `ordinal`."""
-    p0 = _at(ordinal, sig.partner_start, sig.partner_tz)
-    p1 = _at(ordinal, sig.partner_end, sig.partner_tz)
-    m0 = _at(ordinal, sig.manager_start, sig.manager_tz)
-    m1 = _at(ordinal, sig.manager_end, sig.manager_tz)
-    # The partner's UTC offset during its working day (DST changes happen at night).
-    offset = _naive(ordinal, sig.partner_start) - p0
-    starts, common = _relative(p1 - p0, m0 - p0, m1 - p0, (p0 + offset) % HALF_HOUR, seconds)
-    return Slots(tuple(p0 + s for s in starts), common)
-
-
 @lru_cache(maxsize=1 << 16)
 def _relative(p1: int, m0: int, m1: int, phase: int, seconds: int) -> tuple[tuple[int, ...], bool]:
     """Candidate starts relative to the partner's day start (p0 = 0); `phase` aligns half hours.
@@ -124,6 +111,72 @@ def _relative(p1: int, m0: int, m1: int, phase: int, seconds: int) -> tuple[tupl
         elif cost == best_cost:
             best.append(start)
     return tuple(best), False
+
+
+@dataclass(frozen=True, slots=True)
+class SlotMask:
+    """A day's candidate starts as bits over UTC half hours, for busy checks by int operations.
+
+    Candidate k starts at `(base + bits[k]) * HALF_HOUR + phase` and touches
+    `span` half hours from there; `cands` has bit `bits[k]` set for each; a
+    busy mask read from `base` over `width` bits tells which are still free.
+    """
+
+    base: int
+    phase: int
+    span: int
+    width: int
+    cands: int
+    bits: tuple[int, ...]
+    common: bool
+
+
+@lru_cache(maxsize=1 << 16)
+def _day_edges(sig: HoursSig, ordinal: int) -> tuple[int, int, int, int, int]:
+    """Both working days of a date as UTC instants, and the partner's half-hour phase."""
+    p0 = _at(ordinal, sig.partner_start, sig.partner_tz)
+    p1 = _at(ordinal, sig.partner_end, sig.partner_tz)
+    m0 = _at(ordinal, sig.manager_start, sig.manager_tz)
+    m1 = _at(ordinal, sig.manager_end, sig.manager_tz)
+    # The partner's UTC offset during its working day (DST changes happen at night).
+    offset = _naive(ordinal, sig.partner_start) - p0
+    return p0, p1, m0, m1, (p0 + offset) % HALF_HOUR
+
+
+@lru_cache(maxsize=1 << 16)
+def _shape(
+    p1: int, m0: int, m1: int, phase: int, seconds: int
+) -> tuple[int, int, int, int, tuple[int, ...], bool]:
+    """A day's candidates relative to the partner's day start: first, span, width, bits."""
+    starts, common = _relative(p1, m0, m1, phase, seconds)
+    first = starts[0]
+    bits = tuple((s - first) // HALF_HOUR for s in starts)
+    cands = 0
+    for b in bits:
+        cands |= 1 << b
+    return first, seconds, bits[-1], cands, bits, common
+
+
+def slot_mask(sig: HoursSig, ordinal: int, seconds: int) -> SlotMask:
+    """Return the day's candidate starts (the same as `slots`) as a SlotMask.
+
+    Every candidate of a day steps from the first by whole half hours, and
+    most days of a pair of zones share one shape, so only `base` and `phase`
+    are worked out per day.
+    """
+    p0, p1, m0, m1, phase = _day_edges(sig, ordinal)
+    first, _, last_bit, cands, bits, common = _shape(p1 - p0, m0 - p0, m1 - p0, phase, seconds)
+    start = p0 + first
+    base, start_phase = divmod(start, HALF_HOUR)
+    span = -(-(start_phase + seconds) // HALF_HOUR)
+    return SlotMask(base, start_phase, span, last_bit + span, cands, bits, common)
+
+
+def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
+    """Return the candidate starts of an event lasting `seconds` on day `ordinal`."""
+    p0, p1, m0, m1, phase = _day_edges(sig, ordinal)
+    starts, common = _relative(p1 - p0, m0 - p0, m1 - p0, phase, seconds)
+    return Slots(tuple(p0 + s for s in starts), common)
 
 
 @lru_cache(maxsize=1 << 18)

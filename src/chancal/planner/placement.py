@@ -50,12 +50,12 @@ gets a "moved" warning saying why.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from chancal.planner.calendar import DayTable, Ranges
-from chancal.planner.hours import HALF_HOUR, HoursSig, slots
+from chancal.planner.hours import HALF_HOUR, HoursSig, SlotMask, slot_mask
 from chancal.planner.recurrence import Occurrence
 from chancal.planner.rules import FollowSpec, RuleSpec
 
@@ -88,7 +88,8 @@ class ManagerState:
     meetings: dict[int, int] = field(default_factory=dict)
     hours: dict[int, float] = field(default_factory=dict)
     travel: dict[int, int] = field(default_factory=dict)
-    busy: set[int] = field(default_factory=set)  # taken half hours (UTC epoch // 1800)
+    # Taken half hours (UTC epoch // 1800) as bits: word k holds half hours 64k..64k+63.
+    busy: dict[int, int] = field(default_factory=dict)
     visit_days: set[int] = field(default_factory=set)
     # Days with no free start for an event of this length between these working days.
     # Busy time only grows, so a day once found full stays full.
@@ -111,10 +112,12 @@ class PartnerState:
     month_of: dict[int, int]  # ordinal -> year*12+month-1
     half_start: int  # second half of the (program) year starts here
     blocked: frozenset[int]  # shared-event days
+    # Candidate starts per (ordinal << 20 | seconds), shared by partners with equal `hours`.
+    slot_cache: dict[int, SlotMask] = field(default_factory=dict)
     occupied: list[int] = field(default_factory=list)  # sorted days of every event
     weeks: dict[int, int] = field(default_factory=dict)
     all_day: set[int] = field(default_factory=set)
-    busy: set[int] = field(default_factory=set)
+    busy: dict[int, int] = field(default_factory=dict)  # as ManagerState.busy
     acc_days: list[int] = field(default_factory=list)  # sorted
     acc_months: dict[int, set[str]] = field(default_factory=dict)
     gap_events: list[tuple[int, int, int]] = field(default_factory=list)  # first, last, gap
@@ -261,32 +264,43 @@ class Placer:
         """Return a free start (UTC seconds) on the day and whether it is in common hours.
 
         With `overlap`, the manager's other meetings are ignored (the last resort).
+        Candidates are tried from a per-partner offset onwards, wrapping around;
+        the busy checks are bit operations over the day's candidates at once.
         """
         p = item.partner
-        found = slots(p.hours, day, item.seconds)
-        starts = found.starts
-        n = len(starts)
-        first = int(p.time_prefer * n) % n
-        manager_free = False
-        m_busy = self.manager.busy
-        for k in range(n):
-            start = starts[(first + k) % n]
-            end = start + item.seconds
-            if overlap or _free(m_busy, start, end):
-                manager_free = True
-                if _free(p.busy, start, end):
-                    return start, found.common
-        if not manager_free and not overlap:
-            self.manager.no_room.setdefault((p.hours, item.seconds), set()).add(day)
-        return None
+        sm = _slot_mask(p, day, item.seconds)
+        free = sm.cands
+        if not overlap:
+            taken = _read(self.manager.busy, sm.base, sm.width)
+            if taken:
+                free &= ~_smear(taken, sm.span)
+                if not free:
+                    self.manager.no_room.setdefault((p.hours, item.seconds), set()).add(day)
+                    return None
+        if p.busy:
+            taken = _read(p.busy, sm.base, sm.width)
+            if taken:
+                free &= ~_smear(taken, sm.span)
+                if not free:
+                    return None
+        bits = sm.bits
+        first = bits[int(p.time_prefer * len(bits)) % len(bits)]
+        later = free >> first << first
+        pick = later or free
+        j = (pick & -pick).bit_length() - 1
+        return (sm.base + j) * HALF_HOUR + sm.phase, sm.common
 
     def pinned_start_ok(self, item: Item, day: int, start: int) -> bool:
         """Return whether a pinned start is still one of the day's valid, free starts."""
         p = item.partner
-        if start not in slots(p.hours, day, item.seconds).starts:
+        sm = _slot_mask(p, day, item.seconds)
+        if start % HALF_HOUR != sm.phase:
             return False
-        end = start + item.seconds
-        return _free(self.manager.busy, start, end) and _free(p.busy, start, end)
+        j = start // HALF_HOUR - sm.base
+        if j < 0 or not sm.cands >> j & 1:
+            return False
+        h = start // HALF_HOUR
+        return not _read(self.manager.busy, h, sm.span) and not _read(p.busy, h, sm.span)
 
     # -- commit ---------------------------------------------------------------
 
@@ -315,9 +329,9 @@ class Placer:
             week = week_of(day)
             m.meetings[week] = m.meetings.get(week, 0) + 1
             m.hours[week] = m.hours.get(week, 0.0) + item.seconds / 3600
-            taken = _half_hours(start, start + item.seconds)
-            m.busy.update(taken)
-            p.busy.update(taken)
+            first, end = start // HALF_HOUR, -(-(start + item.seconds) // HALF_HOUR)
+            _mark(m.busy, first, end)
+            _mark(p.busy, first, end)
         if item.is_accountability:
             for d in days:
                 bisect.insort(p.acc_days, d)
@@ -351,18 +365,21 @@ class Placer:
         Level -1 means it could not be placed at all (up to `last_level`).
         """
         reasons: dict[str, int] = {}
-        levels = _levels(item)
-        days, _ = next(levels)
-        no_room = self.manager.no_room.get((item.partner.hours, item.seconds), ())
-        # Step 0 checks each window day directly: most events find a day here.
+        window = item.window
+        order = _outward(window, _preferred_index(item, _window_size(window)))
+        no_room = self.manager.no_room.get((item.partner.hours, item.seconds))
+        # Step 0 checks each window day directly: most events find a day here. The
+        # cheapest refusals (not an allowed day, no free hour left that day) are
+        # filtered in bulk first; the days are still tried in preference order.
         table = item.partner.table
         allowed, first = table.allowed, table.first
+        days = [d for d in order if allowed[d - first]]
+        if no_room:
+            open_days = [d for d in days if d not in no_room]
+            if len(open_days) < len(days):
+                reasons[R_BUSY] = len(days) - len(open_days)
+            days = open_days
         for day in days:
-            if not allowed[day - first]:
-                continue  # the cheapest refusal, checked inline
-            if day in no_room:
-                reasons[R_BUSY] = reasons.get(R_BUSY, 0) + 1
-                continue
             ok, start = self.attempt(item, day, True, reasons)
             if ok:
                 self.commit(item, day, start, 0)
@@ -372,25 +389,30 @@ class Placer:
             return -1, first_reason
         usable, loose = self._usable(item)
         if not loose:
-            open_days = table.days
             lo, hi = span(item)
-            i = bisect.bisect_left(open_days, lo)
+            i = bisect.bisect_left(table.days, lo)
             return -1, first_reason or (
-                R_CAPACITY if i < len(open_days) and open_days[i] < hi else R_DAY
+                R_CAPACITY if i < len(table.days) and table.days[i] < hi else R_DAY
             )
-        for level, (days, spacing) in enumerate(levels, start=1):
-            if level > last_level:
-                break
-            if level == 3 and not reasons.get(R_SPACING):
-                continue  # dropping the spacing cannot help
-            if level == 4 and (
-                item.days or (len(loose) == len(usable) and not reasons.get(R_BUSY))
-            ):
-                break  # no day was refused for the manager's time alone
+        # Steps 1-4 only ever try days of `usable` (or `loose`), so those sets are
+        # ordered directly instead of scanning and sorting every day of the period.
+        near, far = _widened(item, usable)
+        for level in range(1, last_level + 1):
+            if level == 1:
+                tries, spacing = near, True
+            elif level == 2:
+                tries, spacing = far, True
+            elif level == 3:
+                if not reasons.get(R_SPACING):
+                    continue  # dropping the spacing cannot help
+                tries, spacing = [*(d for d in order if d in usable), *near, *far], False
+            else:
+                if item.days or (len(loose) == len(usable) and not reasons.get(R_BUSY)):
+                    break  # no day was refused for the manager's time alone
+                lnear, lfar = (near, far) if len(loose) == len(usable) else _widened(item, loose)
+                tries, spacing = [*(d for d in order if d in loose), *lnear, *lfar], True
             overlap = level == 4
-            for day in days:
-                if day not in (loose if overlap else usable):
-                    continue
+            for day in tries:
                 ok, start = self.attempt(item, day, spacing, reasons, overlap)
                 if ok:
                     self.commit(item, day, start, level)
@@ -436,35 +458,52 @@ def span(item: Item) -> tuple[int, int]:
     return max(ys, lo), min(ye, hi)
 
 
-def _levels(item: Item) -> Iterator[tuple[Iterable[int], bool]]:
-    """The days of each relaxation step, in the order they are tried (computed lazily)."""
+@lru_cache(maxsize=4096)
+def _inside(window: Ranges) -> frozenset[int]:
+    return frozenset(d for lo, hi in window for d in range(lo, hi))
+
+
+def _window_size(window: Ranges) -> int:
+    return sum(hi - lo for lo, hi in window)
+
+
+def _widened(item: Item, days: set[int]) -> tuple[list[int], list[int]]:
+    """Days of steps 1 and 2 among `days`, each nearest to the window first.
+
+    Step 1: up to WIDEN_DAYS either side of the window (and gaps between its
+    ranges); step 2: the rest of the occurrence's period.
+    """
     window = item.window
-    inside = [d for lo, hi in window for d in range(lo, hi)]
-    start = _preferred_index(item, len(inside))
-    yield _outward(inside, start), True
     table = item.partner.table
     ys, ye = table.first, table.first + len(table.allowed)
     plo, phi = item.period
     wlo, whi = (window[0][0], window[-1][1]) if window else (plo, phi)
     near_lo, near_hi = max(ys, wlo - WIDEN_DAYS), min(ye, whi + WIDEN_DAYS)
-    covered = set(inside)
-    near = sorted(
-        (d for d in range(near_lo, near_hi) if d not in covered),
-        key=lambda d: (distance(window, d), d),
-    )
-    yield near, True
-    covered.update(near)
-    far = sorted(
-        (
-            d
-            for d in range(max(ys, min(plo, near_lo)), min(ye, max(phi, near_hi)))
-            if d not in covered
-        ),
-        key=lambda d: (distance(window, d), d),
-    )
-    yield far, True
-    yield [*_outward(inside, start), *near, *far], False
-    yield [*_outward(inside, start), *near, *far], True
+    far_lo, far_hi = max(ys, min(plo, near_lo)), min(ye, max(phi, near_hi))
+    inside = _inside(window)
+    near: list[int] = []
+    far: list[int] = []
+    for d in days:
+        if d in inside:
+            continue
+        if near_lo <= d < near_hi:
+            near.append(d)
+        elif far_lo <= d < far_hi:
+            far.append(d)
+    if len(window) <= 1:
+        lo, hi = window[0] if window else (0, 0)
+
+        def key(d: int) -> tuple[int, int]:
+            return (lo - d if d < lo else d - hi + 1 if d >= hi else 0), d
+
+    else:
+
+        def key(d: int) -> tuple[int, int]:
+            return distance(window, d), d
+
+    near.sort(key=key)
+    far.sort(key=key)
+    return near, far
 
 
 def _preferred_index(item: Item, n: int) -> int:
@@ -473,18 +512,22 @@ def _preferred_index(item: Item, n: int) -> int:
     return min(n - 1, int(n * (0.25 + 0.5 * item.partner.prefer)))
 
 
-def _outward(days: list[int], start: int) -> Iterator[int]:
+@lru_cache(maxsize=1 << 14)
+def _outward(window: Ranges, start: int) -> tuple[int, ...]:
+    """The window's days from the `start`-th outwards, alternating later and earlier."""
+    days = [d for lo, hi in window for d in range(lo, hi)]
     n = len(days)
     if not n:
-        return
-    yield days[start]
+        return ()
+    out = [days[start]]
     for k in range(1, n):
         if start + k < n:
-            yield days[start + k]
+            out.append(days[start + k])
         if start - k >= 0:
-            yield days[start - k]
+            out.append(days[start - k])
         if start + k >= n and start - k < 0:
-            return
+            break
+    return tuple(out)
 
 
 def distance(window: Ranges, day: int) -> int:
@@ -513,10 +556,40 @@ def _half(p: PartnerState, day: int) -> int:
     return 0 if day < p.half_start else 1
 
 
-def _half_hours(start: int, end: int) -> range:
-    return range(start // HALF_HOUR, -(-end // HALF_HOUR))
+def _slot_mask(p: PartnerState, day: int, seconds: int) -> SlotMask:
+    key = day << 20 | seconds
+    found = p.slot_cache.get(key)
+    if found is None:
+        found = p.slot_cache[key] = slot_mask(p.hours, day, seconds)
+    return found
 
 
-def _free(busy: set[int], start: int, end: int) -> bool:
-    """Whether none of the half hours the event touches is taken (coarse but cheap)."""
-    return not any(h in busy for h in range(start // HALF_HOUR, -(-end // HALF_HOUR)))
+def _read(words: dict[int, int], first: int, width: int) -> int:
+    """The busy bits of half hours first..first+width-1 (bit 0 = `first`)."""
+    k, off = first >> 6, first & 63
+    value = words.get(k, 0)
+    have, shift = 64 - off, 64
+    while have < width:
+        k += 1
+        value |= words.get(k, 0) << shift
+        shift += 64
+        have += 64
+    return (value >> off) & ((1 << width) - 1)
+
+
+def _smear(taken: int, span: int) -> int:
+    """Bit j set when any of bits j..j+span-1 is set: starts an event of `span` would hit."""
+    covered = 1
+    while covered * 2 <= span:
+        taken |= taken >> covered
+        covered *= 2
+    if covered < span:
+        taken |= taken >> (span - covered)
+    return taken
+
+
+def _mark(words: dict[int, int], first: int, end: int) -> None:
+    """Mark half hours first..end-1 as taken."""
+    for h in range(first, end):
+        k = h >> 6
+        words[k] = words.get(k, 0) | 1 << (h & 63)
