@@ -1,9 +1,11 @@
 """YAML file -> `Config`; the one place where YAML and pydantic errors become `ConfigError`.
 
-The YAML is composed into a node tree (C parser when available) and turned
-into plain Python values by our own small walk, which lets us
-- report every problem with its file, line and column (we keep the nodes),
-- refuse alias bombs ("billion laughs") by budgeting the nodes we build,
+The parser's events (C parser when available) are turned into plain Python
+values by our own small walk, which lets us
+- report every problem with its file, line and column (nodes are composed
+  again, only when a problem needs locating),
+- refuse alias bombs ("billion laughs") by budgeting the values we build,
+  and absurd nesting by counting levels as we go,
 - read `NO` (Norway) and `17:00` as the strings users mean, not YAML 1.1's
   boolean and sexagesimal integer.
 """
@@ -14,16 +16,24 @@ import difflib
 import gc
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 
 from chancal.errors import ConfigError, Problem
 from chancal.models import Config
@@ -43,18 +53,37 @@ class _TooLarge(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Located:
-    """A loaded program together with the YAML nodes that locate its values."""
+    """A loaded program together with the source text that locates its values."""
 
     config: Config
     source: Source
 
 
-@dataclass(frozen=True, slots=True)
 class Source:
-    """The file name and node tree, to turn a value's path into line and column."""
+    """The file name and text, to turn a value's path into line and column."""
 
-    file: str
-    root: yaml.Node | None
+    __slots__ = ("_composed", "_root", "file", "text")
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        self._root: yaml.Node | None = None
+        self._composed = False
+
+    @property
+    def root(self) -> yaml.Node | None:
+        """The node tree of the text, composed on first use.
+
+        A valid program never needs it, and the nodes of a large file cost
+        more time and memory than the values built from it. Only ask for it
+        once the text has loaded (`loads` refuses deep nesting, which could
+        crash the C composer).
+        """
+        if not self._composed:
+            with _gc_paused():
+                self._root = yaml.compose(self.text, Loader=_Loader)
+            self._composed = True
+        return self._root
 
     def problem(self, path: Sequence[str | int], message: str, *, key: bool = False) -> Problem:
         """Locate `path` (e.g. ("partners", 3, "tier")) and build a Problem for it."""
@@ -117,6 +146,13 @@ def loads(raw: bytes | str, name: str = "<string>") -> Located:
             ) from None
     else:
         text = raw
+    # Validation builds as many objects again as parsing: keep the collector paused
+    # throughout (nothing here makes reference cycles).
+    with _gc_paused():
+        return _load_text(text, name)
+
+
+def _load_text(text: str, name: str) -> Located:
     source, data, problems = _parse(text, name)
     if not isinstance(data, dict):
         problems.append(
@@ -157,18 +193,25 @@ def _order(p: Problem) -> tuple[int, int, str]:
     return (p.line, p.column, p.message)
 
 
-def _parse(text: str, name: str) -> tuple[Source, Any, list[Problem]]:
-    # Pausing the collector while building many small objects roughly halves load time.
-    gc_was_enabled = gc.isenabled()
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (building many small objects: about half the time)."""
+    was_enabled = gc.isenabled()
     gc.disable()
-    problems: list[Problem] = []
     try:
-        root = _compose(text)
-        source = Source(name, root)
-        if root is None:
-            return source, None, problems
-        builder = _Builder(source, 4 * len(text) + 100_000, problems)
-        return source, builder.build(root, ()), problems
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse(text: str, name: str) -> tuple[Source, Any, list[Problem]]:
+    problems: list[Problem] = []
+    source = Source(name, text)
+    try:
+        with _gc_paused():
+            data = _Builder(source, 4 * len(text) + 100_000, problems).document()
+        return source, data, problems
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -212,9 +255,6 @@ def _parse(text: str, name: str) -> tuple[Source, Any, list[Problem]]:
         raise ConfigError(
             [Problem(name, 1, 1, "", f"the document is nested more than {_MAX_DEPTH} levels deep")]
         ) from None
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 class _TooDeep(Exception):
@@ -222,135 +262,286 @@ class _TooDeep(Exception):
 
 
 _MAX_DEPTH = 200
-_SURELY_SHALLOW = 2_000
-
-
-def _compose(text: str) -> yaml.Node | None:
-    """Compose the node tree, refusing absurd nesting before libyaml sees it.
-
-    libyaml's composer recurses in C: around 20,000 nested levels it crashes
-    the interpreter (a segfault, not an exception) and well before that it
-    slows down quadratically. Nesting depth cannot exceed the number of flow
-    brackets plus the longest line, so ordinary files skip the check; others
-    pay one pass of the (iterative) event parser that stops at the limit.
-    """
-    if not _composer_can_crash():
-        return yaml.compose(text, Loader=_Loader)
-    longest = max((len(line) for line in text.splitlines()), default=0)
-    if text.count("[") + text.count("{") + longest > _SURELY_SHALLOW:
-        depth = 0
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > _MAX_DEPTH:
-                    raise _TooDeep
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    return yaml.compose(text, Loader=_Loader)
-
-
-@cache
-def _composer_can_crash() -> bool:
-    """Tell whether deep nesting could crash the composer (then `_compose` measures first).
-
-    The pure-Python composer raises RecursionError, which we catch; recent
-    libyaml builds refuse more than 1,000 levels by themselves. Probing costs
-    about a millisecond, once.
-    """
-    if not getattr(yaml, "__with_libyaml__", False):
-        return False
-    probe = "[" * 1100 + "]" * 1100
-    try:
-        yaml.compose(probe, Loader=_Loader)
-    except yaml.YAMLError:
-        return False
-    return True
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_CONSTRUCTED = {
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "timestamp")
+}
+_RESOLVER: Any = yaml.resolver.Resolver()  # untyped in the stubs
+# A plain scalar whose first character starts none of YAML 1.1's implicit types
+# (most words: names, ids, emails) is a string: no pattern needs trying.
+_TYPED_FIRST = frozenset(_RESOLVER.yaml_implicit_resolvers)
+assert None not in _TYPED_FIRST, "a resolver for any first character: the shortcut is unsound"
+# value, how many nodes it stands for, and for a scalar its tag and text
+_Anchored = tuple[Any, int, str | None, str | None]
 
 
 class _Builder:
-    """Turn composed nodes into plain values, collecting structural problems as it goes."""
+    """Turn the parser's events into plain values, collecting structural problems as it goes.
+
+    Built straight from the event stream rather than from a composed node
+    tree: a node costs Python objects and calls of its own, and the C composer
+    recurses (deep nesting crashes the interpreter). Walking events keeps our
+    own depth count, so nesting is refused as soon as it passes `_MAX_DEPTH`,
+    before anything deeper is read. Nodes are composed only to locate a
+    problem (`Source.root`), once the whole document is known to be sound.
+    """
 
     def __init__(self, source: Source, budget: int, problems: list[Problem]) -> None:
         self.source = source
         self.budget = budget
         self.problems = problems
+        self.parser = _Loader(source.text)
+        self.next_event: Callable[[], Any] = self.parser.get_event
+        self.path: list[Any] = []  # where the collection being built sits
+        self.anchors: dict[str, _Anchored | None] = {}  # None: its node is still being built
+        self.anchor_marks: dict[str, Any] = {}
+        self.plain: dict[str, Any] = {}  # plain scalar text -> value (the text implies the tag)
+        self.known_keys: dict[str, str | int] = {}  # the same, for keys
+        self.duplicates: list[tuple[tuple[Any, ...], Any, Any]] = []
 
-    def build(self, node: yaml.Node, path: tuple[Any, ...]) -> Any:
-        self.budget -= 1
+    def document(self) -> Any:
+        """Build the single document of the text (None when there is none)."""
+        get = self.next_event
+        try:
+            get()  # StreamStartEvent
+            if isinstance(get(), StreamEndEvent):
+                return None
+            data = self.node(get(), 0)
+            get()  # DocumentEndEvent
+            event = get()
+            if not isinstance(event, StreamEndEvent):
+                raise yaml.composer.ComposerError(
+                    "expected a single document in the stream",
+                    None,
+                    "but found another document",
+                    event.start_mark,
+                )
+        finally:
+            self.parser.dispose()
+        # Only now that the whole document is read (and its nesting known to be
+        # bounded) are nodes safe to compose: they say where each key first appeared.
+        for path, key, mark in self.duplicates:
+            _, first = _find(self.source.root, (*path, key))
+            line = first.start_mark.line + 1 if first is not None else mark.line + 1
+            self.problems.append(
+                _at(
+                    self.source, mark, (*path, key), f"duplicate key '{key}' (first at line {line})"
+                )
+            )
+        return data
+
+    def spend(self, nodes: int) -> None:
+        self.budget -= nodes
         if self.budget < 0:
             raise _TooLarge
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            first: dict[Any, yaml.Node] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    self.problems.append(
-                        _at(
-                            self.source,
-                            key_node,
-                            path,
-                            "YAML merge keys ('<<') are not supported; repeat the keys",
-                        )
-                    )
+
+    def node(self, event: Any, depth: int) -> Any:
+        """Build the node that `event` starts, reading the events that complete it."""
+        if isinstance(event, ScalarEvent):
+            self.spend(1)
+            value = self.scalar(event)
+            if event.anchor is not None:
+                self.anchor(event, (value, 1, self.tag(event), event.value))
+            return value
+        if isinstance(event, AliasEvent):
+            return self.alias(event)[0]
+        if depth >= _MAX_DEPTH:
+            raise _TooDeep
+        anchor: str | None = event.anchor
+        if anchor is not None:
+            self.anchor(event, None)
+        before = self.budget
+        self.spend(1)
+        out: Any = (
+            self.sequence(depth + 1)
+            if isinstance(event, SequenceStartEvent)
+            else self.mapping(depth + 1)
+        )
+        if anchor is not None:
+            self.anchors[anchor] = (out, before - self.budget, None, None)
+        return out
+
+    # `sequence` and `mapping` take plain and quoted scalars (most of a file) inline;
+    # anything else goes through `node`. Their items are spent from the budget in one
+    # go at the end: until then only text has been read, and aliases spend at once.
+
+    def sequence(self, depth: int) -> list[Any]:
+        out: list[Any] = []
+        get = self.next_event
+        path = self.path
+        typed = _TYPED_FIRST
+        while True:
+            event = get()
+            if type(event) is ScalarEvent and event.tag is None and event.anchor is None:
+                value = event.value
+                if event.implicit[0] and (not value or value[0] in typed):
+                    value = self.plain_scalar(value)
+                out.append(value)
+            elif type(event) is SequenceEndEvent:
+                self.spend(len(out))
+                return out
+            else:
+                path.append(len(out))
+                out.append(self.node(event, depth))
+                path.pop()
+
+    def mapping(self, depth: int) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        get = self.next_event
+        path = self.path
+        typed = _TYPED_FIRST
+        known_keys = self.known_keys
+        while True:
+            event = get()
+            key: Any = None
+            if (
+                type(event) is ScalarEvent
+                and event.tag is None
+                and event.anchor is None
+                and event.implicit[0]
+            ):
+                text = event.value
+                key = text if text and text[0] not in typed else known_keys.get(text)
+            elif type(event) is MappingEndEvent:
+                self.spend(2 * len(out))
+                return out
+            if key is None:
+                found = self.key(event, depth)
+                if found is None:
+                    self.skip(get(), depth)
                     continue
-                if not isinstance(key_node, yaml.ScalarNode):
-                    self.problems.append(
-                        _at(self.source, key_node, path, "keys must be plain words")
-                    )
-                    continue
-                key = self.build(key_node, path)
-                if not isinstance(key, (str, int)) or isinstance(key, bool):
-                    key = str(key_node.value)
-                if key in out:
-                    line = first[key].start_mark.line + 1
-                    self.problems.append(
-                        _at(
-                            self.source,
-                            key_node,
-                            (*path, key),
-                            f"duplicate key '{key}' (first at line {line})",
-                        )
-                    )
-                    continue
-                first[key] = key_node
-                out[key] = self.build(value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        return _scalar(node)
+                key = found[0]
+            if key in out:
+                self.duplicates.append((tuple(path), key, event.start_mark))
+                self.skip(get(), depth)
+                continue
+            event = get()
+            if type(event) is ScalarEvent and event.tag is None and event.anchor is None:
+                value = event.value
+                if event.implicit[0] and (not value or value[0] in typed):
+                    value = self.plain_scalar(value)
+                out[key] = value
+            else:
+                path.append(key)
+                out[key] = self.node(event, depth)
+                path.pop()
+
+    def key(self, event: Any, depth: int) -> tuple[str | int] | None:
+        """Return the key that `event` spells, or None (reported) when it cannot be a key."""
+        tag: str | None = None
+        text: str | None = None
+        plain = False  # a plain key's meaning depends on its text alone: remember it
+        if isinstance(event, AliasEvent):
+            value, _, tag, text = self.alias(event)
+        elif isinstance(event, ScalarEvent):
+            tag, text = self.tag(event), event.value
+            value = self.construct(tag, text)
+            if event.anchor is not None:
+                self.anchor(event, (value, 1, tag, text))
+            plain = event.tag is None and event.anchor is None and event.implicit[0]
+        else:
+            self.skip(event, depth)
+        if tag == _MERGE:
+            message = "YAML merge keys ('<<') are not supported; repeat the keys"
+        elif tag is None or text is None:
+            message = "keys must be plain words"
+        else:
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                value = text
+            if plain:
+                self.known_keys[text] = value
+            return (value,)
+        self.problems.append(_at(self.source, event.start_mark, self.path, message))
+        return None
+
+    def skip(self, event: Any, depth: int) -> None:
+        """Read past the node that `event` starts; what is inside is not reported on."""
+        # Built all the same: anchors inside it may be used further on.
+        problems, duplicates = len(self.problems), len(self.duplicates)
+        path = len(self.path)
+        try:
+            self.node(event, depth)
+        finally:
+            del self.problems[problems:], self.duplicates[duplicates:], self.path[path:]
+
+    def anchor(self, event: Any, anchored: _Anchored | None) -> None:
+        name: str = event.anchor
+        if name in self.anchors:
+            raise yaml.composer.ComposerError(
+                "found duplicate anchor; first occurrence",
+                self.anchor_marks[name],
+                "second occurrence",
+                event.start_mark,
+            )
+        self.anchor_marks[name] = event.start_mark
+        self.anchors[name] = anchored
+
+    def alias(self, event: Any) -> _Anchored:
+        if event.anchor not in self.anchors:
+            raise yaml.composer.ComposerError(None, None, "found undefined alias", event.start_mark)
+        anchored = self.anchors[event.anchor]
+        if anchored is None:  # an alias inside its own anchor would expand forever
+            raise _TooLarge
+        # Each alias spends what its node stands for, so a "billion laughs" file is
+        # refused here, before anything downstream expands the shared values.
+        self.spend(anchored[1])
+        return anchored
+
+    def tag(self, event: Any) -> str:
+        tag: str | None = event.tag
+        if tag is not None and tag != "!":
+            return tag
+        if not event.implicit[0]:
+            return _STR  # quoted, or the non-specific tag '!'
+        resolved: str = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
+        return resolved
+
+    def scalar(self, event: Any) -> Any:
+        value: str = event.value
+        if event.tag is not None:
+            return self.construct(self.tag(event), value)
+        if not event.implicit[0] or (value and value[0] not in _TYPED_FIRST):
+            return value  # quoted, or a plain word
+        return self.plain_scalar(value)
+
+    def plain_scalar(self, text: str) -> Any:
+        """Return the value of an untagged plain scalar (cached: only its text matters)."""
+        try:
+            return self.plain[text]
+        except KeyError:
+            tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+            value = self.plain[text] = self.construct(tag, text)
+            return value
+
+    def construct(self, tag: str, value: str) -> Any:
+        if tag == _STR:
+            return value
+        return _scalar(tag, value)
 
 
-def _at(source: Source, node: yaml.Node, path: Sequence[str | int], message: str) -> Problem:
-    return Problem(
-        source.file,
-        node.start_mark.line + 1,
-        node.start_mark.column + 1,
-        format_path(path),
-        message,
-    )
+def _at(source: Source, mark: Any, path: Sequence[str | int], message: str) -> Problem:
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return Problem(source.file, line, column, format_path(path), message)
 
 
-def _scalar(node: yaml.Node) -> Any:
-    value = node.value
-    tag = node.tag
+def _scalar(tag: str, value: str) -> Any:
     if tag == "tag:yaml.org,2002:bool" and value.lower() not in _TRUE_FALSE:
         return value  # yes/no/on/off stay words: `country: NO` is Norway
     if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in value:
         return value  # YAML 1.1 reads 17:00 as 1020 (base 60); users mean a time
     if tag == "tag:yaml.org,2002:timestamp" and ("T" in value or " " in value.strip()):
         return value  # keep date-times as text so pydantic names the field in its error
-    if tag.startswith("tag:yaml.org,2002:") and tag.rsplit(":", 1)[1] in (
-        "null",
-        "bool",
-        "int",
-        "float",
-        "str",
-        "timestamp",
-    ):
+    if tag in _CONSTRUCTED:
+        # The constructor's functions themselves, not `construct_object`, which
+        # would remember every node it ever saw.
+        construct = yaml.constructor.SafeConstructor.yaml_constructors[tag]
         try:
-            return _SCALARS.construct_object(node)
-        except (ValueError, yaml.constructor.ConstructorError):
-            return value  # e.g. 2027-02-30: let pydantic report it against its field
+            return construct(_SCALARS, yaml.ScalarNode(tag, value))
+        except (ValueError, LookupError, AttributeError, yaml.constructor.ConstructorError):
+            # e.g. 2027-02-30, or `!!int` on no digits (an IndexError inside PyYAML):
+            # let pydantic report the text against its field.
+            return value
     return value
 
 
@@ -521,7 +712,11 @@ def _find(
     for part in path:
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
-                if k.value == part or (isinstance(part, int) and k.value == str(part)):
+                if (
+                    k.value == part
+                    or (isinstance(part, int) and k.value == str(part))
+                    or _key_of(k) == part
+                ):
                     node, key_node = v, k
                     break
             else:
@@ -533,6 +728,16 @@ def _find(
         else:
             return node, None
     return node, key_node
+
+
+def _key_of(node: yaml.Node) -> object:
+    """Return the key that `_Builder` makes of a key node (`0x1:` is 1, `true:` is 'true')."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    value = node.value if node.tag == _STR else _scalar(node.tag, node.value)
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return node.value
+    return value
 
 
 # -- salvaging what did validate, so cross-reference checks can still run --------------
