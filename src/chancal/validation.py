@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
@@ -69,7 +69,7 @@ def check(
     if not program.working_days:
         report(("program", "working_days"), "the program needs at least one working day")
     _blackouts(report, ("program", "blackouts"), program.blackouts, year_start, year_end)
-    tier_ids = [t.id for t in config.tiers]
+    tier_ids = {t.id for t in config.tiers}
     for i, event in enumerate(program.shared_events):
         path: Path = ("program", "shared_events", i)
         _known(report, (*path, "kind"), event.kind, kinds, "kind")
@@ -102,7 +102,12 @@ def check(
         inherited = _inherited_rule_ids(tier, tiers) if _lineage_ok(tier, tiers) else None
         _edits(report, ("tiers", i), tier, inherited, kinds, year_start, year_end)
 
-    manager_ids = [m.id for m in config.managers]
+    manager_ids = {m.id for m in config.managers}
+    # Computed once per tier, not once per partner: thousands of partners share a few tiers.
+    effective: dict[str, set[str] | None] = {
+        tier_id: _effective_rule_ids(tier, tiers) if _lineage_ok(tier, tiers) else None
+        for tier_id, tier in tiers.items()
+    }
     for i, partner in enumerate(config.partners):
         path = ("partners", i)
         _known(report, (*path, "tier"), partner.tier, tier_ids, "tier")
@@ -113,13 +118,11 @@ def check(
             report((*path, "working_days"), "a partner needs at least one working day")
         _unique(report, (*path, "focus_areas"), list(partner.focus_areas), what="focus area")
         if partner.tier in tiers:
-            tier = tiers[partner.tier]
-            ok = _lineage_ok(tier, tiers)
             _edits(
                 report,
                 (*path, "overrides"),
                 partner.overrides,
-                _effective_rule_ids(tier, tiers) if ok else None,
+                effective[partner.tier],
                 kinds,
                 year_start,
                 year_end,
@@ -128,6 +131,8 @@ def check(
 
 
 def _unique(report: _Report, where: str | Path, ids: Sequence[str], what: str = "id") -> None:
+    if len(set(ids)) == len(ids):
+        return
     base: Path = (where,) if isinstance(where, str) else where
     seen: dict[str, int] = {}
     for i, value in enumerate(ids):
@@ -147,10 +152,12 @@ def _fmt(path: Path) -> str:
     return format_path(path)
 
 
-def _known(report: _Report, path: Path, value: str, choices: Iterable[str], what: str) -> None:
-    options = sorted(choices)
-    if value in options:
+def _known(report: _Report, path: Path, value: str, choices: Collection[str], what: str) -> None:
+    # `choices` is a set or dict on the hot path (one lookup per partner reference);
+    # sorting only happens for the rare value that is unknown.
+    if value in choices:
         return
+    options = sorted(choices)
     close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
     if close:
         hint = f"; did you mean '{close[0]}'?"
@@ -162,21 +169,40 @@ def _known(report: _Report, path: Path, value: str, choices: Iterable[str], what
 
 
 @cache
-def _countries() -> dict[str, tuple[str, ...]]:
+def _countries() -> frozenset[str]:
+    """Return the country codes `holidays` knows (aliases such as 'USA' included).
+
+    `holidays.list_supported_countries()` imports all of its 500 country modules
+    to list their subdivisions (0.15 s); its registry names the codes without
+    importing any, and `_subdivisions` imports only the countries in use.
+    """
     import holidays
 
-    return {c: tuple(s) for c, s in holidays.list_supported_countries().items()}
+    try:
+        from holidays.registry import EntityLoader
+
+        return frozenset(EntityLoader.get_country_codes())
+    except (ImportError, AttributeError):  # pragma: no cover - a holidays without the registry
+        return frozenset(holidays.list_supported_countries())
+
+
+@cache
+def _subdivisions(country: str) -> tuple[str, ...]:
+    """Return the subdivision codes of a known country (as `list_supported_countries` does)."""
+    import holidays
+
+    return tuple(getattr(holidays, country).subdivisions)
 
 
 def _place(report: _Report, path: Path, country: str, subdivision: str | None) -> None:
     countries = _countries()
     if country not in countries:
-        close = difflib.get_close_matches(country.upper(), list(countries), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(country.upper(), sorted(countries), n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else "; use an ISO 3166 code such as 'DE'"
         report((*path, "country"), f"unknown country '{country}'{hint}")
         return
-    if subdivision is not None and subdivision not in countries[country]:
-        subs = countries[country]
+    if subdivision is not None and subdivision not in _subdivisions(country):
+        subs = _subdivisions(country)
         close = difflib.get_close_matches(subdivision, list(subs), n=1, cutoff=0.5)
         hint = (
             f"; did you mean '{close[0]}'?"
@@ -249,6 +275,8 @@ def _edits(
     start: date,
     end: date,
 ) -> None:
+    if not (edits.rules or edits.change or edits.drop):
+        return  # most partners override nothing
     for j, dropped in enumerate(edits.drop):
         if inherited is not None and dropped not in inherited:
             _known(report, (*path, "drop", j), dropped, inherited, "rule to drop")
