@@ -283,7 +283,7 @@ def _renames_of_a_rewrite(tmp_path: Path) -> int:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, "replace", counting)
-        write_feeds(plan, tmp_path, stamp=STAMP)
+        write_feeds(plan, tmp_path, stamp=datetime(2024, 1, 1, tzinfo=UTC))
     return moves
 
 
@@ -317,6 +317,30 @@ def test_failure_while_renaming_rolls_back(
         write_feeds(plan, out, stamp=datetime(2024, 1, 1, tzinfo=UTC))
     monkeypatch.undo()
     assert snapshot(out) == before
+
+
+def test_unchanged_feeds_are_left_alone(tmp_path: Path) -> None:
+    """Re-exporting the same plan and stamp moves nothing: same inodes, no staging left."""
+    plan = make_plan_by_hand()
+    write_feeds(plan, tmp_path, stamp=STAMP)
+    before = {p: (p.stat().st_ino, p.read_bytes()) for p in tmp_path.rglob("*.ics")}
+    write_feeds(plan, tmp_path, stamp=STAMP)
+    assert {p: (p.stat().st_ino, p.read_bytes()) for p in tmp_path.rglob("*.ics")} == before
+    assert sorted(os.listdir(tmp_path)) == ["all.ics", "managers", "partners"]
+
+
+def test_only_changed_feeds_are_replaced(tmp_path: Path) -> None:
+    """A feed edited on disk is rewritten; its untouched siblings keep their inodes."""
+    plan = make_plan_by_hand()
+    write_feeds(plan, tmp_path, stamp=STAMP)
+    expected = snapshot(tmp_path)
+    edited = tmp_path / "partners" / "syd.ics"
+    edited.write_bytes(edited.read_bytes()[:-3])
+    other = tmp_path / "partners" / "ber.ics"
+    inode = other.stat().st_ino
+    write_feeds(plan, tmp_path, stamp=STAMP)
+    assert snapshot(tmp_path) == expected
+    assert other.stat().st_ino == inode
 
 
 @pytest.mark.parametrize(

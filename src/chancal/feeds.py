@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from hashlib import sha256
 from pathlib import Path
 from typing import BinaryIO, ClassVar, Literal
@@ -234,16 +235,26 @@ def write_feeds(
         for sub in sorted({os.path.dirname(feed.path) for feed in feeds} - {""}):
             (staging / sub).mkdir(parents=True, exist_ok=True)
 
-        def emit(index: int, chunks: Iterator[bytes]) -> None:
+        changed: list[int] = []
+
+        def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> None:
+            # A feed whose bytes are already on disk is left alone: re-exporting
+            # an unchanged program (CI on every push, with chancal.lock keeping
+            # DTSTAMPs) creates no files, and subscribers' caches keep their mtime.
+            if _same_bytes(chunks(), targets[index]):
+                return
+            changed.append(index)
             with _create(staging / feeds[index].path) as sink:
-                for chunk in chunks:
+                for chunk in chunks():
                     sink.write(chunk)
 
         spool = staging / (feeds[0].path if feeds[0].kind == "all" else ".spool")
         counts = _stage(feeds, ordered, route, spool, emit, stamp, years, progress)
+        if feeds[0].kind == "all" and not _same_bytes(_chunks_of(spool), targets[0]):
+            changed.insert(0, 0)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staging / ".spool")
-        _commit(root, staging, feeds, targets)
+        _commit(root, staging, [feeds[i] for i in changed], [targets[i] for i in changed])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in reversed(created):
@@ -275,21 +286,24 @@ def stale_feeds(
     targets = _targets(root, feeds)
     stale: list[str] = []
 
-    def emit(index: int, chunks: Iterator[bytes]) -> None:
-        if not _same_bytes(chunks, targets[index]):
+    def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> None:
+        if not _same_bytes(chunks(), targets[index]):
             stale.append(feeds[index].path)
 
     with tempfile.TemporaryDirectory(prefix="chancal-check-") as scratch:
         spool = Path(scratch) / "spool.ics"
         _stage(feeds, ordered, route, spool, emit, stamp, years, None)
-        if feeds[0].kind == "all":
-            with open(spool, "rb") as f:
-                if not _same_bytes(iter(lambda: f.read(_CHUNK), b""), targets[0]):
-                    stale.insert(0, feeds[0].path)
+        if feeds[0].kind == "all" and not _same_bytes(_chunks_of(spool), targets[0]):
+            stale.insert(0, feeds[0].path)
     return stale
 
 
 _CHUNK = 1 << 20
+
+
+def _chunks_of(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        yield from iter(lambda: f.read(_CHUNK), b"")
 
 
 def _same_bytes(chunks: Iterator[bytes], target: Path) -> bool:
@@ -308,7 +322,7 @@ def _stage(
     ordered: Sequence[Event],
     route: Callable[[Event], Sequence[int]],
     spool_path: Path,
-    emit: Callable[[int, Iterator[bytes]], None],
+    emit: Callable[[int, Callable[[], Iterator[bytes]]], None],
     stamp: datetime,
     years: tuple[int, int],
     progress: Progress | None,
@@ -317,7 +331,9 @@ def _stage(
 
     Every event is serialised once, into the spool; each other feed is then
     assembled from the spool's byte ranges that hold its events, and handed
-    to `emit` as chunks (most feeds: a single one). Returns events per feed.
+    to `emit` as a function that yields its chunks (most feeds: a single
+    one), so `emit` may compare and then write without holding the feed.
+    Returns events per feed.
     """
     total = len(ordered) + len(feeds)
     spool_feed = 0 if feeds and feeds[0].kind == "all" else None
@@ -339,7 +355,10 @@ def _stage(
         read = spool_reader(spool)
         for done, index in enumerate(range(len(feeds)), len(ordered) + 1):
             if index != spool_feed:
-                emit(index, feed_parts(feeds[index].header, bodies[index], read, years=years))
+                emit(
+                    index,
+                    partial(feed_parts, feeds[index].header, bodies[index], read, years=years),
+                )
             if progress is not None and done % 256 == 0:
                 progress(done, total)
     return [body.events for body in bodies]

@@ -214,44 +214,61 @@ def feed_order(events: Iterable[Event]) -> list[Event]:
 
 
 class EventWriter:
-    """Serialise events to VEVENT bytes; caches the lines that repeat across events."""
+    """Serialise events to VEVENT bytes; caches the lines that repeat across events.
+
+    Every cache is keyed by something that repeats across events (a person,
+    a kind, a zone, a partner's contact list) and bounded, so memory does not
+    grow with the number of events.
+    """
 
     def __init__(self, stamp: datetime) -> None:
         self.stamp = "DTSTAMP:" + _utc_text(stamp)
         self._people: dict[tuple[str, str, str], str] = {}
+        self._attendees: dict[int, tuple[tuple[Person, ...], str]] = {}
         self._alarms: dict[tuple[timedelta, ...], tuple[str, ...]] = {}
         self._categories: dict[tuple[str, str], str] = {}
         self._tails: dict[tuple[str, int], str] = {}
         self._locations: dict[str, str] = {}
-        self._tzparams: dict[str, str] = {}
+        self._zones: dict[str, tuple[str, ZoneInfo]] = {}
 
     def event(self, ev: Event) -> bytes:
         """Return one VEVENT, folded, CRLF-terminated."""
+        start = ev.start
+        end = ev.end
         if ev.all_day:
             when = (
                 "DTSTART;VALUE=DATE:"
-                + _date_text(ev.start)
+                + _date_text(start)
                 + "\r\nDTEND;VALUE=DATE:"
-                + _date_text(ev.end)
+                + _date_text(end)
             )
         else:
-            tzid = ev.timezone
-            zone = _zone(tzid)
-            param = self._tzparams.get(tzid)
-            if param is None:
-                param = self._tzparams[tzid] = ";TZID=" + param_value(tzid) + ":"
-            when = (
-                _timed("DTSTART", ev.start, param, zone)  # type: ignore[arg-type]
-                + "\r\n"
-                + _timed("DTEND", ev.end, param, zone)  # type: ignore[arg-type]
-            )
+            zoned = self._zones.get(ev.timezone)
+            if zoned is None:
+                zoned = self._zones[ev.timezone] = (
+                    ";TZID=" + param_value(ev.timezone) + ":",
+                    _zone(ev.timezone),
+                )
+            param, zone = zoned
+            # The planner hands out datetimes already in the event's zone and
+            # outside a repeated hour: that common case skips `_timed`.
+            if start.tzinfo is zone and not start.fold:  # type: ignore[union-attr]
+                first = "DTSTART" + param + _local_text(start)  # type: ignore[arg-type]
+            else:
+                first = _timed("DTSTART", start, param, zone)  # type: ignore[arg-type]
+            if end.tzinfo is zone and not end.fold:  # type: ignore[union-attr]
+                when = first + "\r\nDTEND" + param + _local_text(end)  # type: ignore[arg-type]
+            else:
+                when = first + "\r\n" + _timed("DTEND", end, param, zone)  # type: ignore[arg-type]
         summary = escape_text(ev.title)
+        uid = "UID:" + escape_text(ev.uid)
+        title = "SUMMARY:" + summary
         parts = [
             "BEGIN:VEVENT",
-            _fold_short("UID:" + escape_text(ev.uid)),
+            uid if len(uid) <= _MAX_LINE and uid.isascii() else fold_text(uid),
             self.stamp if ev.stamp is None else "DTSTAMP:" + _utc_text(ev.stamp),
             when,
-            _fold_short("SUMMARY:" + summary),
+            title if len(title) <= _MAX_LINE and title.isascii() else fold_text(title),
         ]
         if ev.description:
             parts.append(fold_text("DESCRIPTION:" + escape_text(ev.description)))
@@ -262,25 +279,17 @@ class EventWriter:
                 if len(self._locations) < 65536:  # locations repeat; bound it anyway
                     self._locations[ev.location] = location
             parts.append(location)
-        parts.append(self._middle(ev))
-        if ev.reminders:
-            alarm_end = "\r\n" + _fold_short("DESCRIPTION:" + summary) + "\r\nEND:VALARM"
-            for head in self._alarm_heads(ev.reminders):
-                parts.append(head + alarm_end)
-        parts.append("END:VEVENT\r\n")
-        return "\r\n".join(parts).encode("utf-8", "replace")
-
-    def _middle(self, ev: Event) -> str:
-        # Categories, organizer, attendees and status: each line is cached on
-        # its own (people by name and address), so the caches grow with the
-        # number of people and kinds, never with the number of events.
-        parts = [self._category(ev.kind, ev.purpose)]
+        category = self._categories.get((ev.kind, ev.purpose))
+        parts.append(category if category is not None else self._category(ev.kind, ev.purpose))
         org = ev.organizer
         if org is not None and org.email:
             parts.append(self._person("ORGANIZER", org))
-        for person in ev.attendees:
-            if person.email:
-                parts.append(self._person("ATTENDEE", person))
+        if ev.attendees:
+            cached = self._attendees.get(id(ev.attendees))
+            if cached is None or cached[0] is not ev.attendees:
+                cached = self._attendee_lines(ev.attendees)
+            if cached[1]:
+                parts.append(cached[1])
         tail = self._tails.get((ev.status, ev.sequence))
         if tail is None:
             tail = self._tails[(ev.status, ev.sequence)] = (
@@ -290,7 +299,25 @@ class EventWriter:
                 "TRANSP:OPAQUE\r\nCLASS:PUBLIC"
             )
         parts.append(tail)
-        return "\r\n".join(parts)
+        if ev.reminders:
+            alarm = "DESCRIPTION:" + summary
+            if len(alarm) > _MAX_LINE or not alarm.isascii():
+                alarm = fold_text(alarm)
+            alarm_end = "\r\n" + alarm + "\r\nEND:VALARM"
+            for head in self._alarm_heads(ev.reminders):
+                parts.append(head + alarm_end)
+        parts.append("END:VEVENT\r\n")
+        return "\r\n".join(parts).encode("utf-8", "replace")
+
+    def _attendee_lines(self, attendees: tuple[Person, ...]) -> tuple[tuple[Person, ...], str]:
+        # One entry per contact list: the planner shares one tuple per partner,
+        # so its identity is a cheap key; the entry holds the tuple itself, so
+        # the id cannot be reused by another list while the entry lives.
+        if len(self._attendees) >= 1 << 16:
+            self._attendees.clear()
+        lines = "\r\n".join(self._person("ATTENDEE", p) for p in attendees if p.email)
+        entry = self._attendees[id(attendees)] = (attendees, lines)
+        return entry
 
     def _category(self, kind: str, purpose: str) -> str:
         line = self._categories.get((kind, purpose))
