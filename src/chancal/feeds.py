@@ -236,12 +236,13 @@ def write_feeds(
             (staging / sub).mkdir(parents=True, exist_ok=True)
 
         changed: list[int] = []
+        present = _present(root, feeds)
 
         def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> None:
             # A feed whose bytes are already on disk is left alone: re-exporting
             # an unchanged program (CI on every push, with chancal.lock keeping
             # DTSTAMPs) creates no files, and subscribers' caches keep their mtime.
-            if _same_bytes(chunks(), targets[index]):
+            if feeds[index].path in present and _same_bytes(chunks(), targets[index]):
                 return
             changed.append(index)
             with _create(staging / feeds[index].path) as sink:
@@ -299,6 +300,16 @@ def stale_feeds(
 
 
 _CHUNK = 1 << 20
+
+
+def _present(root: Path, feeds: Sequence[Feed]) -> set[str]:
+    """Return the feed paths that already exist under `root`: one listing per folder."""
+    found: set[str] = set()
+    for folder in {os.path.dirname(feed.path) for feed in feeds}:
+        with contextlib.suppress(OSError):  # no such folder yet: nothing in it exists
+            prefix = folder + "/" if folder else ""
+            found.update(prefix + name for name in os.listdir(root / folder))
+    return found
 
 
 def _chunks_of(path: Path) -> Iterator[bytes]:

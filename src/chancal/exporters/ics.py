@@ -380,7 +380,10 @@ def calendar_head(header: FeedHeader, vtimezones: Iterable[bytes]) -> bytes:
         "REFRESH-INTERVAL;VALUE=DURATION:" + REFRESH,
         "X-PUBLISHED-TTL:" + REFRESH,
     ]
-    return b"".join(fold(line) + CRLF for line in lines) + b"".join(vtimezones)
+    return b"".join(
+        (line.encode() if len(line) <= _MAX_LINE and line.isascii() else fold(line)) + CRLF
+        for line in lines
+    ) + b"".join(vtimezones)
 
 
 @dataclass(slots=True)
@@ -431,6 +434,11 @@ def write_events(
     """
     writer = EventWriter(stamp)
     bodies = [FeedBody(array("q"), set()) for _ in range(feed_count)]
+    # Plain lists indexed by feed: the inner loop runs once per event and feed.
+    runs_of = [body.runs for body in bodies]
+    tzids_of = [body.tzids for body in bodies]
+    counts = [0] * feed_count
+    last_end = [-1] * feed_count
     position = out.tell()
     write = out.write
     event = writer.event
@@ -442,18 +450,18 @@ def write_events(
             position += len(data)
             timed = not ev.all_day
             for index in indexes:
-                body = bodies[index]
-                body.events += 1
+                counts[index] += 1
                 if timed:
-                    body.tzids.add(ev.timezone)
-                runs = body.runs
-                if runs and runs[-1] == begin:  # follows its previous event: one longer run
-                    runs[-1] = position
+                    tzids_of[index].add(ev.timezone)
+                if last_end[index] == begin:  # follows its previous event: one longer run
+                    runs_of[index][-1] = position
                 else:
-                    runs.append(begin)
-                    runs.append(position)
+                    runs_of[index].extend((begin, position))
+                last_end[index] = position
             if progress is not None and count % 4096 == 0:
                 progress(count, progress_total)
+    for body, events_in in zip(bodies, counts, strict=True):
+        body.events = events_in
     out.flush()
     return bodies
 
