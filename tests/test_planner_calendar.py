@@ -99,3 +99,25 @@ def test_no_common_hours_takes_the_fairest_slot() -> None:
     assert [local_datetime(s, "America/New_York").strftime("%H:%M") for s in found.starts] == [
         "05:30"
     ]
+
+
+@pytest.mark.parametrize(
+    "blackouts",
+    [
+        ((date(2027, 3, 1), date(2027, 3, 5)),),
+        ((date(2026, 12, 20), date(2027, 1, 10)), (date(2027, 12, 28), date(2028, 1, 3))),
+        ((date(2027, 6, 1), date(2027, 6, 20)), (date(2027, 6, 10), date(2027, 6, 30))),
+        ((date(2027, 8, 2), date(2027, 8, 2)), (date(2027, 8, 4), date(2027, 8, 4))),
+    ],
+)
+def test_a_table_with_own_blackouts_equals_one_built_day_by_day(
+    blackouts: tuple[tuple[date, date], ...],
+) -> None:
+    """Deriving a partner's table from its weeks-and-holidays table (closing its blackouts)
+    gives the same allowed days, runs and day list as building it from scratch."""
+    from chancal.planner.calendar import _day_table
+
+    ranges = tuple((a.toordinal(), b.toordinal() + 1) for a, b in blackouts)
+    sides = (Side(MON_FRI, "US", "MA", ()), Side(SUN_THU, "IL", None, ranges))
+    extra = ((date(2027, 7, 1).toordinal(), date(2027, 7, 3).toordinal()),)
+    assert day_table(YS, YE, sides, extra) == _day_table(YS, YE, sides, extra)

@@ -14,13 +14,14 @@ TO_BE_AGREED = "to be agreed"
 
 
 @lru_cache(maxsize=1024)
-def _template(text: str) -> Template:
+def template(text: str) -> Template:
+    """Return the compiled template of an agenda text (cached: one per distinct text)."""
     return Template(text)
 
 
 def render(text: str, values: Mapping[str, str]) -> str:
     """Fill an agenda template; unknown placeholders are left as they are."""
-    return _template(text).safe_substitute(values).strip()
+    return template(text).safe_substitute(values).strip()
 
 
 def listing(items: Iterable[str]) -> str:

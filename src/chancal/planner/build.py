@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chancal.kinds import BUILTIN_KINDS
@@ -57,7 +58,7 @@ from chancal.planner.placement import (
     span,
 )
 from chancal.planner.recurrence import Fiscal, Occurrence, fiscal, occurrences, slug
-from chancal.planner.rules import RuleSpec, resolve, tier_rules
+from chancal.planner.rules import FollowSpec, RuleSpec, resolve, tier_rules
 from chancal.resources import agenda_template
 
 VIDEO_CALL = "Video call"
@@ -116,6 +117,7 @@ class _Planner:
         self._attendees: dict[tuple[str, tuple[str, ...] | None], tuple[Person, ...]] = {}
         self.program_blackouts = blackout_ranges(self.program.blackouts)
         self._slot_caches: dict[HoursSig, dict[int, SlotMask]] = {}
+        self._fixed_cache: dict[tuple[str, str, str], tuple[Any, Any, tuple[Any, ...]]] = {}
 
     # -- rules ------------------------------------------------------------------
 
@@ -602,6 +604,75 @@ class _Planner:
     def _event(self, partner: Partner, manager: Manager, state: PartnerState, item: Item) -> Event:
         spec, follow, occ = item.spec, item.follow, item.occ
         assert item.day is not None
+        fixed = self._fixed(partner, manager, spec, follow)
+        kind, base_title, titled, template, values, location = fixed[:6]
+        if occ.focus_area:
+            base_title = f"{base_title}: {occ.focus_area}"
+        elif follow is None and titled == 1:
+            base_title = f"{base_title} {occ.period_text}"
+        elif titled == 2 and occ.count > 1:
+            base_title = f"{base_title} ({occ.index} of {occ.count})"
+        if fixed[13]:
+            base_title = f"{base_title} ({item.follow_number})"
+        title = f"{base_title}{fixed[6]}"
+        values = {
+            **values,
+            "period": occ.period_text,
+            "title": title,
+            "exchange": str(occ.index),
+            "exchanges": str(occ.count),
+        }
+        if occ.focus_area:
+            values["focus_area"] = occ.focus_area
+        description = template.safe_substitute(values).strip()
+        if kind == "information_exchange" and "We share:" not in description:
+            description += (
+                f"\nWe share: {values['we_share']}\n{partner.name} shares: {values['they_share']}"
+            )
+        if item.days:
+            start: date | datetime = _day(item.day)
+            end: date | datetime = _day(item.day + item.days)
+        else:
+            assert item.start is not None
+            start = local_datetime(item.start, partner.timezone)
+            end = local_datetime(item.start + item.seconds, partner.timezone)
+        return Event(
+            key=item.key,
+            uid=make_uid(self.pid, item.key),
+            partner_id=partner.id,
+            manager_id=manager.id,
+            rule_id=spec.id,
+            kind=kind,
+            purpose=fixed[7],
+            title=title,
+            start=start,
+            end=end,
+            timezone=partner.timezone,
+            all_day=bool(item.days),
+            mode=fixed[8],
+            location=location,
+            description=description,
+            focus_area=occ.focus_area,
+            organizer=fixed[9],
+            attendees=fixed[10],
+            reminders=spec.reminders,
+            partner_ids=fixed[11],
+            direction=fixed[12],
+        )
+
+    def _fixed(
+        self, partner: Partner, manager: Manager, spec: RuleSpec, follow: FollowSpec | None
+    ) -> tuple[Any, ...]:
+        """What every event of one partner's rule (or follow-up) shares, computed once.
+
+        Returns kind, base title, title style (1: period, 2: "n of m", 0: none),
+        agenda template, agenda values, location, title suffix, purpose, mode,
+        organizer, attendees, partner ids, direction, whether follow-ups are numbered.
+        """
+        key = (partner.id, spec.id, follow.slug if follow else "")
+        found = self._fixed_cache.get(key)
+        if found is not None and found[0] is spec and found[1] is follow:
+            return found[2]
         kind = follow.kind if follow else spec.kind
         purpose = follow.purpose if follow else spec.purpose
         mode = follow.mode if follow else spec.mode
@@ -617,38 +688,24 @@ class _Planner:
             direction_text = f"{manager.name} visits {partner.name}"
         else:
             direction_text = f"{manager.name} and {partner.name}"
-        if occ.focus_area:
-            base_title = f"{base_title}: {occ.focus_area}"
-        elif follow is None and not custom_title and self._periodic(spec):
-            base_title = f"{base_title} {occ.period_text}"
-        elif kind == "information_exchange" and occ.count > 1:
-            base_title = f"{base_title} ({occ.index} of {occ.count})"
-        if follow is not None and _follow_count(spec, follow.slug) > 1:
-            base_title = f"{base_title} ({item.follow_number})"
-        title = (
-            f"{base_title}: {direction_text}"
-            if kind == "site_visit"
-            else f"{base_title}: {partner.name}"
-        )
+        titled = 0
+        if follow is None and not custom_title and self._periodic(spec):
+            titled = 1
+        elif kind == "information_exchange":
+            titled = 2
+        numbered = follow is not None and _follow_count(spec, follow.slug) > 1
+        suffix = f": {direction_text}" if kind == "site_visit" else f": {partner.name}"
+        focus_areas = agenda.listing(partner.focus_areas)
         values = {
             "partner_name": partner.name,
             "manager_name": manager.name,
             "program_name": program_name,
-            "focus_area": occ.focus_area or agenda.listing(partner.focus_areas),
-            "focus_areas": agenda.listing(partner.focus_areas),
+            "focus_area": focus_areas,
+            "focus_areas": focus_areas,
             "we_share": agenda.listing(partner.sharing.we_share),
             "they_share": agenda.listing(partner.sharing.they_share),
-            "period": occ.period_text,
-            "title": title,
             "direction_text": direction_text,
-            "exchange": str(occ.index),
-            "exchanges": str(occ.count),
         }
-        description = agenda.render(follow.agenda if follow else spec.agenda, values)
-        if kind == "information_exchange" and "We share:" not in description:
-            description += (
-                f"\nWe share: {values['we_share']}\n{partner.name} shares: {values['they_share']}"
-            )
         if follow is None and spec.location:
             location = spec.location
         elif mode == "virtual":
@@ -657,36 +714,24 @@ class _Planner:
             location = self.program.location or manager.location or program_name
         else:
             location = partner.location or partner.name
-        if item.days:
-            start: date | datetime = _day(item.day)
-            end: date | datetime = _day(item.day + item.days)
-        else:
-            assert item.start is not None
-            start = local_datetime(item.start, partner.timezone)
-            end = local_datetime(item.start + item.seconds, partner.timezone)
-        return Event(
-            key=item.key,
-            uid=make_uid(self.pid, item.key),
-            partner_id=partner.id,
-            manager_id=manager.id,
-            rule_id=spec.id,
-            kind=kind,
-            purpose=purpose,
-            title=title,
-            start=start,
-            end=end,
-            timezone=partner.timezone,
-            all_day=bool(item.days),
-            mode=mode,
-            location=location,
-            description=description,
-            focus_area=occ.focus_area,
-            organizer=Person(manager.name, manager.email, "manager"),
-            attendees=self._people(partner, spec.attendees),
-            reminders=spec.reminders,
-            partner_ids=(partner.id,),
-            direction=direction,
+        fixed = (
+            kind,
+            base_title,
+            titled,
+            agenda.template(follow.agenda if follow else spec.agenda),
+            values,
+            location,
+            suffix,
+            purpose,
+            mode,
+            Person(manager.name, manager.email, "manager"),
+            self._people(partner, spec.attendees),
+            (partner.id,),
+            direction,
+            numbered,
         )
+        self._fixed_cache[key] = (spec, follow, fixed)
+        return fixed
 
     @staticmethod
     def _periodic(spec: RuleSpec) -> bool:

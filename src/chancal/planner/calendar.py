@@ -14,6 +14,7 @@ countries and a handful of managers build only a few dozen arrays.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -85,8 +86,38 @@ def _years(first: int, last: int) -> tuple[int, ...]:
     return tuple(range(date.fromordinal(first).year, date.fromordinal(last).year + 1))
 
 
-@lru_cache(maxsize=4096)
 def day_table(first: int, end: int, sides: tuple[Side, ...], extra_blackouts: Ranges) -> DayTable:
+    """Build the allowed days in [first, end) for all `sides` together.
+
+    Most partners have blackouts of their own, so their tables are derived from
+    the table of their weeks and holidays (cached: a few dozen per program) by
+    closing the blackout ranges, instead of being built day by day.
+    """
+    own = tuple(r for side in sides for r in side.blackouts)
+    if not own:
+        return _day_table(first, end, sides, extra_blackouts)
+    plain = tuple(Side(s.weekdays, s.country, s.subdivision, ()) for s in sides)
+    base = _day_table(first, end, plain, extra_blackouts)
+    allowed = bytearray(base.allowed)
+    run = list(base.run)
+    days = base.days
+    for lo, hi in sorted(own):
+        lo, hi = max(lo, first), min(hi, end)
+        if lo >= hi:
+            continue
+        allowed[lo - first : hi - first] = bytes(hi - lo)
+        run[lo - first : hi - first] = [0] * (hi - lo)
+        i = lo - first - 1
+        while i >= 0 and allowed[i]:  # runs that reached into the blackout now end before it
+            run[i] = run[i + 1] + 1 if i + 1 < len(run) else 1
+            i -= 1
+        a, b = bisect.bisect_left(days, lo), bisect.bisect_left(days, hi)
+        days = days[:a] + days[b:]
+    return DayTable(first=first, allowed=bytes(allowed), run=tuple(run), days=days)
+
+
+@lru_cache(maxsize=4096)
+def _day_table(first: int, end: int, sides: tuple[Side, ...], extra_blackouts: Ranges) -> DayTable:
     """Build (once per signature) the allowed days in [first, end) for all `sides` together."""
     size = end - first
     allowed = bytearray(size)
