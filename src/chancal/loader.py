@@ -268,10 +268,22 @@ _CONSTRUCTED = {
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "timestamp")
 }
 _RESOLVER: Any = yaml.resolver.Resolver()  # untyped in the stubs
+
+
+class _AnyCharacter(frozenset[str | None]):
+    """Every first character (a resolver registered for any of them disables the shortcut)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
 # A plain scalar whose first character starts none of YAML 1.1's implicit types
 # (most words: names, ids, emails) is a string: no pattern needs trying.
-_TYPED_FIRST = frozenset(_RESOLVER.yaml_implicit_resolvers)
-assert None not in _TYPED_FIRST, "a resolver for any first character: the shortcut is unsound"
+_TYPED_FIRST: frozenset[str | None] = (
+    frozenset(_RESOLVER.yaml_implicit_resolvers)
+    if None not in _RESOLVER.yaml_implicit_resolvers
+    else _AnyCharacter()  # pragma: no cover - PyYAML registers no such resolver
+)
 # value, how many nodes it stands for, and for a scalar its tag and text
 _Anchored = tuple[Any, int, str | None, str | None]
 
