@@ -4,10 +4,9 @@
     python benchmarks/run.py --sizes 100,1000 --repeat 3
 
 Every figure is the median of several fresh processes with the largest peak
-resident set of those processes (from `os.wait4`). Targets are judged on CPU
-time (user + system): chancal runs on one core, so on an otherwise idle machine
-its wall time is its CPU time, while on this shared 2-core machine wall time
-mostly measures the other jobs; wall time is printed beside it. Each chancal
+resident set of those processes (from `os.wait4`). Targets are judged on wall
+time, as issue 7 states them; CPU time (user + system) is printed beside it,
+which shows how much of the wall time a busy shared machine added. Each chancal
 figure is printed beside a reference timed in the same run, interleaved with it,
 so a noisy or shared machine shifts both: `python -c pass` and a minimal typer
 app for start-up, and for export the same events built and serialised with the
@@ -203,30 +202,30 @@ def skip(name: str, why: str) -> None:
 def startup(chancal: list[str], repeat: int, work: Path) -> None:
     """`chancal --version` and `--help` against python -c pass and a minimal typer app.
 
-    The ratio is of CPU time (user + system): start-up is single-threaded, and on
-    a machine shared with other work CPU time is what wall time would be alone.
+    The ratio is of wall time, subject and reference interleaved so that a busy
+    machine slows both alike.
     """
     bare = [sys.executable, "-c", "pass"]
     version, ref = measure([*chancal, "--version"], bare, repeat)
     assert ref is not None
-    ratio = version.cpu / ref.cpu
+    ratio = version.seconds / ref.seconds
     line(
         "chancal --version",
         f"{fmt_time(version.seconds)} (cpu {fmt_time(version.cpu)}), {version.rss_mb:.0f} MB",
         f"python -c pass: {fmt_time(ref.seconds)} (cpu {fmt_time(ref.cpu)})",
-        f"<= 2x ({ratio:.2f}x cpu)",
+        f"<= 2x ({ratio:.2f}x)",
         ratio <= 2.0,
     )
     app = work / "minimal_typer_app.py"
     app.write_text(MINIMAL_TYPER_APP, encoding="utf-8")
     helped, ref = measure([*chancal, "--help"], [sys.executable, str(app), "--help"], repeat)
     assert ref is not None
-    ratio = helped.cpu / ref.cpu
+    ratio = helped.seconds / ref.seconds
     line(
         "chancal --help",
         f"{fmt_time(helped.seconds)} (cpu {fmt_time(helped.cpu)}), {helped.rss_mb:.0f} MB",
         f"minimal typer app --help: {fmt_time(ref.seconds)} (cpu {fmt_time(ref.cpu)})",
-        f"<= 1.2x ({ratio:.2f}x cpu)",
+        f"<= 1.2x ({ratio:.2f}x)",
         ratio <= 1.2,
     )
 
@@ -241,7 +240,11 @@ class Program:
 
 def make_program(n: int, work: Path, seed: int) -> Program:
     """Write the generated program for N partners."""
-    path = work / f"partners-{n}.yaml"
+    # A folder per program: each keeps its own chancal.lock (the lock lives
+    # beside the program file), so one size never plans against another's.
+    folder = work / f"n{n}"
+    folder.mkdir(exist_ok=True)
+    path = folder / "partners.yaml"
     path.write_bytes(generate(n, seed).encode("utf-8"))
     return Program(n, path)
 
@@ -288,20 +291,52 @@ def per_size(
             )
             figures[(command, program.n)] = figure
             value = (
-                f"{fmt_time(figure.cpu)} (wall {fmt_time(figure.seconds)}), {figure.rss_mb:.0f} MB"
+                f"{fmt_time(figure.seconds)} (cpu {fmt_time(figure.cpu)}), {figure.rss_mb:.0f} MB"
             )
             if command == "export" and program.n in TARGETS:
                 limit_s, limit_mb = TARGETS[program.n]
                 line(
                     name,
                     value,
-                    "(load + validate + plan + all feeds)",
+                    "(load + validate + plan + all feeds; re-export)",
                     f"< {limit_s:g} s, < {limit_mb:g} MB",
-                    figure.cpu < limit_s and figure.rss_mb < limit_mb,
+                    figure.seconds < limit_s and figure.rss_mb < limit_mb,
+                )
+                cold = first_publish(chancal, program, reps, work)
+                line(
+                    f"  first export N={program.n:,}",
+                    f"{fmt_time(cold.seconds)} (cpu {fmt_time(cold.cpu)}), {cold.rss_mb:.0f} MB",
+                    "(into an empty --out: every feed file created)",
+                    f"< {limit_s:g} s, < {limit_mb:g} MB",
+                    cold.seconds < limit_s and cold.rss_mb < limit_mb,
                 )
             else:
                 line(name, value)
     return figures
+
+
+def first_publish(chancal: list[str], program: Program, repeat: int, work: Path) -> Figure:
+    """Time `export --ics` into an empty folder (no feeds, no chancal.lock): a first publish.
+
+    The runs above re-export into the folder their warm-up wrote, as CI does on
+    every push; with the program unchanged, every feed is found up to date on
+    disk and no file is created. This is the other case: every file is new.
+    """
+    runs = []
+    lock = program.path.with_name("chancal.lock")
+    for i in range(repeat):
+        out = work / f"first-{program.n}-{i}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        saved = lock.read_bytes() if lock.exists() else None
+        lock.unlink(missing_ok=True)
+        try:
+            runs.append(run_once([*chancal, *command_args("export", program, out)], env=STAMP_ENV))
+        finally:
+            if saved is not None:
+                lock.write_bytes(saved)
+            shutil.rmtree(out, ignore_errors=True)
+    return Figure.of(runs)
 
 
 def doubling(
@@ -333,10 +368,10 @@ def doubling(
             warm_up=command == "export",
         )
         big = figures[(command, largest.n)]
-        ratio = big.cpu / small.cpu
+        ratio = big.seconds / small.seconds
         line(
             name,
-            f"{fmt_time(small.cpu)} -> {fmt_time(big.cpu)}",
+            f"{fmt_time(small.seconds)} -> {fmt_time(big.seconds)}",
             f"memory {small.rss_mb:.0f} -> {big.rss_mb:.0f} MB",
             f"<= 2x ({ratio:.2f}x)",
             ratio <= 2.0,
@@ -375,23 +410,36 @@ def exporter(programs: Sequence[Program], repeat: int, sample: int) -> None:
     for _ in range(repeat):
         fast_runs.append(child_json("fast", str(largest.path)))
         naive_runs.append(child_json("naive", str(largest.path), "--sample", str(sample)))
-    fast_eps = statistics.median(r["events_per_second"] for r in fast_runs)
     naive_eps = statistics.median(r["events_per_second"] for r in naive_runs)
     events = int(fast_runs[0]["events"])
-    ratio = fast_eps / naive_eps
-    line(
-        f"exporter events/s N={largest.n:,}",
-        f"{fast_eps:,.0f} ev/s ({events:,} events)",
-        f"icalendar model: {naive_eps:,.0f} ev/s (on {int(naive_runs[0]['events']):,})",
-        f">= 50,000; >= 20x ({ratio:.0f}x)",
-        fast_eps >= 50_000 and ratio >= 20,
-    )
+    feeds = int(fast_runs[0]["feeds"])
+    sampled = int(naive_runs[0]["events"])
+    for label, key, what in (
+        ("", "", f"into an empty folder: {feeds:,} files created"),
+        (" again", "again_", "re-export, every feed up to date on disk"),
+    ):
+        eps = statistics.median(r[f"{key}events_per_second"] for r in fast_runs)
+        cpu = statistics.median(r[f"{key}cpu"] for r in fast_runs)
+        ratio = eps / naive_eps
+        line(
+            f"exporter events/s{label} N={largest.n:,}",
+            f"{eps:,.0f} ev/s (cpu {events / cpu:,.0f}; {events:,} events)",
+            f"icalendar model: {naive_eps:,.0f} ev/s (on {sampled:,}); {what}",
+            f">= 50,000; >= 20x ({ratio:.0f}x)",
+            eps >= 50_000 and ratio >= 20,
+        )
     naive_seconds = events / naive_eps
-    fast_seconds = statistics.median(r["cpu"] for r in fast_runs)
+    fast_seconds = statistics.median(r["seconds"] for r in fast_runs)
     line(
         f"exporter feed time N={largest.n:,}",
         fmt_time(fast_seconds),
         f"icalendar model, scaled: {fmt_time(naive_seconds)}",
+    )
+    cost = child_json("files", str(largest.path.parent))["ms_per_file"]
+    line(
+        "file creation in work folder",
+        f"{cost:.3f} ms per 12 KB file",
+        f"x {feeds:,} feeds = {fmt_time(cost * feeds / 1000)} (--work to choose the folder)",
     )
     naive_kb = statistics.median(r["bytes_per_event"] for r in naive_runs) / 1024
     line("icalendar model memory/event", f"{naive_kb:.1f} KB/event (traced, on the sample)")
@@ -432,6 +480,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="keep generated programs and feeds here")
     parser.add_argument(
+        "--work",
+        type=Path,
+        help="folder for a temporary work folder (programs and feeds; default: the system "
+        "temp folder). Feeds are written there, so its file-creation cost counts",
+    )
+    parser.add_argument(
         "--only",
         default="startup,sizes,doubling,exporter",
         help="comma-separated parts to run (default: %(default)s)",
@@ -448,7 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"{'figure':<30} {'median, peak RSS':<36} {'reference (same run)':<50} {'target':<24}")
 
-    work_context = tempfile.TemporaryDirectory(prefix="chancal-bench-")
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+    work_context = tempfile.TemporaryDirectory(prefix="chancal-bench-", dir=args.work)
     work = args.keep or Path(work_context.name)
     work.mkdir(parents=True, exist_ok=True)
     try:
