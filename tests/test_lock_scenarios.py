@@ -253,20 +253,11 @@ def test_removed_partner_is_cancelled_not_vanished(project: Project) -> None:
     assert project.files() == again
 
 
-_PIN_BUG = (
-    "planner: a pinned follow-up that was first placed in a widened window is refused its "
-    "pin ('outside the rule's window') and re-placed; with three more partners it lands "
-    "elsewhere (northwind/workshop/pipeline-management/coaching-1)"
-)
-
-
 @pytest.mark.parametrize(
     "newcomers",
     [
         pytest.param((2,), id="one-partner"),
-        pytest.param(
-            (2, 3, 4), id="three-partners", marks=pytest.mark.xfail(strict=True, reason=_PIN_BUG)
-        ),
+        pytest.param((2, 3, 4), id="three-partners"),
     ],
 )
 def test_new_partner_for_a_busy_manager_moves_nothing_published(
@@ -329,22 +320,11 @@ def _generated(n: int) -> str:
     return text
 
 
-_WIDENED_PIN_BUG = (
-    "planner: an event first placed in a widened window (or at a start time found by "
-    "relaxing) is refused its own pin ('outside the rule's window', 'start time no longer "
-    "free'), so a busy program re-plans ~20% of its published events on every run"
-)
-
-
 @pytest.mark.parametrize(
     "source",
     [
         pytest.param("fixture", id="fixture-14-partners"),
-        pytest.param(
-            "generated-60",
-            id="generated-60-partners",
-            marks=pytest.mark.xfail(strict=True, reason=_WIDENED_PIN_BUG),
-        ),
+        pytest.param("generated-60", id="generated-60-partners"),
     ],
 )
 def test_a_plan_pinned_to_its_own_lock_changes_nothing(source: str) -> None:

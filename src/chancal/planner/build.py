@@ -54,7 +54,6 @@ from chancal.planner.placement import (
     PartnerState,
     Placer,
     distance,
-    main_reason,
     span,
 )
 from chancal.planner.recurrence import Fiscal, Occurrence, fiscal, occurrences, slug
@@ -369,25 +368,41 @@ class _Planner:
         else:
             placer.commit(item, pin.toordinal(), None, 0)
 
-    def _pin_refusal(self, placer: Placer, item: Item) -> str | None:
-        """Why the pinned start cannot be kept at step 0 (None: it can)."""
+    def _pinned_slot(self, item: Item) -> tuple[int, int | None] | None:
+        """The pinned day and start (None: all-day), or None when the event changed shape."""
         pin = item.pin
-        assert pin is not None
-        if isinstance(pin, datetime) == bool(item.days):
-            return "it changed between a timed and an all-day event"
+        if pin is None or isinstance(pin, datetime) == bool(item.days):
+            return None
         if isinstance(pin, datetime):
-            day = pin.astimezone(ZoneInfo(item.partner.timezone)).date().toordinal()
-            start: int | None = int(pin.timestamp())
-        else:
-            day, start = pin.toordinal(), None
-        if not any(lo <= day < hi for lo, hi in item.window):
+            return pin.astimezone(ZoneInfo(item.partner.timezone)).date().toordinal(), int(
+                pin.timestamp()
+            )
+        return pin.toordinal(), None
+
+    def _pin_refusal(self, placer: Placer, item: Item, overlap: bool = False) -> str | None:
+        """Why the published slot cannot be kept (None: it can).
+
+        A published slot stays while the hard limits hold: an allowed day, a
+        valid start inside both working days that is still free, capacity,
+        travel, the strategy gap and the check-in month rule, and a day no
+        further from the window than relaxation may go. The window itself and
+        the partner's spacing are preferences: the slot was published after
+        they were weighed, so keeping it is what keeps calendars still.
+        With `overlap`, the manager's other meetings are ignored.
+        """
+        slot = self._pinned_slot(item)
+        if slot is None:
+            return "it changed between a timed and an all-day event"
+        day, start = slot
+        lo, hi = span(item)
+        if not item.window or not lo <= day < hi:
             return "it is outside the rule's window"
-        why = placer.refusal(item, day, True)
+        why = placer.refusal(item, day, False)
         if why is not None:
             return why
         if item.skip and not self._eligible(item):
             return R_MONTH
-        if start is not None and not placer.pinned_start_ok(item, day, start):
+        if start is not None and not placer.pinned_start_ok(item, day, start, overlap):
             return "the start time is no longer free inside both working days"
         return None
 
@@ -395,13 +410,29 @@ class _Planner:
         if item.pin is None or item.day is not None:
             return
         if self._pin_refusal(placer, item) is None:
-            self._commit_pin(placer, item)
+            self._keep_pin(placer, item, False)
+        elif self._pin_refusal(placer, item, True) is None:
+            # Published overlapping another of the manager's meetings (the last
+            # relaxation step when it was planned): it stays, counted as double-booked,
+            # rather than moving on every run as the order of pins changes.
+            self._keep_pin(placer, item, True)
+
+    def _keep_pin(self, placer: Placer, item: Item, overlap: bool) -> None:
+        """Commit the published slot; one outside the window is reported as widened."""
+        slot = self._pinned_slot(item)
+        assert slot is not None
+        day, start = slot
+        inside = any(lo <= day < hi for lo, hi in item.window)
+        widened = 0 if inside else 1 if distance(item.window, day) <= WIDEN_DAYS else 2
+        if start is not None:
+            item.common_hours = placer.common_hours(item, day)
+        placer.commit(item, day, start, 4 if overlap else widened)
+        if widened:
+            self._relaxed(item, widened, "kept where it was published")
 
     def _place(self, placer: Placer, item: Item) -> bool:
         """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
         why_pin = self._pin_refusal(placer, item) if item.pin is not None else None
-        if why_pin is not None and self._keep_relaxed_pin(placer, item):
-            return True
         if item.skip and not self._eligible(item):
             # A check-in whose own window is taken by other accountability events or a
             # strategy gap is skipped, never pushed into a neighbouring month. Only the
@@ -441,41 +472,6 @@ class _Planner:
             if p.table.is_allowed(d) and d not in p.blocked
         ]
         return not days or any(month_gap_refusal(item, d) is None for d in days)
-
-    def _keep_relaxed_pin(self, placer: Placer, item: Item) -> bool:
-        """Keep a pin that was itself a relaxed placement while its window is still full.
-
-        An event published outside its window (because the window had no free
-        day) stays where it was as long as the window still has no free day and
-        the published slot is still allowed at that relaxation step; otherwise
-        replanning would move it on every run.
-        """
-        pin = item.pin
-        if pin is None or isinstance(pin, datetime) == bool(item.days):
-            return False
-        if isinstance(pin, datetime):
-            day = pin.astimezone(ZoneInfo(item.partner.timezone)).date().toordinal()
-            start: int | None = int(pin.timestamp())
-        else:
-            day, start = pin.toordinal(), None
-        lo, hi = span(item)
-        if not lo <= day < hi or any(a <= day < b for a, b in item.window):
-            return False
-        if start is not None and not placer.pinned_start_ok(item, day, start):
-            return False
-        if placer.refusal(item, day, True) is None:
-            level = 1 if distance(item.window, day) <= WIDEN_DAYS else 2
-        elif placer.refusal(item, day, False) is None:
-            level = 3
-        else:
-            return False
-        reasons: dict[str, int] = {}
-        window_days = [d for a, b in item.window for d in range(a, b)]
-        if any(placer.attempt(item, d, True, reasons)[0] for d in window_days):
-            return False  # the window has room again: place normally
-        placer.commit(item, day, start, level)
-        self._relaxed(item, level, main_reason(reasons))
-        return True
 
     def _start_of(self, item: Item) -> date | datetime:
         assert item.day is not None

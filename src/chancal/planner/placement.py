@@ -39,12 +39,17 @@ months (the partner's calendar months) without an accountability event of
 another rule, and outside any strategy gap; when no such day is left in their
 window they are skipped (one info diagnostic per partner lists them).
 
-Pins: an event whose key is pinned keeps its pinned start when that start is
-still allowed at step 0 (allowed day, inside the window, spacing, capacity,
-gap and a valid start time); pinned events are reserved before any unpinned
-event is placed, so new events cannot take their slots. A pinned start before
-`today` is kept exactly and unconditionally. A pinned event that must move
-gets a "moved" warning saying why.
+Pins (build.py): before anything new is placed, every pinned event keeps its
+published slot while the hard limits hold (an allowed day, a valid and free
+start inside both working days, capacity, travel, the strategy gap, the
+check-in month rule) and the day is no further from the window than
+relaxation may go; the window itself and the partner's spacing do not move
+a published event, so a plan re-run against its own lock changes nothing. A
+slot published overlapping another of the manager's meetings stays (counted
+as double-booked). Pins are reserved in a fixed order (partners by id, rules
+in placement order), so new events cannot take their slots. A pinned start
+before `today` is kept exactly and unconditionally. A pinned event that must
+move gets a "moved" warning saying why.
 """
 
 from __future__ import annotations
@@ -290,8 +295,15 @@ class Placer:
         j = (pick & -pick).bit_length() - 1
         return (sm.base + j) * HALF_HOUR + sm.phase, sm.common
 
-    def pinned_start_ok(self, item: Item, day: int, start: int) -> bool:
-        """Return whether a pinned start is still one of the day's valid, free starts."""
+    def common_hours(self, item: Item, day: int) -> bool:
+        """Whether both working days share time on the day (for a kept pin's report)."""
+        return _slot_mask(item.partner, day, item.seconds).common
+
+    def pinned_start_ok(self, item: Item, day: int, start: int, overlap: bool = False) -> bool:
+        """Return whether a pinned start is still one of the day's valid, free starts.
+
+        With `overlap`, the manager's other meetings are ignored.
+        """
         p = item.partner
         sm = _slot_mask(p, day, item.seconds)
         if start % HALF_HOUR != sm.phase:
@@ -300,7 +312,9 @@ class Placer:
         if j < 0 or not sm.cands >> j & 1:
             return False
         h = start // HALF_HOUR
-        return not _read(self.manager.busy, h, sm.span) and not _read(p.busy, h, sm.span)
+        if not overlap and _read(self.manager.busy, h, sm.span):
+            return False
+        return not _read(p.busy, h, sm.span)
 
     # -- commit ---------------------------------------------------------------
 
