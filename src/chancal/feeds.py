@@ -1,9 +1,11 @@
 """Which ICS feeds a plan publishes, where they go, and writing them all or nothing.
 
 Feeds: `partners/<id>.ics` (what one partner sees), `managers/<id>.ics` (what
-one manager runs) and `all.ics`. A run writes every file into a staging
-folder inside `--out` first and only then renames each into place, rolling
-back on failure, so a failed run leaves an existing folder exactly as it was.
+one manager runs) and `all.ics`. A run writes every changed file into a
+staging folder inside `--out` first and only then moves them into place
+(a folder of many feeds in a few renames, see `_commit`), undoing every move
+on failure, so a failed run leaves an existing folder exactly as it was.
+Feeds already on disk with the same bytes are not rewritten.
 """
 
 from __future__ import annotations
