@@ -333,14 +333,13 @@ class _Builder:
             self.parser.dispose()
         # Only now that the whole document is read (and its nesting known to be
         # bounded) are nodes safe to compose: they say where each key first appeared.
+        firsts: dict[tuple[Any, ...], dict[Any, int]] = {}
         for path, key, mark in self.duplicates:
-            _, first = _find(self.source.root, (*path, key))
-            line = first.start_mark.line + 1 if first is not None else mark.line + 1
-            self.problems.append(
-                _at(
-                    self.source, mark, (*path, key), f"duplicate key '{key}' (first at line {line})"
-                )
-            )
+            if path not in firsts:
+                firsts[path] = _first_key_lines(_find(self.source.root, path)[0])
+            line = firsts[path].get(key, mark.line + 1)
+            message = f"duplicate key '{key}' (first at line {line})"
+            self.problems.append(_at(self.source, mark, (*path, key), message))
         return data
 
     def spend(self, nodes: int) -> None:
@@ -740,6 +739,15 @@ def _find(
         else:
             return node, None
     return node, key_node
+
+
+def _first_key_lines(node: yaml.Node | None) -> dict[Any, int]:
+    """Map each key of a mapping node to the line where it first appears (one pass)."""
+    lines: dict[Any, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            lines.setdefault(_key_of(key_node), key_node.start_mark.line + 1)
+    return lines
 
 
 def _key_of(node: yaml.Node) -> object:
