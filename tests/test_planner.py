@@ -179,7 +179,35 @@ def test_workshop_per_focus_area_with_coaching_follow_ups() -> None:
         assert coaching.focus_area == "solution selling"
         assert "solution selling" in coaching.title
         gap = (coaching.day - workshop.day).days
-        assert 7 * weeks <= gap < 7 * weeks + 7
+        assert 7 * weeks - 3 <= gap <= 7 * weeks + 10
+
+
+@pytest.mark.parametrize(
+    ("blackout", "expected"),
+    [
+        ("", "2027-03-18"),  # acme's preferred day of the week from the offset
+        # The week after the offset is closed: about a week either side is still
+        # the window, so the coaching takes the Friday before, without a warning.
+        ("2027-03-15, end: 2027-03-26", "2027-03-12"),
+        ("2027-03-12, end: 2027-03-19", "2027-03-22"),
+    ],
+)
+def test_a_follow_up_window_is_its_offset_minus_3_to_plus_10_days(
+    blackout: str, expected: str
+) -> None:
+    """Coaching "2 weeks after" a workshop on Monday 2027-03-01 may take 2027-03-12..03-25,
+    preferring the week from 03-15, and needs no warning while any of those days is free."""
+    extra = f"    blackouts: [{{start: {blackout}, reason: audit}}]\n" if blackout else ""
+    plan = make_plan(
+        program(
+            "- {id: w, kind: capability_workshop, dates: [2027-03-01],"
+            " follow_ups: [{kind: coaching_session, after: [2w]}]}",
+            partner(extra=extra),
+        )
+    )
+    by_key = {e.key: e for e in plan.events}
+    assert by_key["acme/w/2027-03-01/coaching-1"].day.isoformat() == expected
+    assert [d.code for d in plan.diagnostics if d.severity != "info"] == []
 
 
 def test_information_exchange_lists_both_sides_topics() -> None:

@@ -85,7 +85,8 @@ def _expand(
         (
             {"cadence": "2 per year"},
             "01-01",
-            [("2027-n01", "2027-01-01", "2027-07-01"), ("2027-n02", "2027-07-02", "2027-12-31")],
+            # The middle half of each half year (Jan 1-Jul 1 and Jul 2-Dec 31).
+            [("2027-n01", "2027-02-15", "2027-05-17"), ("2027-n02", "2027-08-16", "2027-11-16")],
         ),
         (
             {"cadence": "quarterly", "window": {"between": ["2027-02-01", "2027-05-15"]}},
@@ -108,12 +109,21 @@ def test_windows(fields: dict[str, object], fy: str, expected: list[tuple[str, s
 
 
 def test_leap_year_per_year_splits_366_days() -> None:
-    """In 2028 (a leap year) '3 per year' splits 366 days into three parts of 122."""
+    """In 2028 (a leap year) '3 per year' splits 366 days into three parts of 122 (the
+    relaxation periods); each window is the middle half of its part."""
     assert _expand(_rule(cadence="3 per year"), year=2028) == [
-        ("2028-n01", "2028-01-01", "2028-05-01"),
-        ("2028-n02", "2028-05-02", "2028-08-31"),
-        ("2028-n03", "2028-09-01", "2028-12-31"),
+        ("2028-n01", "2028-01-31", "2028-04-01"),
+        ("2028-n02", "2028-06-01", "2028-08-01"),
+        ("2028-n03", "2028-10-01", "2028-12-01"),
     ]
+    cal = fiscal("01-01", ORD(date(2028, 1, 1)))
+    found = occurrences(
+        _rule(cadence="3 per year"), cal, ORD(date(2028, 1, 1)), ORD(date(2029, 1, 1))
+    )
+    assert [
+        (date.fromordinal(o.period[0]).isoformat(), date.fromordinal(o.period[1] - 1).isoformat())
+        for o in found
+    ] == [("2028-01-01", "2028-05-01"), ("2028-05-02", "2028-08-31"), ("2028-09-01", "2028-12-31")]
 
 
 def test_leap_day_is_a_valid_explicit_date() -> None:

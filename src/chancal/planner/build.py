@@ -61,6 +61,9 @@ from chancal.planner.rules import FollowSpec, RuleSpec, resolve, tier_rules
 from chancal.resources import agenda_template
 
 VIDEO_CALL = "Video call"
+# A follow-up's window around its offset from the base event, in days.
+FOLLOW_EARLY = 3
+FOLLOW_LATE = 10
 
 
 def _fraction(text: str) -> float:
@@ -273,9 +276,16 @@ class _Planner:
         return out
 
     def _follow_window(self, child: Item) -> None:
+        """The follow-up's window: about a week either side of its offset.
+
+        "Coaching 2 and 5 weeks after the workshop" means around those dates, so
+        the window runs from FOLLOW_EARLY days before the offset to FOLLOW_LATE
+        days after it (never before the day after the base event's first day).
+        """
         assert child.parent is not None and child.parent.day is not None
         start = child.parent.day + child.offset
-        lo, hi = max(start, self.ys), min(start + 7, self.ye)
+        lo = max(start - FOLLOW_EARLY, child.parent.day + 1, self.ys)
+        hi = min(start + FOLLOW_LATE + 1, self.ye)
         child.window = ((lo, hi),) if lo < hi else ()
         child.period = (
             max(self.ys, child.parent.day + 1),

@@ -18,8 +18,10 @@ month of their first day).
 Preference: inside a window, the scan starts at a point in its middle half
 chosen by a stable hash of the partner id (so partners of one manager do not
 all get the same day) and moves outward one day at a time; explicit dates
-start on the date itself. Start times: the first free half hour from a
-per-partner offset among the candidates of hours.py.
+start on the date itself; follow-ups start in the week from their offset day
+(their window runs from 3 days before it to 10 days after, see build.py).
+Start times: the first free half hour from a per-partner offset among the
+candidates of hours.py.
 
 Relaxation, in this order, each step after the first recorded as a warning
 naming partner, rule, date and reason:
@@ -521,7 +523,15 @@ def _widened(item: Item, days: set[int]) -> tuple[list[int], list[int]]:
 
 
 def _preferred_index(item: Item, n: int) -> int:
-    if n == 0 or item.occ.exact:
+    if n == 0:
+        return 0
+    parent = item.parent
+    if parent is not None and parent.day is not None and item.window:
+        # A follow-up prefers a day of the week starting at its offset (where in
+        # that week by the partner's hash, as for any window), then the days around.
+        at = parent.day + item.offset + int(7 * (0.25 + 0.5 * item.partner.prefer))
+        return max(0, min(n - 1, at - item.window[0][0]))
+    if item.occ.exact:
         return 0
     return min(n - 1, int(n * (0.25 + 0.5 * item.partner.prefer)))
 

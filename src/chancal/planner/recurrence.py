@@ -22,7 +22,10 @@ have one occurrence per period:
 
 Count cadences (once, `N per year`, per_focus_area) split the planning year,
 or the union of `in`/`between` periods, into N parts of equal length; an
-anchored window is taken relative to each part.
+anchored window is taken relative to each part. Without one, `N per year`
+(N > 1) takes the middle half of each part as the window (the part is the
+relaxation period), so the events are evenly spread: 2 per year fall around
+April and October, not at the end of one half and the start of the next.
 
 `dates` and `rrule` (RFC 5545, dtstart = first day of the planning year)
 give exact days; `in`/`between` keep only the days inside them, anchored
@@ -354,6 +357,13 @@ def _spread(
             wlo, whi = _anchored(rule.window, cal, lo, hi)
             win = _clip(wlo, whi, ys, ye)
             period = (max(ys, min(wlo, lo)), min(ye, max(whi, hi)))
+        elif kind == "per_year" and count > 1:
+            # "N per year, spread evenly": the middle half of each part, so that
+            # consecutive events sit about a part apart instead of drifting
+            # together at adjacent part edges; the whole part stays the period.
+            quarter = (hi - lo) // 4
+            win = intersect(((lo + quarter, hi - quarter),), base) or intersect(((lo, hi),), base)
+            period = (lo, hi)
         else:
             win = intersect(((lo, hi),), base)
             period = (lo, hi)
