@@ -227,3 +227,24 @@ def test_valid_program_keeps_no_node_tree() -> None:
     text = (ROOT / "examples" / "partners.yaml").read_text(encoding="utf-8").splitlines()
     assert text[problem.line - 1][problem.column - 1 :].startswith(located.config.partners[1].tier)
     assert problem.path == "partners[1].tier"
+
+
+KEYS = ["a", "b", "1", "01", "0x1", "true", "True", "~", "null", "2027-01-01", "'1'", "1.0", "x y"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(KEYS), min_size=1, max_size=40),
+    st.lists(
+        st.sampled_from(["a", "b", "1", "true", "x y", "zz", "null", "2027-01-01"])
+        | st.integers(0, 3)
+    ),
+)
+def test_key_index_finds_what_a_scan_finds(keys: list[str], parts: list[str | int]) -> None:
+    """Locating a key in a large mapping through its index gives the node a scan gives."""
+    from chancal.loader import _find
+
+    root = yaml.compose("".join(f"{k}: {i}\n" for i, k in enumerate(keys)), Loader=yaml.SafeLoader)
+    indexes: dict[int, dict[object, int]] = {}
+    for part in parts:
+        assert _find(root, [part], indexes) == _find(root, [part])

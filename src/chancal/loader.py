@@ -62,13 +62,14 @@ class Located:
 class Source:
     """The file name and text, to turn a value's path into line and column."""
 
-    __slots__ = ("_composed", "_root", "file", "text")
+    __slots__ = ("_composed", "_indexes", "_root", "file", "text")
 
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.text = text
         self._root: yaml.Node | None = None
         self._composed = False
+        self._indexes: dict[int, dict[object, int]] = {}
 
     @property
     def root(self) -> yaml.Node | None:
@@ -85,9 +86,13 @@ class Source:
             self._composed = True
         return self._root
 
+    def find(self, path: Sequence[str | int]) -> tuple[yaml.Node | None, yaml.Node | None]:
+        """Return (value node, key node) at `path`, or the deepest node that exists."""
+        return _find(self.root, path, self._indexes)
+
     def problem(self, path: Sequence[str | int], message: str, *, key: bool = False) -> Problem:
         """Locate `path` (e.g. ("partners", 3, "tier")) and build a Problem for it."""
-        node, found_key = _find(self.root, path)
+        node, found_key = self.find(path)
         target = found_key if key and found_key is not None else node
         line, column = (
             (target.start_mark.line + 1, target.start_mark.column + 1) if target else (1, 1)
@@ -336,7 +341,7 @@ class _Builder:
         firsts: dict[tuple[Any, ...], dict[Any, int]] = {}
         for path, key, mark in self.duplicates:
             if path not in firsts:
-                firsts[path] = _first_key_lines(_find(self.source.root, path)[0])
+                firsts[path] = _first_key_lines(self.source.find(path)[0])
             line = firsts[path].get(key, mark.line + 1)
             message = f"duplicate key '{key}' (first at line {line})"
             self.problems.append(_at(self.source, mark, (*path, key), message))
@@ -716,22 +721,22 @@ def _unwrap_model(tp: Any) -> type[BaseModel] | None:
 
 
 def _find(
-    root: yaml.Node | None, path: Sequence[str | int]
+    root: yaml.Node | None,
+    path: Sequence[str | int],
+    indexes: dict[int, dict[object, int]] | None = None,
 ) -> tuple[yaml.Node | None, yaml.Node | None]:
-    """Return (value node, key node) at `path`, or the deepest node that exists."""
+    """Return (value node, key node) at `path`, or the deepest node that exists.
+
+    `indexes` caches the position of each key of large mappings, so that
+    locating many problems in one mapping does not scan it once per problem.
+    """
     node, key_node = root, None
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if (
-                    k.value == part
-                    or (isinstance(part, int) and k.value == str(part))
-                    or _key_of(k) == part
-                ):
-                    node, key_node = v, k
-                    break
-            else:
+            i = _key_position(node, part, indexes)
+            if i is None:
                 return node, None
+            key_node, node = node.value[i]
         elif (
             isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
         ):
@@ -739,6 +744,31 @@ def _find(
         else:
             return node, None
     return node, key_node
+
+
+def _key_position(
+    node: yaml.MappingNode, part: str | int, indexes: dict[int, dict[object, int]] | None
+) -> int | None:
+    """Return where the first key that `part` names sits in a mapping node, or None."""
+    pairs = node.value
+    if indexes is None or len(pairs) < 16:
+        for i, (k, _) in enumerate(pairs):
+            if (
+                k.value == part
+                or (isinstance(part, int) and k.value == str(part))
+                or _key_of(k) == part
+            ):
+                return i
+        return None
+    index = indexes.get(id(node))
+    if index is None:
+        index = indexes[id(node)] = {}
+        for i, (k, _) in enumerate(pairs):
+            if isinstance(k, yaml.ScalarNode):
+                index.setdefault(k.value, i)
+                index.setdefault(_key_of(k), i)
+    found = [index.get(part), index.get(str(part)) if isinstance(part, int) else None]
+    return min((i for i in found if i is not None), default=None)
 
 
 def _first_key_lines(node: yaml.Node | None) -> dict[Any, int]:
