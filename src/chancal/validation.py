@@ -173,8 +173,9 @@ def _countries() -> frozenset[str]:
     """Return the country codes `holidays` knows (aliases such as 'USA' included).
 
     `holidays.list_supported_countries()` imports all of its 500 country modules
-    to list their subdivisions (0.15 s); its registry names the codes without
-    importing any, and `_subdivisions` imports only the countries in use.
+    to list their subdivisions (0.1-0.2 s); its registry names the codes without
+    importing any. Only a program that names a subdivision pays for the import
+    (in `_subdivisions`), as planning does anyway to look up holidays.
     """
     import holidays
 
