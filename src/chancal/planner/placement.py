@@ -100,7 +100,8 @@ class ManagerState:
     visit_days: set[int] = field(default_factory=set)
     # Days with no free start for an event of this length between these working days.
     # Busy time only grows, so a day once found full stays full.
-    no_room: dict[tuple[HoursSig, int], set[int]] = field(default_factory=dict)
+    # Keyed by the partner's slot cache (one per HoursSig: cheaper to hash) and length.
+    no_room: dict[tuple[int, int], set[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -282,7 +283,11 @@ class Placer:
             if taken:
                 free &= ~_smear(taken, sm.span)
                 if not free:
-                    self.manager.no_room.setdefault((p.hours, item.seconds), set()).add(day)
+                    key = (id(p.slot_cache), item.seconds)
+                    found = self.manager.no_room.get(key)
+                    if found is None:
+                        found = self.manager.no_room[key] = set()
+                    found.add(day)
                     return None
         if p.busy:
             taken = _read(p.busy, sm.base, sm.width)
@@ -362,18 +367,58 @@ class Placer:
         self, item: Item, day: int, spacing: bool, reasons: dict[str, int], overlap: bool = False
     ) -> tuple[bool, int | None]:
         """Check the day; return (ok, start time) or count why it was refused."""
+        if not item.days:
+            return self._attempt_timed(item, day, spacing, reasons, overlap)
         why = self.refusal(item, day, spacing)
-        start: int | None = None
-        if why is None and not item.days:
-            found = self.start_time(item, day, overlap)
-            if found is None:
-                why = R_BUSY
-            else:
-                start, item.common_hours = found
         if why is not None:
             reasons[why] = reasons.get(why, 0) + 1
             return False, None
-        return True, start
+        return True, None
+
+    def _attempt_timed(
+        self, item: Item, day: int, spacing: bool, reasons: dict[str, int], overlap: bool
+    ) -> tuple[bool, int | None]:
+        """`attempt` for a timed event: `refusal` and `start_time` in one pass (the hot path)."""
+        p = item.partner
+        table = p.table
+        i = day - table.first
+        if (
+            not 0 <= i < len(table.allowed)
+            or not table.allowed[i]
+            or day in p.blocked
+            or (not spacing and day in p.all_day)
+        ):
+            why: str | None = R_DAY
+        elif (item.gap or item.skip or item.is_accountability) and (
+            why := self._rules_refusal(item, day, day)
+        ) is not None:
+            pass
+        else:
+            m = self.manager
+            week = (day - 1) // 7
+            if (
+                m.meetings.get(week, 0) >= m.meetings_per_week
+                or m.hours.get(week, 0.0) + item.seconds / 3600 > m.hours_per_week + 1e-9
+            ):
+                why = R_CAPACITY
+            elif spacing and (
+                p.weeks.get(week, 0) >= p.max_per_week
+                or (
+                    p.min_days
+                    and p.occupied
+                    and (k := bisect.bisect_right(p.occupied, day - p.min_days)) < len(p.occupied)
+                    and p.occupied[k] < day + p.min_days
+                )
+            ):
+                why = R_SPACING
+            else:
+                found = self.start_time(item, day, overlap)
+                if found is not None:
+                    start, item.common_hours = found
+                    return True, start
+                why = R_BUSY
+        reasons[why] = reasons.get(why, 0) + 1
+        return False, None
 
     def place(self, item: Item, last_level: int = 4) -> tuple[int, str]:
         """Place the item by the relaxation order; return (level, why step 0 failed).
@@ -383,7 +428,7 @@ class Placer:
         reasons: dict[str, int] = {}
         window = item.window
         order = _outward(window, _preferred_index(item, _window_size(window)))
-        no_room = self.manager.no_room.get((item.partner.hours, item.seconds))
+        no_room = self.manager.no_room.get((id(item.partner.slot_cache), item.seconds))
         # Step 0 checks each window day directly: most events find a day here. The
         # cheapest refusals (not an allowed day, no free hour left that day) are
         # filtered in bulk first; the days are still tried in preference order.
@@ -450,15 +495,17 @@ class Placer:
             fitting = {d for d in days if table.fits(d, item.days)}
             return fitting, fitting
         hours = item.seconds / 3600
-        no_room = m.no_room.get((item.partner.hours, item.seconds), ())
+        no_room = m.no_room.get((id(item.partner.slot_cache), item.seconds))
+        if not days:
+            return set(), set()
         full = {
             w
-            for w in {week_of(d) for d in days}
+            for w in range(week_of(days[0]), week_of(days[-1]) + 1)
             if m.meetings.get(w, 0) >= m.meetings_per_week
             or m.hours.get(w, 0.0) + hours > m.hours_per_week + 1e-9
         }
         loose = {d for d in days if (d - 1) // 7 not in full} if full else set(days)
-        return (loose - set(no_room) if no_room else loose), loose
+        return (loose - no_room if no_room else loose), loose
 
 
 def span(item: Item) -> tuple[int, int]:
@@ -508,18 +555,34 @@ def _widened(item: Item, days: set[int]) -> tuple[list[int], list[int]]:
             far.append(d)
     if len(window) <= 1:
         lo, hi = window[0] if window else (0, 0)
+        return _by_distance(near, lo, hi), _by_distance(far, lo, hi)
 
-        def key(d: int) -> tuple[int, int]:
-            return (lo - d if d < lo else d - hi + 1 if d >= hi else 0), d
-
-    else:
-
-        def key(d: int) -> tuple[int, int]:
-            return distance(window, d), d
+    def key(d: int) -> tuple[int, int]:
+        return distance(window, d), d
 
     near.sort(key=key)
     far.sort(key=key)
     return near, far
+
+
+def _by_distance(days: list[int], lo: int, hi: int) -> list[int]:
+    """Days outside [lo, hi) nearest first (ties: the earlier day), by merging both sides."""
+    days.sort()
+    split = bisect.bisect_left(days, lo)
+    before = days[split - 1 :: -1] if split else []  # nearest first
+    after = days[split:]
+    out: list[int] = []
+    i = j = 0
+    while i < len(before) and j < len(after):
+        if lo - before[i] <= after[j] - hi + 1:
+            out.append(before[i])
+            i += 1
+        else:
+            out.append(after[j])
+            j += 1
+    out.extend(before[i:])
+    out.extend(after[j:])
+    return out
 
 
 def _preferred_index(item: Item, n: int) -> int:
