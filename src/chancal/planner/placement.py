@@ -417,6 +417,7 @@ class Placer:
                     start, item.common_hours = found
                     return True, start
                 why = R_BUSY
+        assert why is not None
         reasons[why] = reasons.get(why, 0) + 1
         return False, None
 
