@@ -57,6 +57,7 @@ move gets a "moved" warning saying why.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -458,10 +459,11 @@ class Placer:
             )
         # Steps 1-4 only ever try days of `usable` (or `loose`), so those sets are
         # ordered directly instead of scanning and sorting every day of the period.
-        near, far = _widened(item, usable)
+        near, far = _widened(item, usable) if usable else ([], [])
         for level in range(1, last_level + 1):
             if level == 1:
-                tries, spacing = near, True
+                tries: Iterable[int] = near
+                spacing = True
             elif level == 2:
                 tries, spacing = far, True
             elif level == 3:
@@ -471,8 +473,11 @@ class Placer:
             else:
                 if item.days or (len(loose) == len(usable) and not reasons.get(R_BUSY)):
                     break  # no day was refused for the manager's time alone
-                lnear, lfar = (near, far) if len(loose) == len(usable) else _widened(item, loose)
-                tries, spacing = [*(d for d in order if d in loose), *lnear, *lfar], True
+                # Lazily: most overlapping events find a day in the window itself.
+                tries = _overlap_days(
+                    item, order, loose, (near, far) if len(loose) == len(usable) else None
+                )
+                spacing = True
             overlap = level == 4
             for day in tries:
                 ok, start = self.attempt(item, day, spacing, reasons, overlap)
@@ -564,6 +569,16 @@ def _widened(item: Item, days: set[int]) -> tuple[list[int], list[int]]:
     near.sort(key=key)
     far.sort(key=key)
     return near, far
+
+
+def _overlap_days(
+    item: Item, order: tuple[int, ...], loose: set[int], widened: tuple[list[int], list[int]] | None
+) -> Iterator[int]:
+    """Days of the last step, lazily: most overlapping events find one in the window itself."""
+    yield from (d for d in order if d in loose)
+    near, far = widened if widened is not None else _widened(item, loose)
+    yield from near
+    yield from far
 
 
 def _by_distance(days: list[int], lo: int, hi: int) -> list[int]:
