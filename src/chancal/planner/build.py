@@ -475,13 +475,15 @@ class _Planner:
     def _eligible(item: Item) -> bool:
         """False when every allowed day of the window is in an accountability month or gap."""
         p = item.partner
-        days = [
-            d
-            for lo, hi in item.window
-            for d in range(lo, hi)
-            if p.table.is_allowed(d) and d not in p.blocked
-        ]
-        return not days or any(month_gap_refusal(item, d) is None for d in days)
+        allowed, first = p.table.allowed, p.table.first
+        seen = False
+        for lo, hi in item.window:
+            for d in range(max(lo, first), min(hi, first + len(allowed))):
+                if allowed[d - first] and d not in p.blocked:
+                    if month_gap_refusal(item, d) is None:
+                        return True
+                    seen = True
+        return not seen
 
     def _start_of(self, item: Item) -> date | datetime:
         assert item.day is not None
