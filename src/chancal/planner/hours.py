@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 HALF_HOUR = 1800
@@ -43,12 +44,13 @@ class Slots:
     common: bool  # False: the two working days share no time on this date
 
 
-_BLOCK = 512
+# A planning year touches at most 4 blocks of 128 days (2 of 512 would compute 1,024 days).
+_BLOCK = 128
 
 
 @lru_cache(maxsize=4096)
 def _instants(zone: str, at: time, block: int) -> tuple[int, ...]:
-    """UTC instants of one wall-clock time on every day of a block of 512 days."""
+    """UTC instants of one wall-clock time on every day of a block of _BLOCK days."""
     first = block * _BLOCK
     tz = ZoneInfo(zone)
     return tuple(
@@ -113,8 +115,7 @@ def _relative(p1: int, m0: int, m1: int, phase: int, seconds: int) -> tuple[tupl
     return tuple(best), False
 
 
-@dataclass(frozen=True, slots=True)
-class SlotMask:
+class SlotMask(NamedTuple):
     """A day's candidate starts as bits over UTC half hours, for busy checks by int operations.
 
     Candidate k starts at `(base + bits[k]) * HALF_HOUR + phase` and touches
