@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo
 HALF_HOUR = 1800
 
 
-@dataclass(frozen=True, slots=True)
-class HoursSig:
-    """Both sides' zones and working hours: everything the start times depend on."""
+class HoursSig(NamedTuple):
+    """Both sides' zones and working hours: everything the start times depend on.
+
+    A named tuple, not a dataclass: it keys several caches, and a tuple hashes in C.
+    """
 
     partner_tz: str
     partner_start: time
