@@ -301,6 +301,36 @@ def test_pin_no_longer_allowed_moves_with_a_diagnostic(pin: str, reason: str) ->
     assert reason in plan.diagnostics[0].message
 
 
+def test_pin_published_just_outside_the_window_is_kept_and_reported() -> None:
+    """A start published in the widened range (a relaxed placement) stays where it was;
+    the plan still says it lies outside the window, and nothing says 'moved'."""
+    pin = datetime.fromisoformat("2027-07-08T10:00:00-04:00")  # 8 days after Q2
+    plan = make_plan(_one_call(), pins={"acme/s": pin})
+    assert plan.events[0].start == pin
+    assert _codes(plan) == [("warning", "window-widened")]
+    assert "kept where it was published" in plan.diagnostics[0].message
+
+
+def test_follow_up_keeps_its_slot_when_its_base_moves_a_little() -> None:
+    """A blackout moves a workshop by days; its published coaching, still inside the
+    coaching window of the moved workshop, stays where it was."""
+    rules = (
+        "- {id: w, kind: capability_workshop, cadence: per_focus_area,"
+        " follow_ups: [{kind: coaching_session, after: [2w]}]}"
+    )
+    first = make_plan(program(rules))
+    starts = {e.key: e.start for e in first.events}
+    base = "acme/w/solution-selling"
+    day = starts[base].date()  # type: ignore[union-attr]
+    start = day - timedelta(days=1)
+    closed = f"    blackouts: [{{start: {start}, end: {day}, reason: audit}}]\n"
+    again = make_plan(program(rules, partner(extra=closed)), pins=starts)
+    moved = {e.key: e.start for e in again.events}
+    assert moved[base] != starts[base]
+    assert moved[f"{base}/coaching-1"] == starts[f"{base}/coaching-1"]
+    assert [d.code for d in again.diagnostics if d.code == "moved"] == ["moved"]
+
+
 def test_pin_before_today_never_moves() -> None:
     """A published start before `today` is history: kept exactly, even on a holiday."""
     pin = datetime.fromisoformat("2027-05-31T10:00:00-04:00")

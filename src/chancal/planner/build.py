@@ -416,16 +416,20 @@ class _Planner:
             return "the start time is no longer free inside both working days"
         return None
 
-    def _try_pin(self, placer: Placer, item: Item) -> None:
+    def _try_pin(self, placer: Placer, item: Item) -> bool:
+        """Keep the item's published slot if it is still allowed; return whether it was."""
         if item.pin is None or item.day is not None:
-            return
+            return False
         if self._pin_refusal(placer, item) is None:
             self._keep_pin(placer, item, False)
-        elif self._pin_refusal(placer, item, True) is None:
+            return True
+        if self._pin_refusal(placer, item, True) is None:
             # Published overlapping another of the manager's meetings (the last
             # relaxation step when it was planned): it stays, counted as double-booked,
             # rather than moving on every run as the order of pins changes.
             self._keep_pin(placer, item, True)
+            return True
+        return False
 
     def _keep_pin(self, placer: Placer, item: Item, overlap: bool) -> None:
         """Commit the published slot; one outside the window is reported as widened."""
@@ -442,6 +446,8 @@ class _Planner:
 
     def _place(self, placer: Placer, item: Item) -> bool:
         """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
+        if self._try_pin(placer, item):
+            return True  # a follow-up whose base was placed only now keeps its slot too
         why_pin = self._pin_refusal(placer, item) if item.pin is not None else None
         if item.skip and not self._eligible(item):
             # A check-in whose own window is taken by other accountability events or a
