@@ -464,3 +464,26 @@ def test_arbitrary_names_read_the_same_in_both_parsers(name: str) -> None:
     ours = vevent["ATTENDEE"].params.get("CN", "")
     theirs = other.attendee.params.get("CN", [""])[0]
     assert ours == theirs
+
+
+@pytest.mark.parametrize("order", ["as-planned", "reversed", "shuffled", "by-uid"])
+def test_feed_order_is_instant_then_uid_whatever_the_input_order(order: str) -> None:
+    """Feeds list events by start instant, then UID, from the planner's order or any other."""
+    import random
+
+    from chancal.exporters.ics import feed_order, sort_instant
+
+    events = list(make_plan_by_hand().events)
+    # Two events at the same instant, so the UID tie-break is exercised.
+    twin = replace(events[0], uid="0-first-by-uid@test", key=events[0].key + "-twin")
+    events.insert(1, twin)
+    expected = sorted(events, key=lambda e: (sort_instant(e), e.uid))
+    if order == "reversed":
+        events.reverse()
+    elif order == "shuffled":
+        random.Random(7).shuffle(events)
+    elif order == "by-uid":
+        events.sort(key=lambda e: e.uid)
+    assert feed_order(events) == expected
+    tied = [e.uid for e in expected if sort_instant(e) == sort_instant(twin)]
+    assert tied == sorted(tied) and len(tied) >= 2

@@ -319,7 +319,7 @@ def _chunks_of(path: Path) -> Iterator[bytes]:
         yield from iter(lambda: f.read(_CHUNK), b"")
 
 
-def _same_bytes(chunks: Iterator[bytes], target: Path) -> bool:
+def _same_bytes(chunks: Iterator[bytes], target: str | Path) -> bool:
     try:
         with open(target, "rb") as f:
             for chunk in chunks:
@@ -384,7 +384,7 @@ def _create(path: Path, *, buffering: int = -1, readable: bool = False) -> Binar
     return open(path, "xb", buffering=buffering)
 
 
-def _commit(root: Path, staging: Path, feeds: Sequence[Feed], targets: Sequence[Path]) -> None:
+def _commit(root: Path, staging: Path, feeds: Sequence[Feed], targets: Sequence[str]) -> None:
     """Move the staged feeds into place; on any failure, undo every step taken.
 
     Feeds are grouped by their top-level entry under `out` (all.ics, partners/,
@@ -434,12 +434,12 @@ def _commit(root: Path, staging: Path, feeds: Sequence[Feed], targets: Sequence[
         raise
 
 
-def _move(source: Path, target: Path, undo: list[Callable[[], None]]) -> None:
+def _move(source: str | Path, target: str | Path, undo: list[Callable[[], None]]) -> None:
     os.replace(source, target)
     undo.append(lambda: os.replace(target, source))
 
 
-def _targets(root: Path, feeds: Sequence[Feed]) -> list[Path]:
+def _targets(root: Path, feeds: Sequence[Feed]) -> list[str]:
     # One resolve per folder, not per feed: 10,000 partner feeds share one.
     checked: dict[str, None] = {}
     targets = []
@@ -450,7 +450,7 @@ def _targets(root: Path, feeds: Sequence[Feed]) -> list[Path]:
             checked[folder] = None
         else:
             _check_name(feed.path)
-        targets.append(root / feed.path)
+        targets.append(os.path.join(root, feed.path))  # str: a tenth of a Path's memory
     return targets
 
 
