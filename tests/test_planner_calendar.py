@@ -121,3 +121,30 @@ def test_a_table_with_own_blackouts_equals_one_built_day_by_day(
     sides = (Side(MON_FRI, "US", "MA", ()), Side(SUN_THU, "IL", None, ranges))
     extra = ((date(2027, 7, 1).toordinal(), date(2027, 7, 3).toordinal()),)
     assert day_table(YS, YE, sides, extra) == _day_table(YS, YE, sides, extra)
+
+
+@pytest.mark.parametrize(
+    ("zone", "at"),
+    [
+        ("Europe/Berlin", time(2, 30)),  # inside the spring-forward gap on one day
+        ("America/New_York", time(1, 30)),  # ambiguous on the fall-back day
+        ("Australia/Sydney", time(9, 0)),
+        ("America/Santiago", time(23, 30)),
+        ("Asia/Kolkata", time(9, 0)),
+    ],
+)
+def test_instants_stepped_by_week_equal_day_by_day(zone: str, at: time) -> None:
+    """The cached UTC instants of a wall-clock time, filled in between weekly samples where
+    the offset holds, equal the instants computed day by day through every DST change."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from chancal.planner.hours import _BLOCK, _instants
+
+    tz = ZoneInfo(zone)
+    for block in range(YS // _BLOCK, YE // _BLOCK + 1):
+        exact = tuple(
+            int(datetime.combine(date.fromordinal(block * _BLOCK + i), at, tz).timestamp())
+            for i in range(_BLOCK)
+        )
+        assert _instants(zone, at, block) == exact

@@ -48,6 +48,7 @@ class Slots:
 
 # A planning year touches at most 4 blocks of 128 days (2 of 512 would compute 1,024 days).
 _BLOCK = 128
+_STEP = 7
 
 
 @lru_cache(maxsize=4096)
@@ -55,10 +56,25 @@ def _instants(zone: str, at: time, block: int) -> tuple[int, ...]:
     """UTC instants of one wall-clock time on every day of a block of _BLOCK days."""
     first = block * _BLOCK
     tz = ZoneInfo(zone)
-    return tuple(
-        int(datetime.combine(date.fromordinal(first + i), at, tz).timestamp())
-        for i in range(_BLOCK)
-    )
+
+    def exact(i: int) -> int:
+        return int(datetime.combine(date.fromordinal(first + i), at, tz).timestamp())
+
+    # The UTC offset changes at most twice a year, never twice within a week: where
+    # the offset is the same at both ends of a week, it holds on every day between.
+    out = [0] * (_BLOCK + 1)
+    base = _naive(first, at)
+    for lo in range(0, _BLOCK, _STEP):
+        hi = min(lo + _STEP, _BLOCK)
+        a, b = exact(lo), exact(hi)
+        out[lo], out[hi] = a, b
+        if a - (base + lo * 86400) == b - (base + hi * 86400):
+            for i in range(lo + 1, hi):
+                out[i] = a + (i - lo) * 86400
+        else:
+            for i in range(lo + 1, hi):
+                out[i] = exact(i)
+    return tuple(out[:_BLOCK])
 
 
 def _at(ordinal: int, at: time, zone: str) -> int:

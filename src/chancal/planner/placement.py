@@ -431,22 +431,24 @@ class Placer:
         window = item.window
         order = _outward(window, _preferred_index(item, _window_size(window)))
         no_room = self.manager.no_room.get((id(item.partner.slot_cache), item.seconds))
-        # Step 0 checks each window day directly: most events find a day here. The
-        # cheapest refusals (not an allowed day, no free hour left that day) are
-        # filtered in bulk first; the days are still tried in preference order.
+        # Step 0 checks each window day directly, in preference order: most events
+        # find a day here. The cheapest refusals (not an allowed day, no free hour
+        # left that day) are checked inline.
         table = item.partner.table
         allowed, first = table.allowed, table.first
-        days = [d for d in order if allowed[d - first]]
-        if no_room:
-            open_days = [d for d in days if d not in no_room]
-            if len(open_days) < len(days):
-                reasons[R_BUSY] = len(days) - len(open_days)
-            days = open_days
-        for day in days:
+        busy = 0
+        for day in order:
+            if not allowed[day - first]:
+                continue
+            if no_room is not None and day in no_room:
+                busy += 1
+                continue
             ok, start = self.attempt(item, day, True, reasons)
             if ok:
                 self.commit(item, day, start, 0)
                 return 0, ""
+        if busy:
+            reasons[R_BUSY] = reasons.get(R_BUSY, 0) + busy
         first_reason = main_reason(reasons)
         if last_level == 0:
             return -1, first_reason
@@ -692,7 +694,9 @@ def _smear(taken: int, span: int) -> int:
 
 
 def _mark(words: dict[int, int], first: int, end: int) -> None:
-    """Mark half hours first..end-1 as taken."""
-    for h in range(first, end):
-        k = h >> 6
-        words[k] = words.get(k, 0) | 1 << (h & 63)
+    """Mark half hours first..end-1 as taken (one mask per 64-half-hour word)."""
+    while first < end:
+        k, off = first >> 6, first & 63
+        n = min(end - first, 64 - off)
+        words[k] = words.get(k, 0) | ((1 << n) - 1) << off
+        first += n
