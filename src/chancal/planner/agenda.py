@@ -19,6 +19,57 @@ def template(text: str) -> Template:
     return Template(text)
 
 
+class _AsWritten(dict[str, str]):
+    """Values for a compiled agenda; an unknown placeholder reads as it was written."""
+
+    def __missing__(self, key: str) -> str:
+        name, _, braced = key.partition("#")
+        if not braced:
+            return f"${name}"
+        return self[name] if name in self else f"${{{name}}}"
+
+
+class Agenda:
+    """An agenda text compiled once to a `str.format_map` pattern (C speed, per event).
+
+    Equivalent to `Template(text).safe_substitute(values)`: `$$` reads `$`, a
+    stray `$` stays, and an unknown `$name` or `${name}` stays as written.
+    """
+
+    __slots__ = ("_pattern",)
+
+    def __init__(self, text: str) -> None:
+        parts: list[str] = []
+        last = 0
+        for match in Template.pattern.finditer(text):
+            parts.append(_literal(text[last : match.start()]))
+            if match.group("escaped") is not None:
+                parts.append("$")
+            elif match.group("named") is not None:
+                parts.append("{" + match.group("named") + "}")
+            elif match.group("braced") is not None:
+                parts.append("{" + match.group("braced") + "#b}")
+            else:
+                parts.append("$")  # invalid: a lone `$` stays
+            last = match.end()
+        parts.append(_literal(text[last:]))
+        self._pattern = "".join(parts)
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        """Return the filled agenda, stripped."""
+        return self._pattern.format_map(_AsWritten(values)).strip()
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+@lru_cache(maxsize=1024)
+def compiled(text: str) -> Agenda:
+    """Return the compiled agenda of a text (cached: one per distinct text)."""
+    return Agenda(text)
+
+
 def render(text: str, values: Mapping[str, str]) -> str:
     """Fill an agenda template; unknown placeholders are left as they are."""
     return template(text).safe_substitute(values).strip()

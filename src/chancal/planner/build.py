@@ -638,7 +638,7 @@ class _Planner:
         }
         if occ.focus_area:
             values["focus_area"] = occ.focus_area
-        description = template.safe_substitute(values).strip()
+        description = template.fill(values)
         if kind == "information_exchange" and "We share:" not in description:
             description += (
                 f"\nWe share: {values['we_share']}\n{partner.name} shares: {values['they_share']}"
@@ -732,7 +732,7 @@ class _Planner:
             kind,
             base_title,
             titled,
-            agenda.template(follow.agenda if follow else spec.agenda),
+            agenda.compiled(follow.agenda if follow else spec.agenda),
             values,
             location,
             suffix,
