@@ -26,7 +26,7 @@ class _AsWritten(dict[str, str]):
         name, _, braced = key.partition("#")
         if not braced:
             return f"${name}"
-        return self[name] if name in self else f"${{{name}}}"
+        return self.get(name, f"${{{name}}}")
 
 
 class Agenda:
