@@ -10,7 +10,10 @@ users start from. Partners are spread over 40 countries with their real IANA
 time zones, Sunday-Thursday working weeks where that is the custom, fiscal years
 that start in April or July where that is common, several contacts, two to four
 focus areas, sharing topics, local blackouts and, for some, overrides of their
-tier's plan. Managers own 50 to 200 partners each.
+tier's plan. Managers own 50 to 200 partners each; big portfolios are mostly the
+transactional long tail (at most 30 visited partners per manager), and each
+manager's weekly capacity and travel are sized to the portfolio (a throughput
+benchmark: see `capacity_lines`), so the program plans without errors.
 """
 
 from __future__ import annotations

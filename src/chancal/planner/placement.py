@@ -52,6 +52,13 @@ as double-booked). Pins are reserved in a fixed order (partners by id, rules
 in placement order), so new events cannot take their slots. A pinned start
 before `today` is kept exactly and unconditionally. A pinned event that must
 move gets a "moved" warning saying why.
+
+Speed (issue 7): busy time is kept as bit masks of half hours, so the free
+starts of a day are a few int operations over the day's candidates (hours.py
+computes each day's candidate shape once per pair of zones); days found
+without a free start for a manager are remembered (busy time only grows);
+relaxation steps only order the days still usable, and the overlapping step
+widens lazily.
 """
 
 from __future__ import annotations
