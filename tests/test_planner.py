@@ -449,3 +449,22 @@ def test_capacity_forcing_a_pinned_event_to_move_says_why() -> None:
     moved = [d for d in plan.diagnostics if d.code == "moved"]
     assert [d.partner_id for d in moved] == ["bbb"]
     assert "capacity" in moved[0].message
+
+
+def test_the_generated_benchmark_program_plans_without_errors() -> None:
+    """benchmarks/generate.py sizes each manager's capacity to the portfolio, so a program
+    with managers of 50 to 200 partners places every event (issue 7's benchmark plans)."""
+    import importlib.util
+    from pathlib import Path
+
+    from chancal.loader import loads
+
+    path = Path(__file__).parent.parent / "benchmarks" / "generate.py"
+    spec = importlib.util.spec_from_file_location("chancal_benchmark_generate_plan", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = loads(module.generate(260)).config
+    assert max(sum(p.manager == m.id for p in config.partners) for m in config.managers) > 150
+    plan = make_plan(config)
+    assert [d.message for d in plan.diagnostics if d.severity == "error"] == []
