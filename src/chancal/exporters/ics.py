@@ -254,6 +254,7 @@ class EventWriter:
         self._tails: dict[tuple[str, int], str] = {}
         self._locations: dict[str, str] = {}
         self._zones: dict[str, tuple[str, ZoneInfo]] = {}
+        self._stamps: dict[datetime, str] = {}
 
     def event(self, ev: Event) -> bytes:
         """Return one VEVENT, folded, CRLF-terminated."""
@@ -290,7 +291,7 @@ class EventWriter:
         parts = [
             "BEGIN:VEVENT",
             uid if len(uid) <= _MAX_LINE and uid.isascii() else fold_text(uid),
-            self.stamp if ev.stamp is None else "DTSTAMP:" + _utc_text(ev.stamp),
+            self.stamp if ev.stamp is None else self._stamp(ev.stamp),
             when,
             title if len(title) <= _MAX_LINE and title.isascii() else fold_text(title),
         ]
@@ -332,6 +333,16 @@ class EventWriter:
                 parts.append(head + alarm_end)
         parts.append("END:VEVENT\r\n")
         return "\r\n".join(parts).encode("utf-8", "replace")
+
+    def _stamp(self, stamp: datetime) -> str:
+        # Locked events carry the DTSTAMP of the run that last changed them:
+        # a handful of distinct values shared by thousands of events.
+        line = self._stamps.get(stamp)
+        if line is None:
+            if len(self._stamps) >= 4096:
+                self._stamps.clear()
+            line = self._stamps[stamp] = "DTSTAMP:" + _utc_text(stamp)
+        return line
 
     def _attendee_lines(self, attendees: tuple[Person, ...]) -> tuple[tuple[Person, ...], str]:
         # One entry per contact list: the planner shares one tuple per partner,
