@@ -354,6 +354,7 @@ class _Planner:
             for item in every(items):
                 if item.day is not None:
                     self.events.append(self._event(partner, manager, state, item))
+        self._fixed_cache.clear()  # a partner has one manager: its entries are done
 
     def _frozen(self, item: Item) -> bool:
         pin = item.pin
