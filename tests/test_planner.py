@@ -468,3 +468,17 @@ def test_the_generated_benchmark_program_plans_without_errors() -> None:
     assert max(sum(p.manager == m.id for p in config.partners) for m in config.managers) > 150
     plan = make_plan(config)
     assert [d.message for d in plan.diagnostics if d.severity == "error"] == []
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_make_plan_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    """Planning pauses the cyclic collector for speed and restores its state afterwards."""
+    import gc
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        make_plan(_one_call())
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
