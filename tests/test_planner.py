@@ -311,6 +311,24 @@ def test_pin_published_just_outside_the_window_is_kept_and_reported() -> None:
     assert "kept where it was published" in plan.diagnostics[0].message
 
 
+def test_follow_up_whose_window_falls_after_the_year_keeps_its_published_slot() -> None:
+    """A coaching follow-up due after the year ends (its window clipped away) is placed in its
+    period; a published slot there is kept like any other instead of moving on every run."""
+    rules = (
+        "- {id: w, kind: capability_workshop, dates: [2027-12-07],"
+        " follow_ups: [{kind: coaching_session, after: [2w, 5w]}]}"
+    )
+    config = program(rules)
+    first = make_plan(config)
+    late = "acme/w/2027-12-07/coaching-2"
+    assert first.events[[e.key for e in first.events].index(late)].day.year == 2027
+    published = datetime.fromisoformat("2027-12-14T10:00:00-05:00")  # not the planner's choice
+    pins = {e.key: e.start for e in first.events} | {late: published}
+    again = make_plan(config, pins=pins)
+    assert {e.key: e.start for e in again.events}[late] == published
+    assert "moved" not in [d.code for d in again.diagnostics]
+
+
 def test_follow_up_keeps_its_slot_when_its_base_moves_a_little() -> None:
     """A blackout moves a workshop by days; its published coaching, still inside the
     coaching window of the moved workshop, stays where it was."""

@@ -412,7 +412,9 @@ class _Planner:
             return "it changed between a timed and an all-day event"
         day, start = slot
         lo, hi = span(item)
-        if not item.window or not lo <= day < hi:
+        # A window clipped away by the year's end leaves the period (what `span` searches),
+        # so a slot placed there is kept like any other instead of moving on every run.
+        if not lo <= day < hi:
             return "it is outside the rule's window"
         why = placer.refusal(item, day, False)
         if why is not None:
