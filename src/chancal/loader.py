@@ -218,6 +218,10 @@ def _parse(text: str, name: str) -> tuple[Source, Any, list[Problem]]:
             data = _Builder(source, 4 * len(text) + 100_000, problems).document()
         return source, data, problems
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in str(exc.problem):
+            # Newer libyaml builds refuse deep nesting themselves (while scanning ahead,
+            # before our own depth limit is reached): report it the same way everywhere.
+            raise _too_deep(name) from None
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = f"YAML syntax error: {exc.problem or exc.context}"
@@ -257,9 +261,13 @@ def _parse(text: str, name: str) -> tuple[Source, Any, list[Problem]]:
             ]
         ) from None
     except (_TooDeep, RecursionError):
-        raise ConfigError(
-            [Problem(name, 1, 1, "", f"the document is nested more than {_MAX_DEPTH} levels deep")]
-        ) from None
+        raise _too_deep(name) from None
+
+
+def _too_deep(name: str) -> ConfigError:
+    return ConfigError(
+        [Problem(name, 1, 1, "", f"the document is nested more than {_MAX_DEPTH} levels deep")]
+    )
 
 
 class _TooDeep(Exception):
