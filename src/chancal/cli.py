@@ -678,7 +678,7 @@ def plan(
         list[PlanView] | None,
         typer.Option(
             "--view",
-            help="What to show, repeatable: summary (default), grid (the year at a glance), "
+            help="What to show, repeatable: summary, grid (the year at a glance; both by default), "
             "load (each manager's weeks against capacity), balance (collaboration against "
             "accountability bars).",
             show_default=False,
@@ -695,7 +695,7 @@ def plan(
         ),
     ] = None,
 ) -> None:
-    """Plan the year and print it: a summary per partner and the diagnostics.
+    """Plan the year and print it: the year at a glance, a summary per partner, the diagnostics.
 
     With --partner or --manager: that person's agenda in date order. With
     --format json: the whole plan for scripts (shape documented in
@@ -733,7 +733,9 @@ def plan(
         from chancal.exporters.views import view_of
 
         out = Console(highlight=False)
-        for n, shown in enumerate(view or [PlanView.summary]):
+        # The year at a glance first, unless one person's agenda was asked for.
+        default = [PlanView.summary] if partner or manager else [PlanView.grid, PlanView.summary]
+        for n, shown in enumerate(view or default):
             if n:
                 out.print()
             if shown is PlanView.summary:
