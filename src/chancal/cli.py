@@ -644,12 +644,10 @@ def _known_id(value: str, choices: list[str], what: str) -> None:
     """Raise a UsageError with a did-you-mean when `value` is not one of `choices`."""
     if value in choices:
         return
-    import difflib
-
     from chancal.errors import UsageError
+    from chancal.suggest import did_you_mean
 
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(sorted(choices))}"
+    hint = did_you_mean(value, choices) or f"; known: {', '.join(sorted(choices))}"
     raise UsageError(f"unknown {what} '{value}'{hint}")
 
 

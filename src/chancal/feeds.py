@@ -11,7 +11,6 @@ Feeds already on disk with the same bytes are not rewritten.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import re
 import shutil
@@ -38,6 +37,7 @@ from chancal.exporters.ics import (
     year_range,
 )
 from chancal.plan import Event, Plan
+from chancal.suggest import did_you_mean
 
 FeedKind = Literal["all", "partner", "manager"]
 
@@ -119,9 +119,7 @@ def select_feeds(
     ):
         for ident in asked:
             if ident not in known:
-                close = difflib.get_close_matches(ident, sorted(known), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise UsageError(f"unknown {what} '{ident}'{hint}")
+                raise UsageError(f"unknown {what} '{ident}'{did_you_mean(ident, known)}")
     everything = not partners and not managers
     period = period_text(plan.year_start, plan.year_end)
     program = plan.program_name

@@ -12,7 +12,6 @@ values by our own small walk, which lets us
 
 from __future__ import annotations
 
-import difflib
 import gc
 import types
 import typing
@@ -37,6 +36,7 @@ from yaml.events import (
 
 from chancal.errors import ConfigError, Problem
 from chancal.models import Config
+from chancal.suggest import did_you_mean
 
 try:  # the C parser is 3-5x faster on large files; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -611,7 +611,7 @@ def _problems(exc: ValidationError, source: Source, data: Any) -> Iterator[Probl
         elif kind == "extra_forbidden":
             field = str(loc[-1])
             message = f"unknown key '{field}'"
-            hint = _did_you_mean(field, _allowed_keys(loc[:-1]))
+            hint = did_you_mean(field, _allowed_keys(loc[:-1]))
             problem = source.problem(loc, message + hint, key=True)
         elif kind == "missing":
             problem = source.problem(loc[:-1], f"missing required key '{loc[-1]}'")
@@ -643,7 +643,7 @@ def _message(error: Any) -> str:
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ",").split(",")]
         if str(given) in choices:
             return f"'{given}' must be written plainly as {expected}, without quotes or tags"
-        hint = _did_you_mean(str(given), choices) if isinstance(given, str) else ""
+        hint = did_you_mean(str(given), choices) if isinstance(given, str) else ""
         return f"'{given}' is not allowed; use {expected}{hint}"
     if error["type"] in ("date_from_datetime_parsing", "date_parsing", "date_type"):
         return f"'{error.get('input')}' is not a date; write it as YYYY-MM-DD"
@@ -669,11 +669,6 @@ def _kind_of(value: object) -> str:
     if value is None:
         return "an empty value"
     return f"'{value}'"
-
-
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _allowed_keys(loc: Sequence[str | int]) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 from functools import cache
@@ -12,6 +11,7 @@ from chancal.durations import format_duration
 from chancal.errors import Problem
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import Blackout, Config, Rule, RuleEdits, Tier, Window
+from chancal.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from chancal.loader import Source
@@ -158,13 +158,9 @@ def _known(report: _Report, path: Path, value: str, choices: Collection[str], wh
     if value in choices:
         return
     options = sorted(choices)
-    close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
-    if close:
-        hint = f"; did you mean '{close[0]}'?"
-    elif options:
-        hint = f"; known: {', '.join(options)}"
-    else:
-        hint = f"; there is no {what} to refer to"
+    hint = did_you_mean(value, options) or (
+        f"; known: {', '.join(options)}" if options else f"; there is no {what} to refer to"
+    )
     report(path, f"unknown {what} '{value}'{hint}")
 
 
@@ -198,21 +194,15 @@ def _subdivisions(country: str) -> tuple[str, ...]:
 def _place(report: _Report, path: Path, country: str, subdivision: str | None) -> None:
     countries = _countries()
     if country not in countries:
-        close = difflib.get_close_matches(country.upper(), sorted(countries), n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else "; use an ISO 3166 code such as 'DE'"
+        hint = did_you_mean(country.upper(), countries) or "; use an ISO 3166 code such as 'DE'"
         report((*path, "country"), f"unknown country '{country}'{hint}")
         return
     if subdivision is not None and subdivision not in _subdivisions(country):
         subs = _subdivisions(country)
-        close = difflib.get_close_matches(subdivision, list(subs), n=1, cutoff=0.5)
-        hint = (
-            f"; did you mean '{close[0]}'?"
-            if close
-            else (
-                f"; {country} has {', '.join(subs[:12])}{'...' if len(subs) > 12 else ''}"
-                if subs
-                else f"; {country} has no subdivisions, remove it"
-            )
+        hint = did_you_mean(subdivision, subs, cutoff=0.5) or (
+            f"; {country} has {', '.join(subs[:12])}{'...' if len(subs) > 12 else ''}"
+            if subs
+            else f"; {country} has no subdivisions, remove it"
         )
         report((*path, "subdivision"), f"unknown subdivision '{subdivision}' of {country}{hint}")
 
