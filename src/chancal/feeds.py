@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import partial
 from hashlib import sha256
 from pathlib import Path
@@ -102,7 +102,7 @@ def period_text(start: date, end: date) -> str:
     """Describe a planning year: `2027`, or `2027-04-01 to 2028-03-31` for a fiscal year."""
     if (start.month, start.day) == (1, 1) and end == start.replace(year=start.year + 1):
         return str(start.year)
-    return f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}"
+    return f"{start.isoformat()} to {date.fromordinal(end.toordinal() - 1).isoformat()}"
 
 
 def select_feeds(
@@ -211,6 +211,15 @@ def router(plan: Plan, feeds: Sequence[Feed]) -> Callable[[Event], Sequence[int]
     return route
 
 
+def _prepare(
+    plan: Plan, partners: Sequence[str] | None, managers: Sequence[str] | None
+) -> tuple[list[Feed], list[Event], tuple[int, int], Callable[[Event], Sequence[int]]]:
+    """Select the feeds, order the events and route them: what writing and checking share."""
+    feeds = select_feeds(plan, partners, managers)
+    ordered = feed_order(plan.events)
+    return feeds, ordered, year_range(ordered, plan.year_start, plan.last_day), router(plan, feeds)
+
+
 def write_feeds(
     plan: Plan,
     out: Path,
@@ -221,10 +230,7 @@ def write_feeds(
     progress: Progress | None = None,
 ) -> Written:
     """Write the selected feeds under `out`, all or nothing."""
-    feeds = select_feeds(plan, partners, managers)
-    ordered = feed_order(plan.events)
-    years = year_range(ordered, plan.year_start, plan.year_end - timedelta(days=1))
-    route = router(plan, feeds)
+    feeds, ordered, years, route = _prepare(plan, partners, managers)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
     root = out.resolve()
@@ -279,10 +285,7 @@ def stale_feeds(
     and compared byte for byte with the file on disk; only the spool (all.ics's
     bytes) goes to a scratch file outside `out`. Nothing under `out` is touched.
     """
-    feeds = select_feeds(plan, partners, managers)
-    ordered = feed_order(plan.events)
-    years = year_range(ordered, plan.year_start, plan.year_end - timedelta(days=1))
-    route = router(plan, feeds)
+    feeds, ordered, years, route = _prepare(plan, partners, managers)
     root = out.resolve()
     targets = _targets(root, feeds)
     stale: list[str] = []

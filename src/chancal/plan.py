@@ -27,6 +27,9 @@ def make_uid(program_id: str, key: str) -> str:
 Pins = Mapping[str, "date | datetime"]
 """Published starts by event key (from the lock): the planner keeps them while still allowed."""
 
+ALL_DAY_HOURS = 8.0
+"""What one all-day event day weighs against weekly hours (planner capacity, views, health)."""
+
 Severity = Literal["info", "warning", "error"]
 Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
 
@@ -89,7 +92,7 @@ class Event:
     def hours(self) -> float:
         """Working hours the event takes (an all-day event counts 8 hours a day)."""
         if self.all_day:
-            return 8.0 * (self.end - self.start).days  # type: ignore[operator]
+            return ALL_DAY_HOURS * (self.end - self.start).days  # type: ignore[operator]
         return (self.end - self.start).total_seconds() / 3600  # type: ignore[operator]
 
 
@@ -158,3 +161,8 @@ class Plan:
     partners: tuple[PartnerInfo, ...] = ()
     managers: tuple[ManagerInfo, ...] = ()
     tiers: tuple[TierInfo, ...] = ()
+
+    @property
+    def last_day(self) -> date:
+        """The last day of the planning year (`year_end` is exclusive)."""
+        return date.fromordinal(self.year_end.toordinal() - 1)

@@ -40,17 +40,13 @@ def _hours(events: Iterable[Event]) -> float:
     return sum(e.hours for e in events)
 
 
-def _last_day(plan: Plan) -> date:
-    return date.fromordinal(plan.year_end.toordinal() - 1)
-
-
 def summary_table(plan: Plan) -> Table:
     """One row per partner: events by kind (grid letters), collaboration against accountability."""
     from chancal.exporters.views import kind_codes
 
     codes = kind_codes(plan.events)
     table = Table(
-        title=Text(f"{plan.program_name}: {plan.year_start} to {_last_day(plan)}"),
+        title=Text(f"{plan.program_name}: {plan.year_start} to {plan.last_day}"),
         caption=Text("collaboration and accountability as events / hours; kinds as in the grid"),
     )
     table.add_column("Partner", ratio=3, no_wrap=True, overflow="ellipsis")

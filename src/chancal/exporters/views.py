@@ -21,14 +21,13 @@ from rich.text import Span, Text
 
 from chancal.health import PRINCIPLE_TITLES, PRINCIPLES, HealthReport
 from chancal.kinds import Purpose
-from chancal.plan import Event, ManagerInfo, PartnerInfo, Plan
+from chancal.plan import ALL_DAY_HOURS, Event, ManagerInfo, PartnerInfo, Plan
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 PURPOSE_STYLE: Mapping[Purpose, str] = {
     "accountability": "bold yellow",
     "collaboration": "bold cyan",
 }
-ALL_DAY_HOURS = 8.0  # an all-day event's weight against weekly hours, as in the planner
 EMPTY = "\u00b7"  # middle dot: a week with nothing planned
 MORE = "+"  # a second event in the same week
 OVER = "!"  # over capacity
@@ -222,9 +221,9 @@ def _partner_events(plan: Plan) -> defaultdict[str, list[Event]]:
 
 
 def _title(plan: Plan) -> Text:
-    last = plan.year_end - timedelta(days=1)
     return Text.assemble(
-        (plan.program_name, "bold"), f"  {plan.year_start.isoformat()} to {last.isoformat()}"
+        (plan.program_name, "bold"),
+        f"  {plan.year_start.isoformat()} to {plan.last_day.isoformat()}",
     )
 
 

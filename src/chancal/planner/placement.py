@@ -69,13 +69,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
+from chancal.plan import ALL_DAY_HOURS
 from chancal.planner.calendar import DayTable, Ranges
 from chancal.planner.hours import HALF_HOUR, HoursSig, SlotMask, slot_mask
 from chancal.planner.recurrence import Occurrence
 from chancal.planner.rules import FollowSpec, RuleSpec
 
 WIDEN_DAYS = 14
-ALL_DAY_HOURS = 8.0
 
 # Why a day was refused, from the most to the least fundamental.
 R_DAY = "no allowed day (non-working days, holidays, blackouts, shared events)"
