@@ -148,3 +148,42 @@ def test_instants_stepped_by_week_equal_day_by_day(zone: str, at: time) -> None:
             for i in range(_BLOCK)
         )
         assert _instants(zone, at, block) == exact
+
+
+NINE, FIVE = time(9, 0), time(17, 0)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "shared"),
+    [
+        ("Europe/Paris", "Europe/Berlin", True),  # one EU rule: same offsets all year
+        ("America/New_York", "America/Toronto", True),
+        ("Europe/London", "Europe/Lisbon", True),
+        ("Europe/Paris", "Europe/London", False),  # an hour apart
+        ("America/Chicago", "America/Mexico_City", False),  # same winter, no DST in Mexico
+        ("Asia/Kolkata", "Asia/Colombo", True),
+        ("Australia/Sydney", "Australia/Brisbane", False),  # Brisbane keeps no DST
+    ],
+)
+def test_zones_with_equal_offsets_all_year_share_start_times(a: str, b: str, shared: bool) -> None:
+    """Partners in zones with the same UTC offsets at every instant of the year share their
+    start-time caches (same_clock keys them alike); any difference keeps them apart, and
+    sharing is only claimed where every day's candidate starts really are equal."""
+    from chancal.planner.hours import same_clock
+
+    sig_a = HoursSig(a, NINE, FIVE, "America/New_York", NINE, FIVE)
+    sig_b = HoursSig(b, NINE, FIVE, "America/New_York", NINE, FIVE)
+    assert (same_clock(sig_a, YS, YE) == same_clock(sig_b, YS, YE)) is shared
+    if shared:
+        for day in range(YS, YE):
+            assert slots(sig_a, day, 3600) == slots(sig_b, day, 3600)
+
+
+def test_offset_history_records_each_change_to_the_second() -> None:
+    """The offset history of New York in 2027: EST, then EDT from 2027-03-14 07:00 UTC, then
+    EST again from 2027-11-07 06:00 UTC (2 a.m. local both times)."""
+    from chancal.planner.hours import _offsets
+
+    spring = 1805007600  # 2027-03-14T07:00:00Z
+    autumn = 1825567200  # 2027-11-07T06:00:00Z
+    assert _offsets("America/New_York", YS, YE) == (-18000, spring, -14400, autumn, -18000)

@@ -45,7 +45,7 @@ from chancal.plan import (
 )
 from chancal.planner import agenda
 from chancal.planner.calendar import Side, blackout_ranges, day_table, weekday_mask
-from chancal.planner.hours import HoursSig, SlotMask, local_datetime
+from chancal.planner.hours import HoursSig, SlotMask, local_datetime, same_clock
 from chancal.planner.placement import (
     R_GAP,
     R_MONTH,
@@ -119,7 +119,7 @@ class _Planner:
         self._blocked: dict[str, frozenset[int]] = {}
         self._attendees: dict[tuple[str, tuple[str, ...] | None], tuple[Person, ...]] = {}
         self.program_blackouts = blackout_ranges(self.program.blackouts)
-        self._slot_caches: dict[HoursSig, dict[int, SlotMask]] = {}
+        self._slot_caches: dict[tuple[object, ...], dict[int, SlotMask]] = {}
         self._fixed_cache: dict[tuple[str, str, str], tuple[Any, Any, tuple[Any, ...]]] = {}
 
     # -- rules ------------------------------------------------------------------
@@ -212,7 +212,7 @@ class _Planner:
             month_of=self.month_of,
             half_start=self.half_start,
             blocked=self._blocked_days(partner.tier),
-            slot_cache=self._slot_caches.setdefault(hours, {}),
+            slot_cache=self._slot_caches.setdefault(same_clock(hours, self.ys, self.ye), {}),
         )
 
     # -- items ------------------------------------------------------------------
@@ -363,38 +363,22 @@ class _Planner:
                 item.children = []
 
     def _frozen(self, item: Item) -> bool:
-        pin = item.pin
-        if pin is None or self.today is None:
+        slot = item.pin_slot
+        if slot is None or self.today is None or (slot[1] is None) != bool(item.days):
             return False
-        if isinstance(pin, datetime):
-            if item.days:
-                return False
-            day = pin.astimezone(ZoneInfo(item.partner.timezone)).date()
-        else:
-            if not item.days:
-                return False
-            day = pin
-        return day.toordinal() < self.today
+        return slot[0] < self.today
 
     def _commit_pin(self, placer: Placer, item: Item) -> None:
-        pin = item.pin
-        assert pin is not None
-        if isinstance(pin, datetime):
-            local = pin.astimezone(ZoneInfo(item.partner.timezone))
-            placer.commit(item, local.date().toordinal(), int(pin.timestamp()), 0)
-        else:
-            placer.commit(item, pin.toordinal(), None, 0)
+        assert item.pin_slot is not None
+        placer.commit(item, *item.pin_slot, 0)
 
-    def _pinned_slot(self, item: Item) -> tuple[int, int | None] | None:
+    @staticmethod
+    def _pinned_slot(item: Item) -> tuple[int, int | None] | None:
         """The pinned day and start (None: all-day), or None when the event changed shape."""
-        pin = item.pin
-        if pin is None or isinstance(pin, datetime) == bool(item.days):
+        slot = item.pin_slot
+        if slot is None or (slot[1] is None) != bool(item.days):
             return None
-        if isinstance(pin, datetime):
-            return pin.astimezone(ZoneInfo(item.partner.timezone)).date().toordinal(), int(
-                pin.timestamp()
-            )
-        return pin.toordinal(), None
+        return slot
 
     def _pin_refusal(self, placer: Placer, item: Item, overlap: bool = False) -> str | None:
         """Why the published slot cannot be kept (None: it can).

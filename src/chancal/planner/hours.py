@@ -198,6 +198,58 @@ def slots(sig: HoursSig, ordinal: int, seconds: int) -> Slots:
     return Slots(tuple(p0 + s for s in starts), common)
 
 
+def same_clock(sig: HoursSig, first: int, last: int) -> tuple[object, ...]:
+    """A key equal for every HoursSig whose start times are equal on days first..last-1.
+
+    Start times depend on zones only through their UTC offsets, and many zones
+    share them all year (Paris, Berlin, Madrid, ...), so the candidate starts
+    and the manager's "no room" days of one are those of the other: keyed by
+    this, partners in such zones share them instead of each working them out.
+    """
+    return (
+        _offsets(sig.partner_tz, first, last),
+        sig.partner_start,
+        sig.partner_end,
+        _offsets(sig.manager_tz, first, last),
+        sig.manager_start,
+        sig.manager_end,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _offsets(zone: str, first: int, last: int) -> tuple[int, ...]:
+    """A zone's UTC offset history around days first..last-1: the offset, then (instant, offset).
+
+    Two days of margin either side cover any wall-clock time on those dates.
+    Transitions are found day by day, then to the second by bisection (offsets
+    change at most once in a day).
+    """
+    tz = ZoneInfo(zone)
+
+    def offset(ts: int) -> int:
+        delta = datetime.fromtimestamp(ts, tz).utcoffset()
+        assert delta is not None
+        return int(delta.total_seconds())
+
+    start = (first - 2 - _EPOCH) * 86400
+    out = [offset(start)]
+    prev_ts, prev = start, out[0]
+    for day in range(first - 1, last + 3):
+        ts = (day - _EPOCH) * 86400
+        now = offset(ts)
+        if now != prev:
+            lo, hi = prev_ts, ts  # offset(lo) == prev, offset(hi) == now
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if offset(mid) == prev:
+                    lo = mid
+                else:
+                    hi = mid
+            out += [hi, now]
+        prev_ts, prev = ts, now
+    return tuple(out)
+
+
 @lru_cache(maxsize=1 << 18)
 def local_datetime(ts: int, zone: str) -> datetime:
     """Return the aware datetime of an instant in a zone (cached: many events share starts)."""

@@ -68,6 +68,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from chancal.plan import ALL_DAY_HOURS
 from chancal.planner.calendar import DayTable, Ranges
@@ -171,8 +172,16 @@ class Item:
     skip: bool = False
     visit_direction: str | None = None
     travels: bool = False
+    # The pin as (partner's local day, UTC start or None for all-day): read several times.
+    pin_slot: tuple[int, int | None] | None = None
 
     def __post_init__(self) -> None:
+        pin = self.pin
+        if isinstance(pin, datetime):
+            local = pin.astimezone(ZoneInfo(self.partner.timezone))
+            self.pin_slot = local.date().toordinal(), int(pin.timestamp())
+        elif pin is not None:
+            self.pin_slot = pin.toordinal(), None
         follow, spec = self.follow, self.spec
         if follow is not None:
             self.seconds, self.days = follow.seconds, follow.days
