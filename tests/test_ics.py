@@ -21,6 +21,7 @@ from chancal.exporters.ics import (
     normalize_text,
     param_value,
     render_feed,
+    text_line,
 )
 from chancal.plan import Event, Plan
 from test_ics_support import (
@@ -132,6 +133,18 @@ def test_fold(line: str, physical: list[str]) -> None:
     """Folds at 75 octets, continuation lines start with a space, never inside a character."""
     assert fold(line) == "\r\n".join(physical).encode()
     assert fold_text(line).encode() == fold(line)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prefix=st.sampled_from(["UID:", "SUMMARY:", "DESCRIPTION:", "LOCATION:"]),
+    value=st.text(st.characters(codec="utf-8") | st.sampled_from("\r\n\\;,\x00\x7f\té😀")),
+)
+def test_text_line_is_escape_then_fold(prefix: str, value: str) -> None:
+    """The writer's bytes-only path gives what escaping and folding the str gives."""
+    assert text_line(prefix.encode(), value) == fold(prefix + escape_text(value))
+    surrogate = value + "\ud800"  # a lone surrogate, written as '?' both ways
+    assert text_line(prefix.encode(), surrogate) == fold(prefix + escape_text(surrogate))
 
 
 # --- raw bytes ------------------------------------------------------------------------------

@@ -104,9 +104,16 @@ def param_value(value: str) -> str:
 
 def fold(line: str) -> bytes:
     """Encode one content line as UTF-8 and fold it at 75 octets, never inside a character."""
-    data = line.encode("utf-8", "replace")
+    return _fold_bytes(line.encode("utf-8", "replace"))
+
+
+def _fold_bytes(data: bytes) -> bytes:
     if len(data) <= _MAX_LINE:
         return data
+    if data.isascii():  # one octet per character: cut anywhere
+        return b"\r\n ".join(
+            [data[:_MAX_LINE]] + [data[i : i + 74] for i in range(_MAX_LINE, len(data), 74)]
+        )
     parts = []
     start = 0
     limit = _MAX_LINE
@@ -122,6 +129,37 @@ def fold(line: str) -> bytes:
     return b"\r\n ".join(parts)
 
 
+# What `escape_text` does, on UTF-8 bytes: every character it touches is ASCII,
+# and no byte of a multi-byte UTF-8 sequence is, so the result is the same
+# text, encoded, without a second pass over the str.
+_CTL_BYTES = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
+_SPECIAL_BYTES = bytes([*range(0x20), 0x7F]) + b"\\;,"
+
+
+def _escape_bytes(data: bytes) -> bytes:
+    # Deleting the special bytes is a fast C scan; most names and ids have none.
+    if len(data.translate(None, _SPECIAL_BYTES)) == len(data):
+        return data
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    data = data.translate(None, _CTL_BYTES)
+    return (
+        data.replace(b"\\", b"\\\\")
+        .replace(b";", b"\\;")
+        .replace(b",", b"\\,")
+        .replace(b"\n", b"\\n")
+    )
+
+
+def text_line(prefix: bytes, value: str) -> bytes:
+    """Return the folded UTF-8 content line `prefix` + `value` escaped as TEXT.
+
+    The same bytes as `fold(prefix + escape_text(value))`, in one pass over bytes.
+    """
+    data = prefix + _escape_bytes(value.encode("utf-8", "replace"))
+    return data if len(data) <= _MAX_LINE else _fold_bytes(data)
+
+
 def fold_text(line: str) -> str:
     """Fold one content line like `fold`, but stay in str so an event is encoded only once."""
     if line.isascii():  # O(1) in CPython: one character is one octet
@@ -134,11 +172,6 @@ def fold_text(line: str) -> str:
     if len(line) * 4 <= _MAX_LINE:
         return line
     return fold(line).decode("utf-8")
-
-
-def _fold_short(line: str) -> str:
-    # The common case inline-cheap: most UIDs and titles need no folding.
-    return line if len(line) <= _MAX_LINE and line.isascii() else fold_text(line)
 
 
 def format_duration(value: timedelta) -> str:
@@ -184,10 +217,6 @@ def _local_text(v: datetime) -> str:
     # Table lookups: about 5x faster than a format string on the hot path.
     t = _TWO
     return _year(v.year) + t[v.month] + t[v.day] + "T" + t[v.hour] + t[v.minute] + t[v.second]
-
-
-def _date_text(v: date) -> str:
-    return _year(v.year) + _TWO[v.month] + _TWO[v.day]
 
 
 _ZONES: dict[str, ZoneInfo] = {}
@@ -240,21 +269,19 @@ def _order_run_by_uid(ordered: list[Event], start: int, end: int) -> None:
 class EventWriter:
     """Serialise events to VEVENT bytes; caches the lines that repeat across events.
 
-    Every cache is keyed by something that repeats across events (a person,
-    a kind, a zone, a partner's contact list) and bounded, so memory does not
-    grow with the number of events.
+    Every cache is keyed by something that repeats across events (a stamp, a
+    zone, a place and kind, a partner's contact list with its organizer) and
+    bounded, so memory does not grow with the number of events. Lines are
+    built as UTF-8 bytes from the start, so no event is encoded twice.
     """
 
     def __init__(self, stamp: datetime) -> None:
-        self.stamp = "DTSTAMP:" + _utc_text(stamp)
-        self._people: dict[tuple[str, str, str], str] = {}
-        self._attendees: dict[int, tuple[tuple[Person, ...], str]] = {}
-        self._alarms: dict[tuple[timedelta, ...], tuple[str, ...]] = {}
-        self._categories: dict[tuple[str, str], str] = {}
-        self._tails: dict[tuple[str, int], str] = {}
-        self._locations: dict[str, str] = {}
-        self._zones: dict[str, tuple[str, ZoneInfo]] = {}
-        self._stamps: dict[datetime, str] = {}
+        self.stamp = ("DTSTAMP:" + _utc_text(stamp)).encode()
+        self._places: dict[tuple[str, str, str], bytes] = {}
+        self._people: dict[_PeopleKey, tuple[tuple[Person, ...], bytes]] = {}
+        self._alarms: dict[tuple[timedelta, ...], tuple[bytes, ...]] = {}
+        self._zones: dict[str, tuple[bytes, bytes, ZoneInfo]] = {}
+        self._stamps: dict[datetime, bytes] = {}
 
     def event(self, ev: Event) -> bytes:
         """Return one VEVENT, folded, CRLF-terminated."""
@@ -262,144 +289,176 @@ class EventWriter:
         end = ev.end
         if ev.all_day:
             when = (
-                "DTSTART;VALUE=DATE:"
-                + _date_text(start)
-                + "\r\nDTEND;VALUE=DATE:"
-                + _date_text(end)
+                b"DTSTART;VALUE=DATE:"
+                + _date_bytes(start)
+                + b"\r\nDTEND;VALUE=DATE:"
+                + _date_bytes(end)
             )
         else:
             zoned = self._zones.get(ev.timezone)
             if zoned is None:
+                param = ";TZID=" + param_value(ev.timezone) + ":"
                 zoned = self._zones[ev.timezone] = (
-                    ";TZID=" + param_value(ev.timezone) + ":",
+                    ("DTSTART" + param).encode("utf-8", "replace"),
+                    ("\r\nDTEND" + param).encode("utf-8", "replace"),
                     _zone(ev.timezone),
                 )
-            param, zone = zoned
+            dtstart, dtend, zone = zoned
             # The planner hands out datetimes already in the event's zone and
-            # outside a repeated hour: that common case skips `_timed`.
+            # outside a repeated hour: that common case skips `_timed_bytes`.
             if start.tzinfo is zone and not start.fold:  # type: ignore[union-attr]
-                first = "DTSTART" + param + _local_text(start)  # type: ignore[arg-type]
+                first = dtstart + _local_bytes(start)  # type: ignore[arg-type]
             else:
-                first = _timed("DTSTART", start, param, zone)  # type: ignore[arg-type]
+                first = _timed_bytes("DTSTART", start, dtstart, zone)  # type: ignore[arg-type]
             if end.tzinfo is zone and not end.fold:  # type: ignore[union-attr]
-                when = first + "\r\nDTEND" + param + _local_text(end)  # type: ignore[arg-type]
+                when = first + dtend + _local_bytes(end)  # type: ignore[arg-type]
             else:
-                when = first + "\r\n" + _timed("DTEND", end, param, zone)  # type: ignore[arg-type]
-        summary = escape_text(ev.title)
-        uid = "UID:" + escape_text(ev.uid)
-        title = "SUMMARY:" + summary
+                when = first + b"\r\n" + _timed_bytes("DTEND", end, dtend[2:], zone)  # type: ignore[arg-type]
+        summary = _escape_bytes(ev.title.encode("utf-8", "replace"))
+        title = b"SUMMARY:" + summary
+        place = self._places.get((ev.location, ev.kind, ev.purpose))
+        if place is None:
+            place = self._place(ev)
+        attendees = ev.attendees
+        org = ev.organizer
+        key = (
+            id(attendees),
+            None if org is None else org.name,
+            None if org is None else org.email,
+            ev.status,
+            ev.sequence,
+        )
+        people = self._people.get(key)
+        if people is None or people[0] is not attendees:
+            people = self._people_lines(key, ev)
         parts = [
-            "BEGIN:VEVENT",
-            uid if len(uid) <= _MAX_LINE and uid.isascii() else fold_text(uid),
+            b"BEGIN:VEVENT\r\n" + text_line(b"UID:", ev.uid),
             self.stamp if ev.stamp is None else self._stamp(ev.stamp),
             when,
-            title if len(title) <= _MAX_LINE and title.isascii() else fold_text(title),
+            title if len(title) <= _MAX_LINE else _fold_bytes(title),
         ]
         if ev.description:
-            parts.append(fold_text("DESCRIPTION:" + escape_text(ev.description)))
+            parts.append(text_line(b"DESCRIPTION:", ev.description))
+        parts.append(place)
+        parts.append(people[1])
+        if ev.reminders:
+            alarm = b"DESCRIPTION:" + summary
+            if len(alarm) > _MAX_LINE:
+                alarm = _fold_bytes(alarm)
+            parts.append(alarm.join(self._alarm_pieces(ev.reminders)))
+        else:
+            parts.append(b"END:VEVENT\r\n")
+        return b"\r\n".join(parts)
+
+    def _place(self, ev: Event) -> bytes:
+        # A partner's address (or "Video call") and the kind of meeting.
+        if len(self._places) >= 1 << 16:
+            self._places.clear()
+        category = _fold_bytes(
+            b"CATEGORIES:"
+            + _escape_bytes(ev.kind.encode("utf-8", "replace"))
+            + b","
+            + _escape_bytes(ev.purpose.encode("utf-8", "replace"))
+        )
         if ev.location:
-            location = self._locations.get(ev.location)
-            if location is None:
-                location = fold_text("LOCATION:" + escape_text(ev.location))
-                if len(self._locations) < 65536:  # locations repeat; bound it anyway
-                    self._locations[ev.location] = location
-            parts.append(location)
-        category = self._categories.get((ev.kind, ev.purpose))
-        parts.append(category if category is not None else self._category(ev.kind, ev.purpose))
+            category = text_line(b"LOCATION:", ev.location) + b"\r\n" + category
+        self._places[(ev.location, ev.kind, ev.purpose)] = category
+        return category
+
+    def _people_lines(self, key: _PeopleKey, ev: Event) -> tuple[tuple[Person, ...], bytes]:
+        # One entry per contact list (with its organizer and the event's
+        # status): the planner shares one attendee tuple per partner, so its
+        # identity is a cheap key; the entry holds the tuple itself, so the
+        # id cannot be reused by another list while the entry lives.
+        if len(self._people) >= 1 << 16:
+            self._people.clear()
+        lines = []
         org = ev.organizer
         if org is not None and org.email:
-            parts.append(self._person("ORGANIZER", org))
-        if ev.attendees:
-            cached = self._attendees.get(id(ev.attendees))
-            if cached is None or cached[0] is not ev.attendees:
-                cached = self._attendee_lines(ev.attendees)
-            if cached[1]:
-                parts.append(cached[1])
-        tail = self._tails.get((ev.status, ev.sequence))
-        if tail is None:
-            tail = self._tails[(ev.status, ev.sequence)] = (
-                f"STATUS:{ev.status}\r\nSEQUENCE:{ev.sequence}\r\n"
-                # Every chancal event, timed or all-day (a conference, a visit),
-                # is one that people attend, so it blocks their time.
-                "TRANSP:OPAQUE\r\nCLASS:PUBLIC"
-            )
-        parts.append(tail)
-        if ev.reminders:
-            alarm = "DESCRIPTION:" + summary
-            if len(alarm) > _MAX_LINE or not alarm.isascii():
-                alarm = fold_text(alarm)
-            alarm_end = "\r\n" + alarm + "\r\nEND:VALARM"
-            for head in self._alarm_heads(ev.reminders):
-                parts.append(head + alarm_end)
-        parts.append("END:VEVENT\r\n")
-        return "\r\n".join(parts).encode("utf-8", "replace")
+            lines.append(_person_line("ORGANIZER", org))
+        lines.extend(_person_line("ATTENDEE", p) for p in ev.attendees if p.email)
+        lines.append(
+            f"STATUS:{ev.status}\r\nSEQUENCE:{ev.sequence}\r\n"
+            # Every chancal event, timed or all-day (a conference, a visit),
+            # is one that people attend, so it blocks their time.
+            "TRANSP:OPAQUE\r\nCLASS:PUBLIC".encode("utf-8", "replace")
+        )
+        entry = self._people[key] = (ev.attendees, b"\r\n".join(lines))
+        return entry
 
-    def _stamp(self, stamp: datetime) -> str:
+    def _stamp(self, stamp: datetime) -> bytes:
         # Locked events carry the DTSTAMP of the run that last changed them:
         # a handful of distinct values shared by thousands of events.
         line = self._stamps.get(stamp)
         if line is None:
             if len(self._stamps) >= 4096:
                 self._stamps.clear()
-            line = self._stamps[stamp] = "DTSTAMP:" + _utc_text(stamp)
+            line = self._stamps[stamp] = ("DTSTAMP:" + _utc_text(stamp)).encode()
         return line
 
-    def _attendee_lines(self, attendees: tuple[Person, ...]) -> tuple[tuple[Person, ...], str]:
-        # One entry per contact list: the planner shares one tuple per partner,
-        # so its identity is a cheap key; the entry holds the tuple itself, so
-        # the id cannot be reused by another list while the entry lives.
-        if len(self._attendees) >= 1 << 16:
-            self._attendees.clear()
-        lines = "\r\n".join(_person_line("ATTENDEE", p) for p in attendees if p.email)
-        entry = self._attendees[id(attendees)] = (attendees, lines)
-        return entry
-
-    def _category(self, kind: str, purpose: str) -> str:
-        line = self._categories.get((kind, purpose))
-        if line is None:
-            line = self._categories[(kind, purpose)] = fold_text(
-                "CATEGORIES:" + escape_text(kind) + "," + escape_text(purpose)
-            )
-        return line
-
-    def _person(self, prop: str, person: Person) -> str:
-        # Organizers: few managers, each on thousands of events.
-        key = (prop, person.name, person.email)
-        line = self._people.get(key)
-        if line is None:
-            line = _person_line(prop, person)
-            if len(self._people) < 1 << 12:  # bounded all the same
-                self._people[key] = line
-        return line
-
-    def _alarm_heads(self, reminders: tuple[timedelta, ...]) -> tuple[str, ...]:
-        heads = self._alarms.get(reminders)
-        if heads is None:
-            heads = self._alarms[reminders] = tuple(
-                f"BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:{trigger(r)}"
+    def _alarm_pieces(self, reminders: tuple[timedelta, ...]) -> tuple[bytes, ...]:
+        # The VALARMs and the event's end around their DESCRIPTION lines, so
+        # that one join with the event's own line writes them all.
+        pieces = self._alarms.get(reminders)
+        if pieces is None:
+            heads = [
+                f"BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:{trigger(r)}\r\n".encode()
                 for r in sorted(set(reminders), reverse=True)
+            ]
+            close = b"\r\nEND:VALARM\r\n"
+            pieces = self._alarms[reminders] = (
+                heads[0],
+                *(close + head for head in heads[1:]),
+                close + b"END:VEVENT\r\n",
             )
-        return heads
+        return pieces
 
 
-def _person_line(prop: str, person: Person) -> str:
+_PeopleKey = tuple[int, str | None, str | None, str, int]
+_TWO_BYTES = [b"%02d" % i for i in range(100)]
+
+
+def _local_bytes(v: datetime) -> bytes:
+    # Table lookups: several times faster than a format string on the hot path.
+    t = _TWO_BYTES
+    y = v.year
+    return (
+        t[y // 100]
+        + t[y % 100]
+        + t[v.month]
+        + t[v.day]
+        + b"T"
+        + t[v.hour]
+        + t[v.minute]
+        + t[v.second]
+    )
+
+
+def _date_bytes(v: date) -> bytes:
+    t = _TWO_BYTES
+    y = v.year
+    return t[y // 100] + t[y % 100] + t[v.month] + t[v.day]
+
+
+def _timed_bytes(prop: str, value: datetime, prefix: bytes, zone: ZoneInfo) -> bytes:
+    # `prefix` is the property with its TZID parameter, as the common case writes it.
+    if value.tzinfo is not zone:
+        value = value.astimezone(zone)
+    if value.fold and value.replace(fold=0).utcoffset() != value.utcoffset():
+        # The second pass through a repeated hour (autumn fall-back): a TZID
+        # time means the first pass (RFC 5545 3.3.5), so name the instant in UTC.
+        return (prop + ":" + _utc_text(value)).encode()
+    return prefix + _local_bytes(value)
+
+
+def _person_line(prop: str, person: Person) -> bytes:
     name = param_value(person.name)
     params = f";CN={name}" if name else ""
     if prop == "ATTENDEE":
         # A published feed asks for no reply: RSVP=FALSE keeps apps from offering one.
         params += ";CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE"
     address = _CTL_OR_TAB.sub("", person.email)
-    return fold_text(f"{prop}{params}:mailto:{address}")
-
-
-def _timed(prop: str, value: datetime, tzparam: str, zone: ZoneInfo) -> str:
-    if value.tzinfo is not zone:
-        value = value.astimezone(zone)
-    if value.fold and value.replace(fold=0).utcoffset() != value.utcoffset():
-        # The second pass through a repeated hour (autumn fall-back): a TZID
-        # time means the first pass (RFC 5545 3.3.5), so name the instant in UTC.
-        return prop + ":" + _utc_text(value)
-    return prop + tzparam + _local_text(value)
+    return fold(f"{prop}{params}:mailto:{address}")
 
 
 def calendar_head(header: FeedHeader, vtimezones: Iterable[bytes]) -> bytes:
