@@ -27,6 +27,7 @@ import gc
 import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +44,7 @@ from chancal.plan import (
     TierInfo,
     make_uid,
 )
-from chancal.planner import agenda
+from chancal.planner import agenda, parallel
 from chancal.planner.calendar import Side, blackout_ranges, day_table, weekday_mask
 from chancal.planner.hours import HoursSig, SlotMask, local_datetime, same_clock
 from chancal.planner.placement import (
@@ -827,8 +828,26 @@ class _Planner:
         for partner in self.config.partners:
             by_manager.setdefault(partner.manager, []).append(partner)
         managers = {m.id: m for m in self.config.managers}
-        for manager_id in sorted(by_manager):
-            self.plan_manager(managers[manager_id], by_manager[manager_id])
+
+        def plan_group(ids: list[str]) -> tuple[list[Event], list[Diagnostic]]:
+            for manager_id in ids:
+                self.plan_manager(managers[manager_id], by_manager[manager_id])
+            return self.events, self.diagnostics
+
+        groups = parallel.split(
+            {m: len(ps) for m, ps in by_manager.items()}, parallel.jobs(len(self.config.partners))
+        )
+        # Other groups go to forked workers (before this process plans anything, so
+        # each starts from the same empty lists); this process plans the first.
+        workers = [(ids, parallel.start(partial(plan_group, ids))) for ids in groups[1:]]
+        plan_group(groups[0] if groups else [])
+        for ids, worker in workers:
+            found = worker.result() if worker is not None else None
+            if found is None:
+                plan_group(ids)  # no worker, or it failed: plan its managers here
+            else:
+                self.events.extend(found[0])
+                self.diagnostics.extend(found[1])
         self.shared()
         events = sorted(self.events, key=_sort_key)
         severity = {"error": 0, "warning": 1, "info": 2}
