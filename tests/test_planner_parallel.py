@@ -86,7 +86,8 @@ def test_managers_split_into_groups_of_about_equal_size(
     ("partners", "env", "expected"),
     [
         (100, "", 1),  # a small program stays in one process
-        (300, "", 2),  # one worker per 250 partners beyond the first
+        (499, "", 1),  # each process plans at least 250 partners
+        (500, "", 2),
         (10_000, "", 4),  # at most one process per CPU
         (10_000, "1", 1),  # CHANCAL_JOBS=1 turns workers off
         (10_000, "2", 2),

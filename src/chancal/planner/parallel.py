@@ -34,7 +34,7 @@ from chancal.plan import Diagnostic, Event
 from chancal.planner.hours import local_datetime
 
 MIN_PARTNERS_PER_WORKER = 250
-"""Below this many partners for each extra process, forking costs more than it saves."""
+"""Each process plans at least this many partners: with fewer, forking costs more than it saves."""
 
 JOBS_ENV = "CHANCAL_JOBS"
 """Environment variable capping the planner's processes (1: plan in this process only)."""
@@ -50,7 +50,7 @@ def jobs(partners: int) -> int:
         return 1
     cap = _env_jobs()
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    wanted = min(cap if cap is not None else cpus or 1, 1 + partners // MIN_PARTNERS_PER_WORKER)
+    wanted = min(cap if cap is not None else cpus or 1, partners // MIN_PARTNERS_PER_WORKER)
     return max(1, wanted)
 
 
