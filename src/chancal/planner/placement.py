@@ -201,6 +201,11 @@ class Placer:
 
     def __init__(self, manager: ManagerState) -> None:
         self.manager = manager
+        # Why each day was refused (with spacing, without overlap) while placing the
+        # current timed item. Nothing is committed during one item's search, so a later
+        # step need only retry days whose refusal it relaxes: spacing (step 3) or the
+        # manager's time (step 4); any other refusal would simply repeat.
+        self.refused: dict[int, str] = {}
 
     # -- checks ---------------------------------------------------------------
 
@@ -436,6 +441,8 @@ class Placer:
                 why = R_BUSY
         assert why is not None
         reasons[why] = reasons.get(why, 0) + 1
+        if spacing and not overlap:
+            self.refused[day] = why
         return False, None
 
     def place(self, item: Item, last_level: int = 4) -> tuple[int, str]:
@@ -444,6 +451,8 @@ class Placer:
         Level -1 means it could not be placed at all (up to `last_level`).
         """
         reasons: dict[str, int] = {}
+        refused = self.refused
+        refused.clear()
         window = item.window
         order = _outward(window, _preferred_index(item, _window_size(window)))
         no_room = self.manager.no_room.get((id(item.partner.slot_cache), item.seconds))
@@ -488,12 +497,18 @@ class Placer:
                 if not reasons.get(R_SPACING):
                     continue  # dropping the spacing cannot help
                 tries, spacing = [*(d for d in order if d in usable), *near, *far], False
+                if not item.days:
+                    tries = [d for d in tries if refused.get(d) == R_SPACING]
             else:
                 if item.days or (len(loose) == len(usable) and not reasons.get(R_BUSY)):
                     break  # no day was refused for the manager's time alone
                 # Lazily: most overlapping events find a day in the window itself.
-                tries = _overlap_days(
-                    item, order, loose, (near, far) if len(loose) == len(usable) else None
+                tries = (
+                    d
+                    for d in _overlap_days(
+                        item, order, loose, (near, far) if len(loose) == len(usable) else None
+                    )
+                    if refused.get(d, R_BUSY) == R_BUSY
                 )
                 spacing = True
             overlap = level == 4
