@@ -77,6 +77,7 @@ from chancal.planner.recurrence import Occurrence
 from chancal.planner.rules import FollowSpec, RuleSpec
 
 WIDEN_DAYS = 14
+_NOTHING: frozenset[int] = frozenset()  # all-day events need no free start time
 
 # Why a day was refused, from the most to the least fundamental.
 R_DAY = "no allowed day (non-working days, holidays, blackouts, shared events)"
@@ -109,8 +110,36 @@ class ManagerState:
     visit_days: set[int] = field(default_factory=set)
     # Days with no free start for an event of this length between these working days.
     # Busy time only grows, so a day once found full stays full.
-    # Keyed by the partner's slot cache (one per HoursSig: cheaper to hash) and length.
+    # Keyed by the partner's slot cache (one per clock, see hours.same_clock) and length.
     no_room: dict[tuple[int, int], set[int]] = field(default_factory=dict)
+    # Per slot cache: days found full where both working days overlap, with the shortest
+    # length found not to fit. Such a day has no room for any longer event either (its
+    # candidate starts are fewer and each needs more free time), so new lengths start
+    # from what shorter ones found.
+    full: dict[int, dict[int, int]] = field(default_factory=dict)
+
+    def no_room_for(self, cache: int, seconds: int) -> set[int]:
+        """The known full days for events of `seconds` between one pair of working days."""
+        found = self.no_room.get((cache, seconds))
+        if found is None:
+            shorter = self.full.get(cache)
+            found = self.no_room[(cache, seconds)] = (
+                {d for d, s in shorter.items() if s <= seconds} if shorter else set()
+            )
+        return found
+
+    def add_no_room(self, cache: int, seconds: int, day: int, common: bool) -> None:
+        """Record a full day; where the working days overlap, for every longer length too."""
+        self.no_room_for(cache, seconds).add(day)
+        if not common:
+            return
+        full = self.full.setdefault(cache, {})
+        if full.get(day, seconds + 1) <= seconds:
+            return
+        full[day] = seconds
+        for (c, s), days in self.no_room.items():
+            if c == cache and s > seconds:
+                days.add(day)
 
 
 @dataclass(slots=True)
@@ -305,11 +334,7 @@ class Placer:
             if taken:
                 free &= ~_smear(taken, sm.span)
                 if not free:
-                    key = (id(p.slot_cache), item.seconds)
-                    found = self.manager.no_room.get(key)
-                    if found is None:
-                        found = self.manager.no_room[key] = set()
-                    found.add(day)
+                    self.manager.add_no_room(id(p.slot_cache), item.seconds, day, sm.common)
                     return None
         if p.busy:
             taken = _read(p.busy, sm.base, sm.width)
@@ -455,7 +480,11 @@ class Placer:
         refused.clear()
         window = item.window
         order = _outward(window, _preferred_index(item, _window_size(window)))
-        no_room = self.manager.no_room.get((id(item.partner.slot_cache), item.seconds))
+        no_room = (
+            _NOTHING
+            if item.days
+            else self.manager.no_room_for(id(item.partner.slot_cache), item.seconds)
+        )
         # Step 0 checks each window day directly, in preference order: most events
         # find a day here. The cheapest refusals (not an allowed day, no free hour
         # left that day) are checked inline.
@@ -465,7 +494,7 @@ class Placer:
         for day in order:
             if not allowed[day - first]:
                 continue
-            if no_room is not None and day in no_room:
+            if day in no_room:
                 busy += 1
                 continue
             ok, start = self.attempt(item, day, True, reasons)
@@ -534,7 +563,7 @@ class Placer:
             fitting = {d for d in days if table.fits(d, item.days)}
             return fitting, fitting
         hours = item.seconds / 3600
-        no_room = m.no_room.get((id(item.partner.slot_cache), item.seconds))
+        no_room = m.no_room_for(id(item.partner.slot_cache), item.seconds)
         if not days:
             return set(), set()
         full = {
