@@ -500,3 +500,22 @@ def test_make_plan_leaves_the_garbage_collector_as_it_found_it(enabled: bool) ->
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_a_full_day_is_full_for_every_longer_event_where_working_days_overlap() -> None:
+    """A day found without room for a 30-minute event (where both working days overlap) has
+    none for any longer one, known before asking; not for shorter ones, and not on a day
+    without common hours, where the candidate starts of different lengths differ."""
+    from chancal.planner.placement import ManagerState
+
+    m = ManagerState(meetings_per_week=10, hours_per_week=40.0, visits_per_month=2)
+    m.no_room_for(1, 7200)  # a length already asked about learns it too
+    m.add_no_room(1, 1800, 100, common=True)
+    m.add_no_room(1, 3600, 101, common=True)
+    m.add_no_room(1, 1800, 102, common=False)
+    assert m.no_room_for(1, 1800) == {100, 102}
+    assert m.no_room_for(1, 3600) == {100, 101}
+    assert m.no_room_for(1, 7200) == {100, 101}
+    assert m.no_room_for(1, 5400) == {100, 101}  # a length first asked about now
+    assert m.no_room_for(1, 900) == set()
+    assert m.no_room_for(2, 3600) == set()  # another pair of working days
