@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import icalendar
 import pytest
@@ -255,16 +255,16 @@ def test_failure_while_writing_leaves_folder_untouched(
     (tmp_path / "notes.txt").write_text("mine")
     before = snapshot(tmp_path)
     calls = 0
-    real = chancal.feeds._create
+    real = chancal.feeds._write_new
 
-    def failing(path: Path, **options: Any) -> object:
+    def failing(path: str, chunks: Iterable[bytes]) -> None:
         nonlocal calls
         calls += 1
-        if calls == 3:
+        if calls == 2:  # one feed is already staged
             raise OSError("disk full")
-        return real(path, **options)
+        real(path, chunks)
 
-    monkeypatch.setattr(chancal.feeds, "_create", failing)
+    monkeypatch.setattr(chancal.feeds, "_write_new", failing)
     with pytest.raises(OSError, match="disk full"):
         write_feeds(plan, tmp_path, stamp=datetime(2024, 1, 1, tzinfo=UTC))
     assert snapshot(tmp_path) == before
@@ -399,7 +399,7 @@ def test_failed_first_run_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.M
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("no space")
 
-    monkeypatch.setattr(chancal.feeds, "_create", boom)
+    monkeypatch.setattr(chancal.feeds, "_write_new", boom)
     with pytest.raises(OSError):
         write_feeds(make_plan_by_hand(), tmp_path / "new" / "calendars", stamp=STAMP)
     assert os.listdir(tmp_path) == []
@@ -442,3 +442,24 @@ def test_out_must_be_a_folder(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(UsageError, match="not a folder"):
         write_feeds(make_plan_by_hand(), tmp_path / "file", stamp=STAMP)
+
+
+@pytest.mark.parametrize(
+    ("on_disk", "chunks", "same"),
+    [
+        (b"abcdef", [b"abcdef"], True),
+        (b"abcdef", [b"ab", b"", b"cd", b"ef"], True),
+        (b"abcdefg", [b"abcdef"], False),  # the file is longer
+        (b"abcdefg", [b"abc", b"def"], False),
+        (b"abcde", [b"abcdef"], False),  # the file is shorter
+        (b"abcdef", [b"abc", b"deX"], False),
+        (b"", [b""], True),
+        (b"", [b"a"], False),
+    ],
+)
+def test_same_bytes(tmp_path: Path, on_disk: bytes, chunks: list[bytes], same: bool) -> None:
+    """A feed counts as unchanged only if the file holds exactly its bytes, however chunked."""
+    (tmp_path / "feed.ics").write_bytes(on_disk)
+    assert chancal.feeds._same_bytes(iter(chunks), tmp_path / "feed.ics") is same
+    assert chancal.feeds._same_bytes(iter(chunks), tmp_path / "missing.ics") is False
+    assert chancal.feeds._same_bytes(iter(chunks), tmp_path) is False  # a folder

@@ -19,10 +19,13 @@ from __future__ import annotations
 import gc
 import re
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate, repeat
+from operator import sub
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -463,26 +466,42 @@ def _person_line(prop: str, person: Person) -> bytes:
 
 def calendar_head(header: FeedHeader, vtimezones: Iterable[bytes]) -> bytes:
     """Return a VCALENDAR's opening lines and its VTIMEZONE blocks."""
-    name = escape_text(header.name)
-    description = escape_text(header.description)
-    lines = [
+    name = _escape_bytes(header.name.encode("utf-8", "replace"))
+    description = _escape_bytes(header.description.encode("utf-8", "replace"))
+    return b"".join(
+        [
+            _HEAD_START,
+            _fold_bytes(b"NAME:" + name),  # RFC 7986
+            CRLF,
+            _fold_bytes(b"X-WR-CALNAME:" + name),  # what Apple, Google and Outlook read
+            CRLF,
+            _fold_bytes(b"DESCRIPTION:" + description),
+            CRLF,
+            _fold_bytes(b"X-WR-CALDESC:" + description),
+            CRLF,
+            text_line(b"X-WR-TIMEZONE:", header.timezone),
+            CRLF,
+            _HEAD_END,
+            *vtimezones,
+        ]
+    )
+
+
+# The lines every feed's head shares, folded once.
+_HEAD_START = b"".join(
+    _fold_bytes(line.encode()) + CRLF
+    for line in (
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:" + PRODID,
         "CALSCALE:GREGORIAN",
         "METHOD:PUBLISH",
-        "NAME:" + name,  # RFC 7986
-        "X-WR-CALNAME:" + name,  # what Apple, Google and Outlook read
-        "DESCRIPTION:" + description,
-        "X-WR-CALDESC:" + description,
-        "X-WR-TIMEZONE:" + escape_text(header.timezone),
-        "REFRESH-INTERVAL;VALUE=DURATION:" + REFRESH,
-        "X-PUBLISHED-TTL:" + REFRESH,
-    ]
-    return b"".join(
-        (line.encode() if len(line) <= _MAX_LINE and line.isascii() else fold(line)) + CRLF
-        for line in lines
-    ) + b"".join(vtimezones)
+    )
+)
+_HEAD_END = b"".join(
+    _fold_bytes(line.encode()) + CRLF
+    for line in ("REFRESH-INTERVAL;VALUE=DURATION:" + REFRESH, "X-PUBLISHED-TTL:" + REFRESH)
+)
 
 
 @dataclass(slots=True)
@@ -589,7 +608,8 @@ def feed_head(header: FeedHeader, tzids: Iterable[str], years: tuple[int, int]) 
     return calendar_head(header, (vtimezone_block(name, *years) for name in names))
 
 
-Reader = Callable[[int, int], bytes]
+Reader = Callable[[Sequence[int], Sequence[int]], Iterable[bytes]]
+"""`read(offsets, sizes)`: the spool's bytes at each offset, one piece per offset."""
 
 
 def feed_parts(
@@ -597,24 +617,33 @@ def feed_parts(
 ) -> Iterator[bytes]:
     """Yield one complete VCALENDAR (head, VTIMEZONEs, its spooled events, end) in chunks.
 
-    `read(offset, size)` reads the spool. Chunks are about a megabyte at most,
-    so a partner's feed (a few kilobytes) comes out as a single write.
+    `read` reads the spool. Chunks are about a megabyte at most, so a
+    partner's feed (a few kilobytes) comes out as a single write.
     """
-    parts = [feed_head(header, body.tzids, years)]
-    size = len(parts[0])
-    runs = body.runs
-    for i in range(0, len(runs), 2):
-        begin, end = runs[i], runs[i + 1]
-        while begin < end:
-            step = min(end - begin, _CHUNK)
-            parts.append(read(begin, step))
-            size += step
-            begin += step
-            if size >= _CHUNK:
-                yield b"".join(parts)
-                parts, size = [], 0
-    parts.append(CALENDAR_END)
-    yield b"".join(parts)
+    head = feed_head(header, body.tzids, years)
+    offsets = body.runs[0::2]
+    sizes = array("q", map(sub, body.runs[1::2], offsets))
+    if len(head) + sum(sizes) <= _CHUNK:  # most feeds: every run in one read call
+        yield b"".join([head, *read(offsets, sizes), CALENDAR_END])
+        return
+    yield head
+    # Runs that together fill about a chunk are read in one call; `ends`
+    # finds where each chunk stops without a Python step per run.
+    ends = list(accumulate(sizes))
+    start = 0
+    done = 0
+    while start < len(sizes):
+        stop = bisect_right(ends, done + _CHUNK, start)
+        if stop == start:  # a single run longer than a chunk: read it in pieces
+            offset, size = offsets[start], sizes[start]
+            for piece in range(0, size, _CHUNK):
+                yield from read((offset + piece,), (min(_CHUNK, size - piece),))
+            stop = start + 1
+        else:
+            yield b"".join(read(offsets[start:stop], sizes[start:stop]))
+        done = ends[stop - 1]
+        start = stop
+    yield CALENDAR_END
 
 
 def copy_feed(
@@ -631,10 +660,11 @@ def copy_feed(
 
 
 def spool_reader(spool: BinaryIO) -> Reader:
-    """Return `read(offset, size)` for a flushed spool: `os.pread` where there is one.
+    """Return `read(offsets, sizes)` for a flushed spool: `os.pread` where there is one.
 
     pread leaves the file position alone and maps nothing, so the spool's
-    pages never count towards this process's resident memory.
+    pages never count towards this process's resident memory; mapped over
+    the offsets, it reads a feed's runs without a Python call per run.
     """
     import os
 
@@ -643,11 +673,13 @@ def spool_reader(spool: BinaryIO) -> Reader:
     except (OSError, AttributeError, ValueError):
         fd = -1
     if fd >= 0 and hasattr(os, "pread"):
-        return lambda offset, size: os.pread(fd, size, offset)
+        pread = os.pread
+        return lambda offsets, sizes: map(pread, repeat(fd), sizes, offsets)
 
-    def read(offset: int, size: int) -> bytes:
-        spool.seek(offset)
-        return spool.read(size)
+    def read(offsets: Sequence[int], sizes: Sequence[int]) -> Iterator[bytes]:
+        for offset, size in zip(offsets, sizes, strict=True):
+            spool.seek(offset)
+            yield spool.read(size)
 
     return read
 
