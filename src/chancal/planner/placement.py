@@ -110,8 +110,8 @@ class ManagerState:
     visit_days: set[int] = field(default_factory=set)
     # Days with no free start for an event of this length between these working days.
     # Busy time only grows, so a day once found full stays full.
-    # Keyed by the partner's slot cache (one per clock, see hours.same_clock) and length.
-    no_room: dict[tuple[int, int], set[int]] = field(default_factory=dict)
+    # By the partner's slot cache (one per clock, see hours.same_clock), then length.
+    no_room: dict[int, dict[int, set[int]]] = field(default_factory=dict)
     # Per slot cache: days found full where both working days overlap, with the shortest
     # length found not to fit. Such a day has no room for any longer event either (its
     # candidate starts are fewer and each needs more free time), so new lengths start
@@ -120,10 +120,11 @@ class ManagerState:
 
     def no_room_for(self, cache: int, seconds: int) -> set[int]:
         """The known full days for events of `seconds` between one pair of working days."""
-        found = self.no_room.get((cache, seconds))
+        lengths = self.no_room.setdefault(cache, {})
+        found = lengths.get(seconds)
         if found is None:
             shorter = self.full.get(cache)
-            found = self.no_room[(cache, seconds)] = (
+            found = lengths[seconds] = (
                 {d for d, s in shorter.items() if s <= seconds} if shorter else set()
             )
         return found
@@ -137,8 +138,8 @@ class ManagerState:
         if full.get(day, seconds + 1) <= seconds:
             return
         full[day] = seconds
-        for (c, s), days in self.no_room.items():
-            if c == cache and s > seconds:
+        for length, days in self.no_room[cache].items():
+            if length > seconds:
                 days.add(day)
 
 
