@@ -101,7 +101,9 @@ _SPECIAL_FIRST = frozenset(("", "#", "@", "<", "=", ">", "|"))
 
 _Reporter = Callable[[int, int, str], None]
 _tuple_new = tuple.__new__
-_entry_key = itemgetter(0)  # an entry's key, its first field, without a Python-level call
+# An entry's key and line (its first and last fields), without a Python-level call.
+_entry_key = itemgetter(0)
+_entry_line = itemgetter(6)
 
 
 class LockEntry(NamedTuple):
@@ -131,13 +133,8 @@ class LockEntry(NamedTuple):
     def start(self) -> date | datetime:
         """The published start (aware, in the event's zone; a date if all-day)."""
         # Every run pins the planner to every start: read it without the full parse.
-        m = _FAST.match(self.line)
-        if m is None:
-            return self.details.start
-        day, time, zone = m.group("sd", "st", "zone")
-        if time is None:
-            return _day_value(day)
-        return datetime.fromisoformat(day + time).astimezone(_zone(zone))
+        start = _start_value(_start_field(self.line))
+        return self.details.start if start is None else start
 
     @property
     def day(self) -> date:
@@ -252,7 +249,6 @@ class _Hasher:
 
     def __init__(self) -> None:
         self._people: dict[tuple[int, int], str] = {}
-        self._organizers: dict[int, str] = {}
 
     def __call__(self, event: Event) -> str:
         return self.digest(event, event.start.isoformat(), event.end.isoformat())
@@ -266,11 +262,13 @@ class _Hasher:
             people = "\x1e".join(_person_text(p) for p in attendees) + "\x1f"
             people += ",".join(str(int(r.total_seconds())) for r in reminders)
             self._people[ids] = people
+        # Organizers are rarely shared between events: rendering beats a cache lookup.
         organizer = event.organizer
-        host = self._organizers.get(id(organizer))
-        if host is None:
-            host = _person_text(organizer) if organizer is not None else ""
-            self._organizers[id(organizer)] = host
+        host = (
+            f"{organizer.name}\x1d{organizer.email}\x1d{organizer.role}"
+            if organizer is not None
+            else ""
+        )
         parts = (
             event.title,
             start,
@@ -308,8 +306,9 @@ def dumps(lock: Lock) -> str:
     """Render the lock as its canonical text (sorted by key, LF line endings)."""
     lines = list(_PREAMBLE)
     lines.extend(o.line() for o in sorted(lock.owners, key=_owner_key))
-    lines.extend(e.line for e in sorted(lock.entries, key=_entry_key))
-    return "\n".join(lines) + "\n"
+    lines.extend(map(_entry_line, sorted(lock.entries, key=_entry_key)))
+    lines.append("")  # the final newline, without copying the whole text once more
+    return "\n".join(lines)
 
 
 def make_entry(
@@ -437,11 +436,6 @@ def _zone_ok(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
-
-
-@lru_cache(maxsize=4096)
-def _day_value(text: str) -> date:
-    return date.fromisoformat(text)
 
 
 @lru_cache(maxsize=4096)
@@ -717,7 +711,37 @@ def _parse_instant(text: str, zone: ZoneInfo) -> date | datetime | None:
 
 def pins(lock: Lock) -> dict[str, date | datetime]:
     """Published starts the planner should keep: every event not cancelled."""
-    return {e.key: e.start for e in lock.entries if e.status != "CANCELLED"}
+    pinned: dict[str, date | datetime] = {}
+    # Start fields by their text: many events share a start (same day, hour and zone).
+    starts: dict[str, date | datetime] = {}
+    for entry in lock.entries:
+        if entry.status == "CANCELLED":
+            continue
+        field = _start_field(entry.line)
+        start = starts.get(field)
+        if start is None:
+            start = _start_value(field)
+            if start is None:
+                start = entry.start  # not as chancal writes it: the full parser says why
+            else:
+                starts[field] = start
+        pinned[entry.key] = start
+    return pinned
+
+
+def _start_field(line: str) -> str:
+    # The second field, as _LINE splits it: keys and starts hold no spaces.
+    first = line.find(" ") + 1
+    end = line.find(" ", first)
+    return line[first:end] if first and end > 0 else ""
+
+
+def _start_value(field: str) -> date | datetime | None:
+    """Parse a start field (`value[zone]`) exactly as `_parse_line` does; None if invalid."""
+    text, zone_name = _split_zone(field)
+    if zone_name is None or not _zone_ok(zone_name):
+        return None
+    return _parse_instant(text, _zone(zone_name))
 
 
 def entry_for(event: Event, *, content: str | None = None) -> LockEntry:
