@@ -335,21 +335,28 @@ def _same_file(path: Path, target: str | Path) -> bool:
 def _same_bytes(chunks: Iterable[bytes], target: str | Path) -> bool:
     """Tell whether `target` holds exactly the bytes of `chunks`.
 
-    Each read asks for one byte more than the chunk, so a whole feed in one
-    chunk (most feeds) costs one read, and a longer file shows at once.
+    A feed of one chunk (most feeds) costs one read: one byte more than the
+    chunk is asked for, so a longer file shows at once. Longer feeds are
+    read chunk by chunk, then checked for their end.
     """
     try:
         fd = os.open(target, os.O_RDONLY | _OPEN_FLAGS)
     except OSError:  # missing, unreadable: writing would change it
         return False
     try:
-        extra = b""
-        for chunk in chunks:
-            got = extra + _read(fd, len(chunk) + 1 - len(extra))
-            if got[: len(chunk)] != chunk:
+        parts = iter(chunks)
+        first = next(parts, b"")
+        second = next(parts, None)
+        if second is None:
+            return _read(fd, len(first) + 1) == first
+        if _read(fd, len(first)) != first:
+            return False
+        rest = itertools.chain((second,), parts)
+        del second  # hold no chunk but the one being compared
+        for chunk in rest:
+            if _read(fd, len(chunk)) != chunk:
                 return False
-            extra = got[len(chunk) :]
-        return extra == b"" and _read(fd, 1) == b""
+        return _read(fd, 1) == b""
     except OSError:  # a folder, a read error: writing would change it
         return False
     finally:
