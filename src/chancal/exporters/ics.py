@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate, repeat
-from operator import attrgetter, sub
+from operator import attrgetter, itemgetter, sub
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -111,16 +111,21 @@ def fold(line: str) -> bytes:
 
 
 def _fold_bytes(data: bytes) -> bytes:
-    if len(data) <= _MAX_LINE:
+    size = len(data)
+    if size <= _MAX_LINE:
         return data
     if data.isascii():  # one octet per character: cut anywhere
-        return b"\r\n ".join(
-            [data[:_MAX_LINE]] + [data[i : i + 74] for i in range(_MAX_LINE, len(data), 74)]
-        )
+        cutter = _CUTS.get(size)
+        if cutter is None:
+            cutter = itemgetter(
+                slice(0, _MAX_LINE), *(slice(i, i + 74) for i in range(_MAX_LINE, size, 74))
+            )
+            if size < 1 << 13:  # one getter per line length: a few hundred lengths occur
+                _CUTS[size] = cutter
+        return b"\r\n ".join(cutter(data))
     parts = []
     start = 0
     limit = _MAX_LINE
-    size = len(data)
     while size - start > limit:
         cut = start + limit
         while data[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte: step back to the lead byte
@@ -132,22 +137,25 @@ def _fold_bytes(data: bytes) -> bytes:
     return b"\r\n ".join(parts)
 
 
+# The slices of an ASCII line of each length, cut in C by one itemgetter call.
+_CUTS: dict[int, Callable[[bytes], tuple[bytes, ...]]] = {}
+
 # What `escape_text` does, on UTF-8 bytes: every character it touches is ASCII,
 # and no byte of a multi-byte UTF-8 sequence is, so the result is the same
 # text, encoded, without a second pass over the str.
 _CTL_BYTES = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
-_SPECIAL_BYTES = bytes([*range(0x20), 0x7F]) + b"\\;,"
 
 
 def _escape_bytes(data: bytes) -> bytes:
-    # Deleting the special bytes is a fast C scan; most names and ids have none.
-    if len(data.translate(None, _SPECIAL_BYTES)) == len(data):
-        return data
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    data = data.translate(None, _CTL_BYTES)
+    # translate() returns `data` itself when it deletes nothing, and each
+    # replace() that finds nothing does too: C scans, no copies.
+    clean = data.translate(None, _CTL_BYTES)
+    if len(clean) != len(data):
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        clean = data.translate(None, _CTL_BYTES)
     return (
-        data.replace(b"\\", b"\\\\")
+        clean.replace(b"\\", b"\\\\")
         .replace(b";", b"\\;")
         .replace(b",", b"\\,")
         .replace(b"\n", b"\\n")
@@ -421,22 +429,19 @@ class EventWriter:
 
 _PeopleKey = tuple[int, str | None, str | None, str, int]
 _TWO_BYTES = [b"%02d" % i for i in range(100)]
+_HOURS_MINUTES = [_TWO_BYTES[h] + _TWO_BYTES[m] for h in range(24) for m in range(60)]
+_DAYS: dict[int, bytes] = {}
 
 
 def _local_bytes(v: datetime) -> bytes:
-    # Table lookups: several times faster than a format string on the hot path.
-    t = _TWO_BYTES
-    y = v.year
-    return (
-        t[y // 100]
-        + t[y % 100]
-        + t[v.month]
-        + t[v.day]
-        + b"T"
-        + t[v.hour]
-        + t[v.minute]
-        + t[v.second]
-    )
+    # Table lookups: several times faster than a format string on the hot path,
+    # the date part cached per day (a plan spans a few hundred).
+    day = _DAYS.get(v.toordinal())
+    if day is None:
+        if len(_DAYS) >= 1 << 12:
+            _DAYS.clear()
+        day = _DAYS[v.toordinal()] = _date_bytes(v) + b"T"
+    return day + _HOURS_MINUTES[v.hour * 60 + v.minute] + _TWO_BYTES[v.second]
 
 
 def _date_bytes(v: date) -> bytes:
