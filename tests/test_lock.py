@@ -257,6 +257,36 @@ def test_lock_tolerates_crlf_and_comments() -> None:
     assert loads(EXPECTED_TEXT.replace("\n", "\r\n")) == first_lock()
 
 
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        (EXPECTED_TEXT, "as written: the lean pass"),
+        (EXPECTED_TEXT.replace("\n", "\r\n"), "CRLF: the checking pass"),
+        (EXPECTED_TEXT.replace("chancal-lock 1\n", "chancal-lock 1 \n"), "header with a space"),
+        (EXPECTED_TEXT.replace("\n@partner acme", "\n \t\n@partner acme"), "blank line"),
+        (EXPECTED_TEXT + "# a comment at the end\n\n", "trailing comment and blank line"),
+    ],
+)
+def test_lean_and_checking_lock_readers_agree(text: str, note: str) -> None:
+    """A lock as chancal writes it and its harmless variants read as the same entries."""
+    from chancal.lock import _loads_as_written
+
+    assert loads(text) == first_lock(), note
+    lean = _loads_as_written(text)
+    assert lean is None or lean == first_lock(), note
+
+
+def test_lean_reader_leaves_duplicates_to_the_checking_pass() -> None:
+    """A duplicated line is never read silently: the checking pass locates it."""
+    from chancal.lock import _loads_as_written
+
+    assert _loads_as_written(f"chancal-lock 1\n{GOOD_LINE}\n{GOOD_LINE}\n") is None
+    owner = '@partner acme tz=Europe/Berlin name="Acme"'
+    assert _loads_as_written(f"chancal-lock 1\n{owner}\n{owner}\n") is None
+    with pytest.raises(ConfigError, match="listed twice"):
+        loads(f"chancal-lock 1\n{owner}\n{owner}\n")
+
+
 # ---------------------------------------------------------------------------
 # reconcile
 
@@ -428,6 +458,32 @@ def test_pins_are_the_published_starts_of_live_events() -> None:
     assert pins(lock) == {Q1.key: Q1.start, CONF.key: CONF.start}
 
 
+def test_changes_are_listed_by_partner_then_day_shared_events_last() -> None:
+    """Changes read partner by partner (shared events last), each by day, then by key."""
+    later = timed("globex/review/2027-q1", date(2027, 3, 1), partner="globex")
+    same_day = timed("acme/a-review/2027-q2", date(2027, 7, 14), hour=12)  # after Q2, by key first
+    first = reconcile(
+        make_plan(Q1, Q2, same_day, later, CONF), EMPTY_LOCK, today=TODAY, stamp=STAMP1
+    )
+    assert [c.key for c in first.changes] == [Q1.key, same_day.key, Q2.key, later.key, CONF.key]
+    moved = replace(
+        later,
+        start=later.start + timedelta(days=1),  # type: ignore[operator]
+        end=later.end + timedelta(days=1),  # type: ignore[operator]
+    )
+    second = reconcile(
+        make_plan(replace(Q1, title="Renamed"), same_day, moved, CONF),
+        first.lock,
+        today=TODAY,
+        stamp=STAMP2,
+    )
+    assert [(c.kind, c.key) for c in second.changes] == [
+        ("changed", Q1.key),
+        ("cancelled", Q2.key),
+        ("moved", later.key),
+    ]
+
+
 def test_reconcile_is_idempotent() -> None:
     """Reconciling the result's own plan with its own lock changes nothing."""
     edited = make_plan(replace(Q1, title="New"), CONF)
@@ -467,6 +523,7 @@ def test_fast_and_full_line_parsers_agree(title: str, note: str) -> None:
     assert entry.start == full.details.start == Q1.start
     fast = _fast_entry(entry.line)
     assert fast is None or fast == entry, note
+    assert pins(loads(dumps(lock.lock))) == {Q1.key: full.details.start}
 
 
 def test_fast_copy_equals_dataclasses_replace() -> None:
