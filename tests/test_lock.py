@@ -526,6 +526,16 @@ def test_fast_and_full_line_parsers_agree(title: str, note: str) -> None:
     assert pins(loads(dumps(lock.lock))) == {Q1.key: full.details.start}
 
 
+def test_fast_constructors_equal_the_named_tuples() -> None:
+    """The positional builders of entries and 'added' changes fill every field."""
+    from chancal.lock import LockEntry, _added, _change, _new_entry, _published
+
+    published = _published(Q1, Q1.uid, 0, STAMP1)
+    assert _added(published) == _change("added", published, None)
+    parts = ("k", "u", "CONFIRMED", 1, "0123456789abcdef", STAMP1, "line")
+    assert _new_entry(*parts) == LockEntry(*parts)  # type: ignore[arg-type]
+
+
 def test_fast_copy_equals_dataclasses_replace() -> None:
     """The fast event copy keeps every field, changing only UID, SEQUENCE and DTSTAMP."""
     from chancal.lock import _published
