@@ -265,6 +265,10 @@ def test_lock_tolerates_crlf_and_comments() -> None:
         (EXPECTED_TEXT.replace("chancal-lock 1\n", "chancal-lock 1 \n"), "header with a space"),
         (EXPECTED_TEXT.replace("\n@partner acme", "\n \t\n@partner acme"), "blank line"),
         (EXPECTED_TEXT + "# a comment at the end\n\n", "trailing comment and blank line"),
+        (
+            EXPECTED_TEXT.replace(GOOD_LINE, f"{GOOD_LINE}\n#{GOOD_LINE.replace('q1', 'q0')}"),
+            "an event line commented out among the events",
+        ),
     ],
 )
 def test_lean_and_checking_lock_readers_agree(text: str, note: str) -> None:

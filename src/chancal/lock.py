@@ -38,7 +38,7 @@ from functools import lru_cache
 from hashlib import blake2b
 from json.encoder import encode_basestring as _encode_basestring
 from operator import itemgetter
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -83,8 +83,10 @@ _HASH = re.compile(r"[0-9a-f]{16}")
 _TOKEN = r"[!-$&-~]+"  # printable ASCII except '%': a field as chancal writes it
 _DAY = r"\d{4}-\d\d-\d\d"
 _TIME = r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d[+-](?:[01]\d|2[0-3]):[0-5]\d"
+# Never a line whose first character could make it a comment, a feed owner or
+# a merge conflict marker: `loads` tries this first and checks those after.
 _FAST = re.compile(
-    rf"(?P<key>{_TOKEN}) (?P<sd>{_DAY})(?P<st>{_TIME})?\[(?P<zone>[A-Za-z0-9/_+-]+)\]"
+    rf"(?![#@<=>|])(?P<key>{_TOKEN}) (?P<sd>{_DAY})(?P<st>{_TIME})?\[(?P<zone>[A-Za-z0-9/_+-]+)\]"
     rf" (?P<ed>{_DAY})(?P<et>{_TIME})? (?P<status>CONFIRMED|TENTATIVE|CANCELLED)"
     rf" seq=(?P<seq>0|[1-9]\d{{0,8}}) hash=(?P<hash>[0-9a-f]{{16}})"
     rf" stamp=(?P<stamp>\d{{8}}T\d{{6}}Z)"
@@ -95,9 +97,6 @@ _OWNER = re.compile(r"@(?P<kind>partner|manager) (?P<id>\S+) tz=(?P<tz>\S+) name
 _PLAIN = re.compile(r"[!-$&-~]+")  # printable ASCII except '%': written as is
 _PLAIN_IDS = re.compile(r"[!-$&-~]+(?: [!-$&-~]+){4}")  # five plain tokens, one space apart
 _TOO_MANY_PROBLEMS = 20
-# First characters of lines that may be no event at all (blank, comment, feed
-# owner, merge conflict marker): `loads` checks those before parsing an event.
-_SPECIAL_FIRST = frozenset(("", "#", "@", "<", "=", ">", "|"))
 
 _Reporter = Callable[[int, int, str], None]
 _tuple_new = tuple.__new__
@@ -468,10 +467,9 @@ def loads(text: str, name: str = LOCK_NAME) -> Lock:
     for line_no, line in enumerate(text.split("\n"), start=1):
         if crlf and line.endswith("\r"):
             line = line[:-1]  # tolerate CRLF checkouts
-        # Event lines are nearly all of a lock: try the fast parser first unless
-        # the first character could make the line a comment, owner or merge marker.
-        special = line[:1] in _SPECIAL_FIRST
-        entry = _fast_entry(line) if header_seen and not special else None
+        # Event lines are nearly all of a lock: try the fast parser first (it
+        # refuses any line whose first character could make it something else).
+        entry = _fast_entry(line) if header_seen else None
         if entry is None:
             if not line or line[0] == "#" or line.isspace():
                 continue
@@ -504,15 +502,12 @@ def loads(text: str, name: str = LOCK_NAME) -> Lock:
                     seen_owners.add((owner.kind, owner.id))
                     owners.append(owner)
                 continue
-            if special:  # e.g. a key starting with '=': not tried above
-                entry = _fast_entry(line)
-            if entry is None:
-                parsed = _parse_line(line, line_no, problem)
-                if parsed is None:
-                    if len(problems) >= _TOO_MANY_PROBLEMS:
-                        break
-                    continue
-                entry = parsed.entry
+            parsed = _parse_line(line, line_no, problem)
+            if parsed is None:
+                if len(problems) >= _TOO_MANY_PROBLEMS:
+                    break
+                continue
+            entry = parsed.entry
         key, uid = entry.key, entry.uid
         if key in seen_keys:
             problem(line_no, 1, f"event key '{key}' is already locked on line {seen_keys[key]}")
@@ -547,28 +542,34 @@ def _loads_as_written(text: str) -> Lock | None:
     """
     if "\r" in text:
         return None
-    entries: list[LockEntry] = []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # after the final newline
     owners: list[FeedOwner] = []
     header_seen = False
-    for line in text.split("\n"):
-        if header_seen and line[:1] not in _SPECIAL_FIRST:
-            entry = _fast_entry(line)
-            if entry is None:
-                return None
-            entries.append(entry)
-        elif not line or line[0] == "#":
+    first_event = len(lines)
+    for index, line in enumerate(lines):
+        if not line or line[0] == "#":
             continue
-        elif not header_seen and line == _HEADER:
+        if not header_seen:
+            if line != _HEADER:
+                return None
             header_seen = True
-        elif header_seen and line[0] == "@":
+        elif line[0] == "@":
             owner = _parse_owner(line, 0, _ignore)
             if owner is None:
                 return None
             owners.append(owner)
         else:
-            return None
+            first_event = index
+            break
     if not header_seen:
         return None
+    # From its first event on, chancal writes event lines only.
+    parsed = list(map(_fast_entry, lines[first_event:]))
+    if None in parsed:
+        return None
+    entries = cast(list[LockEntry], parsed)
     # A key, UID or feed listed twice is a problem for `loads` to locate.
     if len(set(map(_entry_key, entries))) != len(entries):
         return None
