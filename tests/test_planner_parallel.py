@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from chancal.loader import load
-from chancal.plan import Plan
-from chancal.planner import make_plan, parallel
+from chancal.models import Manager, Partner
+from chancal.plan import Diagnostic, Plan
+from chancal.planner import build, make_plan, parallel
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "partners.yaml"
 TODAY = date(2026, 11, 28)
@@ -44,41 +45,45 @@ def test_workers_plan_the_same_year_as_one_process(
 
 @needs_fork
 def test_a_failing_worker_costs_time_not_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    """When a worker dies before sending its result, its managers are planned in this
-    process: the plan is still whole and the same."""
+    """When workers die before sending anything, this process plans their managers:
+    the plan is still whole and the same."""
     serial = plan_with(monkeypatch, 1)
 
     def broken(event: object) -> tuple[object, ...]:
         raise RuntimeError("worker failed")  # only workers encode events
 
     monkeypatch.setattr(parallel, "_encode", broken)
-    results: list[object] = []
-    collect = parallel.Worker.result
+    planned_here: list[str] = []
+    plan_manager = build._Planner.plan_manager
 
-    def watched(worker: parallel.Worker) -> object:
-        results.append(collect(worker))
-        return results[-1]
+    def watched(planner: build._Planner, manager: Manager, partners: list[Partner]) -> None:
+        planned_here.append(manager.id)
+        plan_manager(planner, manager, partners)
 
-    monkeypatch.setattr(parallel.Worker, "result", watched)
+    monkeypatch.setattr(build._Planner, "plan_manager", watched)
     assert plan_with(monkeypatch, 3) == serial
-    assert results == [None, None]  # both workers failed; their managers were planned here
+    assert sorted(planned_here) == sorted(m.id for m in load(EXAMPLE).config.managers)
 
 
-@pytest.mark.parametrize(
-    ("sizes", "n", "groups"),
-    [
-        ({"a": 100, "b": 60, "c": 50, "d": 40}, 2, [["a", "d"], ["b", "c"]]),
-        ({"a": 300, "b": 60, "c": 50, "d": 40}, 2, [["a"], ["b", "c", "d"]]),
-        ({"a": 10, "b": 10, "c": 10}, 2, [["a", "c"], ["b"]]),
-        ({"a": 10, "b": 10}, 4, [["a"], ["b"]]),  # never an empty group
-        ({"z": 5, "a": 5}, 1, [["a", "z"]]),  # one group: every manager, sorted
-    ],
-)
-def test_managers_split_into_groups_of_about_equal_size(
-    sizes: dict[str, int], n: int, groups: list[list[str]]
-) -> None:
-    """Largest portfolios first, each to the lightest group (ties by id): deterministic."""
-    assert parallel.split(sizes, n) == groups
+@needs_fork
+def test_managers_are_handed_out_largest_first_to_whoever_is_free() -> None:
+    """Each manager is planned exactly once across the processes, and this process takes
+    its first from the head of the queue: the largest portfolio (ties by id)."""
+    ids = ["a", "b", "c", "d", "e"]
+    sizes = [10, 40, 40, 5, 20]
+    here: list[str] = []
+
+    def plan_one(manager_id: str) -> parallel.Batch:
+        here.append(manager_id)
+        return [], [Diagnostic("info", "planned", manager_id)]
+
+    events, diagnostics = parallel.plan_all(ids, sizes, plan_one, jobs=2)
+    elsewhere = [d.message for d in diagnostics]
+    assert events == []
+    assert sorted(here + elsewhere) == ids
+    assert here[0] in ("b", "c")  # the worker may take b first
+    assert parallel.plan_all(ids, sizes, plan_one, jobs=1) == ([], [])
+    assert here[-5:] == ["b", "c", "e", "a", "d"]  # one process: largest first
 
 
 @needs_fork

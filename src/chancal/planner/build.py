@@ -27,7 +27,6 @@ import gc
 import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -829,25 +828,21 @@ class _Planner:
             by_manager.setdefault(partner.manager, []).append(partner)
         managers = {m.id: m for m in self.config.managers}
 
-        def plan_group(ids: list[str]) -> tuple[list[Event], list[Diagnostic]]:
-            for manager_id in ids:
-                self.plan_manager(managers[manager_id], by_manager[manager_id])
-            return self.events, self.diagnostics
+        def plan_one(manager_id: str) -> parallel.Batch:
+            """Plan one manager; return the events and diagnostics it added."""
+            events, diagnostics = len(self.events), len(self.diagnostics)
+            self.plan_manager(managers[manager_id], by_manager[manager_id])
+            return self.events[events:], self.diagnostics[diagnostics:]
 
-        groups = parallel.split(
-            {m: len(ps) for m, ps in by_manager.items()}, parallel.jobs(len(self.config.partners))
+        ids = sorted(by_manager)
+        events, diagnostics = parallel.plan_all(
+            ids,
+            [len(by_manager[m]) for m in ids],
+            plan_one,
+            parallel.jobs(len(self.config.partners)),
         )
-        # Other groups go to forked workers (before this process plans anything, so
-        # each starts from the same empty lists); this process plans the first.
-        workers = [(ids, parallel.start(partial(plan_group, ids))) for ids in groups[1:]]
-        plan_group(groups[0] if groups else [])
-        for ids, worker in workers:
-            found = worker.result() if worker is not None else None
-            if found is None:
-                plan_group(ids)  # no worker, or it failed: plan its managers here
-            else:
-                self.events.extend(found[0])
-                self.diagnostics.extend(found[1])
+        self.events += events
+        self.diagnostics += diagnostics
         self.shared()
         events = sorted(self.events, key=_sort_key)
         severity = {"error": 0, "warning": 1, "info": 2}
