@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chancal import workers
 from chancal.loader import load
 from chancal.models import Manager, Partner
 from chancal.plan import Diagnostic, Plan
@@ -104,6 +105,6 @@ def test_jobs_follow_program_size_cpus_and_the_environment(
 ) -> None:
     """Workers only pay off for big programs; there are never more processes than CPUs,
     and CHANCAL_JOBS caps them."""
-    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    monkeypatch.setenv(parallel.JOBS_ENV, env)
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setenv(workers.JOBS_ENV, env)
     assert parallel.jobs(partners) == expected

@@ -24,6 +24,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import ClassVar, Literal
 
+from chancal import workers
 from chancal.errors import UsageError
 from chancal.exporters.ics import (
     CALENDAR_END,
@@ -242,21 +243,25 @@ def write_feeds(
         for sub in sorted({os.path.dirname(feed.path) for feed in feeds} - {""}):
             (staging / sub).mkdir(parents=True, exist_ok=True)
 
-        changed: list[int] = []
         present = _present(root, feeds)
 
-        def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> None:
+        def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> bool:
             # A feed whose bytes are already on disk is left alone: re-exporting
             # an unchanged program (CI on every push, with chancal.lock keeping
             # DTSTAMPs) creates no files, and subscribers' caches keep their mtime.
             chunks = _replayable(chunks)
             if feeds[index].path in present and _same_bytes(chunks(), targets[index]):
-                return
-            changed.append(index)
-            _write_new(os.path.join(staging, feeds[index].path), chunks())
+                return False
+            path = os.path.join(staging, feeds[index].path)
+            try:
+                _write_new(path, chunks())
+            except FileExistsError:  # half-written by a worker that failed: write it here
+                os.unlink(path)
+                _write_new(path, chunks())
+            return True
 
         spool = staging / (feeds[0].path if feeds[0].kind == "all" else ".spool")
-        counts = _stage(feeds, ordered, route, spool, emit, stamp, years, progress)
+        counts, changed = _stage(feeds, ordered, route, spool, emit, stamp, years, progress)
         if feeds[0].kind == "all" and not _same_file(spool, targets[0]):
             changed.insert(0, 0)
         with contextlib.suppress(FileNotFoundError):
@@ -288,18 +293,16 @@ def stale_feeds(
     feeds, ordered, years, route = _prepare(plan, partners, managers)
     root = out.resolve()
     targets = _targets(root, feeds)
-    stale: list[str] = []
 
-    def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> None:
-        if not _same_bytes(chunks(), targets[index]):
-            stale.append(feeds[index].path)
+    def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> bool:
+        return not _same_bytes(chunks(), targets[index])
 
     with tempfile.TemporaryDirectory(prefix="chancal-check-") as scratch:
         spool = Path(scratch) / "spool.ics"
-        _stage(feeds, ordered, route, spool, emit, stamp, years, None)
+        _, stale = _stage(feeds, ordered, route, spool, emit, stamp, years, None)
         if feeds[0].kind == "all" and not _same_file(spool, targets[0]):
-            stale.insert(0, feeds[0].path)
-    return stale
+            stale.insert(0, 0)
+    return [feeds[i].path for i in stale]
 
 
 _CHUNK = 1 << 20
@@ -412,18 +415,20 @@ def _stage(
     ordered: Sequence[Event],
     route: Callable[[Event], Sequence[int]],
     spool_path: Path,
-    emit: Callable[[int, Callable[[], Iterator[bytes]]], None],
+    emit: Callable[[int, Callable[[], Iterator[bytes]]], bool],
     stamp: datetime,
     years: tuple[int, int],
     progress: Progress | None,
-) -> list[int]:
+) -> tuple[list[int], list[int]]:
     """Write the spool (all.ics itself when it is feeds[0]), then `emit` every other feed.
 
     Every event is serialised once, into the spool; each other feed is then
     assembled from the spool's byte ranges that hold its events, and handed
     to `emit` as a function that yields its chunks (most feeds: a single
     one), so `emit` may compare and then write without holding the feed.
-    Returns events per feed.
+    Feeds are emitted by forked workers too when there are many (workers.py);
+    whatever `emit` does must therefore show only in files and its answer.
+    Returns events per feed, and the feeds `emit` answered True for, in order.
     """
     total = len(ordered) + len(feeds)
     spool_feed = 0 if feeds and feeds[0].kind == "all" else None
@@ -444,15 +449,27 @@ def _stage(
             spool.write(CALENDAR_END)
         spool.flush()
         read = spool_reader(spool)
-        for done, index in enumerate(range(len(feeds)), len(ordered) + 1):
-            if index != spool_feed:
-                emit(
-                    index,
-                    partial(feed_parts, feeds[index].header, bodies[index], read, years=years),
-                )
-            if progress is not None and done % 256 == 0:
-                progress(done, total)
-    return [body.events for body in bodies]
+        indices = [i for i in range(len(feeds)) if i != spool_feed]
+        jobs = workers.available() if len(indices) >= MIN_FEEDS_PER_WORKER * 2 else 1
+        me, checked = os.getpid(), 0
+
+        def check(index: int) -> bool:
+            nonlocal checked
+            if progress is not None and os.getpid() == me:  # workers stay silent
+                checked += 1
+                if checked % 256 == 0:  # this process checks one feed in `jobs`
+                    progress(min(len(ordered) + checked * jobs, total), total)
+            return emit(
+                index, partial(feed_parts, feeds[index].header, bodies[index], read, years=years)
+            )
+
+        flagged, failed = workers.flag_split(indices, check, jobs)
+        flagged += [i for i in failed if check(i)]  # a worker failed: check its feeds here
+    return [body.events for body in bodies], sorted(flagged)
+
+
+MIN_FEEDS_PER_WORKER = 1000
+"""Each process emits at least this many feeds: with fewer, forking costs more than it saves."""
 
 
 def _commit(root: Path, staging: Path, feeds: Sequence[Feed], targets: Sequence[str]) -> None:

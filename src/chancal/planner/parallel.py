@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -38,14 +37,12 @@ from dataclasses import fields
 from datetime import date, datetime
 from typing import IO, Any
 
+from chancal import workers
 from chancal.plan import Diagnostic, Event
 from chancal.planner.hours import local_datetime
 
 MIN_PARTNERS_PER_WORKER = 250
 """Each process plans at least this many partners: with fewer, forking costs more than it saves."""
-
-JOBS_ENV = "CHANCAL_JOBS"
-"""Environment variable capping the planner's processes (1: plan in this process only)."""
 
 _FIELDS = tuple(f.name for f in fields(Event))
 _START, _END = _FIELDS.index("start"), _FIELDS.index("end")
@@ -54,22 +51,7 @@ _ZONE, _ALL_DAY = _FIELDS.index("timezone"), _FIELDS.index("all_day")
 
 def jobs(partners: int) -> int:
     """How many processes to plan `partners` partners with (1: no workers)."""
-    if not hasattr(os, "fork") or sys.platform == "win32":
-        return 1
-    cap = _env_jobs()
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    wanted = min(cap if cap is not None else cpus or 1, partners // MIN_PARTNERS_PER_WORKER)
-    return max(1, wanted)
-
-
-def _env_jobs() -> int | None:
-    value = os.environ.get(JOBS_ENV, "").strip()
-    if not value:
-        return None
-    try:
-        return max(1, int(value))
-    except ValueError:
-        return None
+    return max(1, min(workers.available(), partners // MIN_PARTNERS_PER_WORKER))
 
 
 Batch = tuple[Sequence[Event], Sequence[Diagnostic]]

@@ -1,0 +1,84 @@
+"""How many processes chancal may use, and a forked split of an index loop (issue 7).
+
+Planning and publishing are pure Python and CPU-bound, so threads would take
+turns on one core; a forked child starts with everything already in memory,
+copy-on-write, at no cost. Where `fork` does not exist (Windows), everything
+runs in this process. `CHANCAL_JOBS` caps the processes (1: this one only).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from array import array
+from collections.abc import Callable, Sequence
+
+JOBS_ENV = "CHANCAL_JOBS"
+"""Environment variable capping chancal's processes (1: this process only)."""
+
+
+def available() -> int:
+    """Processes chancal may use: one per CPU, capped by CHANCAL_JOBS; 1 without fork."""
+    if not hasattr(os, "fork") or sys.platform == "win32":
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cap = os.environ.get(JOBS_ENV, "").strip()
+    if cap.isdigit():
+        return max(1, min(int(cap), cpus or 1))
+    return max(1, cpus or 1)
+
+
+def flag_split(
+    items: Sequence[int], check: Callable[[int], bool], jobs: int
+) -> tuple[list[int], list[int]]:
+    """Run `check` on every item, spread over `jobs` processes (this one included).
+
+    Returns (the items `check` flagged, sorted; the items of workers that
+    failed, which the caller must check again itself: a worker can cost time,
+    never a result). Workers take every jobs-th item, so neighbouring items
+    (similar sizes) spread evenly. A worker never touches stdout or stderr
+    and leaves by os._exit, so nothing of this process runs twice.
+    """
+    n = max(1, min(jobs, len(items)))
+    shares = [items[k::n] for k in range(n)]
+    mine = list(shares[0])
+    children: list[tuple[int, int, Sequence[int]]] = []
+    for share in shares[1:]:
+        try:
+            read_fd, write_fd = os.pipe()
+        except OSError:
+            mine += share
+            continue
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            mine += share
+            continue
+        if pid == 0:
+            code = 1
+            try:
+                os.close(read_fd)
+                view = memoryview(array("q", [i for i in share if check(i)]).tobytes())
+                while view:
+                    view = view[os.write(write_fd, view) :]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        children.append((pid, read_fd, share))
+    flagged = [i for i in mine if check(i)]
+    failed: list[int] = []
+    for pid, read_fd, share in children:
+        chunks = []
+        while chunk := os.read(read_fd, 1 << 16):
+            chunks.append(chunk)
+        os.close(read_fd)
+        _, status = os.waitpid(pid, 0)
+        data = b"".join(chunks)
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and len(data) % 8 == 0:
+            flagged += array("q", data)
+        else:
+            failed += share
+    return sorted(flagged), failed
