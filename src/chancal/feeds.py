@@ -450,7 +450,7 @@ def _stage(
         spool.flush()
         read = spool_reader(spool)
         indices = [i for i in range(len(feeds)) if i != spool_feed]
-        jobs = workers.available() if len(indices) >= MIN_FEEDS_PER_WORKER * 2 else 1
+        jobs = max(1, min(workers.available(), len(indices) // MIN_FEEDS_PER_WORKER))
         me, checked = os.getpid(), 0
 
         def check(index: int) -> bool:

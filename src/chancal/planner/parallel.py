@@ -75,23 +75,23 @@ def plan_all(
     os.write(write_fd, b"".join(i.to_bytes(_ID, "little") for i in order))
     os.close(write_fd)  # an empty queue then reads as end of file
     try:
-        workers = [w for _ in range(jobs - 1) if (w := _start(read_fd, ids, plan_one))]
+        children = [w for _ in range(jobs - 1) if (w := _start(read_fd, ids, plan_one))]
         done: set[str] = set()
         while (claim := os.read(read_fd, _ID)) and len(claim) == _ID:
             manager_id = ids[int.from_bytes(claim, "little")]
             plan_one(manager_id)
             done.add(manager_id)
-            for worker in workers:  # unpickle what workers finished meanwhile
-                worker.collect()
+            for child in children:  # unpickle what workers finished meanwhile
+                child.collect()
     finally:
         os.close(read_fd)
     events: list[Event] = []
     diagnostics: list[Diagnostic] = []
-    for worker in workers:
-        if worker.finish():
-            done |= worker.planned
-            events += worker.events
-            diagnostics += worker.diagnostics
+    for child in children:
+        if child.finish():
+            done |= child.planned
+            events += child.events
+            diagnostics += child.diagnostics
     for manager_id in ids:  # a worker failed: plan what it did not deliver, here
         if manager_id not in done:
             plan_one(manager_id)
@@ -99,7 +99,7 @@ def plan_all(
 
 
 _ID = 2  # bytes per manager number in the queue
-_MAX_QUEUED = 1 << 14  # numbers a pipe holds before a write would block (64 KiB / 4)
+_MAX_QUEUED = 1 << 14  # well within a pipe's 64 KiB, so filling the queue never blocks
 _HEADER = 8  # bytes of a batch's length in a worker's spool
 
 
