@@ -89,22 +89,26 @@ def test_managers_are_handed_out_largest_first_to_whoever_is_free() -> None:
 
 @needs_fork
 @pytest.mark.parametrize(
-    ("partners", "env", "expected"),
+    ("partners", "cpus", "env", "expected"),
     [
-        (100, "", 1),  # a small program stays in one process
-        (499, "", 1),  # each process plans at least 250 partners
-        (500, "", 2),
-        (10_000, "", 4),  # at most one process per CPU
-        (10_000, "1", 1),  # CHANCAL_JOBS=1 turns workers off
-        (10_000, "2", 2),
-        (10_000, "not a number", 4),  # ignored: as if unset
+        (100, 4, "", 1),  # a small program stays in one process
+        (499, 4, "", 1),  # each process plans at least 250 partners
+        (500, 4, "", 2),
+        (10_000, 2, "", 2),  # at most one process per CPU
+        (10_000, 64, "", 4),  # and at most 4 unless CHANCAL_JOBS says otherwise
+        (10_000, 64, "8", 8),
+        (10_000, 4, "8", 4),
+        (10_000, 4, "1", 1),  # CHANCAL_JOBS=1 turns workers off
+        (10_000, 4, "not a number", 4),  # ignored: as if unset
     ],
 )
 def test_jobs_follow_program_size_cpus_and_the_environment(
-    monkeypatch: pytest.MonkeyPatch, partners: int, env: str, expected: int
+    monkeypatch: pytest.MonkeyPatch, partners: int, cpus: int, env: str, expected: int
 ) -> None:
     """Workers only pay off for big programs; there are never more processes than CPUs,
-    and CHANCAL_JOBS caps them."""
-    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    at most 4 by default (each worker costs memory), and CHANCAL_JOBS sets the cap."""
+    monkeypatch.setattr(
+        workers.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False
+    )
     monkeypatch.setenv(workers.JOBS_ENV, env)
     assert parallel.jobs(partners) == expected

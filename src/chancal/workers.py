@@ -17,15 +17,23 @@ JOBS_ENV = "CHANCAL_JOBS"
 """Environment variable capping chancal's processes (1: this process only)."""
 
 
+DEFAULT_MAX_JOBS = 4
+"""Processes used without CHANCAL_JOBS, however many CPUs there are.
+
+Each forked worker soon holds a copy of the pages it touches (a quarter of a
+gigabyte at 10,000 partners), and the main process unpickles what every
+worker sends: beyond a few processes, memory grows faster than speed.
+"""
+
+
 def available() -> int:
-    """Processes chancal may use: one per CPU, capped by CHANCAL_JOBS; 1 without fork."""
+    """Processes chancal may use: one per CPU, at most CHANCAL_JOBS (default 4); 1 without fork."""
     if not hasattr(os, "fork") or sys.platform == "win32":
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cap = os.environ.get(JOBS_ENV, "").strip()
-    if cap.isdigit():
-        return max(1, min(int(cap), cpus or 1))
-    return max(1, cpus or 1)
+    most = int(cap) if cap.isdigit() else DEFAULT_MAX_JOBS
+    return max(1, min(most, cpus or 1))
 
 
 def flag_split(
