@@ -387,9 +387,7 @@ def _write_new(path: str, chunks: Iterable[bytes]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o666)
     try:
         for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view) :]
+            workers.write_all(fd, chunk)
     finally:
         os.close(fd)
 
@@ -450,7 +448,7 @@ def _stage(
         spool.flush()
         read = spool_reader(spool)
         indices = [i for i in range(len(feeds)) if i != spool_feed]
-        jobs = max(1, min(workers.available(), len(indices) // MIN_FEEDS_PER_WORKER))
+        jobs = workers.jobs(len(indices), MIN_FEEDS_PER_WORKER)
         me, checked = os.getpid(), 0
 
         def check(index: int) -> bool:

@@ -36,6 +36,40 @@ def available() -> int:
     return max(1, min(most, cpus or 1))
 
 
+def jobs(count: int, per_worker: int) -> int:
+    """Processes for `count` pieces of work, each process taking at least `per_worker`."""
+    return max(1, min(available(), count // per_worker))
+
+
+def fork(child: Callable[[], None]) -> int | None:
+    """Fork a worker running `child`; return its pid here (None: could not fork).
+
+    The worker never returns into the caller's code, never touches stdout or
+    stderr (their buffers are this process's), and leaves by os._exit, so no
+    atexit handler or buffered output runs twice. It exits 0 only if `child`
+    returned, 1 on any exception.
+    """
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid:
+        return pid
+    code = 1
+    try:
+        child()
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of `data` to `fd` (os.write may take fewer at a time)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def flag_split(
     items: Sequence[int], check: Callable[[int], bool], jobs: int
 ) -> tuple[list[int], list[int]]:
@@ -44,8 +78,7 @@ def flag_split(
     Returns (the items `check` flagged, sorted; the items of workers that
     failed, which the caller must check again itself: a worker can cost time,
     never a result). Workers take every jobs-th item, so neighbouring items
-    (similar sizes) spread evenly. A worker never touches stdout or stderr
-    and leaves by os._exit, so nothing of this process runs twice.
+    (similar sizes) spread evenly.
     """
     n = max(1, min(jobs, len(items)))
     shares = [items[k::n] for k in range(n)]
@@ -57,24 +90,19 @@ def flag_split(
         except OSError:
             mine += share
             continue
-        try:
-            pid = os.fork()
-        except OSError:
+
+        def child(
+            share: Sequence[int] = share, read_fd: int = read_fd, write_fd: int = write_fd
+        ) -> None:
             os.close(read_fd)
-            os.close(write_fd)
+            write_all(write_fd, array("q", [i for i in share if check(i)]).tobytes())
+
+        pid = fork(child)
+        os.close(write_fd)
+        if pid is None:
+            os.close(read_fd)
             mine += share
             continue
-        if pid == 0:
-            code = 1
-            try:
-                os.close(read_fd)
-                view = memoryview(array("q", [i for i in share if check(i)]).tobytes())
-                while view:
-                    view = view[os.write(write_fd, view) :]
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write_fd)
         children.append((pid, read_fd, share))
     flagged = [i for i in mine if check(i)]
     failed: list[int] = []

@@ -51,7 +51,7 @@ _ZONE, _ALL_DAY = _FIELDS.index("timezone"), _FIELDS.index("all_day")
 
 def jobs(partners: int) -> int:
     """How many processes to plan `partners` partners with (1: no workers)."""
-    return max(1, min(workers.available(), partners // MIN_PARTNERS_PER_WORKER))
+    return workers.jobs(partners, MIN_PARTNERS_PER_WORKER)
 
 
 Batch = tuple[Sequence[Event], Sequence[Diagnostic]]
@@ -72,7 +72,7 @@ def plan_all(
             plan_one(ids[i])
         return [], []
     read_fd, write_fd = os.pipe()
-    os.write(write_fd, b"".join(i.to_bytes(_ID, "little") for i in order))
+    workers.write_all(write_fd, b"".join(i.to_bytes(_ID, "little") for i in order))
     os.close(write_fd)  # an empty queue then reads as end of file
     try:
         children = [w for _ in range(jobs - 1) if (w := _start(read_fd, ids, plan_one))]
@@ -172,19 +172,8 @@ def _start(queue: int, ids: Sequence[str], plan_one: Callable[[str], Batch]) -> 
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - the _Worker closes it
     except OSError:
         return None
-    try:
-        pid = os.fork()
-    except OSError:
-        spool.close()
-        return None
-    if pid:
-        return _Worker(pid, spool)
-    # The child: never returns into the caller's code, never touches stdout or stderr
-    # (their buffers are the parent's), and leaves by os._exit so no atexit handler or
-    # buffered output of the parent runs twice. It exits 0 only after writing everything.
-    code = 1
-    try:
-        fd = spool.fileno()
+
+    def child() -> None:
         while (claim := os.read(queue, _ID)) and len(claim) == _ID:
             manager_id = ids[int.from_bytes(claim, "little")]
             events, diagnostics = plan_one(manager_id)
@@ -192,12 +181,13 @@ def _start(queue: int, ids: Sequence[str], plan_one: Callable[[str], Batch]) -> 
                 (manager_id, [_encode(e) for e in events], list(diagnostics)),
                 protocol=pickle.HIGHEST_PROTOCOL,
             )
-            view = memoryview(len(payload).to_bytes(_HEADER, "little") + payload)
-            while view:
-                view = view[os.write(fd, view) :]
-        code = 0
-    finally:
-        os._exit(code)
+            workers.write_all(spool.fileno(), len(payload).to_bytes(_HEADER, "little") + payload)
+
+    pid = workers.fork(child)
+    if pid is None:
+        spool.close()
+        return None
+    return _Worker(pid, spool)
 
 
 def _encode(event: Event) -> tuple[Any, ...]:
