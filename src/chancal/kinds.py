@@ -22,6 +22,10 @@ class KindSpec:
     template: str  # name of the agenda template under templates/agendas/
 
 
+# Kinds that evaluate the partner: the joint marketing strategy session keeps its
+# `strategy_gap` from these (custom kinds join them with `review: true`).
+REVIEW_KINDS: tuple[str, ...] = ("annual_review", "quarterly_business_review")
+
 BUILTIN_KINDS: dict[str, KindSpec] = {
     k.id: k
     for k in (

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from chancal.kinds import Mode, Purpose
+from chancal.kinds import REVIEW_KINDS, Mode, Purpose
 
 
 def make_uid(program_id: str, key: str) -> str:
@@ -161,6 +161,8 @@ class Plan:
     partners: tuple[PartnerInfo, ...] = ()
     managers: tuple[ManagerInfo, ...] = ()
     tiers: tuple[TierInfo, ...] = ()
+    # Kinds that evaluate a partner (built-in reviews and custom kinds with `review: true`).
+    review_kinds: tuple[str, ...] = REVIEW_KINDS
 
     @property
     def last_day(self) -> date:
