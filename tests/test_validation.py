@@ -343,6 +343,14 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ["t.yaml:12:12: kinds.council.purpose: missing required key 'purpose'"],
     ),
     (
+        "custom-kind-collaborative-review",
+        "purpose: collaboration, duration: 2h}",
+        "purpose: collaboration, duration: 2h, review: true}",
+        [
+            "t.yaml:12:12: kinds.council: a review is accountability: set 'purpose: accountability' or drop 'review: true'"
+        ],
+    ),
+    (
         "no-recurrence",
         "{id: council, kind: council, cadence: semiannual}",
         "{id: council, kind: council}",
@@ -506,6 +514,20 @@ CASES: list[tuple[str, str, str, list[str]]] = [
 def test_base_is_valid() -> None:
     """The unedited program loads without problems, so each case isolates its edit."""
     assert loads(BASE, "t.yaml").config.partners[0].name == "Acme [EU]"
+
+
+@pytest.mark.parametrize(
+    ("purpose", "review"),
+    [("accountability", True), ("accountability", False), ("collaboration", False)],
+)
+def test_custom_kind_review_with_accountability_is_accepted(purpose: str, review: bool) -> None:
+    """A custom kind may be a review when it serves accountability; `review` defaults to false."""
+    text = BASE.replace(
+        "purpose: collaboration, duration: 2h}",
+        f"purpose: {purpose}, duration: 2h, review: {str(review).lower()}}}",
+    )
+    assert loads(text, "t.yaml").config.kinds["council"].review is review
+    assert loads(BASE, "t.yaml").config.kinds["council"].review is False
 
 
 @pytest.mark.parametrize(

@@ -356,6 +356,22 @@ class CustomKind(Model):
     duration: Duration = timedelta(hours=1)
     mode: Mode = "virtual"
     agenda: str | None = None
+    review: bool = Field(
+        default=False,
+        description="an evaluation of the partner: the joint marketing strategy session "
+        "keeps its strategy_gap from it, and the health check treats it as a review",
+    )
+
+    @model_validator(mode="after")
+    def _review_is_accountability(self) -> CustomKind:
+        # Evaluating the partner is accountability: a collaboration kind marked as a
+        # review would be counted as collaboration by the health check's ratio while
+        # keeping strategy sessions away like any other review.
+        if self.review and self.purpose != "accountability":
+            raise ValueError(
+                "a review is accountability: set 'purpose: accountability' or drop 'review: true'"
+            )
+        return self
 
 
 class SharedEvent(Model):
