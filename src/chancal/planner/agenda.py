@@ -12,6 +12,24 @@ from string import Template
 
 TO_BE_AGREED = "to be agreed"
 
+# Every name the planner fills into an agenda. Validation refuses any other `$name`
+# in a user's text, so a typo is caught when the file is read instead of being
+# published into calendars as written.
+PLACEHOLDERS: tuple[str, ...] = (
+    "partner_name",
+    "manager_name",
+    "program_name",
+    "title",
+    "period",
+    "focus_area",
+    "focus_areas",
+    "we_share",
+    "they_share",
+    "direction_text",
+    "exchange",
+    "exchanges",
+)
+
 
 @lru_cache(maxsize=1024)
 def template(text: str) -> Template:

@@ -26,12 +26,13 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chancal.kinds import BUILTIN_KINDS
-from chancal.models import Config, Manager, Partner, ProgramSettings, Rule
+from chancal.kinds import BUILTIN_KINDS, REVIEW_KINDS
+from chancal.models import WEEKDAYS, Config, Manager, Partner, ProgramSettings, Rule
 from chancal.plan import (
     Diagnostic,
     Event,
@@ -44,14 +45,28 @@ from chancal.plan import (
     make_uid,
 )
 from chancal.planner import agenda, parallel
-from chancal.planner.calendar import Side, blackout_ranges, day_table, weekday_mask
-from chancal.planner.hours import HoursSig, SlotMask, local_datetime, same_clock
+from chancal.planner.calendar import (
+    Ranges,
+    blackout_ranges,
+    country_weekdays,
+    holiday_ordinals,
+    weekday_mask,
+)
+from chancal.planner.constraints import (
+    ALL_DAY_HOURS,
+    R_CAPACITY,
+    Ledger,
+    Side,
+    local_datetime,
+    month_of,
+    week_of,
+    week_start,
+)
 from chancal.planner.placement import (
     R_GAP,
     R_MONTH,
     WIDEN_DAYS,
     Item,
-    ManagerState,
     PartnerState,
     Placer,
     distance,
@@ -109,7 +124,9 @@ class _Planner:
         self.ye = self.program.year_end.toordinal()
         self.cal = fiscal(self.program.fiscal_year_start, self.ys)
         self.half_start = self.cal.boundary(6)
-        self.month_of = {o: _day(o).year * 12 + _day(o).month - 1 for o in range(self.ys, self.ye)}
+        # Holidays of the year around the planning year: a manager's date may be a day off.
+        self.years = tuple(range(_day(self.ys).year - 1, _day(self.ye).year + 2))
+        self.review_kinds = review_kinds(config)
         self.tiers = {t.id: t for t in config.tiers}
         self.diagnostics: list[Diagnostic] = []
         self.events: list[Event] = []
@@ -119,7 +136,7 @@ class _Planner:
         self._blocked: dict[str, frozenset[int]] = {}
         self._attendees: dict[tuple[str, tuple[str, ...] | None], tuple[Person, ...]] = {}
         self.program_blackouts = blackout_ranges(self.program.blackouts)
-        self._slot_caches: dict[tuple[object, ...], dict[int, SlotMask]] = {}
+        self._closed_cache: dict[tuple[str, str | None, Ranges], frozenset[int]] = {}
         self._fixed_cache: dict[tuple[str, str, str], tuple[Any, Any, tuple[Any, ...]]] = {}
 
     # -- rules ------------------------------------------------------------------
@@ -178,52 +195,76 @@ class _Planner:
             found = self._blocked[tier] = frozenset(days)
         return found
 
-    def partner_state(self, partner: Partner, manager: Manager) -> PartnerState:
-        """Build the partner's calendar context (tables and time slots are cached)."""
+    def _closed(self, country: str, subdivision: str | None, blackouts: Ranges) -> frozenset[int]:
+        """Holidays and blackouts of one side, with the program's blackouts (cached)."""
+        key = (country, subdivision, blackouts)
+        found = self._closed_cache.get(key)
+        if found is None:
+            days = set(holiday_ordinals(country, subdivision, self.years))
+            for lo, hi in (*blackouts, *self.program_blackouts):
+                days.update(range(lo, hi))
+            found = self._closed_cache[key] = frozenset(days)
+        return found
+
+    def manager_side(self, manager: Manager) -> Side:
+        """The manager's working week, hours, zone and closed days."""
         program = self.program
-        mside = Side(
+        hours = manager.working_hours or program.working_hours
+        return Side(
+            manager.timezone,
+            hours.start,
+            hours.end,
             weekday_mask(manager.working_days or program.working_days),
-            manager.country,
-            manager.subdivision,
-            blackout_ranges(manager.blackouts),
+            self._closed(manager.country, manager.subdivision, blackout_ranges(manager.blackouts)),
         )
-        pside = Side(
-            weekday_mask(partner.working_days or program.working_days),
-            partner.country,
-            partner.subdivision,
-            blackout_ranges(partner.blackouts),
+
+    def partner_state(self, partner: Partner, manager: Manager) -> PartnerState:
+        """Build the partner's calendar context."""
+        program = self.program
+        hours = partner.working_hours or program.working_hours
+        custom = country_weekdays(partner.country)
+        weekdays = weekday_mask(partner.working_days) if partner.working_days else custom
+        if partner.working_days and weekdays != custom:
+            self._diag(
+                "info",
+                "working-week",
+                f"{partner.name} ({partner.id}) works {_weekdays(weekdays)}, while the usual "
+                f"working week in {partner.country} is {_weekdays(custom)}; planned as written",
+                partner.id,
+            )
+        closed = self._closed(partner.country, partner.subdivision, blackout_ranges(partner.blackouts))
+        side = Side(
+            partner.timezone,
+            hours.start,
+            hours.end,
+            weekdays,
+            closed | self._blocked_days(partner.tier),
         )
-        table = day_table(self.ys, self.ye, (mside, pside), self.program_blackouts)
-        ph = partner.working_hours or program.working_hours
-        mh = manager.working_hours or program.working_hours
         tier = self.tiers[partner.tier]
         spacing = tier.spacing or program.spacing
-        hours = HoursSig(partner.timezone, ph.start, ph.end, manager.timezone, mh.start, mh.end)
         return PartnerState(
             id=partner.id,
             name=partner.name,
             timezone=partner.timezone,
-            table=table,
-            hours=hours,
+            side=side,
+            vendor_closed=holiday_ordinals(program.country, program.subdivision, self.years),
             max_per_week=spacing.max_per_week,
             min_days=spacing.min_days_between,
             prefer=_fraction(partner.id),
             time_prefer=_fraction(partner.id + "\x00time"),
-            month_of=self.month_of,
             half_start=self.half_start,
-            blocked=self._blocked_days(partner.tier),
-            slot_cache=self._slot_caches.setdefault(same_clock(hours, self.ys, self.ye), {}),
+            year=(self.ys, self.ye),
         )
 
     # -- items ------------------------------------------------------------------
 
-    def items(self, partner: Partner, state: PartnerState) -> list[Item]:
+    def items(self, partner: Partner, state: PartnerState, report: bool) -> list[Item]:
         """Every event wanted for the partner, in placement order, follow-ups as children."""
         out: list[Item] = []
         for spec in self.specs(partner):
             occs = self._occurrences(spec, partner)
             rule = spec.rule
-            if not occs:
+            if not occs and report:
                 if rule.cadence is not None and rule.cadence.kind == "per_focus_area":
                     self._diag(
                         "info",
@@ -243,7 +284,6 @@ class _Planner:
                         partner.id,
                         spec.id,
                     )
-                continue
             for occ in occs:
                 key = "/".join(x for x in (partner.id, spec.id, occ.label) if x)
                 item = Item(
@@ -254,6 +294,7 @@ class _Planner:
                     window=occ.window,
                     period=occ.period,
                     pin=self.pins.get(key),
+                    is_review=spec.kind in self.review_kinds,
                 )
                 counters: dict[str, int] = {}
                 for follow in spec.follow_ups:
@@ -271,6 +312,7 @@ class _Planner:
                                 offset=offset,
                                 parent=item,
                                 pin=self.pins.get(child_key),
+                                is_review=follow.kind in self.review_kinds,
                             )
                         )
                 out.append(item)
@@ -296,36 +338,88 @@ class _Planner:
     # -- placement -------------------------------------------------------------
 
     def plan_manager(self, manager: Manager, partners: list[Partner]) -> None:
-        """Place every event of one manager's partners."""
+        """Place every event of one manager's partners, repairing the published year if needed.
+
+        Published future events are strong preferences: they are reserved first.
+        When that leaves more events unplaced than planning this manager afresh
+        would, the published events around them are released, first those of
+        the partners concerned, then all of the manager's, and each released
+        event still goes back to its published slot unless that slot is now
+        needed: the round with the fewest unplaced events, then the fewest
+        moves, wins. Events before `today` never move.
+        """
+        partners = sorted(partners, key=lambda p: p.id)
+        self._over_demand(manager, partners)
+        base = self._round(manager, partners, released=frozenset())
+        chosen = base
+        if base.unplaced and self.pins:
+            fresh = self._round(manager, partners, released=None)
+            if len(base.unplaced) > len(fresh.unplaced):
+                rounds = [base]
+                stuck = {key.split("/", 1)[0] for key in base.unplaced}
+                by_partner = frozenset(
+                    k for k in base.pinned if k.split("/", 1)[0] in stuck
+                )
+                rounds.append(self._round(manager, partners, by_partner, base.unplaced))
+                if len(rounds[-1].unplaced) > len(fresh.unplaced):
+                    rounds.append(
+                        self._round(manager, partners, frozenset(base.pinned), base.unplaced)
+                    )
+                rounds.append(fresh)
+                chosen = min(rounds, key=lambda r: (len(r.unplaced), r.moves))
+        self.events += chosen.events
+        self.diagnostics += chosen.diagnostics
+
+    def _round(
+        self,
+        manager: Manager,
+        partners: list[Partner],
+        released: frozenset[str] | None,
+        room_for: frozenset[str] = frozenset(),
+    ) -> _Round:
+        """Plan one manager once; `released` pins are not reserved (None: ignore every pin).
+
+        Returns what the round would add, without adding it.
+        """
+        events, diagnostics = len(self.events), len(self.diagnostics)
         capacity = manager.capacity or self.program.capacity
         travel = manager.travel or self.program.travel
         placer = Placer(
-            ManagerState(
-                capacity.meetings_per_week, capacity.hours_per_week, travel.site_visits_per_month
+            Ledger(
+                self.manager_side(manager),
+                capacity.meetings_per_week,
+                capacity.hours_per_week,
+                travel.site_visits_per_month,
             )
         )
         work: list[tuple[Partner, PartnerState, list[Item]]] = []
-        for partner in sorted(partners, key=lambda p: p.id):
+        for partner in partners:
             state = self.partner_state(partner, manager)
-            work.append((partner, state, self.items(partner, state)))
-
-        def every(items: list[Item]) -> list[Item]:
-            return [x for item in items for x in (item, *item.children)]
-
+            items = self.items(partner, state, report=True)
+            if released is None:
+                for item in _every(items):
+                    if not self._frozen(item):
+                        item.pin = None
+                        item.pin_slot = None
+            work.append((partner, state, items))
+        keep = released if released is not None else frozenset()
+        room = ", ".join(sorted(room_for))
         # Phase 1: pins before `today` are history: kept exactly, whatever changed.
         for _, _, items in work:
-            for item in every(items):
-                if item.pin is not None and self._frozen(item):
-                    self._commit_pin(placer, item)
+            for item in _every(items):
+                if item.pin_slot is not None and self._frozen(item):
+                    placer.commit(item, *item.pin_slot, 0)
                     item.frozen = True
         # Phase 2: other pins still allowed keep their slot before anything new is placed.
         for _, _, items in work:
             for item in items:
-                self._try_pin(placer, item)
+                if item.key not in keep:
+                    self._try_pin(placer, item)
                 for child in item.children:
                     if item.day is not None and child.day is None:
                         self._follow_window(child)
-                        self._try_pin(placer, child)
+                        if child.key not in keep:
+                            self._try_pin(placer, child)
         # Phase 3: everything else. Reviews of every partner first (narrow windows), then
         # multi-day events (a site visit may need a week of its own), then the rest.
         skipped: dict[str, list[Item]] = {}
@@ -334,7 +428,7 @@ class _Planner:
                 for item in items:
                     if _group(item.spec) not in stage:
                         continue
-                    if item.day is None and not self._place(placer, item):
+                    if item.day is None and not self._place(placer, item, room):
                         skipped.setdefault(state.id, []).append(item)
                     for child in item.children:
                         if child.day is not None:
@@ -343,34 +437,98 @@ class _Planner:
                             child.failure = "its base event was not placed"
                             continue
                         self._follow_window(child)
-                        self._place(placer, child)
+                        self._place(placer, child, room)
         for _, state, items in work:
             found = skipped.get(state.id, []) + self._collisions(items)
             if found:
                 self._report_skips(state, found)
-        self._hours_report(work)
-        self._double_booked(manager, work)
         self._unplaced_report(work)
+        pinned: list[str] = []
+        unplaced: list[str] = []
+        moves = 0
         for partner, state, items in work:
-            for item in every(items):
+            for item in _every(items):
+                if item.pin_slot is not None and not item.frozen:
+                    pinned.append(item.key)
+                    moves += (item.day, item.start) != item.pin_slot
                 if item.day is not None:
                     self.events.append(self._event(partner, manager, state, item))
+                elif item.failure:
+                    unplaced.append(item.key)
         self._fixed_cache.clear()  # a partner has one manager: its entries are done
         for _, _, items in work:  # break item <-> follow-up cycles (see make_plan)
             for item in items:
                 for child in item.children:
                     child.parent = None
                 item.children = []
+        result = _Round(
+            self.events[events:],
+            self.diagnostics[diagnostics:],
+            frozenset(unplaced),
+            frozenset(pinned),
+            moves,
+        )
+        del self.events[events:]
+        del self.diagnostics[diagnostics:]
+        return result
+
+    def _over_demand(self, manager: Manager, partners: list[Partner]) -> None:
+        """Say once, before searching, when a manager's year asks for more than fits."""
+        side = self.manager_side(manager)
+        capacity = manager.capacity or self.program.capacity
+        travel = manager.travel or self.program.travel
+        meetings = 0
+        hours = 0.0
+        visits = 0
+        mark = len(self.diagnostics)
+        for partner in partners:
+            state = self.partner_state(partner, manager)
+            for item in _every(self.items(partner, state, report=False)):
+                if item.days:
+                    hours += ALL_DAY_HOURS * item.days
+                    visits += item.travels
+                else:
+                    meetings += 1
+                    hours += item.seconds / 3600
+        del self.diagnostics[mark:]  # the rounds report partner notes themselves
+        daily = _hours_between(side.start, side.end)
+        weeks: dict[int, int] = {}
+        start = week_start(side.weekdays)
+        for day in range(self.ys, self.ye):
+            if side.works(day):
+                week = week_of(day, start)
+                weeks[week] = weeks.get(week, 0) + 1
+        meeting_room = len(weeks) * capacity.meetings_per_week
+        hour_room = sum(min(capacity.hours_per_week, n * daily) for n in weeks.values())
+        months = len({month_of(d) for d in range(self.ys, self.ye)})
+        visit_room = months * travel.site_visits_per_month
+        over = []
+        if meetings > meeting_room:
+            over.append(
+                f"{meetings} meetings (room for {meeting_room}: {len(weeks)} working weeks "
+                f"x {capacity.meetings_per_week})"
+            )
+        if hours > hour_room + 1e-9:
+            over.append(f"{hours:.1f} h (room for {hour_room:.1f} h)")
+        if visits > visit_room:
+            over.append(
+                f"{visits} site visits (room for {visit_room}: "
+                f"{travel.site_visits_per_month} a month)"
+            )
+        if over:
+            self._diag(
+                "warning",
+                "over-demand",
+                f"{manager.name} ({manager.id}): the year asks for {'; '.join(over)}; some "
+                "events cannot be placed: lower the tiers' cadences, raise the manager's "
+                "capacity or move partners to another manager",
+            )
 
     def _frozen(self, item: Item) -> bool:
         slot = item.pin_slot
         if slot is None or self.today is None or (slot[1] is None) != bool(item.days):
             return False
         return slot[0] < self.today
-
-    def _commit_pin(self, placer: Placer, item: Item) -> None:
-        assert item.pin_slot is not None
-        placer.commit(item, *item.pin_slot, 0)
 
     @staticmethod
     def _pinned_slot(item: Item) -> tuple[int, int | None] | None:
@@ -380,16 +538,14 @@ class _Planner:
             return None
         return slot
 
-    def _pin_refusal(self, placer: Placer, item: Item, overlap: bool = False) -> str | None:
+    def _pin_refusal(self, placer: Placer, item: Item) -> str | None:
         """Why the published slot cannot be kept (None: it can).
 
-        A published slot stays while the hard limits hold: an allowed day, a
-        valid start inside both working days that is still free, capacity,
-        travel, the strategy gap and the check-in month rule, and a day no
-        further from the window than relaxation may go. The window itself and
-        the partner's spacing are preferences: the slot was published after
-        they were weighed, so keeping it is what keeps calendars still.
-        With `overlap`, the manager's other meetings are ignored.
+        A published slot stays while the hard rules hold, the strategy gap, the
+        check-in month rule and the site-visit halves hold, and the day is no
+        further from the window than relaxation may go. The window itself, the
+        partner's spacing and the rhythm are preferences: the slot was published
+        after they were weighed, so keeping it is what keeps calendars still.
         """
         slot = self._pinned_slot(item)
         if slot is None:
@@ -400,44 +556,28 @@ class _Planner:
         # so a slot placed there is kept like any other instead of moving on every run.
         if not lo <= day < hi:
             return "it is outside the rule's window"
-        why = placer.refusal(item, day, False)
+        why = placer.pin_refusal(item, day, start)
         if why is not None:
             return why
         if item.skip and not self._eligible(item):
             return R_MONTH
-        if start is not None and not placer.pinned_start_ok(item, day, start, overlap):
-            return "the start time is no longer free inside both working days"
         return None
 
     def _try_pin(self, placer: Placer, item: Item) -> bool:
         """Keep the item's published slot if it is still allowed; return whether it was."""
-        if item.pin is None or item.day is not None:
+        if item.pin is None or item.day is not None or self._pin_refusal(placer, item):
             return False
-        if self._pin_refusal(placer, item) is None:
-            self._keep_pin(placer, item, False)
-            return True
-        if self._pin_refusal(placer, item, True) is None:
-            # Published overlapping another of the manager's meetings (the last
-            # relaxation step when it was planned): it stays, counted as double-booked,
-            # rather than moving on every run as the order of pins changes.
-            self._keep_pin(placer, item, True)
-            return True
-        return False
-
-    def _keep_pin(self, placer: Placer, item: Item, overlap: bool) -> None:
-        """Commit the published slot; one outside the window is reported as widened."""
         slot = self._pinned_slot(item)
         assert slot is not None
         day, start = slot
         inside = any(lo <= day < hi for lo, hi in item.window)
         widened = 0 if inside else 1 if distance(item.window, day) <= WIDEN_DAYS else 2
-        if start is not None:
-            item.common_hours = placer.common_hours(item, day)
-        placer.commit(item, day, start, 4 if overlap else widened)
+        placer.commit(item, day, start, widened)
         if widened:
             self._relaxed(item, widened, "kept where it was published")
+        return True
 
-    def _place(self, placer: Placer, item: Item) -> bool:
+    def _place(self, placer: Placer, item: Item, room_for: str) -> bool:
         """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
         if self._try_pin(placer, item):
             return True  # a follow-up whose base was placed only now keeps its slot too
@@ -447,7 +587,8 @@ class _Planner:
             # strategy gap is skipped, never pushed into a neighbouring month. Only the
             # partner's own events decide this, so pins and capacity cannot flip it.
             return False
-        level, reason = placer.place(item)
+        prefer = item.pin_slot[0] if item.pin_slot is not None else None
+        level, reason = placer.place(item, prefer)
         if level == -1 and item.skip and reason in (R_MONTH, R_GAP):
             return False  # its free days are taken: as good as a month with a review
         if not item.window:
@@ -455,15 +596,16 @@ class _Planner:
         if level == -1:
             item.failure = reason
             return True
-        if 0 < level < 4:
+        if 0 < level:
             self._relaxed(item, level, reason)
         if item.pin is not None and why_pin is not None and self._start_of(item) != item.pin:
-            new = self._start_of(item)
+            if why_pin == R_CAPACITY and room_for:
+                why_pin = f"its slot was needed for {room_for}"
             self._diag(
                 "warning",
                 "moved",
                 f"{_who(item.partner)}: '{item.key}' was published for {_fmt(item.pin)} but "
-                f"cannot stay there ({why_pin}); moved to {_fmt(new)}",
+                f"cannot stay there ({why_pin}); moved to {_fmt(self._start_of(item))}",
                 item.partner.id,
                 item.spec.id,
                 _day(item.day) if item.day is not None else None,
@@ -474,11 +616,10 @@ class _Planner:
     def _eligible(item: Item) -> bool:
         """False when every allowed day of the window is in an accountability month or gap."""
         p = item.partner
-        allowed, first = p.table.allowed, p.table.first
         seen = False
         for lo, hi in item.window:
-            for d in range(max(lo, first), min(hi, first + len(allowed))):
-                if allowed[d - first] and d not in p.blocked:
+            for d in range(lo, hi):
+                if p.side.works(d):
                     if month_gap_refusal(item, d) is None:
                         return True
                     seen = True
@@ -501,7 +642,7 @@ class _Planner:
         if level in (1, 2):
             code, what = "window-widened", "placed outside " + where
         else:
-            code, what = "spacing-relaxed", "placed without the partner's spacing"
+            code, what = "spacing-relaxed", "placed without the partner's spacing and rhythm"
         self._diag(
             "warning",
             code,
@@ -518,8 +659,8 @@ class _Planner:
         for item in items:
             if item.skip and item.day is not None and not item.frozen:
                 p = item.partner
-                rules = p.acc_months.get(p.month_of.get(item.day, 0), set())
-                if rules - {item.spec.id}:
+                rules = p.acc_months.get(month_of(item.day), set())
+                if rules - {item.rule_key}:
                     item.day = None
                     out.append(item)
         return out
@@ -538,51 +679,6 @@ class _Planner:
                 f"accountability event or lie within a strategy gap ({labels})",
                 state.id,
                 rule_id,
-            )
-
-    def _hours_report(self, work: list[tuple[Partner, PartnerState, list[Item]]]) -> None:
-        for _, state, items in work:
-            outside = [
-                x
-                for item in items
-                for x in (item, *item.children)
-                if x.day is not None and not x.days and not x.common_hours
-            ]
-            if outside:
-                first = min(x.day for x in outside if x.day is not None)
-                self._diag(
-                    "warning",
-                    "no-common-hours",
-                    f"{_who(state)}: {len(outside)} event{'s' if len(outside) != 1 else ''} "
-                    "fall on days when the manager's and the partner's working hours share no "
-                    f"time (first on {_day(first)}); each takes the least inconvenient slot",
-                    state.id,
-                    None,
-                    _day(first),
-                )
-
-    def _double_booked(
-        self, manager: Manager, work: list[tuple[Partner, PartnerState, list[Item]]]
-    ) -> None:
-        overlapping = [
-            x
-            for _, _, items in work
-            for item in items
-            for x in (item, *item.children)
-            if x.day is not None and x.level == 4
-        ]
-        if overlapping:
-            first = min(x.day for x in overlapping if x.day is not None)
-            self._diag(
-                "warning",
-                "double-booked",
-                f"{manager.name} ({manager.id}): {len(overlapping)} event"
-                f"{'s' if len(overlapping) != 1 else ''} overlap another of the manager's "
-                f"meetings (first on {_day(first)}): the weekly capacity allows more meetings "
-                "than the working days hold; lower capacity or move partners to another manager",
-                None,
-                None,
-                _day(first),
             )
 
     def _unplaced_report(self, work: list[tuple[Partner, PartnerState, list[Item]]]) -> None:
@@ -868,6 +964,7 @@ class _Planner:
             partners=self._partner_infos(),
             managers=self._manager_infos(),
             tiers=self._tier_infos(),
+            review_kinds=self.review_kinds,
         )
 
     def _partner_infos(self) -> tuple[PartnerInfo, ...]:
@@ -927,13 +1024,44 @@ class _Planner:
 def month_gap_refusal(item: Item, day: int) -> str | None:
     """The month and gap checks alone: what decides whether a check-in is skipped."""
     p = item.partner
-    rules = p.acc_months.get(p.month_of.get(day, 0))
-    if rules and (len(rules) > 1 or item.spec.id not in rules):
+    rules = p.acc_months.get(month_of(day))
+    if rules and (len(rules) > 1 or item.rule_key not in rules):
         return R_MONTH
     for first, end, g in p.gap_events:
-        if day < end + g and day > first - g:
+        if first <= day <= end or (item.is_review and first - g < day < end + g):
             return R_GAP
     return None
+
+
+def review_kinds(config: Config) -> tuple[str, ...]:
+    """Kinds that evaluate a partner: the built-in reviews and custom kinds marked `review`."""
+    custom = (k for k, kind in config.kinds.items() if getattr(kind, "review", False))
+    return tuple(sorted({*REVIEW_KINDS, *custom}))
+
+
+def _every(items: list[Item]) -> list[Item]:
+    """Items and their follow-ups, in placement order."""
+    return [x for item in items for x in (item, *item.children)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Round:
+    """What one planning round of a manager would add to the plan."""
+
+    events: list[Event]
+    diagnostics: list[Diagnostic]
+    unplaced: frozenset[str]
+    pinned: frozenset[str]
+    moves: int
+
+
+def _hours_between(start: time, end: time) -> float:
+    return (end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60
+
+
+def _weekdays(mask: int) -> str:
+    names = [WEEKDAYS[d] for d in range(7) if mask >> d & 1]
+    return ", ".join(names)
 
 
 _MIDNIGHT: dict[tuple[str, date], float] = {}

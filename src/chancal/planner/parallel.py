@@ -39,7 +39,7 @@ from typing import IO, Any
 
 from chancal import workers
 from chancal.plan import Diagnostic, Event
-from chancal.planner.hours import local_datetime
+from chancal.planner.constraints import local_datetime
 
 MIN_PARTNERS_PER_WORKER = 250
 """Each process plans at least this many partners: with fewer, forking costs more than it saves."""

@@ -1,0 +1,277 @@
+"""The hard rules, each written once: every placement path (new events, kept pins) asks here.
+
+The README's "Hard rules" table is the contract; `chancal.verify` checks the
+same table independently, from the published year. The rules:
+
+- working-hours: a timed event starts and ends on one local date of each
+  side, inside that side's working hours of that date (each side in its own
+  zone, daylight saving included);
+- working-day, holiday, blackout: every local date an event touches is a
+  working day of both sides and no holiday or blackout of either (`Side`
+  folds holidays, blackouts and, for partners, shared-event days into one
+  closed set); a site visit `to_us` also avoids the vendor's holidays;
+- capacity: meetings and hours per week of the manager's own working week,
+  by the manager's local date; an all-day event longer than the weekly budget
+  may take a week that holds nothing else;
+- travel: site visits `to_partner` per calendar month;
+- overlap: no two timed events of a manager at once, no two all-day events of a
+  manager on one day, no timed event on a day its manager or partner spends on
+  an all-day event.
+
+Nothing here is a preference: spacing, windows, the strategy gap and rhythm
+live in placement.py and may be weighed; these never are. Days are ordinals
+(`date.toordinal()`), instants UTC epoch seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from functools import lru_cache
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+HALF_HOUR = 1800
+ALL_DAY_HOURS = 8.0
+
+# Why a slot was refused (shown in diagnostics).
+R_DAY = "no allowed day (non-working days, holidays, blackouts, shared events)"
+R_HOURS = "no time inside both sides' working hours on those days"
+R_CAPACITY = "the manager's weekly capacity"
+R_TRAVEL = "the manager's travel limit for the month"
+R_BUSY = "the manager has another meeting at every time both sides work"
+R_ALL_DAY = "a day the manager or the partner spends on an all-day event"
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side of a meeting, a manager or a partner: when it works, in its own zone."""
+
+    zone: str
+    start: time
+    end: time
+    weekdays: int  # bit mask, bit 0 = Monday
+    closed: frozenset[int]  # holidays, blackouts (and a partner's shared-event days)
+
+    def works(self, day: int) -> bool:
+        """Return whether the local date is a working day that nothing closes."""
+        return bool(self.weekdays >> weekday(day) & 1) and day not in self.closed
+
+
+def weekday(day: int) -> int:
+    """Monday 0 .. Sunday 6 (`date.fromordinal(1)` is a Monday)."""
+    return (day - 1) % 7
+
+
+def week_start(weekdays: int) -> int:
+    """The weekday a working week starts on: the first working day after a day off.
+
+    Sunday for a Sunday-Thursday week, Monday for Monday-Friday; Monday when every
+    day is a working day.
+    """
+    for day in range(7):
+        if weekdays >> day & 1 and not weekdays >> ((day - 1) % 7) & 1:
+            return day
+    return 0
+
+
+def week_of(day: int, start: int) -> int:
+    """The number of the week holding `day`, for weeks starting on weekday `start`."""
+    return (day - 1 - start) // 7
+
+
+@lru_cache(maxsize=1 << 16)
+def working_window(zone: str, start: time, end: time, day: int) -> tuple[int, int]:
+    """The working hours of a local date as UTC instants [start, end)."""
+    tz = ZoneInfo(zone)
+    on = date.fromordinal(day)
+    return (
+        int(datetime.combine(on, start, tz).timestamp()),
+        int(datetime.combine(on, end, tz).timestamp()),
+    )
+
+
+class Slot(NamedTuple):
+    """A start a timed event may take, and the manager's local date it falls on."""
+
+    start: int
+    manager_day: int
+
+
+@lru_cache(maxsize=1 << 16)
+def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[Slot, ...]:
+    """Every start on the partner's date `day` that keeps the whole event in both working days.
+
+    Starts are on the partner's local half hours. The manager's date may be the
+    day before or after (Los Angeles afternoon is Sydney's next morning); that
+    date must be a working day of the manager too.
+    """
+    if not partner.works(day):
+        return ()
+    p0, p1 = working_window(partner.zone, partner.start, partner.end, day)
+    # The partner's local midnight of that date, for aligning starts to local half hours.
+    midnight = p0 - (partner.start.hour * 3600 + partner.start.minute * 60)
+    out: list[Slot] = []
+    for mday in (day - 1, day, day + 1):
+        if not manager.works(mday):
+            continue
+        m0, m1 = working_window(manager.zone, manager.start, manager.end, mday)
+        lo, hi = max(p0, m0), min(p1, m1)
+        first = midnight + -(-(lo - midnight) // HALF_HOUR) * HALF_HOUR
+        out.extend(Slot(s, mday) for s in range(first, hi - seconds + 1, HALF_HOUR))
+    return tuple(sorted(out))
+
+
+@dataclass(slots=True)
+class PartnerBook:
+    """What one partner has committed to, as far as the hard rules care."""
+
+    all_day: set[int] = field(default_factory=set)  # partner dates on all-day events
+    timed_days: set[int] = field(default_factory=set)  # partner dates holding timed events
+
+
+@dataclass(slots=True)
+class Ledger:
+    """Everything one manager has committed to, as far as the hard rules care."""
+
+    side: Side
+    meetings_per_week: int
+    hours_per_week: float
+    visits_per_month: int
+    week_start: int = 0
+    meetings: dict[int, int] = field(default_factory=dict)
+    hours: dict[int, float] = field(default_factory=dict)
+    events: dict[int, int] = field(default_factory=dict)  # per week: for the all-day exception
+    travel: dict[int, int] = field(default_factory=dict)  # per month (year * 12 + month - 1)
+    busy: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # manager date
+    all_day: set[int] = field(default_factory=set)  # days on all-day events
+
+    def __post_init__(self) -> None:
+        self.week_start = week_start(self.side.weekdays)
+
+    def week(self, day: int) -> int:
+        """The manager's working week holding the manager's local date `day`."""
+        return week_of(day, self.week_start)
+
+    # -- timed events -------------------------------------------------------------
+
+    def timed_refusal(self, book: PartnerBook, day: int, slot: Slot, seconds: int) -> str | None:
+        """Why a timed event cannot start at `slot` (partner date `day`); None when it can."""
+        mday = slot.manager_day
+        if mday in self.all_day or day in book.all_day:
+            return R_ALL_DAY
+        week = self.week(mday)
+        if self.meetings.get(week, 0) + 1 > self.meetings_per_week:
+            return R_CAPACITY
+        if self.hours.get(week, 0.0) + seconds / 3600 > self.hours_per_week + 1e-9:
+            return R_CAPACITY
+        end = slot.start + seconds
+        for taken_start, taken_end in self.busy.get(mday, ()):
+            if slot.start < taken_end and taken_start < end:
+                return R_BUSY
+        return None
+
+    def free_slot(
+        self, book: PartnerBook, partner: Side, day: int, seconds: int, prefer: float
+    ) -> tuple[Slot | None, str]:
+        """The first free start from a per-partner offset (wrapping); else None and why."""
+        slots = timed_slots(self.side, partner, day, seconds)
+        if not slots:
+            return None, R_DAY if not partner.works(day) else R_HOURS
+        first = int(prefer * len(slots)) % len(slots)
+        reasons: list[str] = []
+        for slot in (*slots[first:], *slots[:first]):
+            why = self.timed_refusal(book, day, slot, seconds)
+            if why is None:
+                return slot, ""
+            reasons.append(why)
+        return None, min(reasons, key=_REASON_RANK.index)
+
+    def slot_refusal(
+        self, book: PartnerBook, partner: Side, day: int, start: int, seconds: int
+    ) -> str | None:
+        """Why a given start (a published one) cannot be kept; None when it can."""
+        for slot in timed_slots(self.side, partner, day, seconds):
+            if slot.start == start:
+                return self.timed_refusal(book, day, slot, seconds)
+        return R_DAY if not partner.works(day) else R_HOURS
+
+    def commit_timed(self, book: PartnerBook, day: int, slot: Slot, seconds: int) -> None:
+        """Record a timed event at `slot` (partner date `day`)."""
+        week = self.week(slot.manager_day)
+        self.meetings[week] = self.meetings.get(week, 0) + 1
+        self.hours[week] = self.hours.get(week, 0.0) + seconds / 3600
+        self.events[week] = self.events.get(week, 0) + 1
+        self.busy.setdefault(slot.manager_day, []).append((slot.start, slot.start + seconds))
+        book.timed_days.add(day)
+
+    def manager_day_of(self, start: int) -> int:
+        """The manager's local date of an instant."""
+        return datetime.fromtimestamp(start, ZoneInfo(self.side.zone)).date().toordinal()
+
+    # -- all-day events -----------------------------------------------------------
+
+    def all_day_refusal(
+        self,
+        book: PartnerBook,
+        partner: Side,
+        first: int,
+        length: int,
+        host_closed: frozenset[int],
+        travels: bool,
+    ) -> str | None:
+        """Why an all-day event cannot take days first..first+length-1; None when it can."""
+        days = range(first, first + length)
+        for day in days:
+            if not (partner.works(day) and self.side.works(day)) or day in host_closed:
+                return R_DAY
+            if (
+                day in self.all_day
+                or day in self.busy
+                or day in book.all_day
+                or day in book.timed_days
+            ):
+                return R_ALL_DAY
+        for week, n in self._weeks(days).items():
+            used = self.hours.get(week, 0.0)
+            # A visit longer than the whole weekly budget may take an otherwise empty week.
+            if self.events.get(week, 0) and used + ALL_DAY_HOURS * n > self.hours_per_week + 1e-9:
+                return R_CAPACITY
+        if travels and self.travel.get(month_of(first), 0) + 1 > self.visits_per_month:
+            return R_TRAVEL
+        return None
+
+    def commit_all_day(self, book: PartnerBook, first: int, length: int, travels: bool) -> None:
+        """Record an all-day event on days first..first+length-1."""
+        days = range(first, first + length)
+        for week, n in self._weeks(days).items():
+            self.hours[week] = self.hours.get(week, 0.0) + ALL_DAY_HOURS * n
+            self.events[week] = self.events.get(week, 0) + 1
+        self.all_day.update(days)
+        book.all_day.update(days)
+        if travels:
+            month = month_of(first)
+            self.travel[month] = self.travel.get(month, 0) + 1
+
+    def _weeks(self, days: range) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for day in days:
+            week = self.week(day)
+            out[week] = out.get(week, 0) + 1
+        return out
+
+
+@lru_cache(maxsize=1 << 18)
+def local_datetime(ts: int, zone: str) -> datetime:
+    """Return the aware datetime of an instant in a zone (cached: many events share starts)."""
+    return datetime.fromtimestamp(ts, ZoneInfo(zone))
+
+
+def month_of(day: int) -> int:
+    """A month number (year * 12 + month - 1) of a date."""
+    on = date.fromordinal(day)
+    return on.year * 12 + on.month - 1
+
+
+# Most telling first: what a user can act on before what merely happened to be full.
+_REASON_RANK = (R_CAPACITY, R_TRAVEL, R_BUSY, R_ALL_DAY, R_HOURS, R_DAY)
