@@ -205,7 +205,39 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "{start: 2027-08-01, end: 2027-08-15",
         "{start: 2028-08-01, end: 2028-08-15",
         [
-            "t.yaml:42:9: partners[0].blackouts[0]: blackout 2028-08-01 to 2028-08-15 lies outside the planning year; remove it"
+            "t.yaml:42:9: partners[0].blackouts[0]: blackout 2028-08-01 to 2028-08-15 lies outside the planning year 2027-01-01 to 2027-12-31; remove it"
+        ],
+    ),
+    (
+        "blackout-partly-after-year",
+        "{start: 2027-12-24, end: 2027-12-31",
+        "{start: 2027-12-24, end: 2028-01-02",
+        [
+            "t.yaml:8:32: program.blackouts[0].end: 2028-01-02 is outside the planning year 2027-01-01 to 2027-12-31; clip the blackout or drop it"
+        ],
+    ),
+    (
+        "blackout-partly-before-year",
+        "{start: 2027-08-01, end: 2027-08-15",
+        "{start: 2026-12-28, end: 2027-01-03",
+        [
+            "t.yaml:42:17: partners[0].blackouts[0].start: 2026-12-28 is outside the planning year 2027-01-01 to 2027-12-31; clip the blackout or drop it"
+        ],
+    ),
+    (
+        "manager-blackout-outside-year",
+        "    country: DE\ntiers",
+        "    country: DE\n    blackouts: [{start: 2026-07-01, reason: Leave}]\ntiers",
+        [
+            "t.yaml:19:17: managers[0].blackouts[0]: blackout 2026-07-01 to 2026-07-01 lies outside the planning year 2027-01-01 to 2027-12-31; remove it"
+        ],
+    ),
+    (
+        "fiscal-year-blackout-before-year",
+        "  year: 2027\n  timezone: Europe/Berlin\n  country: DE\n  blackouts:\n    - {start: 2027-12-24, end: 2027-12-31",
+        "  year: 2027\n  fiscal_year_start: '04-01'\n  timezone: Europe/Berlin\n  country: DE\n  blackouts:\n    - {start: 2027-03-29, end: 2027-04-02",
+        [
+            "t.yaml:9:15: program.blackouts[0].start: 2027-03-29 is outside the planning year 2027-04-01 to 2028-03-31; clip the blackout or drop it"
         ],
     ),
     (
@@ -348,6 +380,64 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "purpose: collaboration, duration: 2h, review: true}",
         [
             "t.yaml:12:12: kinds.council: a review is accountability: set 'purpose: accountability' or drop 'review: true'"
+        ],
+    ),
+    (
+        "agenda-unknown-placeholder",
+        "cadence: semiannual}",
+        "cadence: semiannual, agenda: 'Plan with $partnername'}",
+        [
+            "t.yaml:29:78: tiers[1].rules[0].agenda: unknown placeholder '$partnername'; did you mean '$partner_name'?"
+        ],
+    ),
+    (
+        "agenda-unknown-braced-placeholder",
+        "duration: 2h}",
+        "duration: 2h, agenda: '${title} for ${partner}s'}",
+        [
+            "t.yaml:12:98: kinds.council.agenda: unknown placeholder '${partner}'; did you mean '${partner_name}'?"
+        ],
+    ),
+    (
+        "agenda-placeholder-nothing-close",
+        "cadence: semiannual}",
+        "cadence: semiannual, follow_ups: [{kind: coaching_session, after: [2w], agenda: 'Spend $budget'}]}",
+        [
+            "t.yaml:29:125: tiers[1].rules[0].follow_ups[0].agenda: unknown placeholder '$budget'; known: $partner_name, $manager_name, $program_name, $title, $period, $focus_area, $focus_areas, $we_share, $they_share, $direction_text, $exchange, $exchanges (write '$$' for a dollar sign)"
+        ],
+    ),
+    (
+        "agenda-stray-dollar",
+        "{id: review, cadence: monthly}",
+        "{id: review, cadence: monthly, agenda: 'A $5 budget, $$ and $ signs'}",
+        [
+            "t.yaml:27:51: tiers[1].change[0].agenda: a '$' that starts no placeholder; write '$$' for a dollar sign",
+            "t.yaml:27:69: tiers[1].change[0].agenda: a '$' that starts no placeholder; write '$$' for a dollar sign",
+        ],
+    ),
+    (
+        "agenda-escaped-then-unknown",
+        "{id: review, cadence: monthly}",
+        "{id: review, cadence: monthly, agenda: '$$partnername or $partnername'}",
+        [
+            "t.yaml:27:66: tiers[1].change[0].agenda: unknown placeholder '$partnername'; did you mean '$partner_name'?"
+        ],
+    ),
+    (
+        "agenda-block-scalar-in-override",
+        "      drop: [visit]\n",
+        "      drop: [visit]\n      change:\n        - id: review\n          agenda: |\n            Numbers for $partner_name\n              and $manger_name's plan\n",
+        [
+            "t.yaml:49:19: partners[0].overrides.change[0].agenda: unknown placeholder '$manger_name'; did you mean '$manager_name'?"
+        ],
+    ),
+    (
+        "agenda-in-change-follow-up",
+        "{id: review, cadence: monthly}",
+        "{id: review, follow_ups: [{kind: coaching, after: [1w], agenda: $Title}]}",
+        [
+            "t.yaml:27:42: tiers[1].change[0].follow_ups[0].kind: unknown kind 'coaching'; did you mean 'coaching_session'?",
+            "t.yaml:27:73: tiers[1].change[0].follow_ups[0].agenda: unknown placeholder '$Title'; did you mean '$title'?",
         ],
     ),
     (
@@ -514,6 +604,41 @@ CASES: list[tuple[str, str, str, list[str]]] = [
 def test_base_is_valid() -> None:
     """The unedited program loads without problems, so each case isolates its edit."""
     assert loads(BASE, "t.yaml").config.partners[0].name == "Acme [EU]"
+
+
+# (case, text replaced in BASE, replacement): each still loads without a problem
+VALID_EDITS: list[tuple[str, str, str]] = [
+    (
+        "agenda-known-placeholders",
+        "cadence: semiannual}",
+        "cadence: semiannual, agenda: '$title with ${partner_name} ($period, $focus_areas)'}",
+    ),
+    (
+        "agenda-escaped-dollar",
+        "duration: 2h}",
+        "duration: 2h, agenda: 'Budget: $$5000 for $$$title'}",
+    ),
+    ("agenda-plain-text", "{id: review, cadence: monthly}", "{id: review, agenda: 'Numbers'}"),
+    (
+        "fiscal-year-blackout-in-next-calendar-year",
+        "  year: 2027\n  timezone: Europe/Berlin\n  country: DE\n  blackouts:\n    - {start: 2027-12-24, end: 2027-12-31",
+        "  year: 2027\n  fiscal_year_start: '04-01'\n  timezone: Europe/Berlin\n  country: DE\n  blackouts:\n    - {start: 2028-02-07, end: 2028-02-11",
+    ),
+    (
+        "blackout-on-the-year-edges",
+        "{start: 2027-08-01, end: 2027-08-15",
+        "{start: 2027-01-01, end: 2027-12-31",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [c[1:] for c in VALID_EDITS], ids=[c[0] for c in VALID_EDITS]
+)
+def test_accepts_valid_edits(old: str, new: str) -> None:
+    """Known placeholders, `$$` and blackouts inside a fiscal planning year load cleanly."""
+    assert old in BASE
+    loads(BASE.replace(old, new, 1), "t.yaml")
 
 
 @pytest.mark.parametrize(

@@ -90,14 +90,47 @@ class Source:
         """Return (value node, key node) at `path`, or the deepest node that exists."""
         return _find(self.root, path, self._indexes)
 
-    def problem(self, path: Sequence[str | int], message: str, *, key: bool = False) -> Problem:
-        """Locate `path` (e.g. ("partners", 3, "tier")) and build a Problem for it."""
+    def problem(
+        self,
+        path: Sequence[str | int],
+        message: str,
+        *,
+        key: bool = False,
+        excerpt: tuple[str, int] | None = None,
+    ) -> Problem:
+        """Locate `path` (e.g. ("partners", 3, "tier")) and build a Problem for it.
+
+        `excerpt` (text, n) points inside a string value instead: at the n-th
+        (from 0) appearance of `text` in it, such as one `$placeholder` of an agenda.
+        """
         node, found_key = self.find(path)
         target = found_key if key and found_key is not None else node
         line, column = (
             (target.start_mark.line + 1, target.start_mark.column + 1) if target else (1, 1)
         )
+        if excerpt is not None and isinstance(node, yaml.ScalarNode):
+            line, column = _inside(self.text, node, *excerpt) or (line, column)
         return Problem(self.file, line, column, format_path(path), message)
+
+
+def _inside(text: str, node: yaml.ScalarNode, excerpt: str, n: int) -> tuple[int, int] | None:
+    """Return the line and column of the n-th `excerpt` in a scalar's source text, if there.
+
+    Quoting, folding and block indentation never make or break a `$name`, so the
+    n-th appearance in the value is the n-th in the source; a value that spells it
+    with escapes (`\\x24`) is not found, and the caller points at the value instead.
+    """
+    start, end = node.start_mark.index, node.end_mark.index
+    at = start - 1
+    for _ in range(n + 1):
+        at = text.find(excerpt, at + 1, end)
+        if at < 0:
+            return None
+    before = text[start:at]
+    breaks = before.count("\n")
+    if not breaks:
+        return node.start_mark.line + 1, node.start_mark.column + 1 + len(before)
+    return node.start_mark.line + 1 + breaks, len(before) - before.rfind("\n")
 
 
 def format_path(path: Sequence[str | int]) -> str:

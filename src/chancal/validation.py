@@ -1,10 +1,14 @@
-"""Checks that need the whole file: references, cycles, unique ids, countries, dates in the year."""
+"""Checks that need the whole file: references, cycles, unique ids, countries, dates in the year.
+
+Agenda texts are checked here too: each `$placeholder` must be one the planner fills.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
+from string import Template
 from typing import TYPE_CHECKING, Protocol
 
 from chancal.durations import format_duration
@@ -34,10 +38,12 @@ def check(
     # unknown as the stand-in itself.
     containing = {path[:n] for path in hidden for n in range(1, len(path))}
 
-    def report(path: Path, message: str, *, key: bool = False) -> None:
+    def report(
+        path: Path, message: str, *, key: bool = False, excerpt: tuple[str, int] | None = None
+    ) -> None:
         if hidden and (path in containing or any(path[:n] in hidden for n in range(len(path) + 1))):
             return
-        problems.append(source.problem(path, message, key=key))
+        problems.append(source.problem(path, message, key=key, excerpt=excerpt))
 
     program = config.program
     year_known = hidden.isdisjoint(
@@ -64,6 +70,7 @@ def check(
                 f"'{kind_id}' is a built-in kind; give your kind another id",
                 key=True,
             )
+        _agenda(report, ("kinds", kind_id, "agenda"), custom.agenda)
 
     _place(report, ("program",), program.country, program.subdivision)
     if not program.working_days:
@@ -207,8 +214,12 @@ def _place(report: _Report, path: Path, country: str, subdivision: str | None) -
         report((*path, "subdivision"), f"unknown subdivision '{subdivision}' of {country}{hint}")
 
 
+def _year(start: date, end: date) -> str:
+    return f"{start} to {date.fromordinal(end.toordinal() - 1)}"
+
+
 def _outside(day: date, start: date, end: date) -> str:
-    return f"{day} is outside the planning year {start} to {date.fromordinal(end.toordinal() - 1)}"
+    return f"{day} is outside the planning year {_year(start, end)}"
 
 
 def _blackouts(
@@ -219,8 +230,67 @@ def _blackouts(
         first = b.start
         if last < start or first >= end:
             report(
-                (*path, i), f"blackout {first} to {last} lies outside the planning year; remove it"
+                (*path, i),
+                f"blackout {first} to {last} lies outside the planning year "
+                f"{_year(start, end)}; remove it",
             )
+            continue
+        # Partly outside, like a shared event's or a rule's date: pointed at the day
+        # that is out, since only clipping it to the year fixes the blackout.
+        for day, field in ((first, "start"), (last, "end")):
+            if not start <= day < end:
+                report(
+                    (*path, i, field), f"{_outside(day, start, end)}; clip the blackout or drop it"
+                )
+
+
+def _agenda(report: _Report, path: Path, text: str | None) -> None:
+    if text is None or "$" not in text:
+        return  # most agendas are plain text, and None means the kind's own template
+    for excerpt, n, message in _placeholder_problems(text):
+        report(path, message, excerpt=(excerpt, n))
+
+
+@lru_cache(maxsize=1024)
+def _placeholder_problems(text: str) -> tuple[tuple[str, int, str], ...]:
+    """Return (written text, its appearance number, message) for each bad `$` of an agenda.
+
+    Read with `string.Template`'s own pattern, as the planner fills it: `$$` is a
+    dollar sign, `$name` and `${name}` are placeholders, any other `$` is a mistake.
+    Cached: thousands of partners repeat the few agenda texts of their tiers.
+    """
+    # Imported here: `chancal.planner` loads the whole planner, which `validate` needs
+    # only for a program whose agendas use placeholders at all.
+    from chancal.planner.agenda import PLACEHOLDERS
+
+    found: list[tuple[str, int, str]] = []
+    for match in Template.pattern.finditer(text):
+        written = match.group(0)
+        name = match.group("named") or match.group("braced")
+        if match.group("escaped") is not None or name in PLACEHOLDERS:
+            continue
+        if name is None:
+            written = "$"
+            message = "a '$' that starts no placeholder; write '$$' for a dollar sign"
+        else:
+            braced = match.group("braced") is not None
+            choices = [f"${{{p}}}" if braced else f"${p}" for p in PLACEHOLDERS]
+            hint = did_you_mean(written, choices) or (
+                f"; known: {', '.join(f'${p}' for p in PLACEHOLDERS)} "
+                "(write '$$' for a dollar sign)"
+            )
+            message = f"unknown placeholder '{written}'{hint}"
+        found.append((written, _count(text, written, match.start()), message))
+    return tuple(found)
+
+
+def _count(text: str, part: str, stop: int) -> int:
+    """Return how often `part` begins in `text` before `stop` (overlaps counted)."""
+    n, at = 0, text.find(part)
+    while 0 <= at < stop:
+        n += 1
+        at = text.find(part, at + 1)
+    return n
 
 
 def _cycle(tier: Tier, tiers: dict[str, Tier]) -> list[str]:
@@ -276,6 +346,12 @@ def _edits(
             _known(report, (*path, "change", j, "id"), change.id, inherited, "rule to change")
         if change.kind is not None:
             _known(report, (*path, "change", j, "kind"), change.kind, kinds, "kind")
+        _agenda(report, (*path, "change", j, "agenda"), change.agenda)
+        for k, follow in enumerate(change.follow_ups or ()):
+            _known(
+                report, (*path, "change", j, "follow_ups", k, "kind"), follow.kind, kinds, "kind"
+            )
+            _agenda(report, (*path, "change", j, "follow_ups", k, "agenda"), follow.agenda)
     _unique(report, (*path, "rules"), [r.id for r in edits.rules])
     for j, rule in enumerate(edits.rules):
         rpath: Path = (*path, "rules", j)
@@ -291,8 +367,10 @@ def _rule(
     report: _Report, path: Path, rule: Rule, kinds: dict[str, timedelta], start: date, end: date
 ) -> None:
     _known(report, (*path, "kind"), rule.kind, kinds, "kind")
+    _agenda(report, (*path, "agenda"), rule.agenda)
     for k, follow in enumerate(rule.follow_ups or ()):
         _known(report, (*path, "follow_ups", k, "kind"), follow.kind, kinds, "kind")
+        _agenda(report, (*path, "follow_ups", k, "agenda"), follow.agenda)
     for k, day in enumerate(rule.dates or ()):
         if not start <= day < end:
             report((*path, "dates", k), _outside(day, start, end))
@@ -335,4 +413,6 @@ def _window_span(window: Window) -> timedelta | None:
 
 
 class _Report(Protocol):
-    def __call__(self, path: Path, message: str, *, key: bool = False) -> None: ...
+    def __call__(
+        self, path: Path, message: str, *, key: bool = False, excerpt: tuple[str, int] | None = None
+    ) -> None: ...
