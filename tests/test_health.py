@@ -13,7 +13,7 @@ import pytest
 from chancal.health import PRINCIPLES, check_health, report_json
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import HealthThresholds
-from chancal.plan import Event, ManagerInfo, PartnerInfo, Plan, TierInfo
+from chancal.plan import Diagnostic, Event, ManagerInfo, PartnerInfo, Plan, TierInfo
 
 TZ = "Europe/Berlin"
 GAP = timedelta(days=21)
@@ -255,7 +255,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "collaboration ratio met by hours, not by count",
         lambda: (make_plan(), HealthThresholds(min_collaboration_ratio=2.0)),
         "balance",
-        "warn",
+        "fail",
     ),
     (
         "two-day reviews outweigh collaboration by hours",
@@ -265,7 +265,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
             for e in ACME_EVENTS
         ) + MINI_EVENTS),
         "balance",
-        "warn",
+        "fail",
     ),
     (
         "silence longer than the tier allows",
@@ -395,6 +395,224 @@ def test_strategy_agenda_items_judged_by_whole_review_words(agenda: str, flagged
     )
     got = statuses(make_plan(events=events + MINI_EVENTS))["acme"]["strategy"]
     assert got == ("fail" if flagged else "pass")
+
+
+def test_strategy_session_in_the_week_of_a_review_fails() -> None:
+    """A session three days after a review passes the gap but not the week: it fails, naming it."""
+    events = (
+        *without(without(ACME_EVENTS, "acme/quarterly_business_review/2027-04-19"),
+                 "acme/joint_marketing_strategy/2027-05-31"),
+        ev("acme", "quarterly_business_review", "2027-05-04", hours=2),
+        ev("acme", "joint_marketing_strategy", "2027-05-07", hours=3, description=STRATEGY_TEXT),
+    )  # fmt: skip
+    report = check_health(
+        make_plan(events=events + MINI_EVENTS), HealthThresholds(), strategy_gap=timedelta(days=2)
+    )
+    finding = report.partners[0].finding("strategy")
+    assert finding.status == "fail"
+    assert "session on 2027-05-07 is in the week of the Q2 review on 2027-05-04" in finding.seen
+    assert dict(finding.numbers)["in_review_week"] == 1
+    assert "out of the review's week" in finding.fix
+
+
+@pytest.mark.parametrize(
+    ("timezone", "status"), [("Europe/Berlin", "pass"), ("Asia/Tokyo", "fail")]
+)
+def test_review_week_is_the_partners_own_monday_based_week(timezone: str, status: str) -> None:
+    """A Sunday-evening session in Berlin is Monday morning in Tokyo, the week of the review."""
+    sunday_evening = datetime(2027, 5, 9, 20, tzinfo=ZoneInfo(TZ))
+    session = replace(
+        ev("acme", "joint_marketing_strategy", "2027-05-09", description=STRATEGY_TEXT),
+        start=sunday_evening,
+        end=sunday_evening + timedelta(hours=3),
+    )
+    events = (
+        *without(ACME_EVENTS, "acme/joint_marketing_strategy/2027-05-31"),
+        ev("acme", "quarterly_business_review", "2027-05-10", hours=2),
+        session,
+    )
+    plan = make_plan(events=events + MINI_EVENTS, partners=(replace(ACME, timezone=timezone), MINI))
+    report = check_health(plan, HealthThresholds(), strategy_gap=timedelta(0))
+    assert report.partners[0].finding("strategy").status == status
+
+
+def test_strategy_session_beside_a_check_in_passes() -> None:
+    """A check-in the next day is not an evaluation: the session keeps apart from reviews only."""
+    events = (*ACME_EVENTS, ev("acme", "monthly_check_in", "2027-06-01", hours=0.5))
+    report = check_health(
+        make_plan(events=events + MINI_EVENTS), HealthThresholds(), strategy_gap=GAP
+    )
+    finding = report.partners[0].finding("strategy")
+    assert finding.status == "pass"
+    assert "closest review 42 days away" in finding.seen
+
+
+UNPLACED = (
+    "Acme (acme): rule '{rule}' could not place 'acme/{rule}/2027' in 2027-04-01 to "
+    "2027-06-30 or its period: the gap from accountability events"
+)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        pytest.param("strategy", id="rule named after the strategy"),
+        pytest.param("q2-session", id="the partner's only rule that placed nothing"),
+    ],
+)
+def test_unplaced_strategy_session_is_reported_with_the_planners_reason(rule: str) -> None:
+    """A promised but unplaced session says why it could not be placed, not to add a rule."""
+    events = without(ACME_EVENTS, "acme/joint_marketing_strategy/2027-05-31") + MINI_EVENTS
+    diagnostics = (
+        # A rule that did place events for Acme is not the strategy rule.
+        Diagnostic("error", "unplaced", "Acme: coaching did not fit", "acme", "coaching_session"),
+        Diagnostic("error", "unplaced", UNPLACED.format(rule=rule), "acme", rule),
+        Diagnostic("error", "unplaced", "Mini: not Acme's", "mini", "strategy"),
+    )
+    plan = replace(make_plan(events=events), diagnostics=diagnostics)
+    finding = (
+        check_health(plan, HealthThresholds(), strategy_gap=GAP).partners[0].finding("strategy")
+    )
+    assert finding.status == "fail"
+    assert finding.fix == (
+        "the joint marketing strategy session could not be placed: the gap from accountability "
+        "events (in 2027-04-01 to 2027-06-30 or its period)"
+    )
+
+
+def test_promised_strategy_session_missing_without_a_diagnostic_does_not_ask_for_the_rule() -> None:
+    """The tier has the rule, so the fix points at it and the diagnostics, not 'add a rule'."""
+    events = without(ACME_EVENTS, "acme/joint_marketing_strategy/2027-05-31") + MINI_EVENTS
+    finding = (
+        check_health(make_plan(events=events), HealthThresholds(), strategy_gap=GAP)
+        .partners[0]
+        .finding("strategy")
+    )
+    assert finding.status == "fail"
+    assert not finding.fix.startswith("add")
+    assert "tier 'top' has a joint_marketing_strategy rule" in finding.fix
+
+
+def test_balance_fails_when_short_by_hours_only() -> None:
+    """Two-day reviews outweigh collaboration by hours: that alone fails, and both ratios show."""
+    events = tuple(
+        replace(e, start=e.day, end=e.day + timedelta(days=2), all_day=True)
+        if e.kind == "quarterly_business_review"
+        else e
+        for e in ACME_EVENTS
+    )
+    report = check_health(
+        make_plan(events=events + MINI_EVENTS), HealthThresholds(), strategy_gap=GAP
+    )
+    finding = report.partners[0].finding("balance")
+    assert finding.status == "fail"
+    assert "(ratio 1.60 by count, 0.66 by hours; min 1)" in finding.seen
+    assert finding.seen.endswith("short by hours")
+
+
+def test_review_only_calendar_fails_balance_though_a_conference_wins_on_hours() -> None:
+    """Reviews and check-ins plus one shared conference: 0.12 by count fails, whatever the hours."""
+    reviews = tuple(
+        ev("mini", kind, day, hours=2 if kind != "monthly_check_in" else 0.5)
+        for kind, day in [
+            ("quarterly_business_review", "2027-01-18"),
+            ("monthly_check_in", "2027-02-15"),
+            ("quarterly_business_review", "2027-04-19"),
+            ("monthly_check_in", "2027-05-17"),
+            ("quarterly_business_review", "2027-07-19"),
+            ("monthly_check_in", "2027-08-16"),
+            ("quarterly_business_review", "2027-10-18"),
+            ("monthly_check_in", "2027-11-15"),
+        ]
+    )
+    conference = ev("mini", "partner_conference", "2027-06-08", days=3, partner_ids=("mini",))
+    plan = make_plan(events=ACME_EVENTS + reviews + (conference,))
+    finding = (
+        check_health(plan, HealthThresholds(), strategy_gap=GAP).partners[1].finding("balance")
+    )
+    assert finding.status == "fail"
+    assert "(ratio 0.12 by count, 2.40 by hours; min 1)" in finding.seen
+    assert finding.seen.endswith("short by count")
+
+
+STRATEGIC = TierInfo("strategic", "", 3, ("capability_workshop", "site_visit"))
+GROWTH = TierInfo("growth", "", 2, ("capability_workshop",))
+TRANSACTIONAL = TierInfo("transactional", "", 1, ("quarterly_business_review",))
+
+
+def tier_plan(calendars: dict[str, tuple[int, float]]) -> Plan:
+    """One partner per tier above; `calendars` gives each tier's events and hours per event."""
+    partners, events = [], []
+    for tier, (n, hours) in calendars.items():
+        partners.append(PartnerInfo(tier, tier.title(), tier, "sam", "DE", TZ))
+        events += [
+            ev(tier, "product_training", f"2027-{m:02}-{10 + m:02}", hours=hours)
+            for m in range(1, n + 1)
+        ]
+    return make_plan(
+        events=tuple(events), partners=tuple(partners), tiers=(STRATEGIC, GROWTH, TRANSACTIONAL)
+    )
+
+
+@pytest.mark.parametrize(
+    ("calendars", "expected", "ladder"),
+    [
+        pytest.param(
+            {"strategic": (12, 5.5), "growth": (12, 5.5), "transactional": (12, 5.5)},
+            {"strategic": "fail", "growth": "fail", "transactional": "warn"},
+            "transactional 66.0 h = growth 66.0 h = strategic 66.0 h "
+            "(median hours per partner; events 12 = 12 = 12)",
+            id="flat tiers",
+        ),
+        pytest.param(
+            {"strategic": (4, 2.0), "growth": (8, 2.0), "transactional": (12, 2.0)},
+            {"strategic": "fail", "growth": "fail", "transactional": "warn"},
+            "transactional 24.0 h > growth 16.0 h > strategic 8.0 h "
+            "(median hours per partner; events 12 > 8 > 4)",
+            id="reversed tiers",
+        ),
+        pytest.param(
+            {"strategic": (12, 2.0), "growth": (8, 2.0), "transactional": (4, 2.0)},
+            {"strategic": "pass", "growth": "pass", "transactional": "pass"},
+            "transactional 8.0 h < growth 16.0 h < strategic 24.0 h "
+            "(median hours per partner; events 4 < 8 < 12)",
+            id="rising tiers",
+        ),
+        pytest.param(
+            {"strategic": (6, 4.0), "growth": (6, 3.0), "transactional": (6, 2.0)},
+            {"strategic": "warn", "growth": "warn", "transactional": "pass"},
+            "transactional 12.0 h < growth 18.0 h < strategic 24.0 h "
+            "(median hours per partner; events 6 = 6 = 6)",
+            id="more hours but no more events",
+        ),
+    ],
+)
+def test_investment_judges_each_pair_of_tiers_by_median_hours_and_events(
+    calendars: dict[str, tuple[int, float]], expected: dict[str, str], ladder: str
+) -> None:
+    """Above in both measures passes, in one warns, in neither fails; relations print true."""
+    report = check_health(tier_plan(calendars), HealthThresholds(), strategy_gap=GAP)
+    findings = {s.partner.id: s.finding("investment") for s in report.partners}
+    assert {k: f.status for k, f in findings.items()} == expected
+    assert all(f.seen.endswith(ladder) or f"{ladder};" in f.seen for f in findings.values())
+
+
+def test_flat_tiers_fail_the_higher_tier_with_a_fix_naming_rules_to_add_or_extend() -> None:
+    """The strategic tier gets no more than growth: its fix says which rules would give it more."""
+    flat = {"strategic": (12, 5.5), "growth": (12, 5.5), "transactional": (12, 5.5)}
+    report = check_health(tier_plan(flat), HealthThresholds(), strategy_gap=GAP)
+    finding = report.partners[0].finding("investment")
+    assert finding.partner_id == "strategic"
+    assert (
+        "tier 'strategic' ranks above 'growth' and 'transactional' but gets no more hours or "
+        "events per partner"
+    ) in finding.seen
+    assert finding.fix.startswith("give tier 'strategic' more than 'growth' and 'transactional': ")
+    assert (
+        "add product_training, joint_marketing_strategy, information_exchange rules" in finding.fix
+    )
+    assert "extend its capability_workshop, site_visit rules" in finding.fix
+    assert dict(finding.numbers)["tier_median_events"] == 12
 
 
 def test_failure_names_the_numbers_and_a_fix() -> None:

@@ -3,7 +3,8 @@
 Pure: a `Plan` and the thresholds in, a `HealthReport` out. Expectations are
 scaled by tier through `TierInfo.rule_kinds` and `TierInfo.rank`: a partner is
 never failed for lacking what its tier does not promise (site visits), and its
-investment is compared with the partners of other tiers.
+tier's investment (median hours and events per partner) is compared with the
+other tiers'.
 
 JSON shape (`report_json`, stable; keys sorted, lists in plan order)::
 
@@ -30,10 +31,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
 
 from chancal.durations import format_duration
-from chancal.plan import Event, PartnerInfo, Plan, TierInfo
+from chancal.kinds import BUILTIN_KINDS
+from chancal.plan import Diagnostic, Event, PartnerInfo, Plan, TierInfo
 
 if TYPE_CHECKING:
     from chancal.models import HealthThresholds
@@ -72,6 +77,20 @@ STRATEGY = "joint_marketing_strategy"
 EXCHANGE = "information_exchange"
 _DAY = timedelta(days=1)
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
+# Built-in kinds a tier can add to invest more in its partners. Coaching comes
+# as a workshop's follow-up and the conference is a shared event, not tier rules.
+_ENRICHING: tuple[str, ...] = tuple(
+    k.id
+    for k in BUILTIN_KINDS.values()
+    if k.purpose == "collaboration" and k.id not in (COACHING, "partner_conference")
+)
+# The planner's "unplaced" message: "<who>: rule '<id>' could not place '<key>'
+# [in <from> to <to> or its period]: <reason>". Diagnostic has no reason field,
+# so the reason is cut out of the message; any other wording is shown whole.
+_UNPLACED = re.compile(
+    r"could not place '[^']*'(?: (?P<where>in .+? or its period))?: (?P<why>.+)\Z", re.S
+)
+_QUARTER = re.compile(r"\bQ([1-4])\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +159,8 @@ def check_health(
     # seen by thousands of partners, and the properties are not free.
     facts = {id(e): (e.day, _last_day(e), e.hours) for e in plan.events}
     hours = {p.id: sum(facts[id(e)][2] for e in by_partner[p.id]) for p in plan.partners}
-    ladder = _Ladder.build(plan.partners, tiers, hours)
+    counts = {p.id: len(by_partner[p.id]) for p in plan.partners}
+    ladder = _Ladder.build(plan.partners, tiers, hours, counts)
     top_rank = max((t.rank for t in plan.tiers), default=0)
     checker = _Checker(plan, thresholds, strategy_gap, top_rank, ladder, facts)
     scores = []
@@ -153,7 +173,7 @@ def check_health(
             checker.strategy(partner, tier, events),
             checker.sharing(partner, tier, events),
             checker.balance(partner, tier, events),
-            checker.investment(partner, tier, hours[partner.id]),
+            checker.investment(partner, tier, hours[partner.id], counts[partner.id]),
             checker.spread(partner, tier, events),
         )
         scores.append(PartnerScore(partner, findings))
@@ -263,16 +283,103 @@ def _fmt_ratio(value: float | None) -> str:
     return "n/a (no accountability)" if value is None else f"{value:.2f}"
 
 
+def _relation(a: float, b: float) -> str:
+    return "<" if a < b else ">" if a > b else "="
+
+
+@cache
+def _zone(name: str) -> ZoneInfo | None:
+    # Plans built by hand (tests, scripts) may carry no valid zone; the event's
+    # own days are then the best guess at the partner's.
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):
+        return None
+
+
+def _local_days(event: Event, zone: ZoneInfo | None) -> tuple[date, date]:
+    """The first and last day of an event on the partner's own calendar."""
+    start, end = event.start, event.end
+    if event.all_day or zone is None:
+        return event.day, _last_day(event)
+    if not isinstance(start, datetime) or not isinstance(end, datetime):
+        return event.day, _last_day(event)
+    first, stop = start.astimezone(zone), end.astimezone(zone)
+    # An event ending at midnight does not reach into the next day.
+    last = (stop - timedelta(microseconds=1)).date() if stop > first else first.date()
+    return first.date(), last
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _review_name(review: Event, day: date) -> str:
+    """Name a review the way people say it: "the Q2 review", "the annual review"."""
+    if review.kind == "quarterly_business_review":
+        # The planner titles a QBR with the (fiscal) quarter it covers; hand-built
+        # plans may not, and then the calendar quarter it is held in is the name.
+        found = _QUARTER.search(review.title)
+        quarter = found.group(1) if found else str((day.month - 1) // 3 + 1)
+        return f"Q{quarter} review"
+    if review.kind == "annual_review":
+        return "annual review"
+    return review.title or review.kind
+
+
+def _unplaced_reason(diagnostic: Diagnostic) -> str:
+    found = _UNPLACED.search(diagnostic.message)
+    if found is None:
+        return diagnostic.message
+    where = found.group("where")
+    return found.group("why") + (f" ({where})" if where else "")
+
+
 @dataclass(frozen=True, slots=True)
 class _Rung:
+    """The partners of one tier rank: median hours and events per partner."""
+
     rank: int
     tiers: tuple[str, ...]
-    median: float
+    # Rounded to a tenth of an hour, as printed: a difference nobody can see in
+    # the finding must not decide it (sums of fractional hours carry float noise).
+    hours: float
+    events: float
+
+    @property
+    def name(self) -> str:
+        return "/".join(self.tiers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A higher rung compared with a lower one: is it above in hours, in events?"""
+
+    low: _Rung
+    high: _Rung
+
+    @property
+    def more_hours(self) -> bool:
+        return self.high.hours > self.low.hours
+
+    @property
+    def more_events(self) -> bool:
+        return self.high.events > self.low.events
+
+    @property
+    def status(self) -> Status:
+        above = self.more_hours + self.more_events
+        return "pass" if above == 2 else "warn" if above == 1 else "fail"
+
+    def lacking(self) -> str:
+        """What the higher rung gets no more of."""
+        measures = (("hours", self.more_hours), ("events", self.more_events))
+        return " or ".join(what for what, more in measures if not more)
 
 
 @dataclass(frozen=True, slots=True)
 class _Ladder:
-    """Median hours per partner of each tier rank, lowest rank first."""
+    """Median hours and events per partner of each tier rank, lowest rank first."""
 
     rungs: tuple[_Rung, ...]
 
@@ -282,21 +389,43 @@ class _Ladder:
         partners: Sequence[PartnerInfo],
         tiers: Mapping[str, TierInfo],
         hours: Mapping[str, float],
+        events: Mapping[str, int],
     ) -> _Ladder:
-        by_rank: defaultdict[int, list[float]] = defaultdict(list)
+        by_rank: defaultdict[int, list[str]] = defaultdict(list)
         names: defaultdict[int, set[str]] = defaultdict(set)
         for p in partners:
             rank = tiers[p.tier].rank if p.tier in tiers else 0
-            by_rank[rank].append(hours[p.id])
+            by_rank[rank].append(p.id)
             names[rank].add(p.tier)
         rungs = tuple(
-            _Rung(rank, tuple(sorted(names[rank])), statistics.median(by_rank[rank]))
+            _Rung(
+                rank,
+                tuple(sorted(names[rank])),
+                round(statistics.median(hours[i] for i in by_rank[rank]), 1),
+                statistics.median(events[i] for i in by_rank[rank]),
+            )
             for rank in sorted(by_rank)
         )
         return cls(rungs)
 
+    def steps(self) -> list[_Step]:
+        """Every pair of ranks that have partners, lower rank first in each."""
+        return [
+            _Step(low, high) for i, low in enumerate(self.rungs) for high in self.rungs[i + 1 :]
+        ]
+
     def describe(self) -> str:
-        return " < ".join(f"{'/'.join(r.tiers)} {r.median:.1f} h" for r in self.rungs)
+        if not self.rungs:
+            return ""
+        first = self.rungs[0]
+        hours = f"{first.name} {first.hours:.1f} h" + "".join(
+            f" {_relation(a.hours, b.hours)} {b.name} {b.hours:.1f} h"
+            for a, b in pairwise(self.rungs)
+        )
+        events = f"{first.events:g}" + "".join(
+            f" {_relation(a.events, b.events)} {b.events:g}" for a, b in pairwise(self.rungs)
+        )
+        return f"{hours} (median hours per partner; events {events})"
 
 
 class _Checker:
@@ -317,8 +446,19 @@ class _Checker:
         self.gap = strategy_gap
         self.top_rank = top_rank
         self.ladder = ladder
+        # Worked out once: every partner's investment finding quotes the same ladder.
+        self.ladder_text = ladder.describe()
+        self.steps = ladder.steps()
         self.role_play = _words(thresholds.role_play_terms)
         self.review = _words(thresholds.review_terms)
+        self.review_kinds = frozenset(plan.review_kinds)
+        # Rules known to plan strategy sessions (for some partner), to tell which
+        # "unplaced" diagnostic explains a partner's missing session.
+        self.strategy_rules = {e.rule_id for e in plan.events if e.kind == STRATEGY}
+        self.unplaced: defaultdict[str, list[Diagnostic]] = defaultdict(list)
+        for d in plan.diagnostics:
+            if d.code == "unplaced" and d.severity == "error" and d.partner_id is not None:
+                self.unplaced[d.partner_id].append(d)
 
     # -- targeted capability development ------------------------------------
     def capability(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
@@ -467,7 +607,9 @@ class _Checker:
     # -- joint marketing strategy session -----------------------------------
     def strategy(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
         sessions = [e for e in events if e.kind == STRATEGY]
-        accountability = [e for e in events if e.purpose == "accountability"]
+        # Only evaluations are kept away: a check-in beside a strategy session is
+        # fine (the planner's strategy gap keeps from the same kinds).
+        reviews = [e for e in events if e.kind in self.review_kinds]
         gap_days = self.gap / _DAY
         if not sessions:
             return Finding(
@@ -475,18 +617,32 @@ class _Checker:
                 p.id,
                 "fail",
                 "no joint marketing strategy session",
-                "add a joint_marketing_strategy rule (for example cadence: once, "
-                f"window: {{in: [Q2]}}) to {_tier_hint(tier)}",
+                self._missing_strategy_fix(p, tier, events),
                 (("sessions", 0),),
             )
-        clean = 0
+        zone = _zone(p.timezone)
+        # Weeks are Monday to Sunday on the partner's calendar: the week they live.
+        review_weeks = [
+            (r, first, _monday(first), _monday(last))
+            for r in reviews
+            for first, last in (_local_days(r, zone),)
+        ]
+        clean = in_review_week = 0
         closest: int | None = None
         problems: list[str] = []
         too_close = review_items = False
         for s in sessions:
-            near = min(
-                accountability, key=lambda a: (_days_apart(s, a), a.day, a.key), default=None
+            s_first, s_last = _local_days(s, zone)
+            s_from, s_to = _monday(s_first), _monday(s_last)
+            same_week = min(
+                (
+                    (r_day, r.key, r)
+                    for r, r_day, r_from, r_to in review_weeks
+                    if r_from <= s_to and s_from <= r_to
+                ),
+                default=None,
             )
+            near = min(reviews, key=lambda a: (_days_apart(s, a), a.day, a.key), default=None)
             apart = None if near is None else _days_apart(s, near)
             if apart is not None and (closest is None or apart < closest):
                 closest = apart
@@ -496,7 +652,15 @@ class _Checker:
                 if self.review is not None and self.review.search(item)
             ]
             ok = True
-            if near is not None and apart is not None and apart < gap_days:
+            if same_week is not None:
+                ok = False
+                in_review_week += 1
+                r_day, _, r = same_week
+                problems.append(
+                    f"session on {s_first} is in the week of the {_review_name(r, r_day)} "
+                    f"on {r_day}"
+                )
+            elif near is not None and apart is not None and apart < gap_days:
                 ok = False
                 too_close = True
                 problems.append(
@@ -514,26 +678,29 @@ class _Checker:
         numbers: tuple[tuple[str, Number], ...] = (
             ("sessions", len(sessions)),
             ("clean", clean),
-            ("closest_accountability_days", -1 if closest is None else closest),
+            ("in_review_week", in_review_week),
+            ("closest_review_days", -1 if closest is None else closest),
             ("gap_days", gap_days),
         )
-        seen = f"{_plural(len(sessions), 'session')}, {clean} apart from every evaluation; " + (
-            "no accountability events"
+        seen = f"{_plural(len(sessions), 'session')}, {clean} apart from every review; " + (
+            "no reviews"
             if closest is None
-            else f"closest accountability event {_plural(closest, 'day')} away "
-            f"(gap {format_duration(self.gap)})"
+            else f"closest review {_plural(closest, 'day')} away (gap {format_duration(self.gap)})"
         )
         if clean == len(sessions):
             return Finding("strategy", p.id, "pass", seen, "", numbers)
         fixes = []
-        if too_close:
+        if in_review_week or too_close:
             fixes.append(
-                f"move the session at least {format_duration(self.gap)} away from reviews "
+                f"move the session out of the review's week and at least "
+                f"{format_duration(self.gap)} away from reviews "
                 "(its rule's window or min_gap_from_accountability)"
             )
         if review_items:
             fixes.append("take review and target items out of its agenda")
-        status: Status = "warn" if clean else "fail"
+        # A session in the week of a review is read as part of the evaluation,
+        # however clean the others are.
+        status: Status = "warn" if clean and not in_review_week else "fail"
         return Finding(
             "strategy",
             p.id,
@@ -541,6 +708,32 @@ class _Checker:
             f"{seen}; " + "; ".join(problems),
             "; ".join(fixes),
             numbers,
+        )
+
+    def _missing_strategy_fix(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> str:
+        """Say why a promised session is missing, or which rule would promise one."""
+        if STRATEGY not in tier.rule_kinds:
+            return (
+                "add a joint_marketing_strategy rule (for example cadence: once, "
+                f"window: {{in: [Q2]}}) to {_tier_hint(tier)}"
+            )
+        # The strategy rule placed nothing for this partner, so a rule that did
+        # place something is not it.
+        placed = {e.rule_id for e in events}
+        candidates = [d for d in self.unplaced.get(p.id, ()) if d.rule_id not in placed]
+        known = [d for d in candidates if d.rule_id in self.strategy_rules]
+        named = [d for d in candidates if d.rule_id and "strateg" in d.rule_id.casefold()]
+        only = candidates if len({d.rule_id for d in candidates}) == 1 else []
+        for found in (known, named, only):
+            if found:
+                return (
+                    "the joint marketing strategy session could not be placed: "
+                    + _unplaced_reason(found[0])
+                )
+        return (
+            f"{_tier_hint(tier)} has a joint_marketing_strategy rule, but it planned no "
+            f"session for {p.name}: check the rule's window or dates, partner overrides "
+            "that drop it, and the plan's diagnostics"
         )
 
     # -- two-way information sharing ------------------------------------------
@@ -638,12 +831,13 @@ class _Checker:
         ]
         if not short:
             return Finding("balance", p.id, "pass", seen, "", numbers)
-        # Short on one measure only (many short check-ins against long workshops,
-        # or the reverse) is worth a look; short on both is a check-the-box year.
+        # Either measure alone can hide a check-the-box year: one long conference
+        # against a dozen reviews wins on hours, many short coaching calls against
+        # two-day reviews win on count. Collaboration has to match on both.
         return Finding(
             "balance",
             p.id,
-            "fail" if len(short) == 2 else "warn",
+            "fail",
             f"{seen}; short by {' and '.join(short)}",
             f"add collaboration (workshops, coaching, exchanges, a strategy session) to "
             f"{_tier_hint(tier)} or thin out its reviews and check-ins "
@@ -652,38 +846,81 @@ class _Checker:
         )
 
     # -- investment by tier ---------------------------------------------------
-    def investment(self, p: PartnerInfo, tier: TierInfo, hours: float) -> Finding:
-        numbers: tuple[tuple[str, Number], ...] = (("hours", round(hours, 2)),)
-        ladder = self.ladder.describe()
-        seen = f"{hours:.1f} h a year; median per tier: {ladder}"
-        if len(self.ladder.rungs) < 2:
+    def investment(self, p: PartnerInfo, tier: TierInfo, hours: float, events: int) -> Finding:
+        """Judge the partner's tier against every other ranked tier (tier medians)."""
+        rung = next((r for r in self.ladder.rungs if r.rank == tier.rank), None)
+        numbers: tuple[tuple[str, Number], ...] = (
+            ("hours", round(hours, 2)),
+            ("events", events),
+            ("tier_median_hours", -1 if rung is None else rung.hours),
+            ("tier_median_events", -1 if rung is None else rung.events),
+        )
+        seen = f"{hours:.1f} h, {_plural(events, 'event')} a year; by tier: {self.ladder_text}"
+        # The verdict on a pair belongs to the higher tier: it is the one promised
+        # more. The lower tier of a flat pair warns, since lightening it is the
+        # other way out.
+        short = [s for s in self.steps if s.high.rank == tier.rank and s.status != "pass"]
+        crowding = [s for s in self.steps if s.low.rank == tier.rank and s.status == "fail"]
+        if not short and not crowding:
             return Finding("investment", p.id, "pass", seen, "", numbers)
-        below = [r for r in self.ladder.rungs if r.rank < tier.rank and hours < r.median]
-        if below:
-            r = max(below, key=lambda r: r.median)
-            return Finding(
-                "investment",
-                p.id,
-                "fail",
-                f"{seen}; less than the {'/'.join(r.tiers)} median although "
-                f"{_tier_hint(tier)} ranks higher",
-                f"give {_tier_hint(tier)} a richer calendar than lower tiers (more "
-                f"collaboration rules), or move {p.name} to a lower tier",
-                numbers,
+        problems: list[str] = []
+        fixes: list[str] = []
+        status: Status = "warn"
+        if short:
+            status = worst(s.status for s in short)
+            lows = sorted(short, key=lambda s: -s.low.rank)
+            by_lack: dict[str, list[str]] = defaultdict(list)
+            for s in lows:
+                by_lack[s.lacking()].append(f"'{s.low.name}'")
+            problems.extend(
+                f"{_tier_hint(tier)} ranks above {' and '.join(names)} but gets no more "
+                f"{lacking} per partner"
+                for lacking, names in by_lack.items()
             )
-        above = [r for r in self.ladder.rungs if r.rank > tier.rank and hours > r.median]
-        if above:
-            r = min(above, key=lambda r: r.median)
-            return Finding(
-                "investment",
-                p.id,
-                "warn",
-                f"{seen}; more than the {'/'.join(r.tiers)} median although "
-                f"{_tier_hint(tier)} ranks lower",
-                f"lighten {_tier_hint(tier)} or move {p.name} to a higher tier",
-                numbers,
+            fixes.append(
+                f"give {_tier_hint(tier)} more than "
+                + " and ".join(f"'{s.low.name}'" for s in lows)
+                + ": "
+                + self._richer(tier)
             )
-        return Finding("investment", p.id, "pass", seen, "", numbers)
+        if crowding:
+            highs = " and ".join(f"'{s.high.name}'" for s in crowding)
+            problems.append(
+                f"{_tier_hint(tier)} gets at least as many hours and events per partner "
+                f"as {highs}, which rank{'s' if len(crowding) == 1 else ''} higher"
+            )
+            fixes.append(
+                f"give {highs} more (see {'its' if len(crowding) == 1 else 'their'} "
+                f"investment finding) or lighten {_tier_hint(tier)}"
+            )
+        return Finding(
+            "investment",
+            p.id,
+            status,
+            f"{seen}; " + "; ".join(problems),
+            "; ".join(fixes),
+            numbers,
+        )
+
+    def _richer(self, tier: TierInfo) -> str:
+        """Which rules a tier could add or extend to invest more in its partners."""
+        lacking = [k for k in _ENRICHING if k not in tier.rule_kinds]
+        # Extending reviews or check-ins adds hours but not the collaboration a
+        # higher tier is promised (and the balance principle would object).
+        own = [
+            k
+            for k in dict.fromkeys(tier.rule_kinds)
+            if k not in self.review_kinds
+            and (k not in BUILTIN_KINDS or BUILTIN_KINDS[k].purpose == "collaboration")
+        ]
+        ways = []
+        if lacking:
+            ways.append("add " + ", ".join(lacking) + " rules")
+        if own:
+            ways.append(
+                "extend its " + ", ".join(own) + " rules (a tighter cadence, a longer duration)"
+            )
+        return " or ".join(ways) or "add collaboration rules"
 
     # -- spread ---------------------------------------------------------------
     def spread(self, p: PartnerInfo, tier: TierInfo, events: list[Event]) -> Finding:
