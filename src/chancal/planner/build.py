@@ -232,7 +232,9 @@ class _Planner:
                 f"working week in {partner.country} is {_weekdays(custom)}; planned as written",
                 partner.id,
             )
-        closed = self._closed(partner.country, partner.subdivision, blackout_ranges(partner.blackouts))
+        closed = self._closed(
+            partner.country, partner.subdivision, blackout_ranges(partner.blackouts)
+        )
         side = Side(
             partner.timezone,
             hours.start,
@@ -357,9 +359,7 @@ class _Planner:
             if len(base.unplaced) > len(fresh.unplaced):
                 rounds = [base]
                 stuck = {key.split("/", 1)[0] for key in base.unplaced}
-                by_partner = frozenset(
-                    k for k in base.pinned if k.split("/", 1)[0] in stuck
-                )
+                by_partner = frozenset(k for k in base.pinned if k.split("/", 1)[0] in stuck)
                 rounds.append(self._round(manager, partners, by_partner, base.unplaced))
                 if len(rounds[-1].unplaced) > len(fresh.unplaced):
                     rounds.append(
@@ -596,7 +596,7 @@ class _Planner:
         if level == -1:
             item.failure = reason
             return True
-        if 0 < level:
+        if level > 0:
             self._relaxed(item, level, reason)
         if item.pin is not None and why_pin is not None and self._start_of(item) != item.pin:
             if why_pin == R_CAPACITY and room_for:

@@ -91,6 +91,23 @@ def working_window(zone: str, start: time, end: time, day: int) -> tuple[int, in
     )
 
 
+def meeting_sides(
+    manager: Side, partner: Side, on_site: bool, host_is_us: bool
+) -> tuple[Side, Side]:
+    """Both sides of a timed meeting: at an on-site one the visitor is in the host's zone."""
+    if not on_site:
+        return manager, partner
+    if host_is_us:
+        return manager, in_zone(partner, manager.zone)
+    return in_zone(manager, partner.zone), partner
+
+
+@lru_cache(maxsize=4096)
+def in_zone(side: Side, zone: str) -> Side:
+    """The same side, travelling: its working week and hours, in another zone."""
+    return Side(zone, side.start, side.end, side.weekdays, side.closed)
+
+
 class Slot(NamedTuple):
     """A start a timed event may take, and the manager's local date it falls on."""
 
@@ -120,6 +137,14 @@ def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[S
         first = midnight + -(-(lo - midnight) // HALF_HOUR) * HALF_HOUR
         out.extend(Slot(s, mday) for s in range(first, hi - seconds + 1, HALF_HOUR))
     return tuple(sorted(out))
+
+
+def find_slot(sides: tuple[Side, Side], day: int, start: int, seconds: int) -> Slot | None:
+    """The slot of a given start on the partner's date `day`, if it is one."""
+    for slot in timed_slots(*sides, day, seconds):
+        if slot.start == start:
+            return slot
+    return None
 
 
 @dataclass(slots=True)
@@ -166,16 +191,27 @@ class Ledger:
         if self.hours.get(week, 0.0) + seconds / 3600 > self.hours_per_week + 1e-9:
             return R_CAPACITY
         end = slot.start + seconds
-        for taken_start, taken_end in self.busy.get(mday, ()):
-            if slot.start < taken_end and taken_start < end:
-                return R_BUSY
+        # Neighbouring dates too: a travelling manager's dates are the host's.
+        for near in (mday - 1, mday, mday + 1):
+            for taken_start, taken_end in self.busy.get(near, ()):
+                if slot.start < taken_end and taken_start < end:
+                    return R_BUSY
         return None
 
     def free_slot(
-        self, book: PartnerBook, partner: Side, day: int, seconds: int, prefer: float
+        self,
+        book: PartnerBook,
+        sides: tuple[Side, Side],
+        day: int,
+        seconds: int,
+        prefer: float,
     ) -> tuple[Slot | None, str]:
-        """The first free start from a per-partner offset (wrapping); else None and why."""
-        slots = timed_slots(self.side, partner, day, seconds)
+        """The first free start from a per-partner offset (wrapping); else None and why.
+
+        `sides` are the manager's and the partner's, as `meeting_sides` gives them.
+        """
+        partner = sides[1]
+        slots = timed_slots(*sides, day, seconds)
         if not slots:
             return None, R_DAY if not partner.works(day) else R_HOURS
         first = int(prefer * len(slots)) % len(slots)
@@ -188,13 +224,13 @@ class Ledger:
         return None, min(reasons, key=_REASON_RANK.index)
 
     def slot_refusal(
-        self, book: PartnerBook, partner: Side, day: int, start: int, seconds: int
+        self, book: PartnerBook, sides: tuple[Side, Side], day: int, start: int, seconds: int
     ) -> str | None:
         """Why a given start (a published one) cannot be kept; None when it can."""
-        for slot in timed_slots(self.side, partner, day, seconds):
-            if slot.start == start:
-                return self.timed_refusal(book, day, slot, seconds)
-        return R_DAY if not partner.works(day) else R_HOURS
+        slot = find_slot(sides, day, start, seconds)
+        if slot is None:
+            return R_DAY if not sides[1].works(day) else R_HOURS
+        return self.timed_refusal(book, day, slot, seconds)
 
     def commit_timed(self, book: PartnerBook, day: int, slot: Slot, seconds: int) -> None:
         """Record a timed event at `slot` (partner date `day`)."""
@@ -204,10 +240,6 @@ class Ledger:
         self.events[week] = self.events.get(week, 0) + 1
         self.busy.setdefault(slot.manager_day, []).append((slot.start, slot.start + seconds))
         book.timed_days.add(day)
-
-    def manager_day_of(self, start: int) -> int:
-        """The manager's local date of an instant."""
-        return datetime.fromtimestamp(start, ZoneInfo(self.side.zone)).date().toordinal()
 
     # -- all-day events -----------------------------------------------------------
 

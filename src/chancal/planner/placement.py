@@ -47,6 +47,8 @@ from chancal.planner.constraints import (
     PartnerBook,
     Side,
     Slot,
+    find_slot,
+    meeting_sides,
     month_of,
 )
 from chancal.planner.recurrence import Occurrence
@@ -126,6 +128,8 @@ class Item:
     visit_direction: str | None = None
     travels: bool = False
     period_days: float = 0.0  # > 0: the rule's cadence, for rhythm
+    on_site: bool = False  # a timed meeting in person: the visitor is in the host's zone
+    host_is_us: bool = False  # the vendor's office hosts it (`direction: to_us`)
     # The pin as (partner's local day, UTC start or None for all-day).
     pin_slot: tuple[int, int | None] | None = None
 
@@ -137,10 +141,13 @@ class Item:
         elif pin is not None:
             self.pin_slot = pin.toordinal(), None
         follow, spec = self.follow, self.spec
+        self.host_is_us = spec.direction == "to_us"
         if follow is not None:
             self.seconds, self.days = follow.seconds, follow.days
             self.is_accountability = follow.purpose == "accountability"
+            self.on_site = follow.mode == "on_site"
             return
+        self.on_site = spec.mode == "on_site"
         self.seconds, self.days = spec.seconds, spec.days
         self.is_accountability = spec.purpose == "accountability"
         self.gap = spec.gap_days
@@ -250,8 +257,12 @@ class Placer:
             host = p.vendor_closed if item.visit_direction == "to_us" else frozenset()
             why = ledger.all_day_refusal(p.book, p.side, day, item.days, host, item.travels)
             return None, why
-        slot, why_not = ledger.free_slot(p.book, p.side, day, item.seconds, p.time_prefer)
+        slot, why_not = ledger.free_slot(p.book, self.sides(item), day, item.seconds, p.time_prefer)
         return slot, (None if slot is not None else why_not)
+
+    def sides(self, item: Item) -> tuple[Side, Side]:
+        """The manager's and the partner's side of the item's meeting (travel included)."""
+        return meeting_sides(self.ledger.side, item.partner.side, item.on_site, item.host_is_us)
 
     def pin_refusal(self, item: Item, day: int, start: int | None) -> str | None:
         """Why a published slot cannot be kept under the hard rules and the fixed preferences."""
@@ -262,7 +273,7 @@ class Placer:
         if start is None:
             host = p.vendor_closed if item.visit_direction == "to_us" else frozenset()
             return ledger.all_day_refusal(p.book, p.side, day, item.days, host, item.travels)
-        return ledger.slot_refusal(p.book, p.side, day, start, item.seconds)
+        return ledger.slot_refusal(p.book, self.sides(item), day, start, item.seconds)
 
     # -- commit ---------------------------------------------------------------
 
@@ -282,7 +293,10 @@ class Placer:
                 p.visit_halves.setdefault(item.visit_direction, set()).add(_half(p, day))
         else:
             assert start is not None
-            ledger.commit_timed(p.book, day, Slot(start, ledger.manager_day_of(start)), item.seconds)
+            slot = find_slot(self.sides(item), day, start, item.seconds)
+            if slot is None:  # a frozen past event: history, wherever it was
+                slot = Slot(start, day)
+            ledger.commit_timed(p.book, day, slot, item.seconds)
         if item.is_accountability:
             p.acc_days.update(days)
             if item.is_review:
