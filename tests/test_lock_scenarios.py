@@ -263,7 +263,9 @@ def test_removed_partner_is_cancelled_not_vanished(project: Project) -> None:
 def test_new_partner_for_a_busy_manager_moves_nothing_published(
     project: Project, newcomers: tuple[int, ...]
 ) -> None:
-    """Adding partners to a manager near capacity adds their events and moves no locked one."""
+    """Adding partners to a manager near capacity adds all their events and moves at most
+    the two published events in the way of one that could not be placed otherwise (one
+    partner: none); a fresh plan of the same file would move 32."""
     before = project.feed("all.ics")
     added_text = "".join(
         f"  - id: maple-{n}\n"
@@ -281,15 +283,19 @@ def test_new_partner_for_a_busy_manager_moves_nothing_published(
     diff = CliRunner().invoke(
         app, ["diff", str(project.program), "--today", TODAY, "--format", "json"]
     )
-    kinds = set(re.findall(r'"kind": "(\w+)"', diff.output))
-    assert kinds == {"added"}
+    kinds = re.findall(r'"kind": "(\w+)"', diff.output)
+    assert set(kinds) <= {"added", "moved"}
+    assert kinds.count("moved") <= (0 if len(newcomers) == 1 else 2)
 
     project.export(STAMP2)
     after = project.feed("all.ics")
     added = set(after) - set(before)
     assert added
     assert all(after[u].sequence == 0 for u in added)
-    unchanged_except(before, after, added)
+    moved = {u for u in before if after[u].start != before[u].start}
+    assert len(moved) == kinds.count("moved")
+    assert all(after[u].sequence == 1 for u in moved)
+    unchanged_except(before, after, added | moved)
 
 
 def test_replan_keeps_uids_and_raises_sequence_only_for_what_moved(project: Project) -> None:

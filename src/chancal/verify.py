@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import pairwise
@@ -291,6 +291,13 @@ class _Verifier:
                 f"{event.manager_id!r}, unknown to the program"
             )
         start, end = event.start, event.end
+        if event.mode == "on_site" and isinstance(start, datetime):
+            # In person, the visitor is in the host's zone: the vendor's office hosts
+            # `to_us` meetings, the partner every other on-site meeting.
+            if event.direction == "to_us":
+                partner = replace(partner, zone=manager.zone)
+            else:
+                manager = replace(manager, zone=partner.zone)
         if isinstance(start, datetime) and isinstance(end, datetime):
             # The end is exclusive: a meeting ending at midnight does not touch the next day.
             def local(zone: ZoneInfo) -> tuple[date, ...]:

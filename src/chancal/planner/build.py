@@ -344,29 +344,19 @@ class _Planner:
 
         Published future events are strong preferences: they are reserved first.
         When that leaves more events unplaced than planning this manager afresh
-        would, the published events around them are released, first those of
-        the partners concerned, then all of the manager's, and each released
-        event still goes back to its published slot unless that slot is now
-        needed: the round with the fewest unplaced events, then the fewest
-        moves, wins. Events before `today` never move.
+        would, the repair round places those events first, then reserves the
+        published ones: only the published events in their way move, each as
+        near its published day as it can. The round with the fewest unplaced
+        events, then the fewest moves, wins. Events before `today` never move.
         """
         partners = sorted(partners, key=lambda p: p.id)
         self._over_demand(manager, partners)
-        base = self._round(manager, partners, released=frozenset())
-        chosen = base
-        if base.unplaced and self.pins:
-            fresh = self._round(manager, partners, released=None)
-            if len(base.unplaced) > len(fresh.unplaced):
-                rounds = [base]
-                stuck = {key.split("/", 1)[0] for key in base.unplaced}
-                by_partner = frozenset(k for k in base.pinned if k.split("/", 1)[0] in stuck)
-                rounds.append(self._round(manager, partners, by_partner, base.unplaced))
-                if len(rounds[-1].unplaced) > len(fresh.unplaced):
-                    rounds.append(
-                        self._round(manager, partners, frozenset(base.pinned), base.unplaced)
-                    )
-                rounds.append(fresh)
-                chosen = min(rounds, key=lambda r: (len(r.unplaced), r.moves))
+        chosen = self._round(manager, partners)
+        if chosen.unplaced and self.pins:
+            fresh = self._round(manager, partners, fresh=True)
+            if len(chosen.unplaced) > len(fresh.unplaced):
+                repair = self._round(manager, partners, first=chosen.unplaced)
+                chosen = min((chosen, repair, fresh), key=lambda r: (len(r.unplaced), r.moves))
         self.events += chosen.events
         self.diagnostics += chosen.diagnostics
 
@@ -374,12 +364,14 @@ class _Planner:
         self,
         manager: Manager,
         partners: list[Partner],
-        released: frozenset[str] | None,
-        room_for: frozenset[str] = frozenset(),
+        *,
+        fresh: bool = False,
+        first: frozenset[str] = frozenset(),
     ) -> _Round:
-        """Plan one manager once; `released` pins are not reserved (None: ignore every pin).
+        """Plan one manager once and return what it would add, without adding it.
 
-        Returns what the round would add, without adding it.
+        `fresh` ignores every published slot not yet in the past; `first` places
+        those events before the published ones are reserved (the repair round).
         """
         events, diagnostics = len(self.events), len(self.diagnostics)
         capacity = manager.capacity or self.program.capacity
@@ -396,30 +388,42 @@ class _Planner:
         for partner in partners:
             state = self.partner_state(partner, manager)
             items = self.items(partner, state, report=True)
-            if released is None:
+            if fresh:
                 for item in _every(items):
                     if not self._frozen(item):
                         item.pin = None
                         item.pin_slot = None
             work.append((partner, state, items))
-        keep = released if released is not None else frozenset()
-        room = ", ".join(sorted(room_for))
+        room = ", ".join(sorted(first))
         # Phase 1: pins before `today` are history: kept exactly, whatever changed.
         for _, _, items in work:
             for item in _every(items):
                 if item.pin_slot is not None and self._frozen(item):
                     placer.commit(item, *item.pin_slot, 0)
                     item.frozen = True
+        # Repair: what could not be placed around the published events goes first.
+        if first:
+            for stage in _STAGES:
+                for _, _, items in work:
+                    for item in items:
+                        if _group(item.spec) not in stage:
+                            continue
+                        wanted = [c for c in item.children if c.key in first]
+                        if item.key in first or wanted:
+                            if item.day is None:
+                                self._place(placer, item, room)
+                            for child in wanted:
+                                if item.day is not None and child.day is None:
+                                    self._follow_window(child)
+                                    self._place(placer, child, room)
         # Phase 2: other pins still allowed keep their slot before anything new is placed.
         for _, _, items in work:
             for item in items:
-                if item.key not in keep:
-                    self._try_pin(placer, item)
+                self._try_pin(placer, item)
                 for child in item.children:
                     if item.day is not None and child.day is None:
                         self._follow_window(child)
-                        if child.key not in keep:
-                            self._try_pin(placer, child)
+                        self._try_pin(placer, child)
         # Phase 3: everything else. Reviews of every partner first (narrow windows), then
         # multi-day events (a site visit may need a week of its own), then the rest.
         skipped: dict[str, list[Item]] = {}
@@ -448,9 +452,9 @@ class _Planner:
         moves = 0
         for partner, state, items in work:
             for item in _every(items):
-                if item.pin_slot is not None and not item.frozen:
+                if item.published is not None and not item.frozen:
                     pinned.append(item.key)
-                    moves += (item.day, item.start) != item.pin_slot
+                    moves += (item.day, item.start) != item.published
                 if item.day is not None:
                     self.events.append(self._event(partner, manager, state, item))
                 elif item.failure:

@@ -64,15 +64,22 @@ def weekday(day: int) -> int:
 
 
 def week_start(weekdays: int) -> int:
-    """The weekday a working week starts on: the first working day after a day off.
+    """The weekday a working week starts on: the working day after the weekend.
 
-    Sunday for a Sunday-Thursday week, Monday for Monday-Friday; Monday when every
-    day is a working day.
+    The weekend is the longest run of days off (the earlier weekday wins a tie):
+    Sunday for a Sunday-Thursday week, Monday for Monday-Friday, and Monday
+    when every day (or none) is a working day.
     """
+    best, start = 0, 0
     for day in range(7):
-        if weekdays >> day & 1 and not weekdays >> ((day - 1) % 7) & 1:
-            return day
-    return 0
+        if not weekdays >> day & 1:
+            continue
+        off = 0
+        while off < 7 and not weekdays >> ((day - off - 1) % 7) & 1:
+            off += 1
+        if off > best:
+            best, start = off, day
+    return start
 
 
 def week_of(day: int, start: int) -> int:

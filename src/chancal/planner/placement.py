@@ -132,6 +132,7 @@ class Item:
     host_is_us: bool = False  # the vendor's office hosts it (`direction: to_us`)
     # The pin as (partner's local day, UTC start or None for all-day).
     pin_slot: tuple[int, int | None] | None = None
+    published: tuple[int, int | None] | None = None  # the pin, even where a round ignores it
 
     def __post_init__(self) -> None:
         pin = self.pin
@@ -140,6 +141,7 @@ class Item:
             self.pin_slot = local.date().toordinal(), int(pin.timestamp())
         elif pin is not None:
             self.pin_slot = pin.toordinal(), None
+        self.published = self.pin_slot
         follow, spec = self.follow, self.spec
         self.host_is_us = spec.direction == "to_us"
         if follow is not None:
@@ -237,17 +239,15 @@ class Placer:
         if not placed:
             return None
         index = item.occ.index
-        before = [i for i in placed if i < index]
-        after = [i for i in placed if i > index]
-        size = item.period_days
-        if before:
-            gap = day - placed[max(before)]
-            if not 0.5 * size <= gap <= 1.5 * size:
-                return R_RHYTHM
-        if after:
-            gap = placed[min(after)] - day
-            if not 0.5 * size <= gap <= 1.5 * size:
-                return R_RHYTHM
+        before = max((i for i in placed if i < index), default=None)
+        after = min((i for i in placed if i > index), default=None)
+        # k periods from the nearest placed occurrence (k > 1 when one was skipped).
+        for other in (before, after):
+            if other is not None:
+                k = abs(index - other)
+                gap = abs(day - placed[other])
+                if not (k - 0.5) * item.period_days <= gap <= (k + 0.5) * item.period_days:
+                    return R_RHYTHM
         return None
 
     def hard_refusal(self, item: Item, day: int) -> tuple[Slot | None, str | None]:
