@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from chancal.loader import Located
     from chancal.lock import Change, Reconciled
-    from chancal.plan import Pins
+    from chancal.models import Config
+    from chancal.plan import Pins, Plan
 
 app = typer.Typer(
     name="chancal",
@@ -215,6 +216,23 @@ ReplanOption = Annotated[
         "(SEQUENCE still rises for every event that moves).",
     ),
 ]
+TodayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--today",
+        help="Plan as if today were this date (YYYY-MM-DD): published events before it "
+        "never move. Default: today.",
+        show_default=False,
+    ),
+]
+AllowUnplacedOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unplaced",
+        help="Publish even when some events the program asks for could not be placed "
+        "(they are listed on stderr).",
+    ),
+]
 LockTodayOption = Annotated[
     str | None,
     typer.Option(
@@ -308,9 +326,20 @@ def locked_pins(program: Path) -> Pins | None:
 
 
 def publish_plan(
-    file: Path, *, today: date, stamp: datetime, replan: bool = False
+    file: Path,
+    *,
+    today: date,
+    stamp: datetime,
+    replan: bool = False,
+    allow_unplaced: bool | None = None,
 ) -> tuple[Reconciled, Path]:
-    """Load the program and its lock, plan (pinned to the lock), reconcile; no writes."""
+    """Load the program and its lock, plan (pinned to the lock), reconcile; no writes.
+
+    With `allow_unplaced` set (the commands that publish), the planned year must
+    pass the independent verifier, and every event the program asks for must be
+    placed unless `allow_unplaced` is True; otherwise this exits 1 before anything
+    is written.
+    """
     from chancal.lock import EMPTY_LOCK, loads, pins, reconcile
     from chancal.planner import make_plan
 
@@ -320,7 +349,50 @@ def publish_plan(
     lock = EMPTY_LOCK if text is None else loads(text, str(lock_path))
     with planning_progress(len(located.config.partners)):
         plan = make_plan(located.config, today=today, pins=None if replan else pins(lock))
-        return reconcile(plan, lock, today=today, stamp=stamp), lock_path
+    if allow_unplaced is not None:
+        _refuse_untrustworthy(located.config, plan, today=today, allow_unplaced=allow_unplaced)
+    return reconcile(plan, lock, today=today, stamp=stamp), lock_path
+
+
+def _refuse_untrustworthy(config: Config, plan: Plan, *, today: date, allow_unplaced: bool) -> None:
+    """Report the plan's diagnostics on stderr; exit 1 on a hard-rule break or an unplaced event.
+
+    The verifier is independent of the planner, so a planner bug cannot publish
+    a meeting outside someone's working hours or on top of another one.
+    """
+    from chancal.verify import format_break, verify
+
+    err = _stderr()
+    breaks = verify(config, plan, today=today)
+    if breaks:
+        for found in breaks:
+            err.print(f"hard rule broken: {format_break(found)}", markup=False)
+        err.print(
+            f"refusing to publish: {len(breaks)} hard-rule break"
+            f"{'s' if len(breaks) != 1 else ''} in the planned year (a chancal bug: please "
+            "report it with the program); nothing was written",
+            markup=False,
+        )
+        raise typer.Exit(code=1)
+    unplaced = [d for d in plan.diagnostics if d.code == "unplaced"]
+    counts = {s: sum(d.severity == s for d in plan.diagnostics) for s in ("error", "warning")}
+    if counts["error"] or counts["warning"]:
+        err.print(
+            f"plan: {_count(counts['error'], 'error')}, {_count(counts['warning'], 'warning')} "
+            "('chancal plan' lists them)",
+            markup=False,
+        )
+    for diagnostic in plan.diagnostics:
+        if diagnostic.severity == "error":
+            err.print(f"  error {diagnostic.code}: {diagnostic.message}", markup=False)
+    if unplaced and not allow_unplaced:
+        err.print(
+            f"refusing to publish: {_count(len(unplaced), 'event')} the program asks for "
+            "could not be placed; change the program (see the reasons above) or pass "
+            "--allow-unplaced to publish the year without them; nothing was written",
+            markup=False,
+        )
+        raise typer.Exit(code=1)
 
 
 def _changes_text(changes: Sequence[Change]) -> str:
@@ -400,8 +472,14 @@ def export(
         ),
     ] = False,
     replan: ReplanOption = False,
+    allow_unplaced: AllowUnplacedOption = False,
 ) -> None:
     """Write the plan as subscribable calendar feeds: one per partner, one per manager, all.ics.
+
+    Export refuses (exit 1, nothing written) a year that breaks a hard rule
+    (see 'chancal verify') or leaves an event the program asks for unplaced,
+    unless --allow-unplaced. The plan's errors and warnings are summarised on
+    stderr.
 
     Nothing is written unless every feed is: a failed run leaves --out as it was.
     The published calendar is recorded in chancal.lock beside the program file
@@ -427,7 +505,11 @@ def export(
             raise UsageError("choose what to export: --ics")
         dtstamp = resolve_stamp(stamp)
         published, lock_path = publish_plan(
-            file, today=resolve_today(today), stamp=dtstamp, replan=replan
+            file,
+            today=resolve_today(today),
+            stamp=dtstamp,
+            replan=replan,
+            allow_unplaced=allow_unplaced,
         )
         lock_text = dumps(published.lock)
         lock_stale = _lock_differs(lock_path, lock_text)
@@ -490,8 +572,12 @@ def lock_command(
     today: LockTodayOption = None,
     stamp: LockStampOption = None,
     replan: ReplanOption = False,
+    allow_unplaced: AllowUnplacedOption = False,
 ) -> None:
     """Refresh chancal.lock (beside the program file) without writing any feed.
+
+    Like export, it refuses (exit 1) a year that breaks a hard rule or leaves an
+    event unplaced, unless --allow-unplaced.
 
     Commit the lock with the program: it records what subscribers were given, so
     later runs keep dates, raise SEQUENCE for updates and cancel removed events.
@@ -506,7 +592,11 @@ def lock_command(
 
     with user_errors():
         published, lock_path = publish_plan(
-            file, today=resolve_today(today), stamp=resolve_stamp(stamp), replan=replan
+            file,
+            today=resolve_today(today),
+            stamp=resolve_stamp(stamp),
+            replan=replan,
+            allow_unplaced=allow_unplaced,
         )
         text = dumps(published.lock)
         stale = _lock_differs(lock_path, text)
@@ -592,12 +682,52 @@ FormatOption = Annotated[
 
 
 @app.command()
+def verify(file: ProgramArg = DEFAULT_PROGRAM, today: TodayOption = None) -> None:
+    """Check the year that export would publish against every hard rule, independently.
+
+    The verifier shares no code with the planner: it recomputes working hours
+    and days of both sides, holidays, blackouts, weekly capacity, travel and
+    overlaps from the program and the planned year (pinned to chancal.lock, as
+    export plans it), and names each break with its figures. Events before
+    --today are history and not judged. Exit 1 on any break.
+
+    [bold]Examples[/bold]
+
+      chancal verify partners.yaml
+
+      chancal verify --today 2027-06-01
+    """
+    from chancal.planner import make_plan
+    from chancal.verify import format_break
+    from chancal.verify import verify as find_breaks
+
+    with user_errors():
+        config = load_program(file).config
+        day = resolve_today(today)
+        with planning_progress(len(config.partners)):
+            plan = make_plan(config, today=day, pins=locked_pins(file))
+        breaks = find_breaks(config, plan, today=day)
+    if breaks:
+        err = _stderr()
+        for found in breaks:
+            err.print(f"{file}: {format_break(found)}", markup=False)
+        err.print(f"{_count(len(breaks), 'hard-rule break')} found.", markup=False)
+        raise typer.Exit(code=1)
+    timed = sum(1 for e in plan.events if e.partner_id and not e.all_day)
+    _stdout().print(
+        f"ok {file}: {_count(len(plan.events), 'event')} ({timed} timed) keep every hard rule",
+        markup=False,
+    )
+
+
+@app.command()
 def check(
     file: ProgramArg = DEFAULT_PROGRAM,
     output_format: FormatOption = OutputFormat.text,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any principle fails for any partner.")
     ] = False,
+    today: TodayOption = None,
 ) -> None:
     """Score each partner's planned year against the principles of a great calendar.
 
@@ -621,7 +751,7 @@ def check(
     with user_errors():
         config = load_program(file).config
         with planning_progress(len(config.partners)):
-            plan = make_plan(config, pins=locked_pins(file))
+            plan = make_plan(config, today=resolve_today(today), pins=locked_pins(file))
             report = check_health(
                 plan, config.program.health, strategy_gap=config.program.strategy_gap
             )
@@ -686,12 +816,7 @@ def plan(
         bool,
         typer.Option("--strict", help="Exit 1 when the plan has any warning or error diagnostic."),
     ] = False,
-    today: Annotated[
-        str | None,
-        typer.Option(
-            "--today", help="Plan as if today were this date (YYYY-MM-DD).", show_default=False
-        ),
-    ] = None,
+    today: TodayOption = None,
 ) -> None:
     """Plan the year and print it: the year at a glance, a summary per partner, the diagnostics.
 
