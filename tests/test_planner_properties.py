@@ -177,33 +177,6 @@ def _instant(day: date, at: time, zone: str) -> datetime:
 
 @SETTINGS
 @given(programs())
-def test_timed_events_inside_both_working_days(config: Config) -> None:
-    """Where the two working days overlap, timed events start (and, if they fit, end) inside it."""
-    plan = make_plan(config)
-    program = config.program
-    for event in plan.events:
-        if event.all_day or event.partner_id is None:
-            continue
-        partner, manager = _people(config)[event.partner_id]
-        ph = partner.working_hours or program.working_hours
-        mh = manager.working_hours or program.working_hours
-        lo = max(
-            _instant(event.day, ph.start, partner.timezone),
-            _instant(event.day, mh.start, manager.timezone),
-        )
-        hi = min(
-            _instant(event.day, ph.end, partner.timezone),
-            _instant(event.day, mh.end, manager.timezone),
-        )
-        if lo >= hi:
-            continue
-        assert lo <= event.start < hi  # type: ignore[operator]
-        if hi - lo >= event.end - event.start:  # type: ignore[operator]
-            assert event.end <= hi  # type: ignore[operator]
-
-
-@SETTINGS
-@given(programs())
 def test_capacity_never_exceeded(config: Config) -> None:
     """Weekly meetings and hours, and monthly travel, stay within each manager's limits."""
     plan = make_plan(config)

@@ -509,14 +509,14 @@ class _Planner:
         over = []
         if meetings > meeting_room:
             over.append(
-                f"{meetings} meetings (room for {meeting_room}: {len(weeks)} working weeks "
-                f"x {capacity.meetings_per_week})"
+                f"{_count(meetings, 'meeting')} (room for {meeting_room}: "
+                f"{_count(len(weeks), 'working week')} x {capacity.meetings_per_week})"
             )
         if hours > hour_room + 1e-9:
             over.append(f"{hours:.1f} h (room for {hour_room:.1f} h)")
         if visits > visit_room:
             over.append(
-                f"{visits} site visits (room for {visit_room}: "
+                f"{_count(visits, 'site visit')} (room for {visit_room}: "
                 f"{travel.site_visits_per_month} a month)"
             )
         if over:
@@ -1057,6 +1057,10 @@ class _Round:
     unplaced: frozenset[str]
     pinned: frozenset[str]
     moves: int
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _hours_between(start: time, end: time) -> float:
