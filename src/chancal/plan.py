@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from chancal.kinds import REVIEW_KINDS, Mode, Purpose
 
@@ -134,6 +135,21 @@ class ManagerInfo:
     meetings_per_week: int
     hours_per_week: float
     site_visits_per_month: int
+    # Weekday (Monday 0) the manager's working week starts on: capacity weeks start there.
+    week_start: int = 0
+
+
+def manager_date(event: Event, zone: str) -> date:
+    """The date a manager in `zone` spends the event on (capacity weeks count by it).
+
+    All-day events keep their dates; at an on-site meeting the manager is at the
+    host's (the partner's, unless the partner visits us), so the event's own date.
+    """
+    if not isinstance(event.start, datetime) or (
+        event.mode == "on_site" and event.direction != "to_us"
+    ):
+        return event.day
+    return event.start.astimezone(ZoneInfo(zone)).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from rich.text import Span, Text
 
 from chancal.health import PRINCIPLE_TITLES, PRINCIPLES, HealthReport
 from chancal.kinds import Purpose
-from chancal.plan import ALL_DAY_HOURS, Event, ManagerInfo, PartnerInfo, Plan
+from chancal.plan import ALL_DAY_HOURS, Event, ManagerInfo, PartnerInfo, Plan, manager_date
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 PURPOSE_STYLE: Mapping[Purpose, str] = {
@@ -78,8 +78,9 @@ class _Weeks:
     count: int
 
     @classmethod
-    def of(cls, plan: Plan) -> _Weeks:
-        first = plan.year_start - timedelta(days=plan.year_start.weekday())
+    def of(cls, plan: Plan, start: int = 0) -> _Weeks:
+        """Weeks starting on weekday `start` (Monday 0), from the one holding the first day."""
+        first = plan.year_start - timedelta(days=(plan.year_start.weekday() - start) % 7)
         count = math.ceil((plan.year_end - first).days / 7)
         return cls(first, count)
 
@@ -351,15 +352,18 @@ class ManagerLoad:
     plan: Plan
 
     def loads(self) -> dict[str, dict[int, _Load]]:
-        """Weekly load per manager id (weeks indexed from the Monday before the year starts)."""
-        weeks = _Weeks.of(self.plan)
+        """Weekly load per manager id, in each manager's own working weeks (indexed from the
+        one holding the year's first day), counted by the manager's dates as capacity is."""
+        managers = {m.id: m for m in self.plan.managers}
+        weeks_of = {m.id: _Weeks.of(self.plan, m.week_start) for m in self.plan.managers}
         loads: dict[str, dict[int, _Load]] = {m.id: {} for m in self.plan.managers}
         for e in self.plan.events:
             if e.manager_id not in loads or e.status == "CANCELLED":
                 continue
             mine = loads[e.manager_id]
+            weeks = weeks_of[e.manager_id]
             if not e.all_day:
-                i = weeks.index(e.day)
+                i = weeks.index(manager_date(e, managers[e.manager_id].timezone))
                 if i is not None:
                     old = mine.get(i, _Load())
                     mine[i] = replace(
@@ -405,6 +409,7 @@ class ManagerLoad:
         )
         for m in plan.managers:
             load = loads[m.id]
+            weeks = _Weeks.of(plan, m.week_start)  # the manager's own working weeks
             yield Text()
             yield Text.assemble(
                 (m.name, "bold"),

@@ -1001,6 +1001,7 @@ class _Planner:
                     meetings_per_week=capacity.meetings_per_week,
                     hours_per_week=capacity.hours_per_week,
                     site_visits_per_month=travel.site_visits_per_month,
+                    week_start=week_start(self.manager_side(m).weekdays),
                 )
             )
         return tuple(out)
