@@ -71,19 +71,10 @@ def test_every_fixture_is_covered() -> None:
 # check-in more than it plans collaboration (0.92 by count, far ahead by hours):
 # balance is judged by count and by hours, so that fails until the example's
 # growth tier gets one more collaboration touchpoint (or one check-in fewer).
-EXAMPLE_KNOWN_GAPS = {"maple-it": {"spread"}}
-GROWTH_KNOWN_GAPS = {"balance"}
-
-
-def test_bundled_example_fails_only_its_known_gaps() -> None:
-    """The realistic example fails nothing but Maple's silence and the growth tier's balance."""
+def test_bundled_example_fails_no_principle() -> None:
+    """The realistic example is a great calendar: no finding fails for any partner."""
     report = report_of(EXAMPLES / "partners.yaml")
-    tiers = {s.partner.id: s.partner.tier for s in report.partners}
-    for partner, principles in failing(report).items():
-        known = EXAMPLE_KNOWN_GAPS.get(partner, set())
-        if tiers[partner] == "growth":
-            known = known | GROWTH_KNOWN_GAPS
-        assert principles <= known, partner
+    assert failing(report) == {}
     assert len(report.partners) == 14
 
 
