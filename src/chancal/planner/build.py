@@ -576,9 +576,21 @@ class _Planner:
         day, start = slot
         inside = any(lo <= day < hi for lo, hi in item.window)
         widened = 0 if inside else 1 if distance(item.window, day) <= WIDEN_DAYS else 2
+        off_rhythm = placer.rhythm_refusal(item, day) is not None
         placer.commit(item, day, start, widened)
         if widened:
             self._relaxed(item, widened, "kept where it was published")
+        elif off_rhythm:
+            self._diag(
+                "warning",
+                "off-rhythm",
+                f"{_who(item.partner)}: '{item.key}' is kept where it was published, "
+                f"{_day(day)}, although that is off its rule's rhythm (0.5 to 1.5 periods "
+                "from the occurrence placed next to it): a published date wins over rhythm",
+                item.partner.id,
+                item.spec.id,
+                _day(day),
+            )
         return True
 
     def _place(self, placer: Placer, item: Item, room_for: str) -> bool:

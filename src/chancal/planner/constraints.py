@@ -122,7 +122,6 @@ class Slot(NamedTuple):
     manager_day: int
 
 
-@lru_cache(maxsize=1 << 16)
 def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[Slot, ...]:
     """Every start on the partner's date `day` that keeps the whole event in both working days.
 
@@ -132,14 +131,38 @@ def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[S
     """
     if not partner.works(day):
         return ()
-    p0, p1 = working_window(partner.zone, partner.start, partner.end, day)
+    clock = _clock_slots(
+        manager.zone,
+        manager.start,
+        manager.end,
+        partner.zone,
+        partner.start,
+        partner.end,
+        day,
+        seconds,
+    )
+    return tuple(slot for slot in clock if manager.works(slot.manager_day))
+
+
+@lru_cache(maxsize=1 << 17)
+def _clock_slots(
+    manager_zone: str,
+    manager_start: time,
+    manager_end: time,
+    partner_zone: str,
+    partner_start: time,
+    partner_end: time,
+    day: int,
+    seconds: int,
+) -> tuple[Slot, ...]:
+    """`timed_slots` by the clock alone, before either side's closed days (cached: shared by
+    every partner with the same zone and hours)."""
+    p0, p1 = working_window(partner_zone, partner_start, partner_end, day)
     # The partner's local midnight of that date, for aligning starts to local half hours.
-    midnight = p0 - (partner.start.hour * 3600 + partner.start.minute * 60)
+    midnight = p0 - (partner_start.hour * 3600 + partner_start.minute * 60)
     out: list[Slot] = []
     for mday in (day - 1, day, day + 1):
-        if not manager.works(mday):
-            continue
-        m0, m1 = working_window(manager.zone, manager.start, manager.end, mday)
+        m0, m1 = working_window(manager_zone, manager_start, manager_end, mday)
         lo, hi = max(p0, m0), min(p1, m1)
         first = midnight + -(-(lo - midnight) // HALF_HOUR) * HALF_HOUR
         out.extend(Slot(s, mday) for s in range(first, hi - seconds + 1, HALF_HOUR))
@@ -189,7 +212,10 @@ class Ledger:
 
     def timed_refusal(self, book: PartnerBook, day: int, slot: Slot, seconds: int) -> str | None:
         """Why a timed event cannot start at `slot` (partner date `day`); None when it can."""
-        mday = slot.manager_day
+        return self._day_refusal(book, day, slot.manager_day, seconds) or self._busy(slot, seconds)
+
+    def _day_refusal(self, book: PartnerBook, day: int, mday: int, seconds: int) -> str | None:
+        """What refuses every start on the manager's date `mday`: all-day events, capacity."""
         if mday in self.all_day or day in book.all_day:
             return R_ALL_DAY
         week = self.week(mday)
@@ -197,9 +223,12 @@ class Ledger:
             return R_CAPACITY
         if self.hours.get(week, 0.0) + seconds / 3600 > self.hours_per_week + 1e-9:
             return R_CAPACITY
+        return None
+
+    def _busy(self, slot: Slot, seconds: int) -> str | None:
         end = slot.start + seconds
         # Neighbouring dates too: a travelling manager's dates are the host's.
-        for near in (mday - 1, mday, mday + 1):
+        for near in (slot.manager_day - 1, slot.manager_day, slot.manager_day + 1):
             for taken_start, taken_end in self.busy.get(near, ()):
                 if slot.start < taken_end and taken_start < end:
                     return R_BUSY
@@ -223,8 +252,12 @@ class Ledger:
             return None, R_DAY if not partner.works(day) else R_HOURS
         first = int(prefer * len(slots)) % len(slots)
         reasons: list[str] = []
+        by_day: dict[int, str | None] = {}  # one date's refusal holds for all its starts
         for slot in (*slots[first:], *slots[:first]):
-            why = self.timed_refusal(book, day, slot, seconds)
+            mday = slot.manager_day
+            if mday not in by_day:
+                by_day[mday] = self._day_refusal(book, day, mday, seconds)
+            why = by_day[mday] or self._busy(slot, seconds)
             if why is None:
                 return slot, ""
             reasons.append(why)

@@ -229,9 +229,9 @@ class Placer:
             i = bisect.bisect_right(p.occupied, day - p.min_days)
             if i < len(p.occupied) and p.occupied[i] < last + p.min_days:
                 return R_SPACING
-        return self._rhythm_refusal(item, day)
+        return self.rhythm_refusal(item, day)
 
-    def _rhythm_refusal(self, item: Item, day: int) -> str | None:
+    def rhythm_refusal(self, item: Item, day: int) -> str | None:
         """Occurrences of a weekly or monthly cadence stay 0.5 to 1.5 periods apart."""
         if not item.period_days or item.follow is not None:
             return None
