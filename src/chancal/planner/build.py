@@ -28,7 +28,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from chancal.kinds import BUILTIN_KINDS, REVIEW_KINDS
@@ -255,7 +255,8 @@ class _Planner:
             prefer=_fraction(partner.id),
             time_prefer=_fraction(partner.id + "\x00time"),
             half_start=self.half_start,
-            year=(self.ys, self.ye),
+            # Nothing new lands before `today`: the days before it are history.
+            year=(max(self.ys, self.today or self.ys), self.ye),
         )
 
     # -- items ------------------------------------------------------------------
@@ -343,20 +344,30 @@ class _Planner:
         """Place every event of one manager's partners, repairing the published year if needed.
 
         Published future events are strong preferences: they are reserved first.
-        When that leaves more events unplaced than planning this manager afresh
-        would, the repair round places those events first, then reserves the
-        published ones: only the published events in their way move, each as
-        near its published day as it can. The round with the fewest unplaced
-        events, then the fewest moves, wins. Events before `today` never move.
+        When an edit touched this manager (a published event had to move, or an
+        event found no place) and that leaves more events out than planning the
+        manager afresh would, three other rounds are tried: the repair round
+        places the missing events first and then reserves the published ones (so
+        only those in their way move), the release round places everything in
+        the usual order with each published event trying its own slot first,
+        and the fresh round ignores what was published. The round with the
+        fewest unplaced, then fewest missing events, then fewest moves wins.
+        Nothing moves before `today`.
         """
         partners = sorted(partners, key=lambda p: p.id)
         self._over_demand(manager, partners)
         chosen = self._round(manager, partners)
-        if chosen.unplaced and self.pins:
-            fresh = self._round(manager, partners, fresh=True)
-            if len(chosen.unplaced) > len(fresh.unplaced):
-                repair = self._round(manager, partners, first=chosen.unplaced)
-                chosen = min((chosen, repair, fresh), key=lambda r: (len(r.unplaced), r.moves))
+        if self.pins and (chosen.unplaced or chosen.moves):
+            fresh = self._round(manager, partners, mode="fresh")
+            if chosen.score[:2] > fresh.score[:2]:
+                first = chosen.absent - fresh.absent
+                rounds = [
+                    chosen,
+                    self._round(manager, partners, mode="repair", first=first),
+                    self._round(manager, partners, mode="release", first=first),
+                    fresh,
+                ]
+                chosen = min(rounds, key=lambda r: r.score)
         self.events += chosen.events
         self.diagnostics += chosen.diagnostics
 
@@ -365,14 +376,16 @@ class _Planner:
         manager: Manager,
         partners: list[Partner],
         *,
-        fresh: bool = False,
+        mode: Literal["keep", "repair", "release", "fresh"] = "keep",
         first: frozenset[str] = frozenset(),
     ) -> _Round:
         """Plan one manager once and return what it would add, without adding it.
 
-        `fresh` ignores every published slot not yet in the past; `first` places
-        those events before the published ones are reserved (the repair round).
+        keep: published slots are reserved first; repair: `first` is placed before
+        they are; release: nothing is reserved, each event tries its published
+        slot when its turn comes; fresh: published slots not yet past are ignored.
         """
+        fresh = mode == "fresh"
         events, diagnostics = len(self.events), len(self.diagnostics)
         capacity = manager.capacity or self.program.capacity
         travel = manager.travel or self.program.travel
@@ -394,7 +407,7 @@ class _Planner:
                         item.pin = None
                         item.pin_slot = None
             work.append((partner, state, items))
-        room = ", ".join(sorted(first))
+        room = _listing(sorted(first))
         # Phase 1: pins before `today` are history: kept exactly, whatever changed.
         for _, _, items in work:
             for item in _every(items):
@@ -402,7 +415,7 @@ class _Planner:
                     placer.commit(item, *item.pin_slot, 0)
                     item.frozen = True
         # Repair: what could not be placed around the published events goes first.
-        if first:
+        if mode == "repair":
             for stage in _STAGES:
                 for _, _, items in work:
                     for item in items:
@@ -417,7 +430,7 @@ class _Planner:
                                     self._follow_window(child)
                                     self._place(placer, child, room)
         # Phase 2: other pins still allowed keep their slot before anything new is placed.
-        for _, _, items in work:
+        for _, _, items in work if mode in ("keep", "repair") else ():
             for item in items:
                 self._try_pin(placer, item)
                 for child in item.children:
@@ -438,7 +451,10 @@ class _Planner:
                         if child.day is not None:
                             continue
                         if item.day is None:
-                            child.failure = "its base event was not placed"
+                            if item.past:
+                                child.past = True
+                            else:
+                                child.failure = "its base event was not placed"
                             continue
                         self._follow_window(child)
                         self._place(placer, child, room)
@@ -446,19 +462,34 @@ class _Planner:
             found = skipped.get(state.id, []) + self._collisions(items)
             if found:
                 self._report_skips(state, found)
+            past = [x for x in _every(items) if x.past]
+            if past:
+                self._diag(
+                    "info",
+                    "past",
+                    f"{_who(state)}: {_count(len(past), 'event')} whose time had passed before "
+                    f"{_day(self.today or self.ys)} and were never published are not planned "
+                    f"({_listing([x.key for x in past])})",
+                    state.id,
+                )
         self._unplaced_report(work)
         pinned: list[str] = []
         unplaced: list[str] = []
+        absent: list[str] = []
         moves = 0
         for partner, state, items in work:
             for item in _every(items):
                 if item.published is not None and not item.frozen:
                     pinned.append(item.key)
-                    moves += (item.day, item.start) != item.published
+                    if (item.day, item.start) != item.published:
+                        moves += 1
+                        self._report_move(item, room)
                 if item.day is not None:
                     self.events.append(self._event(partner, manager, state, item))
-                elif item.failure:
-                    unplaced.append(item.key)
+                elif not item.past:
+                    absent.append(item.key)
+                    if item.failure:
+                        unplaced.append(item.key)
         self._fixed_cache.clear()  # a partner has one manager: its entries are done
         for _, _, items in work:  # break item <-> follow-up cycles (see make_plan)
             for item in items:
@@ -469,6 +500,7 @@ class _Planner:
             self.events[events:],
             self.diagnostics[diagnostics:],
             frozenset(unplaced),
+            frozenset(absent),
             frozenset(pinned),
             moves,
         )
@@ -597,6 +629,9 @@ class _Planner:
         """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
         if self._try_pin(placer, item):
             return True  # a follow-up whose base was placed only now keeps its slot too
+        if self._passed(item):
+            item.past = True
+            return True
         why_pin = self._pin_refusal(placer, item) if item.pin is not None else None
         if item.skip and not self._eligible(item):
             # A check-in whose own window is taken by other accountability events or a
@@ -617,6 +652,7 @@ class _Planner:
         if item.pin is not None and why_pin is not None and self._start_of(item) != item.pin:
             if why_pin == R_CAPACITY and room_for:
                 why_pin = f"its slot was needed for {room_for}"
+            item.reported = True
             self._diag(
                 "warning",
                 "moved",
@@ -627,6 +663,33 @@ class _Planner:
                 _day(item.day) if item.day is not None else None,
             )
         return True
+
+    def _passed(self, item: Item) -> bool:
+        """Whether the item's time was over before `today` (never published: not planned)."""
+        if self.today is None or item.published is not None:
+            return False
+        end = item.window[-1][1] if item.window else item.period[1]
+        return max(end, item.period[1]) <= self.today
+
+    def _report_move(self, item: Item, room_for: str) -> None:
+        """Say why a published event moved, where placing it did not already say."""
+        if item.reported or item.published is None:
+            return
+        published = item.pin if item.pin is not None else self.pins.get(item.key)
+        if item.day is None:
+            where = "could not be placed again"
+        else:
+            where = f"moved to {_fmt(self._start_of(item))}"
+        why = f"to make room for {room_for}" if room_for else "to repair the manager's year"
+        self._diag(
+            "warning",
+            "moved",
+            f"{_who(item.partner)}: '{item.key}' was published for "
+            f"{_fmt(published) if published is not None else 'another time'}; {where} {why}",
+            item.partner.id,
+            item.spec.id,
+            _day(item.day) if item.day is not None else None,
+        )
 
     @staticmethod
     def _eligible(item: Item) -> bool:
@@ -1068,8 +1131,19 @@ class _Round:
     events: list[Event]
     diagnostics: list[Diagnostic]
     unplaced: frozenset[str]
+    absent: frozenset[str]  # unplaced, or skipped (check-ins in a review month)
     pinned: frozenset[str]
     moves: int
+
+    @property
+    def score(self) -> tuple[int, int, int]:
+        """Lower is better: unplaced events, then every missing event, then moves."""
+        return len(self.unplaced), len(self.absent), self.moves
+
+
+def _listing(keys: list[str], most: int = 3) -> str:
+    shown = ", ".join(f"'{k}'" for k in keys[:most])
+    return shown + (f" and {len(keys) - most} more" if len(keys) > most else "")
 
 
 def _count(n: int, noun: str) -> str:

@@ -133,6 +133,8 @@ class Item:
     # The pin as (partner's local day, UTC start or None for all-day).
     pin_slot: tuple[int, int | None] | None = None
     published: tuple[int, int | None] | None = None  # the pin, even where a round ignores it
+    reported: bool = False  # a "moved" diagnostic already says why it left its published slot
+    past: bool = False  # its time had passed before `today` and it was never published
 
     def __post_init__(self) -> None:
         pin = self.pin
