@@ -77,6 +77,8 @@ from chancal.planner.rules import FollowSpec, RuleSpec, resolve, tier_rules
 from chancal.resources import agenda_template
 
 VIDEO_CALL = "Video call"
+# How many repair rounds may grow the set of events placed before the published ones.
+REPAIR_ROUNDS = 8
 # A follow-up's window around its offset from the base event, in days.
 FOLLOW_EARLY = 3
 FOLLOW_LATE = 10
@@ -351,7 +353,7 @@ class _Planner:
         only those in their way move), the release round places everything in
         the usual order with each published event trying its own slot first,
         and the fresh round ignores what was published. The round with the
-        fewest unplaced, then fewest missing events, then fewest moves wins.
+        fewest unplaced events, then the fewest missing events and moves together, wins.
         Nothing moves before `today`.
         """
         partners = sorted(partners, key=lambda p: p.id)
@@ -359,14 +361,22 @@ class _Planner:
         chosen = self._round(manager, partners)
         if self.pins and (chosen.unplaced or chosen.moves):
             fresh = self._round(manager, partners, mode="fresh")
-            if chosen.score[:2] > fresh.score[:2]:
+            if (len(chosen.unplaced), len(chosen.absent)) > (
+                len(fresh.unplaced),
+                len(fresh.absent),
+            ):
                 first = chosen.absent - fresh.absent
-                rounds = [
-                    chosen,
-                    self._round(manager, partners, mode="repair", first=first),
-                    self._round(manager, partners, mode="release", first=first),
-                    fresh,
-                ]
+                rounds = [chosen]
+                # A repair can displace a published event that then finds no place
+                # itself: it joins the events placed first, a few times at most.
+                for _ in range(REPAIR_ROUNDS):
+                    rounds.append(self._round(manager, partners, mode="repair", first=first))
+                    more = rounds[-1].absent - fresh.absent - first
+                    if not rounds[-1].unplaced or not more:
+                        break
+                    first |= more
+                rounds.append(self._round(manager, partners, mode="release", first=first))
+                rounds.append(fresh)
                 chosen = min(rounds, key=lambda r: r.score)
         self.events += chosen.events
         self.diagnostics += chosen.diagnostics
@@ -1136,9 +1146,13 @@ class _Round:
     moves: int
 
     @property
-    def score(self) -> tuple[int, int, int]:
-        """Lower is better: unplaced events, then every missing event, then moves."""
-        return len(self.unplaced), len(self.absent), self.moves
+    def score(self) -> tuple[int, int]:
+        """Lower is better: unplaced events, then missing events and moves alike.
+
+        A skipped check-in regained is worth one published event moved, not more:
+        subscribers' calendars staying still is what a committed year promises.
+        """
+        return len(self.unplaced), len(self.absent) + self.moves
 
 
 def _listing(keys: list[str], most: int = 3) -> str:
