@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import chancal.planner
+import chancal.planner.build
 from chancal.loader import loads
 from chancal.models import Config
 from chancal.plan import Pins, Plan
@@ -477,10 +478,11 @@ def rewritten_past(config: Config, pins: Pins, replanned: Plan, today: date) -> 
 
 
 @pytest.mark.xfail(
-    strict=False,  # generated examples may or may not meet the bugs pinned down below
-    reason="known planner bugs: repairs and new partners land before `today`; see "
-    "test_capacity_cut_never_moves_a_future_check_in_into_the_past and "
-    "test_a_partner_added_mid_year_gets_no_events_in_the_past",
+    strict=False,  # generated examples may or may not meet the bug pinned down below
+    reason="known planner bug: a re-plan late in the year loses the note that explains a "
+    "skipped check-in, so the verifier reports a rhythm break; see "
+    "test_replan_keeps_the_reason_for_a_check_in_skipped_in_a_review_month "
+    "(drop this mark once that one passes)",
 )
 # No shrinking: the failure is known and pinned down literally, and shrinking it takes minutes.
 @settings(SETTINGS, phases=[Phase.explicit, Phase.generate])
@@ -529,13 +531,10 @@ partners:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="planner bug: the moved check-in takes the nearest free day, even one before today",
-)
 def test_capacity_cut_never_moves_a_future_check_in_into_the_past() -> None:
     """Cutting a manager to 2 meetings a week moves a future check-in forward, not into history.
+
+    Found by the properties (fixed in 3b0d8d9 while this file was written).
 
     The published August check-ins of p7, p0 and p5 fall in one of the Auckland manager's
     weeks (Tue 10 Aug twice, Fri 13 Aug, manager's dates), all after `today` (Sat 7 Aug).
@@ -568,15 +567,12 @@ partners:
 NEW_PARTNER = "- {id: p1, name: P1, tier: t, manager: m, country: US, timezone: America/New_York}\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="planner bug: a partner added on 1 July gets check-ins on January to June",
-)
 def test_a_partner_added_mid_year_gets_no_events_in_the_past() -> None:
     """A partner added on 1 July starts on or after 1 July: nothing is backfilled into history.
 
-    The re-plan gives p1 check-ins on 22 Jan, 22 Feb, 23 Mar, 22 Apr, 24 May and 22 Jun
+    Found by the properties (fixed in 3b0d8d9 while this file was written); before, the
+
+    re-plan gave p1 check-ins on 22 Jan, 22 Feb, 23 Mar, 22 Apr, 24 May and 22 Jun
     2027: meetings that never took place, published as history the verifier never judges.
     """
     today = date(2027, 7, 1)
@@ -584,3 +580,47 @@ def test_a_partner_added_mid_year_gets_no_events_in_the_past() -> None:
     edited = load(ADDED_MID_YEAR + NEW_PARTNER)
     replanned = plan(edited, today=today, pins=pins)
     assert not rewritten_past(edited, pins, replanned, today)
+
+
+REVIEW_MONTHS = """\
+version: 1
+program: {name: Generated, id: gen, year: 2027, fiscal_year_start: "04-01",
+          timezone: America/New_York, country: US}
+managers:
+- {id: m1, name: Manager 1, email: m1@example.com, timezone: Asia/Dubai, country: AE}
+tiers:
+- id: t0
+  rules:
+  - id: review
+    kind: quarterly_business_review
+    cadence: quarterly
+    window: {after: quarter_end, from: 2w, to: 4w}
+  - {id: check-in, kind: monthly_check_in, cadence: monthly}
+partners:
+- {id: p1, name: Partner 1, tier: t0, manager: m1, country: SG, timezone: Asia/Singapore}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="planner bug: with --today the check-ins skipped by design in review months are "
+    "reported as 'past' (never published, time passed) and the skipped-check-in note goes, "
+    "so nothing explains the December to February gap and verify reports a rhythm break",
+)
+def test_replan_keeps_the_reason_for_a_check_in_skipped_in_a_review_month() -> None:
+    """Re-planning an unedited program with its own published year breaks no rule.
+
+    The plan skips the January check-in (January holds the Q3 review) and says so; the
+    re-plan on 19 Feb 2028 keeps every event in place but replaces that note with a 'past'
+    note ("4 events whose time had passed ... are not planned: check-in/2027-04, -07,
+    -10 and 2028-01"), so the verifier finds "rhythm: p1/check-in/2027-12 and
+    p1/check-in/2028-02 are 61 days apart". Any `today` from 1 to 22 Feb 2028 does it.
+    """
+    config = load(REVIEW_MONTHS)
+    year = plan(config)
+    assert "skipped-check-in" in {d.code for d in year.diagnostics}
+    today = date(2028, 2, 19)
+    replanned = chancal.planner.build.make_plan(config, today=today, pins=published(year))
+    assert replanned.events == year.events
+    assert_no_breaks(config, replanned, today)
