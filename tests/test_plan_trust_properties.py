@@ -15,9 +15,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import chancal.planner
@@ -477,15 +476,7 @@ def rewritten_past(config: Config, pins: Pins, replanned: Plan, today: date) -> 
     ]
 
 
-@pytest.mark.xfail(
-    strict=False,  # generated examples may or may not meet the bug pinned down below
-    reason="known planner bug: a re-plan late in the year loses the note that explains a "
-    "skipped check-in, so the verifier reports a rhythm break; see "
-    "test_replan_keeps_the_reason_for_a_check_in_skipped_in_a_review_month "
-    "(drop this mark once that one passes)",
-)
-# No shrinking: the failure is known and pinned down literally, and shrinking it takes minutes.
-@settings(SETTINGS, phases=[Phase.explicit, Phase.generate])
+@settings(SETTINGS)
 @given(edit_scenarios())
 def test_replan_adds_or_moves_nothing_into_the_past(
     scenario: tuple[str, str, date, list[str]],
@@ -601,13 +592,6 @@ partners:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="planner bug: with --today the check-ins skipped by design in review months are "
-    "reported as 'past' (never published, time passed) and the skipped-check-in note goes, "
-    "so nothing explains the December to February gap and verify reports a rhythm break",
-)
 def test_replan_keeps_the_reason_for_a_check_in_skipped_in_a_review_month() -> None:
     """Re-planning an unedited program with its own published year breaks no rule.
 

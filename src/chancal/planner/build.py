@@ -639,15 +639,15 @@ class _Planner:
         """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
         if self._try_pin(placer, item):
             return True  # a follow-up whose base was placed only now keeps its slot too
-        if self._passed(item):
-            item.past = True
-            return True
         why_pin = self._pin_refusal(placer, item) if item.pin is not None else None
         if item.skip and not self._eligible(item):
             # A check-in whose own window is taken by other accountability events or a
             # strategy gap is skipped, never pushed into a neighbouring month. Only the
             # partner's own events decide this, so pins and capacity cannot flip it.
             return False
+        if self._passed(item):  # after the skip: a skipped check-in stays explained
+            item.past = True
+            return True
         prefer = item.pin_slot[0] if item.pin_slot is not None else None
         level, reason = placer.place(item, prefer)
         if level == -1 and item.skip and reason in (R_MONTH, R_GAP):
