@@ -354,12 +354,14 @@ class _Planner:
         the usual order with each published event trying its own slot first,
         and the fresh round ignores what was published. The round with the
         fewest unplaced events, then the fewest missing events and moves together, wins.
-        Nothing moves before `today`.
+        Nothing moves before `today`. An over-demanded manager is not repaired.
         """
         partners = sorted(partners, key=lambda p: p.id)
-        self._over_demand(manager, partners)
+        over = self._over_demand(manager, partners)
         chosen = self._round(manager, partners)
-        if self.pins and (chosen.unplaced or chosen.moves):
+        # An over-demanded manager's year cannot hold everything however it is arranged
+        # (said once, up front): reshuffling published events would only churn calendars.
+        if self.pins and not over and (chosen.unplaced or chosen.moves):
             fresh = self._round(manager, partners, mode="fresh")
             if (len(chosen.unplaced), len(chosen.absent)) > (
                 len(fresh.unplaced),
@@ -518,7 +520,7 @@ class _Planner:
         del self.diagnostics[diagnostics:]
         return result
 
-    def _over_demand(self, manager: Manager, partners: list[Partner]) -> None:
+    def _over_demand(self, manager: Manager, partners: list[Partner]) -> bool:
         """Say once, before searching, when a manager's year asks for more than fits."""
         side = self.manager_side(manager)
         capacity = manager.capacity or self.program.capacity
@@ -569,6 +571,7 @@ class _Planner:
                 "events cannot be placed: lower the tiers' cadences, raise the manager's "
                 "capacity or move partners to another manager",
             )
+        return bool(over)
 
     def _frozen(self, item: Item) -> bool:
         slot = item.pin_slot
