@@ -24,44 +24,18 @@ add `/<kind>-<n>` ("coaching-1"), shared events are `program/<id>`.
 from __future__ import annotations
 
 import gc
-import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from datetime import date, datetime, time
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from chancal.kinds import BUILTIN_KINDS, REVIEW_KINDS
-from chancal.models import WEEKDAYS, Config, Manager, Partner, ProgramSettings, Rule
-from chancal.plan import (
-    Diagnostic,
-    Event,
-    ManagerInfo,
-    PartnerInfo,
-    Person,
-    Pins,
-    Plan,
-    TierInfo,
-    make_uid,
-)
-from chancal.planner import agenda, parallel
-from chancal.planner.calendar import (
-    Ranges,
-    blackout_ranges,
-    country_weekdays,
-    holiday_ordinals,
-    weekday_mask,
-)
-from chancal.planner.constraints import (
-    ALL_DAY_HOURS,
-    R_CAPACITY,
-    Ledger,
-    Side,
-    local_datetime,
-    month_of,
-    week_of,
-    week_start,
-)
+from chancal.kinds import REVIEW_KINDS
+from chancal.models import Config, Manager, Partner, ProgramSettings
+from chancal.plan import Diagnostic, Event, Pins, Plan
+from chancal.planner import parallel
+from chancal.planner.constraints import R_CAPACITY, Ledger, local_datetime, month_of
+from chancal.planner.demand import over_demand
+from chancal.planner.events import EventWriter
 from chancal.planner.placement import (
     R_GAP,
     R_MONTH,
@@ -72,11 +46,9 @@ from chancal.planner.placement import (
     distance,
     span,
 )
-from chancal.planner.recurrence import Fiscal, Occurrence, fiscal, occurrences, slug
-from chancal.planner.rules import FollowSpec, RuleSpec, resolve, tier_rules
-from chancal.resources import agenda_template
+from chancal.planner.recurrence import slug
+from chancal.planner.wants import Wants, group
 
-VIDEO_CALL = "Video call"
 # How many repair rounds may grow the set of events placed before the published ones.
 REPAIR_ROUNDS = 8
 # A follow-up's window around its offset from the base event, in days.
@@ -84,28 +56,12 @@ FOLLOW_EARLY = 3
 FOLLOW_LATE = 10
 
 
-def _fraction(text: str) -> float:
-    """A stable number in [0, 1) from text (sha256, not hash(): same on every run)."""
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 2**32
-
-
 def program_id(program: ProgramSettings) -> str:
     """The program's id, or a slug of its name."""
     return program.id or slug(program.name)
 
 
-def _group(spec: RuleSpec) -> int:
-    if spec.skip_months:
-        return 2
-    if spec.purpose == "accountability":
-        return 0
-    if spec.gap_days:
-        return 1
-    if spec.days:
-        return 3
-    return 4
-
-
+# Groups placed together (see wants.group): reviews, then multi-day events, then the rest.
 _STAGES = ({0}, {3}, {1, 2, 4})
 
 
@@ -124,204 +80,15 @@ class _Planner:
         self.pins = pins or {}
         self.ys = self.program.year_start.toordinal()
         self.ye = self.program.year_end.toordinal()
-        self.cal = fiscal(self.program.fiscal_year_start, self.ys)
-        self.half_start = self.cal.boundary(6)
-        # Holidays of the year around the planning year: a manager's date may be a day off.
-        self.years = tuple(range(_day(self.ys).year - 1, _day(self.ye).year + 2))
         self.review_kinds = review_kinds(config)
-        self.tiers = {t.id: t for t in config.tiers}
         self.diagnostics: list[Diagnostic] = []
         self.events: list[Event] = []
-        self._tier_specs: dict[str, tuple[RuleSpec, ...]] = {}
-        self._resolved: dict[int, RuleSpec] = {}
-        self._occ: dict[tuple[int, str, tuple[str, ...]], tuple[Occurrence, ...]] = {}
-        self._blocked: dict[str, frozenset[int]] = {}
-        self._attendees: dict[tuple[str, tuple[str, ...] | None], tuple[Person, ...]] = {}
-        self.program_blackouts = blackout_ranges(self.program.blackouts)
-        self._closed_cache: dict[tuple[str, str | None, Ranges], frozenset[int]] = {}
-        self._fixed_cache: dict[tuple[str, str, str], tuple[Any, Any, tuple[Any, ...]]] = {}
-
-    # -- rules ------------------------------------------------------------------
-
-    def _spec(self, rule: Rule) -> RuleSpec:
-        found = self._resolved.get(id(rule))
-        if found is None or found.rule is not rule:
-            found = resolve(self.config, rule)
-            self._resolved[id(rule)] = found
-        return found
-
-    def specs(self, partner: Partner) -> tuple[RuleSpec, ...]:
-        """The partner's resolved rules in placement order."""
-        base = self._tier_specs.get(partner.tier)
-        if base is None:
-            rules = tier_rules(partner.tier, self.tiers)
-            base = self._order([self._spec(r) for r in rules])
-            self._tier_specs[partner.tier] = base
-        edits = partner.overrides
-        if not (edits.rules or edits.change or edits.drop):
-            return base
-        from chancal.planner.rules import apply_edits
-
-        rules = apply_edits(tier_rules(partner.tier, self.tiers), edits)
-        return self._order([self._spec(r) for r in rules])
-
-    @staticmethod
-    def _order(specs: Sequence[RuleSpec]) -> tuple[RuleSpec, ...]:
-        return tuple(sorted(specs, key=_group))  # stable: rule order within a group
-
-    def _occurrences(self, spec: RuleSpec, partner: Partner) -> tuple[Occurrence, ...]:
-        rule = spec.rule
-        month_day = self.program.fiscal_year_start
-        if rule.fiscal_calendar == "partner" and partner.fiscal_year_start:
-            month_day = partner.fiscal_year_start
-        per_focus = rule.cadence is not None and rule.cadence.kind == "per_focus_area"
-        focus = partner.focus_areas if per_focus else ()
-        key = (id(spec), month_day, focus)
-        found = self._occ.get(key)
-        if found is None:
-            cal: Fiscal = fiscal(month_day, self.ys)
-            found = occurrences(rule, cal, self.ys, self.ye, focus)
-            self._occ[key] = found
-        return found
-
-    # -- sides ------------------------------------------------------------------
-
-    def _blocked_days(self, tier: str) -> frozenset[int]:
-        found = self._blocked.get(tier)
-        if found is None:
-            days: set[int] = set()
-            for shared in self.program.shared_events:
-                if shared.tiers is None or tier in shared.tiers:
-                    last = (shared.end or shared.start).toordinal()
-                    days.update(range(shared.start.toordinal(), last + 1))
-            found = self._blocked[tier] = frozenset(days)
-        return found
-
-    def _closed(self, country: str, subdivision: str | None, blackouts: Ranges) -> frozenset[int]:
-        """Holidays and blackouts of one side, with the program's blackouts (cached)."""
-        key = (country, subdivision, blackouts)
-        found = self._closed_cache.get(key)
-        if found is None:
-            days = set(holiday_ordinals(country, subdivision, self.years))
-            for lo, hi in (*blackouts, *self.program_blackouts):
-                days.update(range(lo, hi))
-            found = self._closed_cache[key] = frozenset(days)
-        return found
-
-    def manager_side(self, manager: Manager) -> Side:
-        """The manager's working week, hours, zone and closed days."""
-        program = self.program
-        hours = manager.working_hours or program.working_hours
-        return Side(
-            manager.timezone,
-            hours.start,
-            hours.end,
-            weekday_mask(manager.working_days or program.working_days),
-            self._closed(manager.country, manager.subdivision, blackout_ranges(manager.blackouts)),
+        # What the wants note (working weeks, rules with nothing to plan) joins the plan's
+        # diagnostics as it happens, so a round can take it back with its own.
+        self.wants = Wants(
+            config, self.today, self.pins, self.review_kinds, self.diagnostics.append
         )
-
-    def partner_state(self, partner: Partner, manager: Manager) -> PartnerState:
-        """Build the partner's calendar context."""
-        program = self.program
-        hours = partner.working_hours or program.working_hours
-        custom = country_weekdays(partner.country)
-        weekdays = weekday_mask(partner.working_days) if partner.working_days else custom
-        if partner.working_days and weekdays != custom:
-            self._diag(
-                "info",
-                "working-week",
-                f"{partner.name} ({partner.id}) works {_weekdays(weekdays)}, while the usual "
-                f"working week in {partner.country} is {_weekdays(custom)}; planned as written",
-                partner.id,
-            )
-        closed = self._closed(
-            partner.country, partner.subdivision, blackout_ranges(partner.blackouts)
-        )
-        side = Side(
-            partner.timezone,
-            hours.start,
-            hours.end,
-            weekdays,
-            closed | self._blocked_days(partner.tier),
-        )
-        tier = self.tiers[partner.tier]
-        spacing = tier.spacing or program.spacing
-        return PartnerState(
-            id=partner.id,
-            name=partner.name,
-            timezone=partner.timezone,
-            side=side,
-            vendor_closed=holiday_ordinals(program.country, program.subdivision, self.years),
-            max_per_week=spacing.max_per_week,
-            min_days=spacing.min_days_between,
-            prefer=_fraction(partner.id),
-            time_prefer=_fraction(partner.id + "\x00time"),
-            half_start=self.half_start,
-            # Nothing new lands before `today`: the days before it are history.
-            year=(max(self.ys, self.today or self.ys), self.ye),
-        )
-
-    # -- items ------------------------------------------------------------------
-
-    def items(self, partner: Partner, state: PartnerState, report: bool) -> list[Item]:
-        """Every event wanted for the partner, in placement order, follow-ups as children."""
-        out: list[Item] = []
-        for spec in self.specs(partner):
-            occs = self._occurrences(spec, partner)
-            rule = spec.rule
-            if not occs and report:
-                if rule.cadence is not None and rule.cadence.kind == "per_focus_area":
-                    self._diag(
-                        "info",
-                        "no-focus-areas",
-                        f"{_who(state)} has no focus areas, so rule '{spec.id}' "
-                        f"({spec.kind}) plans no event; list focus_areas to get one per area",
-                        partner.id,
-                        spec.id,
-                    )
-                else:
-                    self._diag(
-                        "warning",
-                        "no-occurrences",
-                        f"rule '{spec.id}' of {_who(state)} has no occurrence in the planning "
-                        f"year {_day(self.ys)} to {_day(self.ye - 1)}; check its window, "
-                        "dates or rrule",
-                        partner.id,
-                        spec.id,
-                    )
-            for occ in occs:
-                key = "/".join(x for x in (partner.id, spec.id, occ.label) if x)
-                item = Item(
-                    key=key,
-                    partner=state,
-                    spec=spec,
-                    occ=occ,
-                    window=occ.window,
-                    period=occ.period,
-                    pin=self.pins.get(key),
-                    is_review=spec.kind in self.review_kinds,
-                )
-                counters: dict[str, int] = {}
-                for follow in spec.follow_ups:
-                    for offset in follow.offsets:
-                        n = counters[follow.slug] = counters.get(follow.slug, 0) + 1
-                        child_key = f"{key}/{follow.slug}-{n}"
-                        item.children.append(
-                            Item(
-                                key=child_key,
-                                partner=state,
-                                spec=spec,
-                                occ=occ,
-                                follow=follow,
-                                follow_number=n,
-                                offset=offset,
-                                parent=item,
-                                pin=self.pins.get(child_key),
-                                is_review=follow.kind in self.review_kinds,
-                            )
-                        )
-                out.append(item)
-        return out
+        self.writer = EventWriter(config, self.pid)
 
     def _follow_window(self, child: Item) -> None:
         """The follow-up's window: about a week either side of its offset.
@@ -403,7 +170,7 @@ class _Planner:
         travel = manager.travel or self.program.travel
         placer = Placer(
             Ledger(
-                self.manager_side(manager),
+                self.wants.manager_side(manager),
                 capacity.meetings_per_week,
                 capacity.hours_per_week,
                 travel.site_visits_per_month,
@@ -411,8 +178,8 @@ class _Planner:
         )
         work: list[tuple[Partner, PartnerState, list[Item]]] = []
         for partner in partners:
-            state = self.partner_state(partner, manager)
-            items = self.items(partner, state, report=True)
+            state = self.wants.partner_state(partner, manager)
+            items = self.wants.items(partner, state, report=True)
             if fresh:
                 for item in _every(items):
                     if not self._frozen(item):
@@ -431,7 +198,7 @@ class _Planner:
             for stage in _STAGES:
                 for _, _, items in work:
                     for item in items:
-                        if _group(item.spec) not in stage:
+                        if group(item.spec) not in stage:
                             continue
                         wanted = [c for c in item.children if c.key in first]
                         if item.key in first or wanted:
@@ -455,7 +222,7 @@ class _Planner:
         for stage in _STAGES:
             for _, state, items in work:
                 for item in items:
-                    if _group(item.spec) not in stage:
+                    if group(item.spec) not in stage:
                         continue
                     if item.day is None and not self._place(placer, item, room):
                         skipped.setdefault(state.id, []).append(item)
@@ -489,7 +256,7 @@ class _Planner:
         unplaced: list[str] = []
         absent: list[str] = []
         moves = 0
-        for partner, state, items in work:
+        for partner, _, items in work:
             for item in _every(items):
                 if item.published is not None and not item.frozen:
                     pinned.append(item.key)
@@ -497,12 +264,12 @@ class _Planner:
                         moves += 1
                         self._report_move(item, room)
                 if item.day is not None:
-                    self.events.append(self._event(partner, manager, state, item))
+                    self.events.append(self.writer.event(partner, manager, item))
                 elif not item.past:
                     absent.append(item.key)
                     if item.failure:
                         unplaced.append(item.key)
-        self._fixed_cache.clear()  # a partner has one manager: its entries are done
+        self.writer.forget()  # a partner has one manager: its entries are done
         for _, _, items in work:  # break item <-> follow-up cycles (see make_plan)
             for item in items:
                 for child in item.children:
@@ -522,56 +289,22 @@ class _Planner:
 
     def _over_demand(self, manager: Manager, partners: list[Partner]) -> bool:
         """Say once, before searching, when a manager's year asks for more than fits."""
-        side = self.manager_side(manager)
+        side = self.wants.manager_side(manager)
+        mark = len(self.diagnostics)
+        wanted = [
+            x
+            for partner in partners
+            for x in _every(
+                self.wants.items(partner, self.wants.partner_state(partner, manager), report=False)
+            )
+        ]
+        del self.diagnostics[mark:]  # the rounds report partner notes themselves
         capacity = manager.capacity or self.program.capacity
         travel = manager.travel or self.program.travel
-        meetings = 0
-        hours = 0.0
-        visits = 0
-        mark = len(self.diagnostics)
-        for partner in partners:
-            state = self.partner_state(partner, manager)
-            for item in _every(self.items(partner, state, report=False)):
-                if item.days:
-                    hours += ALL_DAY_HOURS * item.days
-                    visits += item.travels
-                else:
-                    meetings += 1
-                    hours += item.seconds / 3600
-        del self.diagnostics[mark:]  # the rounds report partner notes themselves
-        daily = _hours_between(side.start, side.end)
-        weeks: dict[int, int] = {}
-        start = week_start(side.weekdays)
-        for day in range(self.ys, self.ye):
-            if side.works(day):
-                week = week_of(day, start)
-                weeks[week] = weeks.get(week, 0) + 1
-        meeting_room = len(weeks) * capacity.meetings_per_week
-        hour_room = sum(min(capacity.hours_per_week, n * daily) for n in weeks.values())
-        months = len({month_of(d) for d in range(self.ys, self.ye)})
-        visit_room = months * travel.site_visits_per_month
-        over = []
-        if meetings > meeting_room:
-            over.append(
-                f"{_count(meetings, 'meeting')} (room for {meeting_room}: "
-                f"{_count(len(weeks), 'working week')} x {capacity.meetings_per_week})"
-            )
-        if hours > hour_room + 1e-9:
-            over.append(f"{hours:.1f} h (room for {hour_room:.1f} h)")
-        if visits > visit_room:
-            over.append(
-                f"{_count(visits, 'site visit')} (room for {visit_room}: "
-                f"{travel.site_visits_per_month} a month)"
-            )
-        if over:
-            self._diag(
-                "warning",
-                "over-demand",
-                f"{manager.name} ({manager.id}): the year asks for {'; '.join(over)}; some "
-                "events cannot be placed: lower the tiers' cadences, raise the manager's "
-                "capacity or move partners to another manager",
-            )
-        return bool(over)
+        text = over_demand(side, capacity, travel, wanted, (self.ys, self.ye))
+        if text is not None:
+            self._diag("warning", "over-demand", f"{manager.name} ({manager.id}): {text}")
+        return text is not None
 
     def _frozen(self, item: Item) -> bool:
         slot = item.pin_slot
@@ -794,206 +527,6 @@ class _Planner:
                             _day(window[0][0]) if window else None,
                         )
 
-    # -- events -----------------------------------------------------------------
-
-    def _event(self, partner: Partner, manager: Manager, state: PartnerState, item: Item) -> Event:
-        spec, follow, occ = item.spec, item.follow, item.occ
-        assert item.day is not None
-        fixed = self._fixed(partner, manager, spec, follow)
-        kind, base_title, titled, template, values, location = fixed[:6]
-        if occ.focus_area:
-            base_title = f"{base_title}: {occ.focus_area}"
-        elif follow is None and titled == 1:
-            base_title = f"{base_title} {occ.period_text}"
-        elif titled == 2 and occ.count > 1:
-            base_title = f"{base_title} ({occ.index} of {occ.count})"
-        if fixed[13]:
-            base_title = f"{base_title} ({item.follow_number})"
-        title = f"{base_title}{fixed[6]}"
-        values = {
-            **values,
-            "period": occ.period_text,
-            "title": title,
-            "exchange": str(occ.index),
-            "exchanges": str(occ.count),
-        }
-        if occ.focus_area:
-            values["focus_area"] = occ.focus_area
-        description = template.fill(values)
-        if kind == "information_exchange" and "We share:" not in description:
-            description += (
-                f"\nWe share: {values['we_share']}\n{partner.name} shares: {values['they_share']}"
-            )
-        if item.days:
-            start: date | datetime = _day(item.day)
-            end: date | datetime = _day(item.day + item.days)
-        else:
-            assert item.start is not None
-            start = local_datetime(item.start, partner.timezone)
-            end = local_datetime(item.start + item.seconds, partner.timezone)
-        return Event(
-            key=item.key,
-            uid=make_uid(self.pid, item.key),
-            partner_id=partner.id,
-            manager_id=manager.id,
-            rule_id=spec.id,
-            kind=kind,
-            purpose=fixed[7],
-            title=title,
-            start=start,
-            end=end,
-            timezone=partner.timezone,
-            all_day=bool(item.days),
-            mode=fixed[8],
-            location=location,
-            description=description,
-            focus_area=occ.focus_area,
-            organizer=fixed[9],
-            attendees=fixed[10],
-            reminders=spec.reminders,
-            partner_ids=fixed[11],
-            direction=fixed[12],
-        )
-
-    def _fixed(
-        self, partner: Partner, manager: Manager, spec: RuleSpec, follow: FollowSpec | None
-    ) -> tuple[Any, ...]:
-        """What every event of one partner's rule (or follow-up) shares, computed once.
-
-        Returns kind, base title, title style (1: period, 2: "n of m", 0: none),
-        agenda template, agenda values, location, title suffix, purpose, mode,
-        organizer, attendees, partner ids, direction, whether follow-ups are numbered.
-        """
-        key = (partner.id, spec.id, follow.slug if follow else "")
-        found = self._fixed_cache.get(key)
-        if found is not None and found[0] is spec and found[1] is follow:
-            return found[2]
-        kind = follow.kind if follow else spec.kind
-        purpose = follow.purpose if follow else spec.purpose
-        mode = follow.mode if follow else spec.mode
-        base_title = follow.title if follow else spec.title
-        custom_title = follow.custom_title if follow else spec.custom_title
-        direction = spec.direction if follow is None else None
-        if kind == "site_visit" and direction is None:
-            direction = "to_partner"
-        program_name = self.program.name
-        if direction == "to_us":
-            direction_text = f"{partner.name} visits {program_name}"
-        elif direction == "to_partner":
-            direction_text = f"{manager.name} visits {partner.name}"
-        else:
-            direction_text = f"{manager.name} and {partner.name}"
-        titled = 0
-        if follow is None and not custom_title and self._periodic(spec):
-            titled = 1
-        elif kind == "information_exchange":
-            titled = 2
-        numbered = follow is not None and _follow_count(spec, follow.slug) > 1
-        suffix = f": {direction_text}" if kind == "site_visit" else f": {partner.name}"
-        focus_areas = agenda.listing(partner.focus_areas)
-        values = {
-            "partner_name": partner.name,
-            "manager_name": manager.name,
-            "program_name": program_name,
-            "focus_area": focus_areas,
-            "focus_areas": focus_areas,
-            "we_share": agenda.listing(partner.sharing.we_share),
-            "they_share": agenda.listing(partner.sharing.they_share),
-            "direction_text": direction_text,
-        }
-        if follow is None and spec.location:
-            location = spec.location
-        elif mode == "virtual":
-            location = VIDEO_CALL
-        elif direction == "to_us":
-            location = self.program.location or manager.location or program_name
-        else:
-            location = partner.location or partner.name
-        fixed = (
-            kind,
-            base_title,
-            titled,
-            agenda.compiled(follow.agenda if follow else spec.agenda),
-            values,
-            location,
-            suffix,
-            purpose,
-            mode,
-            Person(manager.name, manager.email, "manager"),
-            self._people(partner, spec.attendees),
-            (partner.id,),
-            direction,
-            numbered,
-        )
-        self._fixed_cache[key] = (spec, follow, fixed)
-        return fixed
-
-    @staticmethod
-    def _periodic(spec: RuleSpec) -> bool:
-        cadence = spec.rule.cadence
-        return (
-            spec.purpose == "accountability"
-            and cadence is not None
-            and cadence.kind in ("annual", "semiannual", "quarterly")
-        )
-
-    def _people(self, partner: Partner, roles: tuple[str, ...] | None) -> tuple[Person, ...]:
-        key = (partner.id, roles)
-        found = self._attendees.get(key)
-        if found is None:
-            found = tuple(
-                Person(c.name, c.email, c.role)
-                for c in partner.contacts
-                if roles is None or c.role.lower() in roles
-            )
-            self._attendees[key] = found
-        return found
-
-    def shared(self) -> None:
-        """Add the program's shared events (all-day, fixed dates, every invited partner)."""
-        tz = self.program.timezone
-        for shared in self.program.shared_events:
-            invited = tuple(
-                sorted(
-                    p.id
-                    for p in self.config.partners
-                    if shared.tiers is None or p.tier in shared.tiers
-                )
-            )
-            key = f"program/{shared.id}"
-            kind = BUILTIN_KINDS.get(shared.kind)
-            custom = self.config.kinds.get(shared.kind)
-            purpose = kind.purpose if kind else custom.purpose if custom else "collaboration"
-            template = (
-                agenda_template(kind.template)
-                if kind
-                else (custom.agenda if custom and custom.agenda else "$title")
-            )
-            description = shared.description or agenda.render(
-                template, {"title": shared.title, "program_name": self.program.name}
-            )
-            self.events.append(
-                Event(
-                    key=key,
-                    uid=make_uid(self.pid, key),
-                    partner_id=None,
-                    manager_id=None,
-                    rule_id=shared.id,
-                    kind=shared.kind,
-                    purpose=purpose,
-                    title=shared.title,
-                    start=shared.start,
-                    end=(shared.end or shared.start) + timedelta(days=1),
-                    timezone=tz,
-                    all_day=True,
-                    mode="on_site",
-                    location=shared.location or self.program.location,
-                    description=description,
-                    reminders=self.program.reminders,
-                    partner_ids=invited,
-                )
-            )
-
     def _diag(
         self,
         severity: str,
@@ -1031,7 +564,7 @@ class _Planner:
         )
         self.events += events
         self.diagnostics += diagnostics
-        self.shared()
+        self.events += self.writer.shared()
         events = sorted(self.events, key=_sort_key)
         severity = {"error": 0, "warning": 1, "info": 2}
         diagnostics = sorted(
@@ -1053,65 +586,11 @@ class _Planner:
             year_end=self.program.year_end,
             events=tuple(events),
             diagnostics=tuple(diagnostics),
-            partners=self._partner_infos(),
-            managers=self._manager_infos(),
-            tiers=self._tier_infos(),
+            partners=self.writer.partner_infos(),
+            managers=self.writer.manager_infos(self.wants.manager_side),
+            tiers=self.writer.tier_infos(),
             review_kinds=self.review_kinds,
         )
-
-    def _partner_infos(self) -> tuple[PartnerInfo, ...]:
-        return tuple(
-            PartnerInfo(
-                id=p.id,
-                name=p.name,
-                tier=p.tier,
-                manager_id=p.manager,
-                country=p.country,
-                timezone=p.timezone,
-                focus_areas=p.focus_areas,
-                we_share=p.sharing.we_share,
-                they_share=p.sharing.they_share,
-            )
-            for p in sorted(self.config.partners, key=lambda p: p.id)
-        )
-
-    def _manager_infos(self) -> tuple[ManagerInfo, ...]:
-        out = []
-        for m in sorted(self.config.managers, key=lambda m: m.id):
-            capacity = m.capacity or self.program.capacity
-            travel = m.travel or self.program.travel
-            out.append(
-                ManagerInfo(
-                    id=m.id,
-                    name=m.name,
-                    email=m.email,
-                    timezone=m.timezone,
-                    meetings_per_week=capacity.meetings_per_week,
-                    hours_per_week=capacity.hours_per_week,
-                    site_visits_per_month=travel.site_visits_per_month,
-                    week_start=week_start(self.manager_side(m).weekdays),
-                )
-            )
-        return tuple(out)
-
-    def _tier_infos(self) -> tuple[TierInfo, ...]:
-        out = []
-        for tier in sorted(self.config.tiers, key=lambda t: t.id):
-            kinds: dict[str, None] = {}
-            for rule in tier_rules(tier.id, self.tiers):
-                kinds[rule.kind] = None
-                for follow in rule.follow_ups or ():
-                    kinds[follow.kind] = None
-            out.append(
-                TierInfo(
-                    id=tier.id,
-                    description=tier.description,
-                    rank=tier.rank,
-                    rule_kinds=tuple(kinds),
-                    max_silence=tier.max_silence,
-                )
-            )
-        return tuple(out)
 
 
 def month_gap_refusal(item: Item, day: int) -> str | None:
@@ -1167,15 +646,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _hours_between(start: time, end: time) -> float:
-    return (end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60
-
-
-def _weekdays(mask: int) -> str:
-    names = [WEEKDAYS[d] for d in range(7) if mask >> d & 1]
-    return ", ".join(names)
-
-
 _MIDNIGHT: dict[tuple[str, date], float] = {}
 
 
@@ -1188,10 +658,6 @@ def _sort_key(event: Event) -> tuple[float, str]:
         cached = datetime.combine(start, time(), ZoneInfo(event.timezone)).timestamp()
         _MIDNIGHT[(event.timezone, start)] = cached
     return cached, event.key
-
-
-def _follow_count(spec: RuleSpec, follow_slug: str) -> int:
-    return sum(len(f.offsets) for f in spec.follow_ups if f.slug == follow_slug)
 
 
 def _who(state: PartnerState) -> str:
