@@ -140,8 +140,13 @@ def _tiers(draw: st.DrawFn) -> list[dict[str, Any]]:
             tier["extends"] = f"t{draw(st.integers(0, i - 1))}"
             base = inherited[tier["extends"]]
         free = sorted(set(RULES) - base)
-        ids = draw(
-            st.lists(st.sampled_from(free), min_size=0 if base else 1, max_size=4, unique=True)
+        # A tier that inherits every rule already has nothing left to add.
+        ids = (
+            draw(
+                st.lists(st.sampled_from(free), min_size=0 if base else 1, max_size=4, unique=True)
+            )
+            if free
+            else []
         )
         tier["rules"] = [{"id": r, **copy.deepcopy(RULES[r])} for r in ids]
         inherited[tier["id"]] = base | set(ids)
