@@ -236,3 +236,33 @@ def test_the_bundled_example_keeps_every_hard_rule() -> None:
 
     config = load(EXAMPLE).config
     assert verify(config, chancal.planner.build.make_plan(config)) == ()
+
+
+def test_a_sunday_thursday_managers_load_view_agrees_with_capacity() -> None:
+    """The load view counts a Sunday-Thursday manager's own weeks, as capacity does: its
+    busiest week stays within the 14-hour limit and it reports no week over capacity."""
+    from rich.console import Console
+
+    from chancal.exporters.views import ManagerLoad
+
+    config = program(
+        "- {id: x, kind: information_exchange, cadence: every 1 weeks, duration: 3h}\n"
+        "- {id: c, kind: monthly_check_in, cadence: every 1 weeks}",
+        "".join(
+            partner(f"p{n}", name=f"P{n}", country="IL", tz="Asia/Jerusalem") for n in range(4)
+        ),
+        program_extra="capacity: {meetings_per_week: 12, hours_per_week: 14}\n"
+        "  working_days: [sun, mon, tue, wed, thu]",
+        manager_tz="Asia/Jerusalem",
+        manager_country="IL",
+    )
+    plan = make_plan(config)
+    alex = next(m for m in plan.managers if m.id == "alex")
+    assert alex.week_start == 6  # Sunday
+    console = Console(width=200, record=True, color_system=None)
+    console.print(ManagerLoad(plan))
+    text = console.export_text()
+    block = text[text.index("Alex Rivera") :]
+    busiest = next(line for line in block.splitlines() if "busiest week" in line)
+    assert float(busiest.split(", ")[-1].split(" h")[0]) <= 14.0
+    assert "no week over capacity" in block.split("Bea Stone")[0]

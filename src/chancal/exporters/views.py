@@ -474,9 +474,11 @@ class ManagerLoad:
         if load:
             busiest = max(sorted(load), key=lambda i: (load[i].hours, load[i].meetings))
             b = load[busiest]
+            allowed = b.hours > m.hours_per_week + 1e-9 and not b.over(m)
             yield Text(
                 f"  busiest week {weeks.monday(busiest).isoformat()}: "
                 f"{_count(b.meetings, 'meeting')}, {b.hours:.1f} h"
+                + (" (one all-day event alone in its week: allowed)" if allowed else "")
             )
         over = [i for i in sorted(load) if load[i].over(m)]
         if not over:
