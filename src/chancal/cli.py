@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from chancal.loader import Located
-    from chancal.lock import Change, Reconciled
+    from chancal.lock import Change, Lock, Reconciled
     from chancal.models import Config
     from chancal.plan import Pins, Plan
 
@@ -285,11 +285,46 @@ def resolve_stamp(value: str | None) -> datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def lock_path_for(program: Path) -> Path:
-    """Where the lock of a program file lives: `chancal.lock` beside it."""
+def lock_path_for(program: Path, program_id: str) -> Path:
+    """Where a program file's lock lives: one lock per program file.
+
+    `partners.yaml` keeps the documented `chancal.lock`; any other program file
+    gets `<name>.lock` beside it (`emea.yaml` -> `emea.lock`), so two programs in
+    one folder never share a lock. A `chancal.lock` written for this very program
+    before that rule is still used.
+    """
     from chancal.lock import LOCK_NAME
 
-    return program.parent / LOCK_NAME
+    legacy = program.parent / LOCK_NAME
+    if program.name == "partners.yaml":
+        return legacy
+    named = program.with_suffix(".lock")
+    if not named.exists() and legacy.exists():
+        text = _read_text(legacy)
+        if text is not None and _owners(text) == {program_id}:
+            return legacy
+    return named
+
+
+def _owners(text: str) -> set[str]:
+    """The program ids in a lock's or feed's UIDs (`...@<program id>.chancal`)."""
+    import re
+
+    return set(re.findall(r"@([a-z0-9_-]+)\.chancal\b", text))
+
+
+def _refuse_foreign(path: Path, text: str, program_id: str, file: Path) -> None:
+    """Stop (exit 2, nothing written) when a lock or feed belongs to another program."""
+    from chancal.errors import UsageError
+
+    others = sorted(_owners(text) - {program_id})
+    if others:
+        raise UsageError(
+            f"{path} belongs to program '{others[0]}', not to '{program_id}' ({file}); "
+            "nothing was written. Give each program its own folder for feeds (--out) and "
+            "its own file name (its lock is named after it), or set program.id to the "
+            "program that published there"
+        )
 
 
 def _read_text(path: Path) -> str | None:
@@ -312,17 +347,43 @@ def _lock_differs(path: Path, text: str) -> bool:
     return current is None or current.replace("\r\n", "\n") != text
 
 
-def locked_pins(program: Path) -> Pins | None:
-    """The published starts in the program's chancal.lock, if it has one (issue 6).
+def _refuse_foreign_feeds(out: Path, program_id: str, file: Path) -> None:
+    """Refuse an output folder whose all.ics another program published."""
+    feed = out / "all.ics"
+    try:
+        with feed.open("rb") as handle:
+            head = handle.read(1 << 20).decode("utf-8", "replace")  # its first UIDs suffice
+    except OSError:
+        return  # no feeds yet (or unreadable: writing will say so)
+    _refuse_foreign(feed, head, program_id, file)
+
+
+def read_lock(program: Path, program_id: str) -> tuple[Lock, Path]:
+    """The program's lock (empty when there is none yet) and its path.
+
+    A lock that belongs to another program is refused, never reconciled.
+    """
+    from chancal.lock import EMPTY_LOCK, loads
+
+    lock_path = lock_path_for(program, program_id)
+    text = _read_text(lock_path)
+    if text is None:
+        return EMPTY_LOCK, lock_path
+    _refuse_foreign(lock_path, text, program_id, program)
+    return loads(text, str(lock_path)), lock_path
+
+
+def locked_pins(program: Path, config: Config) -> Pins | None:
+    """The published starts in the program's lock, if it has one (issue 6).
 
     Every command that plans takes them, so `plan` and `check` show the year
     that `export` publishes.
     """
-    from chancal.lock import loads, pins
+    from chancal.lock import pins
+    from chancal.planner.build import program_id
 
-    lock_path = lock_path_for(program)
-    text = _read_text(lock_path)
-    return None if text is None else pins(loads(text, str(lock_path)))
+    lock, _ = read_lock(program, program_id(config.program))
+    return pins(lock)
 
 
 def publish_plan(
@@ -340,13 +401,12 @@ def publish_plan(
     placed unless `allow_unplaced` is True; otherwise this exits 1 before anything
     is written.
     """
-    from chancal.lock import EMPTY_LOCK, loads, pins, reconcile
+    from chancal.lock import pins, reconcile
     from chancal.planner import make_plan
+    from chancal.planner.build import program_id
 
     located = load_program(file)
-    lock_path = lock_path_for(file)
-    text = _read_text(lock_path)
-    lock = EMPTY_LOCK if text is None else loads(text, str(lock_path))
+    lock, lock_path = read_lock(file, program_id(located.config.program))
     with planning_progress(len(located.config.partners)):
         plan = make_plan(located.config, today=today, pins=None if replan else pins(lock))
     if allow_unplaced is not None:
@@ -511,6 +571,7 @@ def export(
             replan=replan,
             allow_unplaced=allow_unplaced,
         )
+        _refuse_foreign_feeds(out, published.plan.program_id, file)
         lock_text = dumps(published.lock)
         lock_stale = _lock_differs(lock_path, lock_text)
         if check:
@@ -705,7 +766,7 @@ def verify(file: ProgramArg = DEFAULT_PROGRAM, today: TodayOption = None) -> Non
         config = load_program(file).config
         day = resolve_today(today)
         with planning_progress(len(config.partners)):
-            plan = make_plan(config, today=day, pins=locked_pins(file))
+            plan = make_plan(config, today=day, pins=locked_pins(file, config))
         breaks = find_breaks(config, plan, today=day)
     if breaks:
         err = _stderr()
@@ -751,7 +812,7 @@ def check(
     with user_errors():
         config = load_program(file).config
         with planning_progress(len(config.partners)):
-            plan = make_plan(config, today=resolve_today(today), pins=locked_pins(file))
+            plan = make_plan(config, today=resolve_today(today), pins=locked_pins(file, config))
             report = check_health(
                 plan, config.program.health, strategy_gap=config.program.strategy_gap
             )
@@ -846,7 +907,7 @@ def plan(
         if manager is not None:
             _known_id(manager, [m.id for m in config.managers], "manager")
         with planning_progress(len(config.partners)):
-            result = make_plan(config, today=day, pins=locked_pins(file))
+            result = make_plan(config, today=day, pins=locked_pins(file, config))
     if output_format is OutputFormat.json:
         from chancal.exporters.plan_json import plan_json
 
