@@ -313,14 +313,25 @@ class Placer:
     # -- search ---------------------------------------------------------------
 
     def attempt(
-        self, item: Item, day: int, spacing: bool, reasons: dict[str, int]
+        self,
+        item: Item,
+        day: int,
+        spacing: bool,
+        reasons: dict[str, int],
+        soft: list[int] | None = None,
     ) -> tuple[bool, int | None]:
-        """Check the day; return (ok, start time) or count why it was refused."""
+        """Check the day; return (ok, start time) or count why it was refused.
+
+        Days refused for spacing or rhythm alone are added to `soft`: the only days
+        that dropping them (step 3) can win, since nothing is committed meanwhile.
+        """
         why = self.day_refusal(item, day, spacing)
         if why is None:
             slot, why = self.hard_refusal(item, day)
             if why is None:
                 return True, slot.start if slot is not None else None
+        elif soft is not None and why in _SOFT:
+            soft.append(day)
         reasons[why] = reasons.get(why, 0) + 1
         return False, None
 
@@ -331,10 +342,11 @@ class Placer:
         search there (a published event that must move stays as near as it can).
         """
         reasons: dict[str, int] = {}
+        soft: list[int] = []
         window = item.window
         order = _outward(window, _preferred_index(item, window, prefer_day))
         for day in order:
-            ok, start = self.attempt(item, day, True, reasons)
+            ok, start = self.attempt(item, day, True, reasons, soft)
             if ok:
                 self.commit(item, day, start, 0)
                 return 0, ""
@@ -346,16 +358,15 @@ class Placer:
         )
         for level, tries, spacing in steps:
             for day in tries:
-                ok, start = self.attempt(item, day, spacing, reasons)
+                ok, start = self.attempt(item, day, spacing, reasons, soft)
                 if ok:
                     self.commit(item, day, start, level)
                     return level, first_reason
-        if any(reasons.get(r) for r in _SOFT):
-            for day in (*order, *near, *far):
-                ok, start = self.attempt(item, day, False, {})
-                if ok:
-                    self.commit(item, day, start, 3)
-                    return 3, first_reason
+        for day in soft:
+            ok, start = self.attempt(item, day, False, {})
+            if ok:
+                self.commit(item, day, start, 3)
+                return 3, first_reason
         return -1, first_reason or main_reason(reasons)
 
 
