@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chancal.changes import summarize
 from chancal.errors import ConfigError
 from chancal.lock import (
     EMPTY_LOCK,
@@ -19,7 +20,6 @@ from chancal.lock import (
     loads,
     pins,
     reconcile,
-    summarize,
 )
 from chancal.plan import Event, PartnerInfo, Person, Plan, make_uid
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from rich.console import Console
 
+from chancal.changes import Change
 from chancal.exporters.diff import render_json, render_text, when
-from chancal.lock import Change
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

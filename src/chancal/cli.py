@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import date, datetime
 
+    from chancal.changes import Change
     from chancal.loader import Located
-    from chancal.lock import Change, Lock, Reconciled
+    from chancal.lock import Lock, Reconciled
     from chancal.models import Config
     from chancal.plan import Pins, Plan
 
@@ -456,7 +457,7 @@ def _refuse_untrustworthy(config: Config, plan: Plan, *, today: date, allow_unpl
 
 
 def _changes_text(changes: Sequence[Change]) -> str:
-    from chancal.lock import summarize
+    from chancal.changes import summarize
 
     counts = summarize(changes)
     return ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no changes"

@@ -42,6 +42,7 @@ from typing import Literal, NamedTuple, cast
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chancal.changes import Change, ChangeKind
 from chancal.errors import ConfigError, Problem
 from chancal.kinds import BUILTIN_KINDS
 from chancal.plan import Event, ManagerInfo, PartnerInfo, Person, Plan, Status
@@ -56,16 +57,6 @@ _PREAMBLE = (
     "# key start[tz] end STATUS seq= hash= stamp= uid= partner= manager= kind= title=",
     "# All-day events have dates and an exclusive end; timed events carry their UTC offset.",
     "# @partner/@manager lines name each feed, so a removed partner's feed keeps its name.",
-)
-
-ChangeKind = Literal["added", "moved", "changed", "cancelled", "restored", "retired"]
-CHANGE_KINDS: tuple[ChangeKind, ...] = (
-    "added",
-    "moved",
-    "changed",
-    "cancelled",
-    "restored",
-    "retired",
 )
 
 _STATUSES: frozenset[str] = frozenset(("CONFIRMED", "TENTATIVE", "CANCELLED"))
@@ -195,27 +186,6 @@ class FeedOwner:
 
 
 EMPTY_LOCK = Lock()
-
-
-class Change(NamedTuple):
-    """One difference a reviewer should see between the lock and the fresh plan.
-
-    A named tuple: a first export reports every event as added (90,000 and
-    more in a large program), and tuples are built several times faster.
-    """
-
-    kind: ChangeKind
-    key: str
-    uid: str
-    partner_id: str | None
-    manager_id: str | None
-    title: str
-    old_start: date | datetime | None  # None for added
-    new_start: date | datetime | None  # None for cancelled and retired
-    sequence: int  # the SEQUENCE subscribers get (cancelled: of the cancellation)
-    old_title: str | None = None  # set when the title changed
-    details: tuple[str, ...] = ()  # what changed: "title", "time", "status", "details"
-    reason: str = ""  # the planner's diagnostic, for moved events
 
 
 class Reconciled(NamedTuple):
@@ -796,15 +766,9 @@ def _start_value(field: str) -> date | datetime | None:
     return _parse_instant(text, _zone(zone_name))
 
 
-def entry_for(event: Event, *, content: str | None = None) -> LockEntry:
-    """Record an event as published (its `stamp` must be set)."""
-    start, end = event.start.isoformat(), event.end.isoformat()
-    digest = content if content is not None else _Hasher().digest(event, start, end)
-    return _record(event, digest, start, end)
-
-
 def _record(event: Event, content: str, start: str, end: str) -> LockEntry:
-    # entry_for with the ISO times already rendered (reconcile hashed them).
+    # The lock line of an event as published, its ISO times already rendered
+    # (reconcile hashed them).
     stamp = event.stamp
     if stamp is None:
         raise ValueError(f"event {event.key} has no stamp; reconcile() sets it")
@@ -1154,11 +1118,3 @@ def _with_missing_managers(
                 site_visits_per_month=0,
             )
     return tuple(managers) + tuple(missing[k] for k in sorted(missing))
-
-
-def summarize(changes: Iterable[Change]) -> Mapping[ChangeKind, int]:
-    """Count changes by kind, every kind present (zero if none), in a fixed order."""
-    counts: dict[ChangeKind, int] = dict.fromkeys(CHANGE_KINDS, 0)
-    for c in changes:
-        counts[c.kind] += 1
-    return counts

@@ -1,6 +1,6 @@
 """What a change to the program does to the published calendar, for a pull-request reviewer.
 
-Changes (from `chancal.lock.reconcile`) -> rich text grouped by partner, or
+Changes (`chancal.changes`, made by the lock) -> rich text grouped by partner, or
 stable JSON. Pure: no I/O; user text never goes through rich markup.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from chancal.lock import Change, ChangeKind, summarize
+from chancal.changes import Change, ChangeKind, summarize
 
 JSON_FORMAT_VERSION = 1
 
