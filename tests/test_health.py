@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chancal.health import PRINCIPLES, check_health, report_json
+from chancal.health import check_health, report_json
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import HealthThresholds
 from chancal.plan import Diagnostic, Event, ManagerInfo, PartnerInfo, Plan, TierInfo
+from chancal.scores import PRINCIPLES
 
 TZ = "Europe/Berlin"
 GAP = timedelta(days=21)

@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from chancal.cli import app
-from chancal.health import HealthReport, check_health
+from chancal.health import check_health
 from chancal.loader import load
 from chancal.planner import make_plan
+from chancal.scores import HealthReport
 
 FIXTURES = Path(__file__).parent / "fixtures" / "health"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -61,7 +62,7 @@ def test_check_the_box_fixture_fails_exactly_its_principle(
 
 def test_every_fixture_is_covered() -> None:
     """Each principle has a fixture, so adding a principle asks for one."""
-    from chancal.health import PRINCIPLES
+    from chancal.scores import PRINCIPLES
 
     names = {p.stem for p in FIXTURES.glob("*.yaml")}
     assert names == {"healthy", *PRINCIPLES}

@@ -1,10 +1,11 @@
 """The health check: score each partner's planned year against the principles of a great calendar.
 
-Pure: a `Plan` and the thresholds in, a `HealthReport` out. Expectations are
-scaled by tier through `TierInfo.rule_kinds` and `TierInfo.rank`: a partner is
-never failed for lacking what its tier does not promise (site visits), and its
-tier's investment (median hours and events per partner) is compared with the
-other tiers'.
+Pure: a `Plan` and the thresholds in, a `HealthReport` (a value of
+`chancal.scores`) out. Expectations are scaled by tier through
+`TierInfo.rule_kinds` and `TierInfo.rank`: a partner is never failed for
+lacking what its tier does not promise (site visits), and its tier's
+investment (median hours and events per partner) is compared with the other
+tiers'.
 
 JSON shape (`report_json`, stable; keys sorted, lists in plan order)::
 
@@ -28,47 +29,30 @@ import json
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import pairwise
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chancal.durations import format_duration
 from chancal.kinds import BUILTIN_KINDS
 from chancal.plan import Diagnostic, Event, PartnerInfo, Plan, TierInfo
+from chancal.scores import (
+    PRINCIPLE_TITLES,
+    PRINCIPLES,
+    Finding,
+    HealthReport,
+    Number,
+    PartnerScore,
+    Status,
+    worst,
+)
 
 if TYPE_CHECKING:
     from chancal.models import HealthThresholds
-
-Principle = Literal[
-    "capability", "site_visits", "strategy", "sharing", "balance", "investment", "spread"
-]
-Status = Literal["pass", "warn", "fail", "n/a"]
-Number = int | float | str
-
-PRINCIPLES: tuple[Principle, ...] = (
-    "capability",
-    "site_visits",
-    "strategy",
-    "sharing",
-    "balance",
-    "investment",
-    "spread",
-)
-PRINCIPLE_TITLES: Mapping[Principle, str] = {
-    "capability": "targeted capability development",
-    "site_visits": "site visits both ways",
-    "strategy": "joint marketing strategy session, not an evaluation",
-    "sharing": "two-way information sharing",
-    "balance": "collaboration at least matching accountability",
-    "investment": "investment by tier",
-    "spread": "touchpoints spread out: no long silences, no pile-ups",
-}
-STATUSES: tuple[Status, ...] = ("pass", "warn", "fail", "n/a")
-_SEVERITY: Mapping[Status, int] = {"n/a": 0, "pass": 1, "warn": 2, "fail": 3}
 
 WORKSHOP = "capability_workshop"
 COACHING = "coaching_session"
@@ -91,62 +75,6 @@ _UNPLACED = re.compile(
     r"could not place '[^']*'(?: (?P<where>in .+? or its period))?: (?P<why>.+)\Z", re.S
 )
 _QUARTER = re.compile(r"\bQ([1-4])\b")
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One principle scored for one partner: what was seen and what would fix it."""
-
-    principle: Principle
-    partner_id: str
-    status: Status
-    seen: str
-    fix: str = ""
-    numbers: tuple[tuple[str, Number], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class PartnerScore:
-    """Every principle scored for one partner, in `PRINCIPLES` order."""
-
-    partner: PartnerInfo
-    findings: tuple[Finding, ...]
-
-    @property
-    def status(self) -> Status:
-        """The worst status of the partner's findings."""
-        return worst(f.status for f in self.findings)
-
-    def finding(self, principle: Principle) -> Finding:
-        """Return the finding of one principle."""
-        return self.findings[PRINCIPLES.index(principle)]
-
-
-@dataclass(frozen=True, slots=True)
-class HealthReport:
-    """The scorecard of a whole plan."""
-
-    program_id: str
-    program_name: str
-    partners: tuple[PartnerScore, ...]
-
-    def counts(self) -> dict[Status, int]:
-        """Count findings by status."""
-        counts: dict[Status, int] = dict.fromkeys(STATUSES, 0)
-        for score in self.partners:
-            for finding in score.findings:
-                counts[finding.status] += 1
-        return counts
-
-    @property
-    def failed(self) -> bool:
-        """Whether any finding failed (what `--strict` gates on)."""
-        return any(f.status == "fail" for s in self.partners for f in s.findings)
-
-
-def worst(statuses: Iterable[Status]) -> Status:
-    """Return the most severe status (n/a when there is none)."""
-    return max(statuses, key=_SEVERITY.__getitem__, default="n/a")
 
 
 def check_health(

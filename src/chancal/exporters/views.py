@@ -19,9 +19,9 @@ from typing import Literal
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Span, Text
 
-from chancal.health import PRINCIPLE_TITLES, PRINCIPLES, HealthReport
 from chancal.kinds import Purpose
 from chancal.plan import ALL_DAY_HOURS, Event, ManagerInfo, PartnerInfo, Plan, manager_date
+from chancal.scores import PRINCIPLE_TITLES, PRINCIPLES, HealthReport
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 PURPOSE_STYLE: Mapping[Purpose, str] = {
