@@ -242,9 +242,9 @@ KEYS = ["a", "b", "1", "01", "0x1", "true", "True", "~", "null", "2027-01-01", "
 )
 def test_key_index_finds_what_a_scan_finds(keys: list[str], parts: list[str | int]) -> None:
     """Locating a key in a large mapping through its index gives the node a scan gives."""
-    from chancal.loader import _find
+    from chancal.source import find_node
 
     root = yaml.compose("".join(f"{k}: {i}\n" for i, k in enumerate(keys)), Loader=yaml.SafeLoader)
     indexes: dict[int, dict[object, int]] = {}
     for part in parts:
-        assert _find(root, [part], indexes) == _find(root, [part])
+        assert find_node(root, [part], indexes) == find_node(root, [part])

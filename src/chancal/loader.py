@@ -12,19 +12,14 @@ values by our own small walk, which lets us
 
 from __future__ import annotations
 
-import gc
-import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic.fields import FieldInfo
+from pydantic import ValidationError
 from yaml.events import (
     AliasEvent,
     MappingEndEvent,
@@ -36,15 +31,17 @@ from yaml.events import (
 
 from chancal.errors import ConfigError, Problem
 from chancal.models import Config
+from chancal.salvage import model_of, salvage, type_args
+from chancal.source import (
+    STR_TAG,
+    Source,
+    YamlLoader,
+    first_key_lines,
+    format_path,
+    gc_paused,
+    read_scalar,
+)
 from chancal.suggest import did_you_mean
-
-try:  # the C parser is 3-5x faster on large files; fall back where libyaml is missing
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
-
-_SCALARS = yaml.constructor.SafeConstructor()
-_TRUE_FALSE = {"true", "false"}
 
 
 class _TooLarge(Exception):
@@ -57,91 +54,6 @@ class Located:
 
     config: Config
     source: Source
-
-
-class Source:
-    """The file name and text, to turn a value's path into line and column."""
-
-    __slots__ = ("_composed", "_indexes", "_root", "file", "text")
-
-    def __init__(self, file: str, text: str) -> None:
-        self.file = file
-        self.text = text
-        self._root: yaml.Node | None = None
-        self._composed = False
-        self._indexes: dict[int, dict[object, int]] = {}
-
-    @property
-    def root(self) -> yaml.Node | None:
-        """The node tree of the text, composed on first use.
-
-        A valid program never needs it, and the nodes of a large file cost
-        more time and memory than the values built from it. Only ask for it
-        once the text has loaded (`loads` refuses deep nesting, which could
-        crash the C composer).
-        """
-        if not self._composed:
-            with _gc_paused():
-                self._root = yaml.compose(self.text, Loader=_Loader)
-            self._composed = True
-        return self._root
-
-    def find(self, path: Sequence[str | int]) -> tuple[yaml.Node | None, yaml.Node | None]:
-        """Return (value node, key node) at `path`, or the deepest node that exists."""
-        return _find(self.root, path, self._indexes)
-
-    def problem(
-        self,
-        path: Sequence[str | int],
-        message: str,
-        *,
-        key: bool = False,
-        excerpt: tuple[str, int] | None = None,
-    ) -> Problem:
-        """Locate `path` (e.g. ("partners", 3, "tier")) and build a Problem for it.
-
-        `excerpt` (text, n) points inside a string value instead: at the n-th
-        (from 0) appearance of `text` in it, such as one `$placeholder` of an agenda.
-        """
-        node, found_key = self.find(path)
-        target = found_key if key and found_key is not None else node
-        line, column = (
-            (target.start_mark.line + 1, target.start_mark.column + 1) if target else (1, 1)
-        )
-        if excerpt is not None and isinstance(node, yaml.ScalarNode):
-            line, column = _inside(self.text, node, *excerpt) or (line, column)
-        return Problem(self.file, line, column, format_path(path), message)
-
-
-def _inside(text: str, node: yaml.ScalarNode, excerpt: str, n: int) -> tuple[int, int] | None:
-    """Return the line and column of the n-th `excerpt` in a scalar's source text, if there.
-
-    Quoting, folding and block indentation never make or break a `$name`, so the
-    n-th appearance in the value is the n-th in the source; a value that spells it
-    with escapes (`\\x24`) is not found, and the caller points at the value instead.
-    """
-    start, end = node.start_mark.index, node.end_mark.index
-    at = start - 1
-    for _ in range(n + 1):
-        at = text.find(excerpt, at + 1, end)
-        if at < 0:
-            return None
-    before = text[start:at]
-    breaks = before.count("\n")
-    if not breaks:
-        return node.start_mark.line + 1, node.start_mark.column + 1 + len(before)
-    return node.start_mark.line + 1 + breaks, len(before) - before.rfind("\n")
-
-
-def format_path(path: Sequence[str | int]) -> str:
-    """Render ("partners", 3, "tier") as `partners[3].tier`."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def load(path: Path) -> Located:
@@ -186,7 +98,7 @@ def loads(raw: bytes | str, name: str = "<string>") -> Located:
         text = raw
     # Validation builds as many objects again as parsing: keep the collector paused
     # throughout (nothing here makes reference cycles).
-    with _gc_paused():
+    with gc_paused():
         return _load_text(text, name)
 
 
@@ -212,7 +124,7 @@ def _load_text(text: str, name: str) -> Located:
         # Keep going with what did validate, so that one bad key does not hide an
         # unknown tier three partners further down: every problem at once.
         suppressed = set()
-        config = _salvage(Config, data, (), suppressed)
+        config = salvage(Config, data, (), suppressed)
     problems.extend(check(config, source, suppressed))
     if problems:
         raise ConfigError(_dedupe(sorted(problems, key=_order)))
@@ -231,23 +143,11 @@ def _order(p: Problem) -> tuple[int, int, str]:
     return (p.line, p.column, p.message)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (building many small objects: about half the time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _parse(text: str, name: str) -> tuple[Source, Any, list[Problem]]:
     problems: list[Problem] = []
     source = Source(name, text)
     try:
-        with _gc_paused():
+        with gc_paused():
             data = _Builder(source, 4 * len(text) + 100_000, problems).document()
         return source, data, problems
     except yaml.MarkedYAMLError as exc:
@@ -308,11 +208,7 @@ class _TooDeep(Exception):
 
 
 _MAX_DEPTH = 200
-_STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
-_CONSTRUCTED = {
-    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "timestamp")
-}
 _RESOLVER: Any = yaml.resolver.Resolver()  # untyped in the stubs
 
 
@@ -349,7 +245,7 @@ class _Builder:
         self.source = source
         self.budget = budget
         self.problems = problems
-        self.parser = _Loader(source.text)
+        self.parser = YamlLoader(source.text)
         self.next_event: Callable[[], Any] = self.parser.get_event
         self.path: list[Any] = []  # where the collection being built sits
         self.anchors: dict[str, _Anchored | None] = {}  # None: its node is still being built
@@ -382,7 +278,7 @@ class _Builder:
         firsts: dict[tuple[Any, ...], dict[Any, int]] = {}
         for path, key, mark in self.duplicates:
             if path not in firsts:
-                firsts[path] = _first_key_lines(self.source.find(path)[0])
+                firsts[path] = first_key_lines(self.source.find(path)[0])
             line = firsts[path].get(key, mark.line + 1)
             message = f"duplicate key '{key}' (first at line {line})"
             self.problems.append(_at(self.source, mark, (*path, key), message))
@@ -550,7 +446,7 @@ class _Builder:
         if tag is not None and tag != "!":
             return tag
         if not event.implicit[0]:
-            return _STR  # quoted, or the non-specific tag '!'
+            return STR_TAG  # quoted, or the non-specific tag '!'
         resolved: str = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
         return resolved
 
@@ -572,34 +468,14 @@ class _Builder:
             return value
 
     def construct(self, tag: str, value: str) -> Any:
-        if tag == _STR:
+        if tag == STR_TAG:
             return value
-        return _scalar(tag, value)
+        return read_scalar(tag, value)
 
 
 def _at(source: Source, mark: Any, path: Sequence[str | int], message: str) -> Problem:
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     return Problem(source.file, line, column, format_path(path), message)
-
-
-def _scalar(tag: str, value: str) -> Any:
-    if tag == "tag:yaml.org,2002:bool" and value.lower() not in _TRUE_FALSE:
-        return value  # yes/no/on/off stay words: `country: NO` is Norway
-    if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in value:
-        return value  # YAML 1.1 reads 17:00 as 1020 (base 60); users mean a time
-    if tag == "tag:yaml.org,2002:timestamp" and ("T" in value or " " in value.strip()):
-        return value  # keep date-times as text so pydantic names the field in its error
-    if tag in _CONSTRUCTED:
-        # The constructor's functions themselves, not `construct_object`, which
-        # would remember every node it ever saw.
-        construct = yaml.constructor.SafeConstructor.yaml_constructors[tag]
-        try:
-            return construct(_SCALARS, yaml.ScalarNode(tag, value))
-        except (ValueError, LookupError, AttributeError, yaml.constructor.ConstructorError):
-            # e.g. 2027-02-30, or `!!int` on no digits (an IndexError inside PyYAML):
-            # let pydantic report the text against its field.
-            return value
-    return value
 
 
 # -- turning pydantic errors into located, hinted problems ------------------------------
@@ -711,218 +587,23 @@ def _allowed_keys(loc: Sequence[str | int]) -> list[str]:
         current = _step(current, part)
         if current is None:
             return []
-    model = _unwrap_model(current)
+    model = model_of(current)
     if model is None:
         return []
     return [f.alias or n for n, f in model.model_fields.items()]
 
 
 def _step(tp: Any, part: str | int) -> Any:
-    model = _unwrap_model(tp)
+    model = model_of(tp)
     if model is not None and isinstance(part, str):
         for name, field in model.model_fields.items():
             if part in (name, field.alias):
                 return field.annotation
         return None
-    for arg in _args(tp):
+    for arg in type_args(tp):
         origin = typing.get_origin(arg)
         if origin in (tuple, list) and isinstance(part, int):
             return typing.get_args(arg)[0]
         if origin is dict and isinstance(part, str):
             return typing.get_args(arg)[1]
     return None
-
-
-def _args(tp: Any) -> list[Any]:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return [a for a in typing.get_args(tp) if a is not type(None)]
-    if origin is typing.Annotated:
-        return _args(typing.get_args(tp)[0])
-    return [tp]
-
-
-def _optional(tp: Any) -> bool:
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _optional(typing.get_args(tp)[0])
-    return origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
-
-
-def _unwrap_model(tp: Any) -> type[BaseModel] | None:
-    for arg in _args(tp):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return None
-
-
-def _find(
-    root: yaml.Node | None,
-    path: Sequence[str | int],
-    indexes: dict[int, dict[object, int]] | None = None,
-) -> tuple[yaml.Node | None, yaml.Node | None]:
-    """Return (value node, key node) at `path`, or the deepest node that exists.
-
-    `indexes` caches the position of each key of large mappings, so that
-    locating many problems in one mapping does not scan it once per problem.
-    """
-    node, key_node = root, None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            i = _key_position(node, part, indexes)
-            if i is None:
-                return node, None
-            key_node, node = node.value[i]
-        elif (
-            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
-        ):
-            node, key_node = node.value[part], None
-        else:
-            return node, None
-    return node, key_node
-
-
-def _key_position(
-    node: yaml.MappingNode, part: str | int, indexes: dict[int, dict[object, int]] | None
-) -> int | None:
-    """Return where the first key that `part` names sits in a mapping node, or None."""
-    pairs = node.value
-    if indexes is None or len(pairs) < 16:
-        for i, (k, _) in enumerate(pairs):
-            if (
-                k.value == part
-                or (isinstance(part, int) and k.value == str(part))
-                or _key_of(k) == part
-            ):
-                return i
-        return None
-    index = indexes.get(id(node))
-    if index is None:
-        index = indexes[id(node)] = {}
-        for i, (k, _) in enumerate(pairs):
-            if isinstance(k, yaml.ScalarNode):
-                index.setdefault(k.value, i)
-                index.setdefault(_key_of(k), i)
-    found = [index.get(part), index.get(str(part)) if isinstance(part, int) else None]
-    return min((i for i in found if i is not None), default=None)
-
-
-def _first_key_lines(node: yaml.Node | None) -> dict[Any, int]:
-    """Map each key of a mapping node to the line where it first appears (one pass)."""
-    lines: dict[Any, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, _ in node.value:
-            lines.setdefault(_key_of(key_node), key_node.start_mark.line + 1)
-    return lines
-
-
-def _key_of(node: yaml.Node) -> object:
-    """Return the key that `_Builder` makes of a key node (`0x1:` is 1, `true:` is 'true')."""
-    if not isinstance(node, yaml.ScalarNode):
-        return None
-    value = node.value if node.tag == _STR else _scalar(node.tag, node.value)
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        return node.value
-    return value
-
-
-# -- salvaging what did validate, so cross-reference checks can still run --------------
-
-_Path = tuple[str | int, ...]
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
-
-
-def _adapter(tp: Any) -> TypeAdapter[Any]:
-    try:
-        return _ADAPTERS[tp]
-    except KeyError:
-        adapter = _ADAPTERS[tp] = TypeAdapter(tp)
-        return adapter
-    except TypeError:  # unhashable metadata: build it each time (only on the error path)
-        return TypeAdapter(tp)
-
-
-def _field_type(field: FieldInfo) -> Any:
-    if field.metadata:
-        return typing.Annotated[(field.annotation, *field.metadata)]
-    return field.annotation
-
-
-def _salvage(tp: Any, raw: Any, path: _Path, suppressed: set[_Path], fallback: Any = ...) -> Any:
-    """Validate `raw` as `tp`, keeping every part that is valid.
-
-    A part that is not valid becomes its field default, or a stand-in of the
-    right type whose path goes into `suppressed`; pydantic has already
-    reported it, and checks must not report it again with a confusing message.
-    Model validators do not run on salvaged models: their errors are reported.
-    """
-    try:
-        return _adapter(tp).validate_python(raw)
-    except ValidationError:
-        pass
-    model = _unwrap_model(tp)
-    if model is not None and isinstance(raw, dict):
-        values: dict[str, Any] = {}
-        for name, field in model.model_fields.items():
-            key = field.alias or name
-            ftp = _field_type(field)
-            default = ... if field.is_required() else field.get_default(call_default_factory=True)
-            if key in raw:
-                values[name] = _salvage(ftp, raw[key], (*path, key), suppressed, default)
-            elif default is ...:
-                suppressed.add((*path, key))
-                values[name] = _stand_in(ftp, None, (*path, key), suppressed)
-            else:
-                values[name] = default
-        return model.model_construct(**values)
-    for arg in _args(tp):
-        origin = typing.get_origin(arg)
-        args = typing.get_args(arg)
-        if origin in (tuple, list) and isinstance(raw, list):
-            if len(args) == 2 and args[1] is Ellipsis:
-                return tuple(
-                    _salvage(args[0], item, (*path, i), suppressed) for i, item in enumerate(raw)
-                )
-            if len(args) == len(raw):
-                return tuple(
-                    _salvage(t, item, (*path, i), suppressed)
-                    for i, (t, item) in enumerate(zip(args, raw, strict=True))
-                )
-        if origin is dict and isinstance(raw, dict):
-            return {
-                str(k): _salvage(args[1], v, (*path, str(k)), suppressed) for k, v in raw.items()
-            }
-    if fallback is not ...:
-        return fallback
-    suppressed.add(path)
-    return _stand_in(tp, raw, path, suppressed)
-
-
-def _stand_in(tp: Any, raw: Any, path: _Path, suppressed: set[_Path]) -> Any:
-    """A value of type `tp` for a part that did not validate (its path is suppressed)."""
-    if _optional(tp):
-        return None
-    args = _args(tp)
-    arg = args[0] if args else tp
-    origin = typing.get_origin(arg)
-    if origin is typing.Literal:
-        return typing.get_args(arg)[0]
-    if origin is tuple or arg is tuple:
-        return ()
-    if origin is dict or arg is dict:
-        return {}
-    model = _unwrap_model(arg)
-    if model is not None:
-        return _salvage(model, raw if isinstance(raw, dict) else {}, path, suppressed)
-    # A string keeps the user's text: `tier: Strategic` (a bad id) still names its tier,
-    # so partners that use it are not also reported as pointing at an unknown tier.
-    stand_ins: dict[Any, Any] = {
-        str: raw if isinstance(raw, str) else "",
-        int: 0,
-        float: 0.0,
-        bool: False,
-        date: date(2000, 1, 1),
-        time: time(0),
-        timedelta: timedelta(0),
-    }
-    return stand_ins.get(arg)

@@ -15,10 +15,11 @@ from chancal.durations import format_duration
 from chancal.errors import Problem
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import Blackout, Config, Rule, RuleEdits, Tier, Window
+from chancal.source import format_path
 from chancal.suggest import did_you_mean
 
 if TYPE_CHECKING:
-    from chancal.loader import Source
+    from chancal.source import Source
 
 Path = tuple[str | int, ...]
 
@@ -154,8 +155,6 @@ def _unique(report: _Report, where: str | Path, ids: Sequence[str], what: str = 
 
 
 def _fmt(path: Path) -> str:
-    from chancal.loader import format_path
-
     return format_path(path)
 
 
