@@ -36,9 +36,3 @@ class ConfigError(ChancalError):
 
 class UsageError(ChancalError):
     """The command line asks for something impossible (unknown partner id, bad path)."""
-
-
-class OutOfDate(ChancalError):
-    """A check found differences (stale lock or feeds, failed health check)."""
-
-    exit_code = 1

@@ -18,22 +18,6 @@ from rich.text import Text
 from chancal.plan import Diagnostic, Event, Plan
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
-SHORT_KIND = {
-    "monthly_check_in": "check-in",
-    "quarterly_business_review": "review",
-    "annual_review": "annual review",
-    "product_training": "training",
-    "partner_conference": "conference",
-    "capability_workshop": "workshop",
-    "coaching_session": "coaching",
-    "site_visit": "site visit",
-    "joint_marketing_strategy": "strategy",
-    "information_exchange": "exchange",
-}
-
-
-def _short(kind: str) -> str:
-    return SHORT_KIND.get(kind, kind.replace("_", " "))
 
 
 def _hours(events: Iterable[Event]) -> float:
