@@ -13,10 +13,10 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
+from chancal.exporters.scorecard import Scorecard
 from chancal.exporters.views import (
     BalanceBars,
     ManagerLoad,
-    Scorecard,
     YearGrid,
     kind_codes,
     render_text,

@@ -820,7 +820,7 @@ def check(
     if output_format is OutputFormat.json:
         sys.stdout.write(report_json(report))
     else:
-        from chancal.exporters.views import Scorecard
+        from chancal.exporters.scorecard import Scorecard
 
         Console(highlight=False).print(Scorecard(report, plan))
     if strict and report.failed:

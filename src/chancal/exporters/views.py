@@ -17,11 +17,11 @@ from datetime import date, timedelta
 from typing import Literal
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.text import Span, Text
+from rich.text import Text
 
+from chancal.exporters.layout import Row, fit_lines, flow, name_cell, partners_by_manager, plural
 from chancal.kinds import Purpose
 from chancal.plan import ALL_DAY_HOURS, Event, ManagerInfo, PartnerInfo, Plan, manager_date
-from chancal.scores import PRINCIPLE_TITLES, PRINCIPLES, HealthReport
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 PURPOSE_STYLE: Mapping[Purpose, str] = {
@@ -127,87 +127,7 @@ def _month_header(weeks: _Weeks, block: range, cell: int, label: int) -> Text:
     return Text(" " * (label + 1) + "".join(chars).rstrip(), style="dim")
 
 
-def _fit(lines: Iterable[Text], console: Console, width: int) -> Iterator[Text]:
-    """Wrap lines wider than `width` under a two-space indent.
-
-    Done here rather than by rich so the views keep their width even on a
-    console printing with soft_wrap=True.
-    """
-    for line in lines:
-        if line.cell_len <= width:
-            yield line
-            continue
-        for n, part in enumerate(line.wrap(console, max(10, width - 2))):
-            part.rstrip()
-            yield Text("  ") + part if n else part
-
-
 _EMPTY_CELL = (EMPTY + " ", "dim")
-
-
-class _Row:
-    """A line of many small styled cells, built as one string with merged spans.
-
-    Appending thousands of tiny Text pieces is what made large grids slow;
-    runs of equal style become a single span here.
-    """
-
-    __slots__ = ("_parts", "_pos", "_spans", "_start", "_style")
-
-    def __init__(self) -> None:
-        self._parts: list[str] = []
-        self._spans: list[Span] = []
-        self._pos = 0
-        self._style = ""
-        self._start = 0
-
-    def add(self, text: str, style: str = "") -> None:
-        if style != self._style:
-            self._close()
-            self._style, self._start = style, self._pos
-        self._parts.append(text)
-        self._pos += len(text)
-
-    def _close(self) -> None:
-        if self._style and self._pos > self._start:
-            self._spans.append(Span(self._start, self._pos, self._style))
-
-    def text(self) -> Text:
-        self._close()
-        plain = "".join(self._parts)
-        stripped = plain.rstrip()
-        spans = [
-            Span(s.start, min(s.end, len(stripped)), s.style)
-            for s in self._spans
-            if s.start < len(stripped)
-        ]
-        return Text(stripped, spans=spans)
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _label(text: str, width: int, indent: int = 0, style: str = "") -> Text:
-    out = Text(" " * indent)
-    name = Text(text, style=style)
-    name.truncate(max(1, width - indent), overflow="ellipsis", pad=True)
-    out.append_text(name)
-    return out
-
-
-def _groups(plan: Plan) -> list[tuple[ManagerInfo | None, list[PartnerInfo]]]:
-    """Partners grouped by manager, in the plan's order; unknown managers last."""
-    by_manager: defaultdict[str, list[PartnerInfo]] = defaultdict(list)
-    for p in plan.partners:
-        by_manager[p.manager_id].append(p)
-    groups: list[tuple[ManagerInfo | None, list[PartnerInfo]]] = [
-        (m, by_manager.pop(m.id)) for m in plan.managers if m.id in by_manager
-    ]
-    rest = [p for ps in by_manager.values() for p in ps]
-    if rest:
-        groups.append((None, rest))
-    return groups
 
 
 def _partner_events(plan: Plan) -> defaultdict[str, list[Event]]:
@@ -240,7 +160,7 @@ class YearGrid:
         self.codes = kind_codes(self.plan.events)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from _fit(self._lines(console, options), console, options.max_width)
+        yield from fit_lines(self._lines(console, options), console, options.max_width)
 
     def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         plan = self.plan
@@ -253,14 +173,14 @@ class YearGrid:
         for block in weeks.blocks(per_block):
             yield Text()
             yield _month_header(weeks, block, 2, label)
-            for manager, partners in _groups(plan):
+            for manager, partners in partners_by_manager(plan):
                 yield Text(manager.name if manager else "(no manager)", style="bold")
                 for p in partners:
-                    row = _Row()
+                    row = Row()
                     row.add(" ")
                     for i in block:
                         row.add(*cells.get((p.id, i), _EMPTY_CELL))
-                    yield _label(p.name, label, indent=2) + row.text()
+                    yield name_cell(p.name, label, indent=2) + row.text()
         yield Text()
         yield from self.legend(options.max_width)
 
@@ -293,23 +213,8 @@ class YearGrid:
                     for k in kinds
                 ]
                 head = Text.assemble((f"{purpose}:", PURPOSE_STYLE[purpose]))
-                yield from _flow(head, entries, width)
+                yield from flow(head, entries, width)
         yield Text(f"{MORE} more that week   {EMPTY} nothing planned", style="dim")
-
-
-def _flow(head: Text, entries: Sequence[Text], width: int) -> Iterator[Text]:
-    """Lay out legend entries after `head`, wrapping between entries, never inside one."""
-    line = head.copy()
-    indent = 2
-    for n, entry in enumerate(entries):
-        if line.cell_len + 2 + entry.cell_len > width and line.cell_len > indent:
-            yield line
-            line = Text(" " * indent)
-            line.append_text(entry)
-            continue
-        line.append(" " if n == 0 else "  ")
-        line.append_text(entry)
-    yield line
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,7 +297,7 @@ class ManagerLoad:
         return loads
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from _fit(self._lines(console, options), console, options.max_width)
+        yield from fit_lines(self._lines(console, options), console, options.max_width)
 
     def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         plan = self.plan
@@ -414,7 +319,7 @@ class ManagerLoad:
             yield Text.assemble(
                 (m.name, "bold"),
                 f"  capacity {m.meetings_per_week} meetings, {m.hours_per_week:g} h a week; "
-                f"{_count(m.site_visits_per_month, 'site visit')} a month",
+                f"{plural(m.site_visits_per_month, 'site visit')} a month",
             )
             for block in weeks.blocks(per_block):
                 yield _month_header(weeks, block, 1, label)
@@ -432,11 +337,11 @@ class ManagerLoad:
         manager: ManagerInfo,
         cell: _CellFn,
     ) -> Text:
-        row = _Row()
+        row = Row()
         row.add(" ")
         for i in block:
             row.add(*cell(load.get(i, _Load()), manager))
-        return _label(name, label, indent=2) + row.text()
+        return name_cell(name, label, indent=2) + row.text()
 
     @staticmethod
     def _meetings(load: _Load, m: ManagerInfo) -> tuple[str, str]:
@@ -468,8 +373,8 @@ class ManagerLoad:
             sum(x.travel_days for x in load.values()),
         )
         yield Text(
-            f"  year: {_count(total.meetings, 'meeting')}, {total.hours:.1f} h, "
-            f"{_count(total.travel_days, 'travel day')}"
+            f"  year: {plural(total.meetings, 'meeting')}, {total.hours:.1f} h, "
+            f"{plural(total.travel_days, 'travel day')}"
         )
         if load:
             busiest = max(sorted(load), key=lambda i: (load[i].hours, load[i].meetings))
@@ -477,7 +382,7 @@ class ManagerLoad:
             allowed = b.hours > m.hours_per_week + 1e-9 and not b.over(m)
             yield Text(
                 f"  busiest week {weeks.monday(busiest).isoformat()}: "
-                f"{_count(b.meetings, 'meeting')}, {b.hours:.1f} h"
+                f"{plural(b.meetings, 'meeting')}, {b.hours:.1f} h"
                 + (" (one all-day event alone in its week: allowed)" if allowed else "")
             )
         over = [i for i in sorted(load) if load[i].over(m)]
@@ -487,7 +392,7 @@ class ManagerLoad:
             x = load[i]
             yield Text(
                 f"  {OVER} week of {weeks.monday(i).isoformat()}: "
-                f"{_count(x.meetings, 'meeting')} (capacity {m.meetings_per_week}), "
+                f"{plural(x.meetings, 'meeting')} (capacity {m.meetings_per_week}), "
                 f"{x.hours:.1f} h "
                 f"(capacity {m.hours_per_week:g})",
                 style="bold red",
@@ -555,7 +460,7 @@ class BalanceBars:
     max_label: int = 28
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from _fit(self._lines(console, options), console, options.max_width)
+        yield from fit_lines(self._lines(console, options), console, options.max_width)
 
     def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         plan = self.plan
@@ -583,9 +488,9 @@ class BalanceBars:
             total = sum((per_partner[p.id] for p in partners), _Balance())
             yield Text()
             head = f"{tier} ({len(partners)})"
-            yield self._row(_label(head, label, style="bold"), total.scaled(len(partners)), bar)
+            yield self._row(name_cell(head, label, style="bold"), total.scaled(len(partners)), bar)
             for p in partners:
-                yield self._row(_label(p.name, label, indent=2), per_partner[p.id], bar)
+                yield self._row(name_cell(p.name, label, indent=2), per_partner[p.id], bar)
 
     @staticmethod
     def _row(row: Text, b: _Balance, width: int) -> Text:
@@ -625,141 +530,6 @@ def render_text(
     for renderable in renderables:
         console.print(renderable)
     return console.export_text(styles=color)
-
-
-STATUS_SYMBOL: Mapping[str, tuple[str, str]] = {
-    "pass": ("\u2713", "bold green"),
-    "warn": ("!", "bold yellow"),
-    "fail": ("\u2717", "bold red"),
-    "n/a": ("-", "dim"),
-}
-PRINCIPLE_SHORT: Mapping[str, str] = {
-    "capability": "skills",
-    "site_visits": "visits",
-    "strategy": "strat",
-    "sharing": "share",
-    "balance": "balance",
-    "investment": "invest",
-    "spread": "spread",
-}
-
-
-@dataclass(slots=True)
-class Scorecard:
-    """Partners (by manager) against the principles, then the findings that are not a pass.
-
-    Failures are listed before warnings; past `max_findings` the rest is only
-    counted (the JSON format lists them all), so a 10,000-partner program
-    still prints a readable page.
-    """
-
-    report: HealthReport
-    plan: Plan
-    max_label: int = 30
-    max_findings: int = 200
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from _fit(self._lines(console, options), console, options.max_width)
-
-    def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
-        width = options.max_width
-        col = 8
-        names = [Text(s.partner.name).cell_len + 3 for s in self.report.partners]
-        label = min(self.max_label, max([16, *names]))
-        tier = max([4, *(len(s.partner.tier) for s in self.report.partners)]) + 1
-        show_tier = label + tier + col * len(PRINCIPLES) <= width
-        if not show_tier:
-            tier = 0
-            label = max(12, min(label, width - col * len(PRINCIPLES)))
-        yield Text.assemble(
-            ("Health check: ", "bold"), (self.report.program_name, "bold"),
-            f"  ({_count(len(self.report.partners), 'partner')})",
-        )  # fmt: skip
-        yield Text()
-        head = Text(" " * label + ("tier".ljust(tier) if tier else ""), style="bold")
-        for p in PRINCIPLES:
-            head.append(PRINCIPLE_SHORT[p].center(col).rstrip().ljust(col))
-        head.rstrip()
-        yield head
-        by_id = {s.partner.id: s for s in self.report.partners}
-        for manager, partners in _groups(self.plan):
-            scored = [by_id[p.id] for p in partners if p.id in by_id]
-            if not scored:
-                continue
-            yield Text(manager.name if manager else "(no manager)", style="bold")
-            for s in scored:
-                row = _Row()
-                if tier:
-                    row.add(s.partner.tier[: tier - 1].ljust(tier), "dim")
-                pad = (col - 1) // 2
-                for f in s.findings:
-                    symbol, style = STATUS_SYMBOL[f.status]
-                    row.add(" " * pad)
-                    row.add(symbol, style)
-                    row.add(" " * (col - 1 - pad))
-                yield _label(s.partner.name, label, indent=2) + row.text()
-        yield Text()
-        yield from _flow(
-            Text.assemble(("legend:", "dim")),
-            [
-                Text.assemble((STATUS_SYMBOL[s][0], STATUS_SYMBOL[s][1]), f" {name}")
-                for s, name in (
-                    ("pass", "pass"),
-                    ("warn", "warn"),
-                    ("fail", "fail"),
-                    ("n/a", "not promised by the tier"),
-                )
-            ]
-            + [Text(f"{PRINCIPLE_SHORT[p]} = {PRINCIPLE_TITLES[p]}") for p in PRINCIPLES],
-            width,
-        )
-        findings = [
-            (s, f)
-            for status in ("fail", "warn")
-            for s in self.report.partners
-            for f in s.findings
-            if f.status == status
-        ]
-        if findings:
-            yield Text()
-            yield Text("Findings", style="bold")
-        for s, f in findings[: self.max_findings]:
-            symbol, style = STATUS_SYMBOL[f.status]
-            head = Text.assemble(
-                (symbol, style), " ", (s.partner.name, "bold"), f": {PRINCIPLE_TITLES[f.principle]}"
-            )
-            if head.cell_len <= width:
-                yield head
-            else:
-                for n, line in enumerate(head.wrap(console, max(20, width - 2))):
-                    yield Text("  ") + line if n else line
-            yield from _indented(f"seen: {f.seen}", width)
-            if f.fix:
-                yield from _indented(f"fix: {f.fix}", width)
-        if len(findings) > self.max_findings:
-            rest = len(findings) - self.max_findings
-            yield Text(
-                f"\u2026 and {_count(rest, 'more finding')}; "
-                "chancal check --format json lists them all",
-                style="dim",
-            )
-        counts = self.report.counts()
-        yield Text()
-        yield Text.assemble(
-            (f"{counts['pass']} pass", "green"), ", ",
-            (f"{counts['warn']} warn", "yellow"), ", ",
-            (f"{counts['fail']} fail", "red"), f", {counts['n/a']} not applicable",
-        )  # fmt: skip
-
-
-def _indented(text: str, width: int, indent: int = 4) -> Iterator[Text]:
-    """Word-wrap `text` under an indent, independent of the console's soft wrapping."""
-    import textwrap
-
-    for line in textwrap.wrap(
-        text, width=max(20, width - indent), break_long_words=False, break_on_hyphens=False
-    ):
-        yield Text(" " * indent + line)
 
 
 ViewName = Literal["grid", "load", "balance"]
