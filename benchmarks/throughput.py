@@ -64,18 +64,9 @@ def load_plan(path: Path) -> Any:
 def exporter() -> Callable[[Any, Path, datetime], int]:
     """Return a function that writes every ICS feed of a plan to a folder; bytes written.
 
-    Uses what `chancal export --ics` calls (chancal.feeds.write_feeds), else the
-    ICS module's own; raises ImportError while neither exists.
+    Uses what `chancal export --ics` calls: chancal.feeds.write_feeds.
     """
-    write: Any = None
-    try:
-        from chancal.feeds import write_feeds as write
-    except ImportError:
-        from chancal.exporters import ics
-
-        write = getattr(ics, "write_feeds", None)
-    if write is None:
-        raise ImportError("no write_feeds(plan, folder, stamp=...) in chancal.feeds or ics yet")
+    from chancal.feeds import write_feeds as write
 
     def run(plan: Any, folder: Path, when: datetime) -> int:
         write(plan, folder, stamp=when)

@@ -156,25 +156,10 @@ def _cycle_text(cycle: list[str]) -> str:
     return " -> ".join(cycle)
 
 
-# Issue 12: the exporter and the feed writer import each other (a shim in the
-# exporter forwards to `feeds.write_feeds`); both files belong to the process
-# pool rework. Strict: the test turns red once the cycle is gone.
-OPEN_CYCLES = ["chancal.exporters.ics -> chancal.feeds -> chancal.exporters.ics"]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: exporters/ics.py <-> feeds.py (the write_feeds shim), in the pool rework",
-)
 def test_no_import_cycles() -> None:
     """No module imports itself back through others, function-level imports included."""
     cycles = [_cycle_text(c) for c in _cycles()]
     assert cycles == [], cycles
-
-
-def test_only_the_known_cycles_remain() -> None:
-    """Until issue 12 closes, the exporter <-> feeds cycle is the only one."""
-    assert [_cycle_text(c) for c in _cycles()] == OPEN_CYCLES
 
 
 def test_the_import_finder_sees_function_level_imports() -> None:
@@ -232,23 +217,9 @@ def test_nobody_imports_the_cli() -> None:
     assert _forbidden("chancal", "chancal.cli") == ["chancal.__main__ imports chancal.cli"]
 
 
-# Issue 12: exporters/ics.py forwards `write_feeds` to feeds.py (owned by the pool rework).
-OPEN_EXPORTER_OFFENDERS = ["chancal.exporters.ics imports chancal.feeds"]
-
-
-@pytest.mark.xfail(
-    strict=True, reason="issue 12: exporters/ics.py imports chancal.feeds (write_feeds shim)"
-)
 def test_exporters_use_only_values() -> None:
     """Exporters turn values into bytes or text: no lock, feeds, health, loader, planner, models."""
     assert _offenders("chancal.exporters", ("chancal.exporters", *VALUES)) == []
-
-
-def test_exporters_offenders_are_only_the_known_ones() -> None:
-    """Until issue 12 closes, the ics -> feeds shim is the only exporter reaching out."""
-    assert _offenders("chancal.exporters", ("chancal.exporters", *VALUES)) == (
-        OPEN_EXPORTER_OFFENDERS
-    )
 
 
 @pytest.mark.parametrize(

@@ -1,23 +1,40 @@
-"""Planning managers in forked workers gives the very plan one process gives (issue 7)."""
+"""Planning managers in worker processes gives the very plan one process gives (issue 12)."""
 
 from __future__ import annotations
 
-import sys
-from datetime import date
+import importlib.util
+import os
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from chancal import workers
+from chancal import pool
+from chancal.exporters.plan_json import plan_json
+from chancal.feeds import write_feeds
 from chancal.loader import load
 from chancal.models import Manager, Partner
-from chancal.plan import Diagnostic, Plan
+from chancal.plan import Plan
 from chancal.planner import build, make_plan, parallel
+from test_pool import a_worker_goes_first  # noqa: F401 - a fixture
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "partners.yaml"
 TODAY = date(2026, 11, 28)
 
-needs_fork = pytest.mark.skipif(sys.platform == "win32", reason="workers are forked")
+
+@pytest.fixture
+def outcomes(monkeypatch: pytest.MonkeyPatch) -> list[pool.Outcome[parallel.Batch]]:
+    """What each pool run of the planner delivered, and which processes delivered it."""
+    seen: list[pool.Outcome[parallel.Batch]] = []
+    run = pool.run
+
+    def watched(*args: object, **kwargs: object) -> pool.Outcome[parallel.Batch]:
+        outcome: pool.Outcome[parallel.Batch] = run(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(outcome)
+        return outcome
+
+    monkeypatch.setattr(pool, "run", watched)
+    return seen
 
 
 def plan_with(monkeypatch: pytest.MonkeyPatch, jobs: int) -> Plan:
@@ -25,15 +42,19 @@ def plan_with(monkeypatch: pytest.MonkeyPatch, jobs: int) -> Plan:
     return make_plan(load(EXAMPLE).config, today=TODAY)
 
 
-@needs_fork
-@pytest.mark.parametrize("jobs", [2, 3, 8])
+@pytest.mark.usefixtures("a_worker_goes_first")
 def test_workers_plan_the_same_year_as_one_process(
-    monkeypatch: pytest.MonkeyPatch, jobs: int
+    monkeypatch: pytest.MonkeyPatch,
+    outcomes: list[pool.Outcome[parallel.Batch]],
 ) -> None:
     """Events (every field, datetimes with their zones) and diagnostics are equal whether the
-    example's three managers are planned in one process or spread over forked workers."""
+    example's three managers are planned in one process or also in worker processes, and
+    another process really planned some of them."""
     serial = plan_with(monkeypatch, 1)
-    split = plan_with(monkeypatch, jobs)
+    assert outcomes[-1].pids == {os.getpid()}
+    split = plan_with(monkeypatch, 3)
+    assert outcomes[-1].pids - {os.getpid()}, "no manager was planned in a worker process"
+    assert outcomes[-1].redone == 0
     assert split.events == serial.events
     zones = [getattr(e.start, "tzinfo", None) for e in serial.events]
     assert all(
@@ -44,71 +65,92 @@ def test_workers_plan_the_same_year_as_one_process(
     assert split == serial
 
 
-@needs_fork
-def test_a_failing_worker_costs_time_not_events(monkeypatch: pytest.MonkeyPatch) -> None:
-    """When workers die before sending anything, this process plans their managers:
-    the plan is still whole and the same."""
+def _dies(manager_id: str) -> parallel.Batch:
+    """In place of the planning task: the worker process ends without a word."""
+    os._exit(3)
+
+
+@pytest.mark.usefixtures("a_worker_goes_first")
+def test_a_crashed_worker_costs_time_not_events(
+    monkeypatch: pytest.MonkeyPatch,
+    outcomes: list[pool.Outcome[parallel.Batch]],
+) -> None:
+    """When workers die, this process plans their managers again, says so with a RedoneHere
+    warning, and the plan is still whole and the same."""
     serial = plan_with(monkeypatch, 1)
-
-    def broken(event: object) -> tuple[object, ...]:
-        raise RuntimeError("worker failed")  # only workers encode events
-
-    monkeypatch.setattr(parallel, "_encode", broken)
+    monkeypatch.setattr(parallel, "_plan_in_worker", _dies)
     planned_here: list[str] = []
     plan_manager = build._Planner.plan_manager
 
     def watched(planner: build._Planner, manager: Manager, partners: list[Partner]) -> None:
-        planned_here.append(manager.id)
+        planned_here.append(manager.id)  # only this process sees the patch
         plan_manager(planner, manager, partners)
 
     monkeypatch.setattr(build._Planner, "plan_manager", watched)
-    assert plan_with(monkeypatch, 3) == serial
+    with pytest.warns(pool.RedoneHere, match="BrokenProcessPool"):
+        assert plan_with(monkeypatch, 2) == serial
+    assert outcomes[-1].redone >= 1
     assert sorted(planned_here) == sorted(m.id for m in load(EXAMPLE).config.managers)
 
 
-@needs_fork
-def test_managers_are_handed_out_largest_first_to_whoever_is_free() -> None:
-    """Each manager is planned exactly once across the processes, and this process takes
-    its first from the head of the queue: the largest portfolio (ties by id)."""
+def test_managers_are_handed_out_largest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers take managers from the front of the largest-first order (ties by id) and
+    this process from the back: one process plans them in exactly that order."""
+    handed: list[list[str]] = []
+
+    def record(task: object, items: list[str], here: object, **kwargs: object) -> object:
+        handed.append(list(items))
+        return pool.Outcome([([], [])] * len(items), frozenset(), 0)
+
+    monkeypatch.setattr(pool, "run", record)
+
+    class Planner:
+        def plan_batch(self, manager_id: str) -> parallel.Batch:
+            return [], []
+
     ids = ["a", "b", "c", "d", "e"]
     sizes = [10, 40, 40, 5, 20]
-    here: list[str] = []
-
-    def plan_one(manager_id: str) -> parallel.Batch:
-        here.append(manager_id)
-        return [], [Diagnostic("info", "planned", manager_id)]
-
-    events, diagnostics = parallel.plan_all(ids, sizes, plan_one, jobs=2)
-    elsewhere = [d.message for d in diagnostics]
-    assert events == []
-    assert sorted(here + elsewhere) == ids
-    assert here[0] in ("b", "c")  # the worker may take b first
-    assert parallel.plan_all(ids, sizes, plan_one, jobs=1) == ([], [])
-    assert here[-5:] == ["b", "c", "e", "a", "d"]  # one process: largest first
+    parallel.plan_all(Planner(), lambda *a: Planner(), (None, None, None), ids, sizes, 1)  # type: ignore[arg-type]
+    assert handed == [["b", "c", "e", "a", "d"]]
 
 
-@needs_fork
-@pytest.mark.parametrize(
-    ("partners", "cpus", "env", "expected"),
-    [
-        (100, 4, "", 1),  # a small program stays in one process
-        (499, 4, "", 1),  # each process plans at least 250 partners
-        (500, 4, "", 2),
-        (10_000, 2, "", 2),  # at most one process per CPU
-        (10_000, 64, "", 4),  # and at most 4 unless CHANCAL_JOBS says otherwise
-        (10_000, 64, "8", 8),
-        (10_000, 4, "8", 4),
-        (10_000, 4, "1", 1),  # CHANCAL_JOBS=1 turns workers off
-        (10_000, 4, "not a number", 4),  # ignored: as if unset
-    ],
-)
-def test_jobs_follow_program_size_cpus_and_the_environment(
-    monkeypatch: pytest.MonkeyPatch, partners: int, cpus: int, env: str, expected: int
+def _generated(n: int) -> str:
+    """The YAML of `benchmarks/generate.py n` (a folder of scripts: loaded by path)."""
+    path = Path(__file__).parent.parent / "benchmarks" / "generate.py"
+    spec = importlib.util.spec_from_file_location("chancal_benchmark_generate", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text: str = module.generate(n)
+    return text
+
+
+def test_600_partners_give_the_same_bytes_with_one_process_or_two(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    outcomes: list[pool.Outcome[parallel.Batch]],
 ) -> None:
-    """Workers only pay off for big programs; there are never more processes than CPUs,
-    at most 4 by default (each worker costs memory), and CHANCAL_JOBS sets the cap."""
-    monkeypatch.setattr(
-        workers.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False
-    )
-    monkeypatch.setenv(workers.JOBS_ENV, env)
-    assert parallel.jobs(partners) == expected
+    """A generated 600-partner program, planned as `chancal plan --format json` and
+    `chancal export --ics` plan it (no patched thresholds): with CHANCAL_JOBS=2 a worker
+    process plans managers, and the plan JSON and every feed file are the bytes of
+    CHANCAL_JOBS=1."""
+    source = tmp_path / "g600.yaml"
+    source.write_text(_generated(600), encoding="utf-8")
+    config = load(source).config
+    monkeypatch.setattr(pool.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    made: dict[str, tuple[str, dict[str, bytes]]] = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv(pool.JOBS_ENV, jobs)
+        plan = make_plan(config, today=date(2027, 1, 1))
+        write_feeds(plan, tmp_path / jobs, stamp=datetime(2027, 1, 1, tzinfo=UTC))
+        files = {
+            str(p.relative_to(tmp_path / jobs)): p.read_bytes()
+            for p in sorted((tmp_path / jobs).rglob("*"))
+            if p.is_file()
+        }
+        made[jobs] = plan_json(plan), files
+    assert outcomes[0].pids == {os.getpid()}
+    assert outcomes[1].pids - {os.getpid()}, "CHANCAL_JOBS=2 planned nothing in a worker"
+    assert len(made["1"][1]) > 600
+    assert made["2"][0] == made["1"][0]
+    assert made["2"][1] == made["1"][1]

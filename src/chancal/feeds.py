@@ -24,7 +24,6 @@ from hashlib import sha256
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from chancal import workers
 from chancal.errors import UsageError
 from chancal.exporters.ics import (
     CALENDAR_END,
@@ -252,12 +251,7 @@ def write_feeds(
             chunks = _replayable(chunks)
             if feeds[index].path in present and _same_bytes(chunks(), targets[index]):
                 return False
-            path = os.path.join(staging, feeds[index].path)
-            try:
-                _write_new(path, chunks())
-            except FileExistsError:  # half-written by a worker that failed: write it here
-                os.unlink(path)
-                _write_new(path, chunks())
+            _write_new(os.path.join(staging, feeds[index].path), chunks())
             return True
 
         spool = staging / (feeds[0].path if feeds[0].kind == "all" else ".spool")
@@ -387,7 +381,9 @@ def _write_new(path: str, chunks: Iterable[bytes]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o666)
     try:
         for chunk in chunks:
-            workers.write_all(fd, chunk)
+            view = memoryview(chunk)
+            while view:  # os.write may take fewer bytes at a time
+                view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 
@@ -424,8 +420,8 @@ def _stage(
     assembled from the spool's byte ranges that hold its events, and handed
     to `emit` as a function that yields its chunks (most feeds: a single
     one), so `emit` may compare and then write without holding the feed.
-    Feeds are emitted by forked workers too when there are many (workers.py);
-    whatever `emit` does must therefore show only in files and its answer.
+    Feeds are emitted in this process, one after another: spreading them over
+    worker processes saved nothing measurable (benchmarks/README.md, issue 12).
     Returns events per feed, and the feeds `emit` answered True for, in order.
     """
     total = len(ordered) + len(feeds)
@@ -447,27 +443,16 @@ def _stage(
             spool.write(CALENDAR_END)
         spool.flush()
         read = spool_reader(spool)
-        indices = [i for i in range(len(feeds)) if i != spool_feed]
-        jobs = workers.jobs(len(indices), MIN_FEEDS_PER_WORKER)
-        me, checked = os.getpid(), 0
-
-        def check(index: int) -> bool:
-            nonlocal checked
-            if progress is not None and os.getpid() == me:  # workers stay silent
-                checked += 1
-                if checked % 256 == 0:  # this process checks one feed in `jobs`
-                    progress(min(len(ordered) + checked * jobs, total), total)
-            return emit(
-                index, partial(feed_parts, feeds[index].header, bodies[index], read, years=years)
-            )
-
-        flagged, failed = workers.flag_split(indices, check, jobs)
-        flagged += [i for i in failed if check(i)]  # a worker failed: check its feeds here
-    return [body.events for body in bodies], sorted(flagged)
-
-
-MIN_FEEDS_PER_WORKER = 1000
-"""Each process emits at least this many feeds: with fewer, forking costs more than it saves."""
+        changed = []
+        for index in range(len(feeds)):
+            if index == spool_feed:
+                continue
+            parts = partial(feed_parts, feeds[index].header, bodies[index], read, years=years)
+            if emit(index, parts):
+                changed.append(index)
+            if progress is not None and index % 256 == 0:
+                progress(len(ordered) + index + 1, total)
+    return [body.events for body in bodies], changed
 
 
 def _commit(root: Path, staging: Path, feeds: Sequence[Feed], targets: Sequence[str]) -> None:

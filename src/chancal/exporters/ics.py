@@ -26,12 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate, repeat
 from operator import attrgetter, itemgetter, sub
-from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from chancal.exporters.vtimezone import vtimezone_block
-from chancal.plan import Event, Person, Plan
+from chancal.plan import Event, Person
 
 PRODID = "-//chancal//chancal channel calendar//EN"
 REFRESH = "PT12H"  # how often subscribers should re-fetch: twice a day is plenty for a year plan
@@ -720,15 +719,3 @@ def render_feed(
     write_events(ordered, [()] * len(ordered), 0, sink, stamp=stamp)
     sink.write(CALENDAR_END)
     return sink.getvalue()
-
-
-def write_feeds(plan: Plan, out: Path, *, stamp: datetime) -> object:
-    """Write every feed of `plan` under `out`: `chancal.feeds.write_feeds`, found here too.
-
-    The benchmarks look the exporter up in this module; the work (selection,
-    staging, all-or-nothing renames) lives in `chancal.feeds`, imported late
-    because it builds on this module.
-    """
-    from chancal.feeds import write_feeds as write
-
-    return write(plan, out, stamp=stamp)

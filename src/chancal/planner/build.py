@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -542,28 +543,38 @@ class _Planner:
 
     # -- result -----------------------------------------------------------------
 
+    @cached_property
+    def _portfolios(self) -> dict[str, list[Partner]]:
+        """Each manager's partners, in the program's order."""
+        found: dict[str, list[Partner]] = {}
+        for partner in self.config.partners:
+            found.setdefault(partner.manager, []).append(partner)
+        return found
+
+    def plan_batch(self, manager_id: str) -> parallel.Batch:
+        """Plan one manager; return its events and diagnostics without keeping them."""
+        events, diagnostics = len(self.events), len(self.diagnostics)
+        manager = next(m for m in self.config.managers if m.id == manager_id)
+        self.plan_manager(manager, self._portfolios[manager_id])
+        batch = self.events[events:], self.diagnostics[diagnostics:]
+        del self.events[events:], self.diagnostics[diagnostics:]
+        return batch
+
     def plan(self) -> Plan:
         """Plan everything and assemble the Plan."""
-        by_manager: dict[str, list[Partner]] = {}
-        for partner in self.config.partners:
-            by_manager.setdefault(partner.manager, []).append(partner)
-        managers = {m.id: m for m in self.config.managers}
-
-        def plan_one(manager_id: str) -> parallel.Batch:
-            """Plan one manager; return the events and diagnostics it added."""
-            events, diagnostics = len(self.events), len(self.diagnostics)
-            self.plan_manager(managers[manager_id], by_manager[manager_id])
-            return self.events[events:], self.diagnostics[diagnostics:]
-
-        ids = sorted(by_manager)
-        events, diagnostics = parallel.plan_all(
+        ids = sorted(self._portfolios)
+        today = None if self.today is None else date.fromordinal(self.today)
+        batches = parallel.plan_all(
+            self,
+            _Planner,
+            (self.config, today, self.pins),
             ids,
-            [len(by_manager[m]) for m in ids],
-            plan_one,
+            [len(self._portfolios[m]) for m in ids],
             parallel.jobs(len(self.config.partners)),
         )
-        self.events += events
-        self.diagnostics += diagnostics
+        for events, diagnostics in batches:
+            self.events += events
+            self.diagnostics += diagnostics
         self.events += self.writer.shared()
         events = sorted(self.events, key=_sort_key)
         severity = {"error": 0, "warning": 1, "info": 2}

@@ -1,0 +1,207 @@
+"""How many processes chancal may use, and running a task over items in worker processes.
+
+Planning is pure Python and CPU-bound, so threads would take turns on one
+core; worker processes do not. They come from `concurrent.futures` with an
+explicit start method: "forkserver" on Linux, "spawn" elsewhere. Neither
+forks the calling process, so the CLI's spinner thread (or any other thread)
+cannot leave a worker holding a lock nobody will release, and macOS (where
+fork without exec is unsafe) and Windows (which has no fork) run the same
+code path. The fork server is one clean process started once per chancal
+process, with the planner already imported, so each worker starts in
+milliseconds.
+
+`CHANCAL_JOBS` caps the processes: 1 keeps everything in this process, N
+allows up to N, unset means one per CPU and at most `DEFAULT_MAX_JOBS`.
+Callers decide how much work pays for a worker (`jobs`); below that they run
+in this process on purpose, and say so in their docstring.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+JOBS_ENV = "CHANCAL_JOBS"
+"""Environment variable capping chancal's processes (1: this process only)."""
+
+DEFAULT_MAX_JOBS = 4
+"""Processes used without CHANCAL_JOBS, however many CPUs there are.
+
+Each worker holds its own copy of the program and of the planner's caches
+(a quarter of a gigabyte at 10,000 partners), and this process unpickles what
+every worker sends: beyond a few processes, memory grows faster than speed.
+"""
+
+PRELOAD = ("chancal.planner.build",)
+"""Modules the fork server imports once, so that no worker imports them again (the planner)."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class RedoneHere(RuntimeWarning):
+    """A worker process failed to deliver some items; this process did them again.
+
+    The result is the same as without the failure (the work is deterministic);
+    only time was lost. A task that raises raises again here, with its traceback.
+    """
+
+
+def available() -> int:
+    """Processes chancal may use: one per CPU, at most CHANCAL_JOBS (default 4)."""
+    # sched_getaffinity honours a CPU set given to this process (Linux); macOS and Windows lack it.
+    affinity = getattr(os, "sched_getaffinity", None)
+    cpus = len(affinity(0)) if affinity else os.cpu_count() or 1
+    cap = os.environ.get(JOBS_ENV, "").strip()
+    most = int(cap) if cap.isdigit() else DEFAULT_MAX_JOBS
+    return max(1, min(most, cpus))
+
+
+def jobs(count: int, per_worker: int) -> int:
+    """Processes for `count` pieces of work, each process taking at least `per_worker`."""
+    return max(1, min(available(), count // per_worker))
+
+
+def start_method() -> str:
+    """How workers start: "forkserver" on Linux, "spawn" on macOS and Windows."""
+    return "forkserver" if sys.platform.startswith("linux") else "spawn"
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    context = multiprocessing.get_context(start_method())
+    if start_method() == "forkserver":
+        context.set_forkserver_preload(list(PRELOAD))
+    return context
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[R]):
+    """What `run` did: a result per item (in the items' order) and who did the work."""
+
+    results: list[R]
+    pids: frozenset[int]  # processes that delivered results, this one included
+    redone: int  # items a failed worker left, done again in this process
+
+
+def run(
+    task: Callable[[T], R],
+    items: Sequence[T],
+    here: Callable[[T], R],
+    *,
+    processes: int,
+    initializer: Callable[[bytes], None],
+    payload: bytes,
+) -> Outcome[R]:
+    """Apply the work to every item across `processes` processes, this one included.
+
+    Workers run `task(item)` after `initializer(payload)` (the payload is
+    pickled once, by the caller, and read once per worker); this process
+    runs `here(item)`, which must give the same result. Items are handed out
+    one at a time from a counter shared by all processes: workers take them
+    from the front, this process from the back (so put the largest first),
+    and whoever is free takes the next. Items a worker did not deliver (it
+    crashed, was killed, or the task raised) are done again here, with a
+    `RedoneHere` warning: a failure costs time, never a result, and never
+    passes silently.
+    """
+    pids = {os.getpid()}
+    if processes < 2 or len(items) < 2:
+        return Outcome([here(item) for item in items], frozenset(pids), 0)
+    context = _context()
+    # [front, back): the items nobody has taken yet. Not Future.cancel() to take from the
+    # back: a pool broken while cancelled futures wait never finishes them (CPython 3.11).
+    bounds = context.Array("q", [0, len(items)])
+    workers = min(processes - 1, len(items) - 1)
+    results: dict[int, R] = {}
+    try:
+        executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_start,
+            initargs=(bounds, list(items), initializer, payload),
+        )
+        # One task per item at most: each takes the next item from the front, or none.
+        futures = [executor.submit(_take_front, task) for _ in items]
+    except OSError as refused:  # no worker could start (a sandbox without sockets, ...)
+        _redo_warning(len(items), len(items), refused)
+        return Outcome([here(item) for item in items], frozenset(pids), len(items))
+    try:
+        while (index := _take_back(bounds)) is not None:
+            results[index] = here(items[index])
+        wait(futures)
+    except BaseException:  # a bug here, Ctrl-C: workers take nothing more
+        with bounds.get_lock():
+            bounds[0] = bounds[1]
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    failures: list[BaseException] = []
+    for future in futures:
+        error = future.exception()
+        if error is not None:
+            failures.append(error)
+        elif (done := future.result()) is not None:
+            pid, index, results[index] = done
+            pids.add(pid)
+    redone = [i for i in range(len(items)) if i not in results]
+    if redone:
+        reason = failures[0] if failures else RuntimeError("a worker lost its item")
+        _redo_warning(len(redone), len(items), reason)
+        for index in redone:
+            results[index] = here(items[index])
+    return Outcome([results[i] for i in range(len(items))], frozenset(pids), len(redone))
+
+
+Bounds = Any  # a multiprocessing Array of two signed 64-bit integers, with its lock
+
+
+def _take_back(bounds: Bounds) -> int | None:
+    """Take the last item nobody has taken yet (None: all are taken)."""
+    with bounds.get_lock():
+        front, back = bounds[0], bounds[1]
+        if front >= back:
+            return None
+        bounds[1] = back - 1
+        return int(back - 1)
+
+
+_shared: tuple[Bounds, list[Any]] | None = None
+"""In a worker: the shared bounds and the items, from `_start`."""
+
+
+def _start(
+    bounds: Bounds, items: list[Any], initializer: Callable[[bytes], None], payload: bytes
+) -> None:
+    """Run in each new worker: keep what the tasks share, then the caller's initializer."""
+    global _shared
+    _shared = bounds, items
+    initializer(payload)
+
+
+def _take_front(task: Callable[[Any], R]) -> tuple[int, int, R] | None:
+    """Run in a worker: do the first item nobody has taken yet; (pid, index, result) or None."""
+    assert _shared is not None, "every worker starts with _start"
+    bounds, items = _shared
+    with bounds.get_lock():
+        front, back = bounds[0], bounds[1]
+        if front >= back:
+            return None
+        bounds[0] = front + 1
+    return os.getpid(), int(front), task(items[front])
+
+
+def _redo_warning(failed: int, total: int, error: BaseException) -> None:
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    warnings.warn(
+        RedoneHere(
+            f"{failed} of {total} items were not delivered by a worker process ({reason}); "
+            "doing them again in this process"
+        ),
+        stacklevel=3,
+    )

@@ -1,0 +1,135 @@
+"""The process pool: how many processes, how they start, and that work really runs in them."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from chancal import pool
+
+
+@pytest.fixture
+def a_worker_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process takes its first item only once a worker has taken one (or after a minute).
+
+    Without it, this process may finish a few quick items before a worker has even
+    started, and a test of the workers would test nothing.
+    """
+    take_back = pool._take_back
+
+    def patient(bounds: pool.Bounds) -> int | None:
+        deadline = time.monotonic() + 60
+        while bounds[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return take_back(bounds)
+
+    monkeypatch.setattr(pool, "_take_back", patient)
+
+
+_parent = 0
+
+
+def _remember_parent(payload: bytes) -> None:
+    """Worker initializer: keep the parent's pid (the payload)."""
+    global _parent
+    _parent = int(payload)
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+def _square_but_not_in_a_worker(n: int) -> int:
+    """A task that fails in any process but the one that started the pool."""
+    if os.getpid() != _parent:
+        raise ValueError(f"refusing {n} in a worker")
+    return n * n
+
+
+def _die(n: int) -> int:
+    os._exit(3)  # a crash: no exception, no result, the process is simply gone
+
+
+def _run(task: object, items: list[int], processes: int = 3) -> pool.Outcome[int]:
+    return pool.run(
+        task,  # type: ignore[arg-type]
+        items,
+        _square,
+        processes=processes,
+        initializer=_remember_parent,
+        payload=str(os.getpid()).encode(),
+    )
+
+
+def test_work_runs_in_other_processes_and_comes_back_in_order(a_worker_goes_first: None) -> None:
+    """Each item is done once, results keep the items' order, and processes other than this
+    one delivered some of them (a pool that quietly ran everything here fails this)."""
+    items = list(range(12))
+    outcome = _run(_square, items)
+    assert outcome.results == [n * n for n in items]
+    assert outcome.pids - {os.getpid()}, "no worker process delivered anything"
+    assert outcome.redone == 0
+
+
+def test_one_process_runs_here_without_a_pool() -> None:
+    """processes=1 (CHANCAL_JOBS=1, or a small program) is this process alone, on purpose."""
+    outcome = _run(_die, [1, 2, 3], processes=1)  # _die would end any worker it ran in
+    assert outcome.results == [1, 4, 9]
+    assert outcome.pids == {os.getpid()}
+
+
+def test_a_crashed_worker_is_redone_here_and_said(a_worker_goes_first: None) -> None:
+    """A worker that dies takes no result with it: what it did not deliver is done again in
+    this process, and a RedoneHere warning says so (never a silent serial run)."""
+    with pytest.warns(pool.RedoneHere, match=r"items were not delivered.*BrokenProcessPool"):
+        outcome = _run(_die, list(range(6)))
+    assert outcome.results == [n * n for n in range(6)]
+    assert outcome.redone >= 1
+    assert outcome.pids == {os.getpid()}
+
+
+def test_a_task_raising_in_a_worker_is_redone_here(a_worker_goes_first: None) -> None:
+    """An exception in a worker is not the end either: the item is done again here (where a
+    real bug would raise again, with its traceback)."""
+    with pytest.warns(pool.RedoneHere, match="refusing"):
+        outcome = _run(_square_but_not_in_a_worker, list(range(6)))
+    assert outcome.results == [n * n for n in range(6)]
+
+
+@pytest.mark.parametrize(
+    ("platform", "method"),
+    [("linux", "forkserver"), ("darwin", "spawn"), ("win32", "spawn")],
+)
+def test_this_process_is_never_forked(
+    monkeypatch: pytest.MonkeyPatch, platform: str, method: str
+) -> None:
+    """Workers come from a fork server (Linux) or a fresh interpreter: never a fork of this
+    process, whose threads (the CLI's spinner) could leave a lock held forever."""
+    monkeypatch.setattr(pool.sys, "platform", platform)
+    assert pool.start_method() == method
+
+
+@pytest.mark.parametrize(
+    ("count", "per_worker", "cpus", "env", "expected"),
+    [
+        (100, 250, 4, "", 1),  # a small program stays in one process
+        (499, 250, 4, "", 1),  # each process takes at least `per_worker`
+        (500, 250, 4, "", 2),
+        (10_000, 250, 2, "", 2),  # at most one process per CPU
+        (10_000, 250, 64, "", 4),  # and at most 4 unless CHANCAL_JOBS says otherwise
+        (10_000, 250, 64, "8", 8),
+        (10_000, 250, 4, "8", 4),
+        (10_000, 250, 4, "1", 1),  # CHANCAL_JOBS=1: this process only
+        (10_000, 250, 4, "not a number", 4),  # ignored: as if unset
+    ],
+)
+def test_jobs_follow_size_cpus_and_the_environment(
+    monkeypatch: pytest.MonkeyPatch, count: int, per_worker: int, cpus: int, env: str, expected: int
+) -> None:
+    """Workers only pay off for big programs; there are never more processes than CPUs,
+    at most 4 by default (each worker costs memory), and CHANCAL_JOBS sets the cap."""
+    monkeypatch.setattr(pool.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    monkeypatch.setenv(pool.JOBS_ENV, env)
+    assert pool.jobs(count, per_worker) == expected
