@@ -24,6 +24,15 @@ def main() -> None:
     # and the process exits in seconds; so it stays off for the whole run.
     gc.disable()
 
+    import warnings
+
+    # A warning the library raises (a worker's share planned again here) is news for
+    # the user, not a source location: one plain line on stderr.
+    def note(message: Warning | str, *_: object, **__: object) -> None:
+        sys.stderr.write(f"note: {message}\n")
+
+    warnings.showwarning = note
+
     from chancal.cli import app
 
     app()

@@ -429,9 +429,8 @@ def _refuse_untrustworthy(config: Config, plan: Plan, *, today: date, allow_unpl
         for found in breaks:
             err.print(f"hard rule broken: {format_break(found)}", markup=False)
         err.print(
-            f"refusing to publish: {len(breaks)} hard-rule break"
-            f"{'s' if len(breaks) != 1 else ''} in the planned year (a chancal bug: please "
-            "report it with the program); nothing was written",
+            f"refusing to publish: {_count(len(breaks), 'hard-rule break')} in the planned "
+            "year (a chancal bug: please report it with the program); nothing was written",
             markup=False,
         )
         raise typer.Exit(code=1)
