@@ -36,7 +36,7 @@ from typer.testing import CliRunner
 
 from chancal.cli import app
 from chancal.loader import load
-from chancal.lock import Lock, loads, pins
+from chancal.publish.lock import Lock, loads, pins
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner import make_plan
@@ -335,7 +335,7 @@ def run(program: Program, edit: Edit, folder: Path, scenario: str = "") -> Figur
     for entry in lock.entries:
         if entry.status == "CANCELLED" or entry.day >= program.t1:
             continue
-        partner = entry.details.partner_id
+        partner = entry.content.get("partner")
         if partner is not None and partner not in partners:
             continue  # a removed partner's past leaves the feeds: retired, not moved
         now = after.get(entry.uid)
@@ -389,8 +389,8 @@ def _needed(config: Config, plan: Plan, lock: Lock, moved: set[str], today: date
     events = []
     for e in plan.events:
         if e.key in moved:
-            was = published[e.key].details
-            e = replace(e, start=was.start, end=was.end, timezone=was.timezone)
+            was = published[e.key]
+            e = replace(e, start=was.start, end=was.end, timezone=was.content["timezone"])
         events.append(e)
     breaks = verify(config, replace(plan, events=tuple(events)), today=today)
     return len({b.keys[0] for b in breaks if len(b.keys) == 1 and b.keys[0] in moved})

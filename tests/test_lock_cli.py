@@ -146,7 +146,7 @@ def test_today_defaults_to_source_date_epoch(
     program: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without --today, SOURCE_DATE_EPOCH's date decides which events are history."""
-    from chancal.cli import resolve_today
+    from chancal.publish.workflow import resolve_today
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1798761600")  # 2027-01-01T00:00:00Z
     assert str(resolve_today(None)) == "2027-01-01"

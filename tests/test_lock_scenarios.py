@@ -339,7 +339,8 @@ def test_a_plan_pinned_to_its_own_lock_changes_nothing(source: str) -> None:
     from datetime import datetime as dt
 
     from chancal.loader import loads as load_program
-    from chancal.lock import EMPTY_LOCK, pins, reconcile
+    from chancal.publish.lock import EMPTY_LOCK, pins
+    from chancal.publish.reconcile import reconcile
     from chancal.planner import make_plan
 
     text = FIXTURE.read_text(encoding="utf-8") if source == "fixture" else _generated(60)

@@ -1,6 +1,6 @@
 """What publishing changes for subscribers: `Change` values and their counts by kind.
 
-Values only: the lock (`chancal.lock.reconcile`) makes them, the diff exporter
+Values only: the lock (`chancal.publish.reconcile`) makes them, the diff exporter
 and the CLI report them, and neither needs the lock to read them.
 """
 

@@ -6,7 +6,6 @@ libraries are imported inside the commands so `chancal --help` stays fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,9 +26,7 @@ if TYPE_CHECKING:
 
     from chancal.changes import Change
     from chancal.loader import Located
-    from chancal.lock import Lock, Reconciled
-    from chancal.models import Config
-    from chancal.plan import Pins, Plan
+    from chancal.publish.workflow import Published
 
 app = typer.Typer(
     name="chancal",
@@ -180,6 +177,7 @@ def init(
       chancal init my-program --force
     """
     from chancal.errors import UsageError
+    from chancal.publish.workflow import write_atomic
     from chancal.resources import starter_program
     from chancal.schema import schema_json
 
@@ -197,16 +195,6 @@ def init(
     _stdout().print(
         f"wrote {target} and {schema_file.name}; next: chancal validate {target}", markup=False
     )
-
-
-def write_atomic(target: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `target`, then rename it into place."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 ReplanOption = Annotated[
@@ -254,177 +242,40 @@ LockStampOption = Annotated[
 ]
 
 
-def resolve_today(value: str | None) -> date:
-    """Return --today, else the UTC date of SOURCE_DATE_EPOCH, else today's date."""
-    import datetime as dt
-
-    from chancal.errors import UsageError
-
-    if value is not None:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise UsageError(f"--today '{value}' is not a date; write it as YYYY-MM-DD") from None
-    if os.environ.get("SOURCE_DATE_EPOCH"):
-        from chancal.feeds import stamp_from_epoch
-
-        return stamp_from_epoch(os.environ["SOURCE_DATE_EPOCH"]).date()
-    return dt.date.today()  # the wall clock, read here and nowhere deeper
-
-
-def resolve_stamp(value: str | None) -> datetime:
-    """Return --stamp, else SOURCE_DATE_EPOCH, else now (UTC, whole seconds)."""
-    import datetime as dt
-
-    from chancal.feeds import parse_stamp, stamp_from_epoch
-
-    if value is not None:
-        return parse_stamp(value)
-    if os.environ.get("SOURCE_DATE_EPOCH"):
-        return stamp_from_epoch(os.environ["SOURCE_DATE_EPOCH"])
-    # The one place the wall clock is read: no --stamp, no SOURCE_DATE_EPOCH.
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def lock_path_for(program: Path, program_id: str) -> Path:
-    """Where a program file's lock lives: one lock per program file.
-
-    `partners.yaml` keeps the documented `chancal.lock`; any other program file
-    gets `<name>.lock` beside it (`emea.yaml` -> `emea.lock`), so two programs in
-    one folder never share a lock. A `chancal.lock` written for this very program
-    before that rule is still used.
-    """
-    from chancal.lock import LOCK_NAME
-
-    legacy = program.parent / LOCK_NAME
-    if program.name == "partners.yaml":
-        return legacy
-    named = program.with_suffix(".lock")
-    if not named.exists() and legacy.exists():
-        text = _read_text(legacy)
-        if text is not None and _owners(text) == {program_id}:
-            return legacy
-    return named
-
-
-def _owners(text: str) -> set[str]:
-    """The program ids in a lock's or feed's UIDs (`...@<program id>.chancal`)."""
-    import re
-
-    return set(re.findall(r"@([a-z0-9_-]+)\.chancal\b", text))
-
-
-def _refuse_foreign(path: Path, text: str, program_id: str, file: Path) -> None:
-    """Stop (exit 2, nothing written) when a lock or feed belongs to another program."""
-    from chancal.errors import UsageError
-
-    others = sorted(_owners(text) - {program_id})
-    if others:
-        raise UsageError(
-            f"{path} belongs to program '{others[0]}', not to '{program_id}' ({file}); "
-            "nothing was written. Give each program its own folder for feeds (--out) and "
-            "its own file name (its lock is named after it), or set program.id to the "
-            "program that published there"
-        )
-
-
-def _read_text(path: Path) -> str | None:
-    """Return a text file's content, None if it does not exist."""
-    from chancal.errors import Problem
-
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        return None
-    except UnicodeDecodeError:
-        raise ConfigError([Problem(str(path), 1, 1, "", "not UTF-8 text")]) from None
-    except OSError as exc:
-        raise ConfigError([Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
-
-
-def _lock_differs(path: Path, text: str) -> bool:
-    """Whether the lock on disk differs from `text` (a CRLF checkout counts as the same)."""
-    current = _read_text(path)
-    return current is None or current.replace("\r\n", "\n") != text
-
-
-def _refuse_foreign_feeds(out: Path, program_id: str, file: Path) -> None:
-    """Refuse an output folder whose all.ics another program published."""
-    feed = out / "all.ics"
-    try:
-        with feed.open("rb") as handle:
-            head = handle.read(1 << 20).decode("utf-8", "replace")  # its first UIDs suffice
-    except OSError:
-        return  # no feeds yet (or unreadable: writing will say so)
-    _refuse_foreign(feed, head, program_id, file)
-
-
-def read_lock(program: Path, program_id: str) -> tuple[Lock, Path]:
-    """The program's lock (empty when there is none yet) and its path.
-
-    A lock that belongs to another program is refused, never reconciled.
-    """
-    from chancal.lock import EMPTY_LOCK, loads
-
-    lock_path = lock_path_for(program, program_id)
-    text = _read_text(lock_path)
-    if text is None:
-        return EMPTY_LOCK, lock_path
-    _refuse_foreign(lock_path, text, program_id, program)
-    return loads(text, str(lock_path)), lock_path
-
-
-def locked_pins(program: Path, config: Config) -> Pins | None:
-    """The published starts in the program's lock, if it has one (issue 6).
-
-    Every command that plans takes them, so `plan` and `check` show the year
-    that `export` publishes.
-    """
-    from chancal.lock import pins
-    from chancal.planner.build import program_id
-
-    lock, _ = read_lock(program, program_id(config.program))
-    return pins(lock)
-
-
-def publish_plan(
+def _published(
     file: Path,
     *,
     today: date,
     stamp: datetime,
-    replan: bool = False,
+    replan: bool,
     allow_unplaced: bool | None = None,
-) -> tuple[Reconciled, Path]:
-    """Load the program and its lock, plan (pinned to the lock), reconcile; no writes.
+) -> Published:
+    """The year as `export` would publish it (no writes), with a spinner on a terminal.
 
-    With `allow_unplaced` set (the commands that publish), the planned year must
-    pass the independent verifier, and every event the program asks for must be
-    placed unless `allow_unplaced` is True; otherwise this exits 1 before anything
-    is written.
+    With `allow_unplaced` set (the commands that publish), a year that breaks a
+    hard rule, or leaves an event unplaced unless `allow_unplaced` is True,
+    exits 1 before anything is written.
     """
-    from chancal.lock import pins, reconcile
-    from chancal.planner import make_plan
-    from chancal.planner.build import program_id
+    from chancal.publish.workflow import open_program, publish
 
-    located = load_program(file)
-    lock, lock_path = read_lock(file, program_id(located.config.program))
-    with planning_progress(len(located.config.partners)):
-        plan = make_plan(located.config, today=today, pins=None if replan else pins(lock))
+    program = open_program(file)
+    with planning_progress(len(program.config.partners)):
+        published = publish(program, today=today, stamp=stamp, replan=replan)
     if allow_unplaced is not None:
-        _refuse_untrustworthy(located.config, plan, today=today, allow_unplaced=allow_unplaced)
-    return reconcile(plan, lock, today=today, stamp=stamp), lock_path
+        _refuse_untrustworthy(published, allow_unplaced=allow_unplaced)
+    return published
 
 
-def _refuse_untrustworthy(config: Config, plan: Plan, *, today: date, allow_unplaced: bool) -> None:
+def _refuse_untrustworthy(published: Published, *, allow_unplaced: bool) -> None:
     """Report the plan's diagnostics on stderr; exit 1 on a hard-rule break or an unplaced event.
 
     The verifier is independent of the planner, so a planner bug cannot publish
     a meeting outside someone's working hours or on top of another one.
     """
-    from chancal.verify import format_break, verify
+    from chancal.verify import format_break
 
     err = _stderr()
-    breaks = verify(config, plan, today=today)
+    breaks, plan = published.breaks, published.plan
     if breaks:
         for found in breaks:
             err.print(f"hard rule broken: {format_break(found)}", markup=False)
@@ -434,7 +285,7 @@ def _refuse_untrustworthy(config: Config, plan: Plan, *, today: date, allow_unpl
             markup=False,
         )
         raise typer.Exit(code=1)
-    unplaced = [d for d in plan.diagnostics if d.code == "unplaced"]
+    unplaced = published.unplaced
     counts = {s: sum(d.severity == s for d in plan.diagnostics) for s in ("error", "warning")}
     if counts["error"] or counts["warning"]:
         err.print(
@@ -558,38 +409,47 @@ def export(
     """
     from chancal.errors import UsageError
     from chancal.feeds import stale_feeds, write_feeds
-    from chancal.lock import dumps
+    from chancal.publish.workflow import (
+        lock_is_stale,
+        refuse_foreign_feeds,
+        resolve_stamp,
+        resolve_today,
+        write_lock,
+    )
 
     with user_errors():
         if not ics:
             raise UsageError("choose what to export: --ics")
         dtstamp = resolve_stamp(stamp)
-        published, lock_path = publish_plan(
+        published = _published(
             file,
             today=resolve_today(today),
             stamp=dtstamp,
             replan=replan,
             allow_unplaced=allow_unplaced,
         )
-        _refuse_foreign_feeds(out, published.plan.program_id, file)
-        lock_text = dumps(published.lock)
-        lock_stale = _lock_differs(lock_path, lock_text)
+        program, calendar = published.program, published.reconciled
+        refuse_foreign_feeds(out, program)
+        lock_text = published.lock_text
+        lock_stale = lock_is_stale(program, lock_text)
         if check:
-            stale = [str(lock_path)] if lock_stale else []
+            stale = [str(program.lock_path)] if lock_stale else []
             if out.is_dir():
                 stale += [
                     str(out / path)
                     for path in stale_feeds(
-                        published.plan, out, stamp=dtstamp, partners=partner, managers=manager
+                        calendar.plan, out, stamp=dtstamp, partners=partner, managers=manager
                     )
                 ]
             else:
-                _stderr().print(f"note: no feeds at {out}; checked {lock_path} only", markup=False)
-            _report_check(stale, published.changes)
+                _stderr().print(
+                    f"note: no feeds at {out}; checked {program.lock_path} only", markup=False
+                )
+            _report_check(stale, calendar.changes)
             return
-        with _export_progress(len(published.plan.events)) as progress:
+        with _export_progress(len(calendar.plan.events)) as progress:
             written = write_feeds(
-                published.plan,
+                calendar.plan,
                 out,
                 stamp=dtstamp,
                 partners=partner,
@@ -598,7 +458,7 @@ def export(
             )
         # After the feeds: a lock never records a calendar that failed to publish.
         if lock_stale:
-            write_atomic(lock_path, lock_text.encode("utf-8"))
+            write_lock(program, lock_text)
     parts = []
     for kind in written.KINDS:
         files, events = written.count(kind)
@@ -606,7 +466,7 @@ def export(
             what = "all.ics" if kind == "all" else f"{files} {kind} feed{'s' if files != 1 else ''}"
             parts.append(f"{what} ({events} events)")
     _stdout().print(f"wrote {', '.join(parts)} to {out}", markup=False)
-    _print_lock_outcome(lock_path, published.changes, written=lock_stale)
+    _print_lock_outcome(program.lock_path, calendar.changes, written=lock_stale)
 
 
 @contextmanager
@@ -649,21 +509,21 @@ def lock_command(
 
       chancal lock --replan   [dim]# plan afresh; moved events still update in place[/dim]
     """
-    from chancal.lock import dumps
+    from chancal.publish.workflow import lock_is_stale, resolve_stamp, resolve_today, write_lock
 
     with user_errors():
-        published, lock_path = publish_plan(
+        published = _published(
             file,
             today=resolve_today(today),
             stamp=resolve_stamp(stamp),
             replan=replan,
             allow_unplaced=allow_unplaced,
         )
-        text = dumps(published.lock)
-        stale = _lock_differs(lock_path, text)
+        text = published.lock_text
+        stale = lock_is_stale(published.program, text)
         if stale:
-            write_atomic(lock_path, text.encode("utf-8"))
-    _print_lock_outcome(lock_path, published.changes, written=stale)
+            write_lock(published.program, text)
+    _print_lock_outcome(published.program.lock_path, published.reconciled.changes, written=stale)
 
 
 @app.command("diff")
@@ -695,20 +555,22 @@ def diff_command(
     import datetime as dt
 
     from chancal.exporters.diff import render_json, render_text
+    from chancal.publish.workflow import resolve_today
 
     with user_errors():
         # The stamp only marks new versions in the lock, which diff never writes.
-        published, lock_path = publish_plan(
+        published = _published(
             file,
             today=resolve_today(today),
             stamp=dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
             replan=replan,
         )
-    changes = published.changes
+    changes = published.reconciled.changes
+    lock_path = published.program.lock_path
     if output_format is OutputFormat.json:
         sys.stdout.write(render_json(changes, lock_name=str(lock_path)))
     else:
-        names = {p.id: p.name for p in published.plan.partners}
+        names = {p.id: p.name for p in published.reconciled.plan.partners}
         _stdout().print(render_text(changes, names, lock_name=str(lock_path)))
     if exit_code and changes:
         raise typer.Exit(code=1)
@@ -758,16 +620,16 @@ def verify(file: ProgramArg = DEFAULT_PROGRAM, today: TodayOption = None) -> Non
 
       chancal verify --today 2027-06-01
     """
-    from chancal.planner import make_plan
+    from chancal.publish.workflow import open_program, plan_year, resolve_today
     from chancal.verify import format_break
     from chancal.verify import verify as find_breaks
 
     with user_errors():
-        config = load_program(file).config
+        program = open_program(file)
         day = resolve_today(today)
-        with planning_progress(len(config.partners)):
-            plan = make_plan(config, today=day, pins=locked_pins(file, config))
-        breaks = find_breaks(config, plan, today=day)
+        with planning_progress(len(program.config.partners)):
+            plan = plan_year(program, today=day)
+        breaks = find_breaks(program.config, plan, today=day)
     if breaks:
         err = _stderr()
         for found in breaks:
@@ -807,12 +669,13 @@ def check(
       chancal check --format json | jq '.findings[] | select(.status == "fail")'
     """
     from chancal.health import check_health, report_json
-    from chancal.planner import make_plan
+    from chancal.publish.workflow import open_program, plan_year, resolve_today
 
     with user_errors():
-        config = load_program(file).config
+        program = open_program(file)
+        config = program.config
         with planning_progress(len(config.partners)):
-            plan = make_plan(config, today=resolve_today(today), pins=locked_pins(file, config))
+            plan = plan_year(program, today=resolve_today(today))
             report = check_health(
                 plan, config.program.health, strategy_gap=config.program.strategy_gap
             )
@@ -897,17 +760,18 @@ def plan(
 
       chancal plan --strict            [dim]# exit 1 on any diagnostic, for CI[/dim]
     """
-    from chancal.planner import make_plan
+    from chancal.publish.workflow import open_program, plan_year, resolve_today
 
     with user_errors():
-        config = load_program(file).config
+        program = open_program(file)
+        config = program.config
         day = resolve_today(today)
         if partner is not None:
             _known_id(partner, [p.id for p in config.partners], "partner")
         if manager is not None:
             _known_id(manager, [m.id for m in config.managers], "manager")
         with planning_progress(len(config.partners)):
-            result = make_plan(config, today=day, pins=locked_pins(file, config))
+            result = plan_year(program, today=day)
     if output_format is OutputFormat.json:
         from chancal.exporters.plan_json import plan_json
 

@@ -28,16 +28,13 @@ from chancal.errors import UsageError
 from chancal.exporters.ics import (
     CALENDAR_END,
     FeedHeader,
-    Progress,
     feed_head,
     feed_order,
-    feed_parts,
-    spool_reader,
     used_tzids,
-    write_events,
     year_range,
 )
-from chancal.plan import Event, Plan
+from chancal.plan import ALL_FEED, Event, Plan, audience, feed_name
+from chancal.publish.spool import Progress, feed_parts, spool_reader, write_events
 from chancal.suggest import did_you_mean
 
 FeedKind = Literal["all", "partner", "manager"]
@@ -174,39 +171,19 @@ def select_feeds(
 
 
 def router(plan: Plan, feeds: Sequence[Feed]) -> Callable[[Event], Sequence[int]]:
-    """Return a function naming the indexes of the feeds an event belongs to.
-
-    all.ics takes every event; a partner's feed the events of that partner and
-    the shared events it is invited to; a manager's feed the events the
-    manager owns and the shared events (such as the partner conference,
-    which has no owner) that any of the manager's partners is invited to.
-    """
-    everything = [i for i, f in enumerate(feeds) if f.kind == "all"]
-    by_partner = {f.owner: i for i, f in enumerate(feeds) if f.kind == "partner"}
-    by_manager = {f.owner: i for i, f in enumerate(feeds) if f.kind == "manager"}
+    """Return a function naming the indexes of the feeds an event goes to (`plan.audience`)."""
+    index = {
+        ALL_FEED if f.kind == "all" else feed_name(f.kind, f.owner or ""): i
+        for i, f in enumerate(feeds)
+    }
     manager_of = {p.id: p.manager_id for p in plan.partners}
-    cache: dict[tuple[str | None, str | None, tuple[str, ...]], tuple[int, ...]] = {}
-
-    def compute(ev: Event) -> tuple[int, ...]:
-        found = set(everything)
-        for pid in (ev.partner_id, *ev.partner_ids):
-            if pid is None:
-                continue
-            if pid in by_partner:
-                found.add(by_partner[pid])
-            if ev.manager_id is None and manager_of.get(pid) in by_manager:
-                found.add(by_manager[manager_of[pid]])
-        if ev.manager_id in by_manager:
-            found.add(by_manager[ev.manager_id])
-        return tuple(sorted(found))
+    cache: dict[tuple[str, ...], tuple[int, ...]] = {}
 
     def route(ev: Event) -> Sequence[int]:
-        if len(ev.partner_ids) > 1:  # shared events: few, and their tuples are long
-            return compute(ev)
-        key = (ev.partner_id, ev.manager_id, ev.partner_ids)
-        found = cache.get(key)
+        names = audience(ev, manager_of)
+        found = cache.get(names)
         if found is None:
-            found = cache[key] = compute(ev)
+            found = cache[names] = tuple(sorted(index[n] for n in names if n in index))
         return found
 
     return route

@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -83,11 +84,30 @@ class Event:
     # Who travels to whom (the rule's `direction`); the health check needs it to
     # see site visits both ways. None when the rule gives no direction.
     direction: Literal["to_partner", "to_us", "two_way"] | None = None
+    # The feeds this copy goes to, set when it is published (`chancal.publish`):
+    # a partner moved to another manager leaves a CANCELLED copy in the old
+    # manager's feed only. None: the event's `audience`.
+    feeds: tuple[str, ...] | None = None
 
     @property
     def day(self) -> date:
         """The first calendar day of the event, in its own time zone."""
         return self.start.date() if isinstance(self.start, datetime) else self.start
+
+    @property
+    def viewers(self) -> tuple[str, ...]:
+        """The partners who see the event: the invited (shared events) or its one partner."""
+        if self.partner_ids:
+            return self.partner_ids
+        return (self.partner_id,) if self.partner_id else ()
+
+    @property
+    def start_instant(self) -> datetime:
+        """When the event starts, in UTC (an all-day event: midnight in its own zone)."""
+        start = self.start
+        if not isinstance(start, datetime):
+            start = datetime.combine(start, time(), _zone(self.timezone))
+        return start.astimezone(UTC)
 
     @property
     def hours(self) -> float:
@@ -137,6 +157,41 @@ class ManagerInfo:
     site_visits_per_month: int
     # Weekday (Monday 0) the manager's working week starts on: capacity weeks start there.
     week_start: int = 0
+
+
+ALL_FEED = "all"
+"""The feed every event goes to (`all.ics`)."""
+
+
+def feed_name(kind: Literal["partner", "manager"], ident: str) -> str:
+    """Name a partner's or manager's feed: `partner/<id>` or `manager/<id>`."""
+    return f"{kind}/{ident}"
+
+
+def audience(event: Event, manager_of: Mapping[str, str]) -> tuple[str, ...]:
+    """Every feed the event goes to, sorted: all.ics, its partners' and its managers'.
+
+    A partner's feed takes the partner's events and the shared events it is
+    invited to; a manager's feed the events the manager owns and the shared
+    events (such as the partner conference, which has no owner) that any of
+    the manager's partners is invited to. `manager_of` maps partner ids to
+    their managers. The one place that decides who sees an event.
+    """
+    if event.feeds is not None:
+        return event.feeds
+    feeds = {ALL_FEED}
+    for pid in event.viewers:
+        feeds.add(feed_name("partner", pid))
+        if event.manager_id is None and pid in manager_of:
+            feeds.add(feed_name("manager", manager_of[pid]))
+    if event.manager_id is not None:
+        feeds.add(feed_name("manager", event.manager_id))
+    return tuple(sorted(feeds))
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def manager_date(event: Event, zone: str) -> date:

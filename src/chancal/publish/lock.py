@@ -1,0 +1,553 @@
+"""The committed calendar: the lock file's text <-> what subscribers were given.
+
+Partners subscribe to their feed once. From then on every regeneration must
+update the events they already have instead of adding copies, and never
+rewrite what already happened, so the lock records every published event in
+full: its UID, SEQUENCE, STATUS, DTSTAMP, the feeds it went to and everything
+a feed says about it.
+
+The format is JSON Lines (format version 2): the first line names the format
+and the program, then one line per feed owner (so a removed partner's feed
+keeps its name and zone), then one line per event, sorted by key, so a pull
+request shows exactly which events changed and any JSON tool reads it::
+
+    {"chancal_lock": 2, "program": "acme-channel", "about": "..."}
+    {"owner": "partner", "id": "acme", "name": "Acme", "timezone": "Europe/Berlin"}
+    {"key": "acme/qbr/2027-q1", "uid": "...", "status": "CONFIRMED", "sequence": 0,
+     "stamp": "2027-01-04T09:00:00Z", "feeds": ["all", "manager/ana", "partner/acme"],
+     "event": {"title": ..., "start": "2027-04-14T10:00:00+02:00", ...}}
+
+An event that left a feed while still ahead (its partner moved to another
+manager, or left a shared event) also lists the CANCELLED copy that feed
+keeps until the event's day passes: `"withdrawn": [{"feeds": [...],
+"sequence": 1, "stamp": ..., "event": {...}}]`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chancal.errors import ConfigError, Problem
+from chancal.plan import Event, Person, Pins, Status
+
+LOCK_NAME = "chancal.lock"
+FORMAT_VERSION = 2
+_ABOUT = (
+    "The calendar as published to subscribers, one event per line. Commit it beside the "
+    "program file: 'chancal export --ics' and 'chancal lock' rewrite it, 'chancal diff' "
+    "compares against it."
+)
+_STATUSES: frozenset[str] = frozenset(("CONFIRMED", "TENTATIVE", "CANCELLED"))
+_TOO_MANY_PROBLEMS = 20
+Content = dict[str, Any]
+"""An event as a feed shows it, in JSON values (the lock's `event` object)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """A CANCELLED copy of an event, kept in feeds the event has left until its day passes."""
+
+    feeds: tuple[str, ...]
+    sequence: int
+    stamp: datetime
+    content: Content
+
+
+@dataclass(frozen=True, slots=True)
+class LockEntry:
+    """What subscribers were last given for one event key."""
+
+    key: str
+    uid: str
+    status: Status
+    sequence: int
+    stamp: datetime  # aware, UTC
+    feeds: tuple[str, ...]
+    content: Content
+    withdrawn: tuple[Withdrawn, ...] = ()
+    # Read from a format-1 lock, which kept only times, ids, kind and title:
+    # the next publish sends the plan's version with a higher SEQUENCE.
+    upgraded: bool = False
+    # The entry's text in the lock as read, reused as is when nothing changed.
+    line: str | None = field(default=None, compare=False)
+
+    @property
+    def start(self) -> date | datetime:
+        """The published start (aware, in the event's zone; a date if all-day)."""
+        return _instant(self.content["start"], self.content["timezone"])
+
+    @property
+    def end(self) -> date | datetime:
+        """The published end (exclusive for all-day events)."""
+        return _instant(self.content["end"], self.content["timezone"])
+
+    @property
+    def day(self) -> date:
+        """The first calendar day, in the event's own time zone."""
+        return _day(self.content["start"])
+
+    @property
+    def last_day(self) -> date:
+        """The last calendar day the event touches, in its own time zone."""
+        end = self.content["end"]
+        if "T" in end:
+            return _day(end)
+        return _day(end) - timedelta(days=1)
+
+    @property
+    def title(self) -> str:
+        """The published title."""
+        return cast(str, self.content["title"])
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOwner:
+    """A partner or manager with a feed: what its feed's header needs once it is gone."""
+
+    kind: Literal["partner", "manager"]
+    id: str
+    timezone: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """Every published event, sorted by key, and the owners of the feeds they went to."""
+
+    program_id: str | None = None  # None: no lock yet
+    entries: tuple[LockEntry, ...] = ()
+    owners: tuple[FeedOwner, ...] = ()  # sorted by (kind, id)
+
+    def by_key(self) -> dict[str, LockEntry]:
+        """Index the entries by event key."""
+        return {e.key: e for e in self.entries}
+
+
+EMPTY_LOCK = Lock()
+
+
+# ---------------------------------------------------------------------------
+# events <-> JSON values
+
+
+def event_content(event: Event) -> Content:
+    """Everything subscribers see of an event except identity, status, SEQUENCE and DTSTAMP.
+
+    Fields at their default are left out, so lines stay short and a field
+    added later does not change every line.
+    """
+    content: Content = {
+        "title": event.title,
+        "kind": event.kind,
+        "purpose": event.purpose,
+        "mode": event.mode,
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat(),
+        "timezone": event.timezone,
+        "partner": event.partner_id,
+        "manager": event.manager_id,
+        "rule": event.rule_id,
+    }
+    optional: tuple[tuple[str, object], ...] = (
+        ("location", event.location),
+        ("description", event.description),
+        ("focus_area", event.focus_area),
+        ("direction", event.direction),
+        ("organizer", _person(event.organizer) if event.organizer else None),
+        ("attendees", [_person(p) for p in event.attendees]),
+        ("reminders", [int(r.total_seconds()) for r in event.reminders]),
+        ("invited", list(event.partner_ids)),
+    )
+    content.update((name, value) for name, value in optional if value)
+    return content
+
+
+def _person(person: Person) -> dict[str, str]:
+    found = {"name": person.name, "email": person.email}
+    if person.role:
+        found["role"] = person.role
+    return found
+
+
+def published_event(
+    key: str,
+    uid: str,
+    content: Content,
+    *,
+    status: Status,
+    sequence: int,
+    stamp: datetime,
+    feeds: tuple[str, ...],
+) -> Event:
+    """The event a lock entry (or one of its withdrawn copies) describes."""
+    zone = content["timezone"]
+    start, end = _instant(content["start"], zone), _instant(content["end"], zone)
+    organizer = content.get("organizer")
+    return Event(
+        key=key,
+        uid=uid,
+        partner_id=content.get("partner"),
+        manager_id=content.get("manager"),
+        rule_id=content.get("rule") or key.split("/")[-1],
+        kind=content.get("kind", "event"),
+        purpose=content.get("purpose", "collaboration"),
+        title=content["title"],
+        start=start,
+        end=end,
+        timezone=zone,
+        all_day=not isinstance(start, datetime),
+        mode=content.get("mode", "virtual"),
+        location=content.get("location", ""),
+        description=content.get("description", ""),
+        focus_area=content.get("focus_area"),
+        organizer=Person(**organizer) if organizer else None,
+        attendees=tuple(Person(**p) for p in content.get("attendees", ())),
+        reminders=tuple(timedelta(seconds=s) for s in content.get("reminders", ())),
+        status=status,
+        sequence=sequence,
+        partner_ids=tuple(content.get("invited", ())),
+        stamp=stamp,
+        direction=content.get("direction"),
+        feeds=feeds,
+    )
+
+
+@lru_cache(maxsize=8192)
+def _instant(text: str, zone: str) -> date | datetime:
+    # A year holds a few thousand distinct starts: most entries hit the cache.
+    if "T" not in text:
+        return date.fromisoformat(text)
+    # The offset in the text picks the right side of a DST fold.
+    return datetime.fromisoformat(text).astimezone(ZoneInfo(zone))
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+def pins(lock: Lock) -> Pins:
+    """The published start of every live (not cancelled) event, by key: the planner keeps them."""
+    return {e.key: e.start for e in lock.entries if e.status != "CANCELLED"}
+
+
+# ---------------------------------------------------------------------------
+# text
+
+
+def dumps(lock: Lock) -> str:
+    """Render the lock as its canonical text: header, owners by (kind, id), events by key."""
+    header = {"chancal_lock": FORMAT_VERSION, "program": lock.program_id, "about": _ABOUT}
+    lines = [_json(header)]
+    for o in sorted(lock.owners, key=lambda o: (o.kind, o.id)):
+        lines.append(_json({"owner": o.kind, "id": o.id, "name": o.name, "timezone": o.timezone}))
+    for entry in sorted(lock.entries, key=lambda e: e.key):
+        lines.append(entry.line if entry.line is not None else entry_line(entry))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def entry_line(entry: LockEntry) -> str:
+    """One event's line of the lock."""
+    value: dict[str, object] = {
+        "key": entry.key,
+        "uid": entry.uid,
+        "status": entry.status,
+        "sequence": entry.sequence,
+        "stamp": _stamp_text(entry.stamp),
+        "feeds": list(entry.feeds),
+    }
+    if entry.withdrawn:
+        value["withdrawn"] = [
+            {
+                "feeds": list(w.feeds),
+                "sequence": w.sequence,
+                "stamp": _stamp_text(w.stamp),
+                "event": w.content,
+            }
+            for w in entry.withdrawn
+        ]
+    value["event"] = entry.content
+    return _json(value)
+
+
+def _json(value: object) -> str:
+    # Non-ASCII stays readable; the three line separators that JSON leaves raw
+    # are escaped, so tools that split lines on them still see one event per line.
+    text = json.dumps(value, ensure_ascii=False)
+    if text.isascii():
+        return text
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+
+
+def _stamp_text(stamp: datetime) -> str:
+    return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def loads(text: str, name: str = LOCK_NAME) -> Lock:
+    """Parse lock text; raise ConfigError locating every problem (file:line:column).
+
+    A format-1 lock is read by `chancal.publish.lock_v1.upgrade` instead.
+    """
+    reader = _Reader(name)
+    return reader.read(text)
+
+
+class _Reader:
+    """Check every line of a lock, collecting located problems instead of stopping at one."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.problems: list[Problem] = []
+        self.line_no = 0
+        self.line = ""
+
+    def problem(self, message: str, field_name: str | None = None) -> None:
+        column = 1
+        if field_name is not None:
+            found = self.line.find(f'"{field_name}"')
+            column = found + 1 if found >= 0 else 1
+        self.problems.append(Problem(self.name, self.line_no, column, "", message))
+
+    def read(self, text: str) -> Lock:
+        program_id: str | None = None
+        header_seen = False
+        entries: list[LockEntry] = []
+        owners: list[FeedOwner] = []
+        seen_keys: dict[str, int] = {}
+        seen_uids: dict[str, int] = {}
+        seen_owners: set[tuple[str, str]] = set()
+        for self.line_no, raw in enumerate(text.split("\n"), start=1):
+            self.line = line = raw.removesuffix("\r")  # tolerate CRLF checkouts
+            if not line.strip():
+                continue
+            if line.startswith(("<<<<<<<", "=======", ">>>>>>>", "|||||||")):
+                self.problem(
+                    "unresolved merge conflict; keep either side, then run 'chancal lock' "
+                    "to rebuild the lock from the program"
+                )
+                continue
+            value = self._json(line)
+            if value is None:
+                if not header_seen:
+                    break
+                continue
+            if not header_seen:
+                header_seen = True
+                program_id = self._header(value)
+                if program_id is None:
+                    break
+                continue
+            if "owner" in value:
+                owner = self._owner(value)
+                if owner is not None:
+                    if (owner.kind, owner.id) in seen_owners:
+                        self.problem(f"{owner.kind} '{owner.id}' is listed twice")
+                    seen_owners.add((owner.kind, owner.id))
+                    owners.append(owner)
+                continue
+            entry = self._entry(value, line)
+            if entry is None:
+                continue
+            if entry.key in seen_keys:
+                self.problem(
+                    f"event key '{entry.key}' is already locked on line {seen_keys[entry.key]}",
+                    "key",
+                )
+            elif entry.uid in seen_uids:
+                self.problem(
+                    f"UID '{entry.uid}' is already used on line {seen_uids[entry.uid]};"
+                    " a UID belongs to one event only",
+                    "uid",
+                )
+            else:
+                seen_keys[entry.key] = seen_uids[entry.uid] = self.line_no
+                entries.append(entry)
+            if len(self.problems) >= _TOO_MANY_PROBLEMS:
+                break
+        if not header_seen and not self.problems:
+            self.line_no = 1
+            self.problem("empty lock file: the first line must be the chancal_lock header")
+        if self.problems:
+            raise ConfigError(self.problems)
+        entries.sort(key=lambda e: e.key)
+        owners.sort(key=lambda o: (o.kind, o.id))
+        return Lock(program_id, tuple(entries), tuple(owners))
+
+    def _json(self, line: str) -> dict[str, Any] | None:
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            self.problems.append(
+                Problem(self.name, self.line_no, error.colno, "", f"not JSON: {error.msg}")
+            )
+            return None
+        if not isinstance(value, dict):
+            self.problem("each line must be a JSON object ({...})")
+            return None
+        return value
+
+    def _header(self, value: Mapping[str, Any]) -> str | None:
+        version = value.get("chancal_lock")
+        if version is None:
+            self.problem(
+                "not a chancal lock file: the first line must be "
+                f'{{"chancal_lock": {FORMAT_VERSION}, "program": "<program id>"}}'
+            )
+            return None
+        if version != FORMAT_VERSION:
+            self.problem(
+                f"unsupported lock format {version!r}; this chancal reads format "
+                f"{FORMAT_VERSION} (upgrade chancal, or rebuild with 'chancal lock')",
+                "chancal_lock",
+            )
+            return None
+        program = value.get("program")
+        if not isinstance(program, str) or not program:
+            self.problem('the header must name the program id: "program": "..."', "program")
+            return None
+        return program
+
+    def _owner(self, value: Mapping[str, Any]) -> FeedOwner | None:
+        kind, ident = value.get("owner"), value.get("id")
+        if kind not in ("partner", "manager"):
+            self.problem('"owner" must be "partner" or "manager"', "owner")
+            return None
+        if not isinstance(ident, str) or not ident:
+            self.problem('an owner needs its "id"', "id")
+            return None
+        zone, name = value.get("timezone"), value.get("name")
+        if not isinstance(zone, str) or not _zone_ok(zone):
+            self.problem(f"unknown time zone {zone!r}", "timezone")
+            return None
+        if not isinstance(name, str):
+            self.problem('the name must be a JSON string, e.g. "Acme"', "name")
+            return None
+        return FeedOwner(kind, ident, zone, name)
+
+    def _entry(self, value: Mapping[str, Any], line: str) -> LockEntry | None:
+        known = len(self.problems)
+        key, uid = value.get("key"), value.get("uid")
+        if not isinstance(key, str) or not key:
+            self.problem('an event line needs its "key" (a non-empty string)', "key")
+        if not isinstance(uid, str) or not uid:
+            self.problem('an event line needs its "uid" (a non-empty string)', "uid")
+        status = value.get("status")
+        if status not in _STATUSES:
+            self.problem(
+                f"unknown status {status!r}; use one of {', '.join(sorted(_STATUSES))}", "status"
+            )
+        sequence, stamp, feeds = self._version(value)
+        content = self._content(value.get("event"), "event")
+        withdrawn: list[Withdrawn] = []
+        copies = value.get("withdrawn", [])
+        if not isinstance(copies, list):
+            self.problem('"withdrawn" must be a list of cancelled copies', "withdrawn")
+            copies = []
+        for copy in copies:
+            if not isinstance(copy, dict):
+                self.problem("each withdrawn copy must be a JSON object", "withdrawn")
+                continue
+            w_sequence, w_stamp, w_feeds = self._version(copy)
+            w_content = self._content(copy.get("event"), "withdrawn")
+            if w_stamp is not None and w_content is not None:
+                withdrawn.append(Withdrawn(w_feeds, w_sequence, w_stamp, w_content))
+        if len(self.problems) > known or stamp is None or content is None:
+            return None
+        return LockEntry(
+            key=cast(str, key),
+            uid=cast(str, uid),
+            status=cast(Status, status),
+            sequence=sequence,
+            stamp=stamp,
+            feeds=feeds,
+            content=content,
+            withdrawn=tuple(withdrawn),
+            line=line,
+        )
+
+    def _version(self, value: Mapping[str, Any]) -> tuple[int, datetime | None, tuple[str, ...]]:
+        sequence = value.get("sequence")
+        if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
+            self.problem('"sequence" must be a whole number, 0 or more', "sequence")
+            sequence = 0
+        stamp: datetime | None = None
+        text = value.get("stamp")
+        with contextlib.suppress(ValueError):
+            stamp = _parse_stamp(text) if isinstance(text, str) else None
+        if stamp is None:
+            self.problem('"stamp" must be a UTC time such as "2027-01-04T09:00:00Z"', "stamp")
+        feeds = value.get("feeds")
+        if not isinstance(feeds, list) or not all(
+            isinstance(f, str) and _feed_ok(f) for f in feeds
+        ):
+            self.problem(
+                '"feeds" must list feed names: "all", "partner/<id>" or "manager/<id>"', "feeds"
+            )
+            feeds = []
+        return sequence, stamp, tuple(feeds)
+
+    def _content(self, value: object, field_name: str) -> Content | None:
+        if not isinstance(value, dict):
+            self.problem('an event line needs its "event" object', field_name)
+            return None
+        for required in ("title", "start", "end", "timezone"):
+            if not isinstance(value.get(required), str):
+                self.problem(f'the event needs "{required}" as a string', required)
+                return None
+        zone = value["timezone"]
+        if not _zone_ok(zone):
+            self.problem(f"unknown time zone '{zone}'", "timezone")
+            return None
+        try:
+            start, end = _instant(value["start"], zone), _instant(value["end"], zone)
+        except ValueError:
+            self.problem("start and end must be ISO 8601 dates or date-times with offsets", "start")
+            return None
+        if isinstance(start, datetime) != isinstance(end, datetime):
+            self.problem("start and end must both be dates or both date-times", "end")
+            return None
+        if isinstance(start, datetime) and (
+            start.utcoffset() is None or not _offset_given(value["start"], value["end"])
+        ):
+            self.problem("a timed event's start and end need their UTC offset", "start")
+            return None
+        if end <= start:
+            self.problem("the event must end after it starts", "end")
+            return None
+        return cast(Content, value)
+
+
+def _offset_given(*texts: str) -> bool:
+    return all(t[-6] in "+-" or t.endswith("Z") for t in texts if len(t) > 6)
+
+
+def _feed_ok(name: str) -> bool:
+    kind, _, ident = name.partition("/")
+    return name == "all" or (kind in ("partner", "manager") and bool(ident))
+
+
+@lru_cache(maxsize=256)
+def _parse_stamp(text: str) -> datetime:
+    # Most entries share a handful of stamps (one per run that changed them).
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=1024)
+def _zone_ok(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def program_ids_in(entries: Iterable[LockEntry]) -> set[str]:
+    """The program ids the entries' UIDs name (`...@<program id>.chancal`)."""
+    return {e.uid.rpartition("@")[2].removesuffix(".chancal") for e in entries}

@@ -1,0 +1,332 @@
+"""A fresh plan reconciled with the lock: what subscribers get next, and what changed.
+
+Rules, event by event (`reconcile`):
+
+- before `today` and published: frozen. Subscribers keep exactly what they
+  were given (times, organizer, attendees, SEQUENCE, the feeds it was in),
+  whatever the program says now; it stays in the lock for the rest of the year.
+- in plan and lock, same content and feeds: the lock's UID, SEQUENCE and
+  DTSTAMP, so the feed bytes stay identical;
+- content or time changed: SEQUENCE + 1, DTSTAMP = the run's stamp;
+- in the plan, cancelled in the lock: restored with SEQUENCE + 1;
+- new: SEQUENCE 0;
+- in the lock only and still ahead: published as CANCELLED with SEQUENCE + 1
+  in every feed that had it, and kept until its last day is before `today`;
+- an event that leaves a feed while still ahead (its partner moved to another
+  manager, a partner left a shared event) leaves a CANCELLED copy in that
+  feed, kept until its last day is before `today`;
+- outside the planning year: retired from the lock (a new year starts afresh).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+
+from chancal.changes import Change, ChangeKind
+from chancal.plan import ALL_FEED, Event, ManagerInfo, PartnerInfo, Plan, audience
+from chancal.publish.lock import (
+    FeedOwner,
+    Lock,
+    LockEntry,
+    Withdrawn,
+    event_content,
+    published_event,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """The plan as it is to be published, the lock that records it, and what changed."""
+
+    plan: Plan
+    lock: Lock
+    changes: tuple[Change, ...]
+
+
+def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconciled:
+    """Apply the lock to a fresh plan (see the module's rules); pure, no I/O."""
+    if stamp.tzinfo is None:
+        raise ValueError("stamp must be timezone-aware")
+    stamp = stamp.astimezone(UTC).replace(microsecond=0)
+    counts = Counter(e.key for e in plan.events)
+    if len(counts) != len(plan.events):
+        twice = sorted(k for k, n in counts.items() if n > 1)
+        # Two events under one key would share a UID: a planner bug, never a lock.
+        raise ValueError(f"the plan holds these event keys twice: {', '.join(twice[:5])}")
+    run = _Run(plan, lock, today, stamp)
+    for event in plan.events:
+        run.planned(event)
+    for old in lock.entries:
+        run.locked_only(old)
+    return run.result()
+
+
+class _Run:
+    """One reconcile: the published events, the new lock entries and the changes so far."""
+
+    def __init__(self, plan: Plan, lock: Lock, today: date, stamp: datetime) -> None:
+        self.plan, self.lock, self.today, self.stamp = plan, lock, today, stamp
+        self.locked = lock.by_key()
+        self.manager_of = {p.id: p.manager_id for p in plan.partners}
+        self.partner_ids = tuple(sorted(p.id for p in plan.partners))
+        self.moved_reasons = {
+            (d.partner_id, d.rule_id, d.day): d.message
+            for d in reversed(plan.diagnostics)
+            if d.code == "moved"
+        }
+        self.uid_owner: dict[str, str] | None = None
+        self.done: set[str] = set()
+        self.events: list[Event] = []
+        self.entries: list[LockEntry] = []
+        self.changes: list[Change] = []
+
+    def frozen(self, old: LockEntry) -> bool:
+        """Published, live and started before today: subscribers keep it as it is."""
+        return not old.upgraded and old.status != "CANCELLED" and old.day < self.today
+
+    def planned(self, event: Event) -> None:
+        old = self.locked.get(event.key)
+        if old is not None and self.frozen(old):
+            return  # `locked_only` publishes what subscribers have
+        self.done.add(event.key)
+        feeds = audience(event, self.manager_of)
+        content = event_content(event)
+        if old is None:
+            self._refuse_reused_uid(event)
+            entry = LockEntry(event.key, event.uid, event.status, 0, self.stamp, feeds, content)
+            self._note("added", self._keep(entry, event), None)
+            return
+        withdrawn = self._withdrawn(old, feeds)
+        # A copy coming back to a feed it was cancelled in must outrank the cancellation.
+        returning = any(_still(w, feeds) != w.feeds for w in old.withdrawn)
+        kind: ChangeKind | None = None
+        if old.status == "CANCELLED":
+            sequence, kind = self._next_sequence(old), "restored"
+        elif old.content != content or old.status != event.status or returning:
+            sequence = self._next_sequence(old)
+            kind = "changed" if _same_start(old.start, event.start) else "moved"
+        else:
+            sequence = old.sequence
+        if kind is None and old.feeds == feeds and withdrawn == old.withdrawn:
+            self._keep(old, event)  # the common case on every CI run: the entry as it is
+            return
+        entry = LockEntry(
+            event.key,
+            old.uid,
+            event.status,
+            sequence,
+            old.stamp if kind is None else self.stamp,
+            feeds,
+            content,
+            withdrawn,
+        )
+        published = self._keep(entry, event)
+        if kind is not None:
+            reason = self.moved_reasons.get((event.partner_id, event.rule_id, event.day), "")
+            self._note(kind, published, old, reason=reason if kind == "moved" else "")
+
+    def locked_only(self, old: LockEntry) -> None:
+        """Every lock entry the plan did not decide: frozen, cancelled, kept or retired."""
+        if old.key in self.done:
+            return
+        if not (self.plan.year_start <= old.day < self.plan.year_end):
+            self._note("retired", self._event(old), old)
+            return
+        if self.frozen(old):
+            withdrawn = tuple(w for w in old.withdrawn if not self._over(w.content))
+            entry = (
+                old if withdrawn == old.withdrawn else replace(old, withdrawn=withdrawn, line=None)
+            )
+            self._keep(entry)
+            return
+        if old.last_day < self.today:
+            self._note("retired", self._event(old), old)
+            return
+        if old.status == "CANCELLED":
+            self._keep(old)
+            return
+        feeds = old.feeds
+        if old.upgraded and old.content.get("partner") is None:
+            # Format 1 did not record who was invited: tell every partner still here.
+            shared = self._event(old)
+            feeds = audience(replace(shared, feeds=None, partner_ids=self.partner_ids), {})
+        cancelled = replace(
+            old,
+            status="CANCELLED",
+            sequence=old.sequence + 1,
+            stamp=self.stamp,
+            feeds=feeds,
+            withdrawn=self._withdrawn(old, feeds),
+            line=None,
+        )
+        self._keep(cancelled)
+        self._note("cancelled", self._event(cancelled), old)
+
+    def result(self) -> Reconciled:
+        events = sorted(self.events, key=_order)
+        partners, managers = self._owners_of(events)
+        result = replace(self.plan, events=tuple(events), partners=partners, managers=managers)
+        owners = [FeedOwner("partner", p.id, p.timezone, p.name) for p in partners]
+        owners += [FeedOwner("manager", m.id, m.timezone, m.name) for m in managers]
+        owners.sort(key=lambda o: (o.kind, o.id))
+        self.entries.sort(key=lambda e: e.key)
+        lock = Lock(self.plan.program_id, tuple(self.entries), tuple(owners))
+        return Reconciled(result, lock, _in_report_order(self.changes))
+
+    # -- helpers ----------------------------------------------------------
+
+    def _keep(self, entry: LockEntry, planned: Event | None = None) -> Event:
+        """Record the entry; publish it (the planned event, if any) and its withdrawn copies."""
+        self.entries.append(entry)
+        if planned is None:
+            event = self._event(entry)
+        else:
+            event = replace(
+                planned,
+                uid=entry.uid,
+                sequence=entry.sequence,
+                stamp=entry.stamp,
+                feeds=entry.feeds,
+            )
+        self.events.append(event)
+        for w in entry.withdrawn:
+            self.events.append(
+                published_event(
+                    entry.key,
+                    entry.uid,
+                    w.content,
+                    status="CANCELLED",
+                    sequence=w.sequence,
+                    stamp=w.stamp,
+                    feeds=w.feeds,
+                )
+            )
+        return event
+
+    def _event(self, entry: LockEntry) -> Event:
+        return published_event(
+            entry.key,
+            entry.uid,
+            entry.content,
+            status=entry.status,
+            sequence=entry.sequence,
+            stamp=entry.stamp,
+            feeds=entry.feeds,
+        )
+
+    def _withdrawn(self, old: LockEntry, feeds: tuple[str, ...]) -> tuple[Withdrawn, ...]:
+        """The cancelled copies the entry keeps once it goes to `feeds` only."""
+        kept = [
+            Withdrawn(still, w.sequence, w.stamp, w.content)
+            for w in old.withdrawn
+            if (still := _still(w, feeds)) and not self._over(w.content)
+        ]
+        if old.status != "CANCELLED" and not old.upgraded:
+            left = tuple(f for f in old.feeds if f not in feeds and f != ALL_FEED)
+            if left:
+                kept.append(Withdrawn(left, old.sequence + 1, self.stamp, old.content))
+        return tuple(kept)
+
+    def _over(self, content: Mapping[str, object]) -> bool:
+        end = str(content["end"])
+        last = date.fromisoformat(end[:10])
+        return (last if "T" in end else date.fromordinal(last.toordinal() - 1)) < self.today
+
+    def _next_sequence(self, old: LockEntry) -> int:
+        return max([old.sequence, *(w.sequence for w in old.withdrawn)]) + 1
+
+    def _refuse_reused_uid(self, event: Event) -> None:
+        if not self.locked:
+            return
+        if self.uid_owner is None:
+            self.uid_owner = {e.uid: e.key for e in self.lock.entries}
+        owner = self.uid_owner.get(event.uid)
+        if owner is not None and owner != event.key:
+            raise ValueError(
+                f"UID {event.uid} of {event.key} is locked for {owner}; UIDs are never reused"
+            )
+
+    def _note(
+        self, kind: ChangeKind, event: Event, old: LockEntry | None, *, reason: str = ""
+    ) -> None:
+        self.changes.append(_change(kind, event, old, reason=reason))
+
+    def _owners_of(
+        self, events: Iterable[Event]
+    ) -> tuple[tuple[PartnerInfo, ...], tuple[ManagerInfo, ...]]:
+        """The plan's partners and managers, plus every gone one whose feed still has events.
+
+        A removed partner's subscribers still poll its feed: it is written with
+        the cancellations and the past, named as the lock remembers it.
+        """
+        known: dict[tuple[str, str], FeedOwner] = {(o.kind, o.id): o for o in self.lock.owners}
+        have = {f"partner/{p.id}" for p in self.plan.partners}
+        have |= {f"manager/{m.id}" for m in self.plan.managers}
+        missing = sorted({f for e in events for f in e.feeds or () if f != ALL_FEED} - have)
+        partners = list(self.plan.partners)
+        managers = list(self.plan.managers)
+        zone = self.plan.timezone
+        for name in missing:
+            kind, _, ident = name.partition("/")
+            owner = known.get((kind, ident))
+            label, tz = (owner.name, owner.timezone) if owner else (ident, zone)
+            if kind == "partner":
+                partners.append(PartnerInfo(ident, label, "", "", "", tz))
+            else:
+                managers.append(ManagerInfo(ident, label, "", tz, 0, 0.0, 0))
+        return tuple(partners), tuple(managers)
+
+
+def _still(w: Withdrawn, feeds: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f for f in w.feeds if f not in feeds)
+
+
+def _same_start(a: date | datetime, b: date | datetime) -> bool:
+    return isinstance(a, datetime) == isinstance(b, datetime) and a == b
+
+
+def _order(event: Event) -> tuple[datetime, str, tuple[str, ...]]:
+    return (event.start_instant, event.key, event.feeds or ())
+
+
+def _change(kind: ChangeKind, event: Event, old: LockEntry | None, *, reason: str = "") -> Change:
+    details: list[str] = []
+    if old is not None and kind in ("changed", "moved"):
+        if old.title != event.title:
+            details.append("title")
+        if not _same_start(old.start, event.start) or old.end != event.end:
+            details.append("time")
+        if old.status != event.status:
+            details.append("status")
+        if old.feeds != event.feeds:
+            details.append("feeds")
+        if not details:
+            details.append("details")
+    return Change(
+        kind=kind,
+        key=event.key,
+        uid=event.uid,
+        partner_id=event.partner_id,
+        manager_id=event.manager_id,
+        title=event.title,
+        old_start=old.start if old is not None else None,
+        new_start=None if kind in ("cancelled", "retired") else event.start,
+        sequence=event.sequence,
+        old_title=old.title if old is not None and old.title != event.title else None,
+        details=tuple(details),
+        reason=reason,
+    )
+
+
+def _in_report_order(changes: Sequence[Change]) -> tuple[Change, ...]:
+    """Partner by partner (shared events last), each by day then key."""
+
+    def order(c: Change) -> tuple[bool, str, int, str]:
+        when = c.new_start or c.old_start
+        day = when.toordinal() if when is not None else 0
+        return (c.partner_id is None, c.partner_id or "", day, c.key)
+
+    return tuple(sorted(changes, key=order))

@@ -1,0 +1,221 @@
+"""The one way from a program file to the published year: load, lock, plan, reconcile, write.
+
+Every command goes through `open_program` and `plan_year`, so `plan`,
+`check`, `verify`, `diff`, `lock` and `export` all see the same year: the
+program planned around what its lock says was published, with nothing
+before `today` moved. `publish` adds the verdict of the independent
+verifier and the reconciled calendar; `write_lock` and the feed writer
+(`chancal.feeds`) put it on disk all or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from chancal.errors import ConfigError, Problem, UsageError
+from chancal.loader import Located, load
+from chancal.models import Config
+from chancal.plan import Diagnostic, Plan
+from chancal.planner import make_plan
+from chancal.planner.build import program_id as id_of_program
+from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dumps, loads, pins
+from chancal.publish.lock_v1 import upgrade
+from chancal.publish.reconcile import Reconciled, reconcile
+from chancal.verify import Break, verify
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A loaded program file and the lock beside it."""
+
+    file: Path
+    located: Located
+    program_id: str
+    lock: Lock
+    lock_path: Path
+
+    @property
+    def config(self) -> Config:
+        """The validated program."""
+        return self.located.config
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """The year as it would be published: verified, reconciled with the lock."""
+
+    program: Program
+    plan: Plan  # as planned (before reconcile): what the verifier judged
+    reconciled: Reconciled
+    breaks: tuple[Break, ...]  # hard-rule breaks the verifier found (a planner bug)
+
+    @property
+    def unplaced(self) -> tuple[Diagnostic, ...]:
+        """Events the program asks for that could not be placed."""
+        return tuple(d for d in self.plan.diagnostics if d.code == "unplaced")
+
+    @property
+    def lock_text(self) -> str:
+        """The lock that records this publication."""
+        return dumps(self.reconciled.lock)
+
+
+def open_program(file: Path) -> Program:
+    """Load and validate a program file, and read its lock (empty when there is none yet).
+
+    A lock that belongs to another program is refused (UsageError), never reconciled.
+    """
+    located = load(file)
+    ident = id_of_program(located.config.program)
+    lock_path = lock_path_for(file, ident)
+    text = read_text(lock_path)
+    if text is None:
+        return Program(file, located, ident, EMPTY_LOCK, lock_path)
+    if text.startswith("chancal-lock 1"):  # written by an older chancal: read once, upgrade
+        lock = upgrade(text, str(lock_path))
+    else:
+        lock = loads(text, str(lock_path))
+    if lock.program_id is not None and lock.program_id != ident:
+        raise UsageError(_foreign(lock_path, lock.program_id, ident, file))
+    return Program(file, located, ident, lock, lock_path)
+
+
+def plan_year(program: Program, *, today: date, replan: bool = False) -> Plan:
+    """Plan the program's year, keeping published dates (unless `replan`) and the past."""
+    return make_plan(program.config, today=today, pins=None if replan else pins(program.lock))
+
+
+def publish(
+    program: Program, *, today: date, stamp: datetime, replan: bool = False
+) -> Published:
+    """Plan, verify and reconcile the year with the lock: what `export` would publish. No writes."""
+    plan = plan_year(program, today=today, replan=replan)
+    breaks = tuple(verify(program.config, plan, today=today))
+    return Published(program, plan, reconcile(plan, program.lock, today=today, stamp=stamp), breaks)
+
+
+def lock_path_for(program: Path, program_id: str) -> Path:
+    """Where a program file's lock lives: one lock per program file.
+
+    `partners.yaml` keeps the documented `chancal.lock`; any other program file
+    gets `<name>.lock` beside it (`emea.yaml` -> `emea.lock`), so two programs in
+    one folder never share a lock. A `chancal.lock` written for this very program
+    before that rule is still used.
+    """
+    legacy = program.parent / LOCK_NAME
+    if program.name == "partners.yaml":
+        return legacy
+    named = program.with_suffix(".lock")
+    if not named.exists() and legacy.exists():
+        text = read_text(legacy)
+        if text is not None and _program_ids(text) == {program_id}:
+            return legacy
+    return named
+
+
+def lock_is_stale(program: Program, text: str) -> bool:
+    """Whether the lock on disk differs from `text` (a CRLF checkout counts as the same)."""
+    current = read_text(program.lock_path)
+    return current is None or current.replace("\r\n", "\n") != text
+
+
+def write_lock(program: Program, text: str) -> None:
+    """Replace the lock file atomically."""
+    write_atomic(program.lock_path, text.encode("utf-8"))
+
+
+def refuse_foreign_feeds(out: Path, program: Program) -> None:
+    """Refuse (UsageError, exit 2) an output folder whose all.ics another program published."""
+    feed = out / "all.ics"
+    try:
+        with feed.open("rb") as handle:
+            head = handle.read(1 << 20).decode("utf-8", "replace")  # its first UIDs suffice
+    except OSError:
+        return  # no feeds yet (or unreadable: writing will say so)
+    others = sorted(_program_ids(head) - {program.program_id})
+    if others:
+        raise UsageError(_foreign(feed, others[0], program.program_id, program.file))
+
+
+def _foreign(path: Path, other: str, ident: str, file: Path) -> str:
+    return (
+        f"{path} belongs to program '{other}', not to '{ident}' ({file}); "
+        "nothing was written. Give each program its own folder for feeds (--out) and "
+        "its own file name (its lock is named after it), or set program.id to the "
+        "program that published there"
+    )
+
+
+def _program_ids(text: str) -> set[str]:
+    """The program ids in a lock's or feed's UIDs (`...@<program id>.chancal`)."""
+    return set(re.findall(r"@([a-z0-9_-]+)\.chancal\b", text))
+
+
+def read_text(path: Path) -> str | None:
+    """Return a text file's content, None if it does not exist."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(str(path), 1, 1, "", "not UTF-8 text")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `target`, then rename it into place."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def resolve_today(value: str | None) -> date:
+    """Return --today, else the UTC date of SOURCE_DATE_EPOCH, else today's date."""
+    if value is not None:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"--today '{value}' is not a date; write it as YYYY-MM-DD") from None
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return stamp_from_epoch(os.environ["SOURCE_DATE_EPOCH"]).date()
+    return date.today()  # the wall clock, read here and in resolve_stamp only
+
+
+def resolve_stamp(value: str | None) -> datetime:
+    """Return --stamp, else SOURCE_DATE_EPOCH, else now (UTC, whole seconds)."""
+    if value is not None:
+        return parse_stamp(value)
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return stamp_from_epoch(os.environ["SOURCE_DATE_EPOCH"])
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def parse_stamp(text: str) -> datetime:
+    """Parse `--stamp` (ISO 8601; without an offset it means UTC) to whole UTC seconds."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"--stamp '{text}' is not an ISO date-time; write it like 2027-01-01T00:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def stamp_from_epoch(text: str) -> datetime:
+    """Parse SOURCE_DATE_EPOCH (whole seconds since 1970, UTC), as reproducible builds define it."""
+    if not re.fullmatch(r"\s*\d+\s*", text):
+        raise UsageError(f"SOURCE_DATE_EPOCH '{text}' is not a whole number of seconds")
+    try:
+        return datetime.fromtimestamp(int(text), UTC)
+    except (OverflowError, ValueError, OSError):
+        raise UsageError(f"SOURCE_DATE_EPOCH '{text}' is out of range") from None
