@@ -141,7 +141,9 @@ def event_content(event: Event) -> Content:
     """Everything subscribers see of an event except identity, status, SEQUENCE and DTSTAMP.
 
     Fields at their default are left out, so lines stay short and a field
-    added later does not change every line.
+    added later does not change every line. Who is invited is not content: the
+    entry's `feeds` say where it went, and a partner leaving a shared event
+    changes nothing for the others.
     """
     content: Content = {
         "title": event.title,
@@ -163,7 +165,6 @@ def event_content(event: Event) -> Content:
         ("organizer", _person(event.organizer) if event.organizer else None),
         ("attendees", [_person(p) for p in event.attendees]),
         ("reminders", [int(r.total_seconds()) for r in event.reminders]),
-        ("invited", list(event.partner_ids)),
     )
     content.update((name, value) for name, value in optional if value)
     return content
@@ -212,7 +213,6 @@ def published_event(
         reminders=tuple(timedelta(seconds=s) for s in content.get("reminders", ())),
         status=status,
         sequence=sequence,
-        partner_ids=tuple(content.get("invited", ())),
         stamp=stamp,
         direction=content.get("direction"),
         feeds=feeds,
