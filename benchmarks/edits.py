@@ -36,10 +36,10 @@ from typer.testing import CliRunner
 
 from chancal.cli import app
 from chancal.loader import load
-from chancal.publish.lock import Lock, loads, pins
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner import make_plan
+from chancal.publish.lock import Lock, loads, pins
 from chancal.verify import format_break, verify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -325,19 +325,20 @@ def run(program: Program, edit: Edit, folder: Path, scenario: str = "") -> Figur
     history = {k: v for k, v in published.items() if _day(v) < program.t1}
     fresh = make_plan(config, today=program.t1, pins=history)
 
-    planned = {e.uid: e.start for e in plan.events}
+    # The feeds hold the plan, except that events published before T1 stay as published.
+    frozen = {
+        e.uid: e.start for e in lock.entries if e.status != "CANCELLED" and e.day < program.t1
+    }
+    planned = {e.uid: e.start for e in plan.events if e.uid not in frozen} | frozen
     live = {uid: start for uid, (status, start) in after.items() if status != "CANCELLED"}
     mismatch = sorted(
         uid for uid in planned.keys() | live.keys() if planned.get(uid) != live.get(uid)
     )
-    partners = {p.id for p in config.partners}
+    {p.id for p in config.partners}
     history_moved, history_dropped = [], []
     for entry in lock.entries:
         if entry.status == "CANCELLED" or entry.day >= program.t1:
             continue
-        partner = entry.content.get("partner")
-        if partner is not None and partner not in partners:
-            continue  # a removed partner's past leaves the feeds: retired, not moved
         now = after.get(entry.uid)
         if now is None:
             history_dropped.append(entry.key)

@@ -8,6 +8,7 @@ again through the CLI and checks the result in the feeds with a parser
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -189,13 +190,13 @@ def test_rename_partner_keeps_uids_and_bumps_sequence(project: Project) -> None:
 def test_blackout_over_a_locked_date_moves_only_that_event(project: Project) -> None:
     """A new blackout on a published day moves that event (SEQUENCE 1); nothing else changes."""
     before = project.feed("all.ics")
-    lock_line = next(
-        line
-        for line in project.lock.read_text().splitlines()
-        if line.startswith("northwind/review/") and line.split()[1][:10] > TODAY
+    entry = next(
+        entry
+        for entry in map(json.loads, project.lock.read_text().splitlines())
+        if entry.get("key", "").startswith("northwind/review/")
+        and entry["event"]["start"][:10] > TODAY
     )
-    key, start = lock_line.split()[:2]
-    day = start[:10]
+    key, uid, day = entry["key"], entry["uid"], entry["event"]["start"][:10]
     project.edit(
         "      - {start: 2027-11-22, end: 2027-11-26, reason: Thanksgiving week}\n",
         "      - {start: 2027-11-22, end: 2027-11-26, reason: Thanksgiving week}\n"
@@ -210,7 +211,6 @@ def test_blackout_over_a_locked_date_moves_only_that_event(project: Project) -> 
 
     project.export(STAMP2)
     after = project.feed("all.ics")
-    uid = lock_line.split(" uid=")[1].split()[0]
     moved = after[uid]
     assert moved.sequence == 1
     assert moved.dtstamp == DTSTAMP2
@@ -245,7 +245,7 @@ def test_removed_partner_is_cancelled_not_vanished(project: Project) -> None:
     assert {uid for uid in own if after_all[uid].status == "CANCELLED"} == own
     unchanged_except(before_all, after_all, own)
     lock = project.lock.read_text()
-    assert all(f"uid={uid} " in lock for uid in own)
+    assert all(f'"uid": "{uid}"' in lock for uid in own)
 
     # The next run keeps the cancellations exactly as published.
     again = project.files()
@@ -339,9 +339,9 @@ def test_a_plan_pinned_to_its_own_lock_changes_nothing(source: str) -> None:
     from datetime import datetime as dt
 
     from chancal.loader import loads as load_program
+    from chancal.planner import make_plan
     from chancal.publish.lock import EMPTY_LOCK, pins
     from chancal.publish.reconcile import reconcile
-    from chancal.planner import make_plan
 
     text = FIXTURE.read_text(encoding="utf-8") if source == "fixture" else _generated(60)
     config = load_program(text).config

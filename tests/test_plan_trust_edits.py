@@ -8,9 +8,6 @@ capacity cut), then with `--today 2027-04-01` runs `chancal diff --format json`
 and `chancal export --ics`, plans the edited program again as export did and
 judges the year. Each figure is computed once per scenario and shared by the
 tests below; `python benchmarks/edits.py` prints them all as a table.
-
-Known planner problems are strict xfails, so fixing one turns its test red until
-the mark goes: update the table then.
 """
 
 from __future__ import annotations
@@ -38,17 +35,6 @@ def _script() -> ModuleType:
 
 
 edits = _script()
-
-# -- known problems (strict: a fix turns the test red until the mark goes) -------------
-
-TIER_RETIRES_THE_PAST = pytest.mark.xfail(
-    strict=True,
-    reason="a tier change gives recurring events new keys (a 6-weekly check-in becomes a "
-    "monthly one), so published events before --today that the program no longer asks for "
-    "leave the feeds: the lock records their dates but not their content, so they cannot be "
-    "published again as they were; keeping history in full belongs to the publishing layer",
-)
-
 
 # -- one run per scenario, shared by every test ----------------------------------------
 
@@ -160,18 +146,10 @@ def test_an_event_is_cancelled_only_when_the_program_no_longer_asks_for_it(
     assert figures(scenario).cancelled_still_planned == ()
 
 
-_TIER = ("example-tier-down", "example-tier-up", "forty-tier-down", "forty-tier-up")
-
-
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        *(pytest.param(s, marks=TIER_RETIRES_THE_PAST) for s in _TIER),
-        *(s for s in ALL if s not in _TIER),
-    ],
-)
+@pytest.mark.parametrize("scenario", ALL)
 def test_published_history_keeps_its_dates(figures: Any, scenario: str) -> None:
-    """Every event published before --today is still in the feeds at its DTSTART."""
+    """Every event published before --today is still in the feeds at its DTSTART, also
+    when a tier change gives recurring events new keys: the lock keeps them in full."""
     f = figures(scenario)
     assert f.history_moved == ()
     assert f.history_dropped == ()

@@ -20,7 +20,7 @@ from chancal.errors import ConfigError, Problem, UsageError
 from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
-from chancal.planner import make_plan
+from chancal import planner
 from chancal.planner.build import program_id as id_of_program
 from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dumps, loads, pins
 from chancal.publish.lock_v1 import upgrade
@@ -86,12 +86,13 @@ def open_program(file: Path) -> Program:
 
 def plan_year(program: Program, *, today: date, replan: bool = False) -> Plan:
     """Plan the program's year, keeping published dates (unless `replan`) and the past."""
-    return make_plan(program.config, today=today, pins=None if replan else pins(program.lock))
+    # Through the package, so a test can swap the planner for a broken one.
+    return planner.make_plan(
+        program.config, today=today, pins=None if replan else pins(program.lock)
+    )
 
 
-def publish(
-    program: Program, *, today: date, stamp: datetime, replan: bool = False
-) -> Published:
+def publish(program: Program, *, today: date, stamp: datetime, replan: bool = False) -> Published:
     """Plan, verify and reconcile the year with the lock: what `export` would publish. No writes."""
     plan = plan_year(program, today=today, replan=replan)
     breaks = tuple(verify(program.config, plan, today=today))
