@@ -121,9 +121,9 @@ def test_check_text_is_plain_on_a_pipe() -> None:
 
 def test_progress_stays_off_a_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
     """Even a 'large' program prints no spinner when stderr is not a terminal."""
-    import chancal.cli as cli
+    import chancal.cli_output as cli_output
 
-    monkeypatch.setattr(cli, "PROGRESS_MIN_PARTNERS", 1)
+    monkeypatch.setattr(cli_output, "PROGRESS_MIN_PARTNERS", 1)
     result = runner.invoke(app, ["check", str(FIXTURES / "healthy.yaml"), "-f", "json"])
     assert result.exit_code == 0
     assert result.stderr == ""
@@ -139,11 +139,11 @@ def test_progress_shows_on_a_terminal_for_large_programs(
 
     from rich.console import Console
 
-    import chancal.cli as cli
+    import chancal.cli_output as cli_output
 
     err = io.StringIO()
-    monkeypatch.setattr(cli, "PROGRESS_MIN_PARTNERS", 1)
-    monkeypatch.setattr(cli, "_stderr", lambda: Console(file=err, force_terminal=True, width=80))
-    with cli.planning_progress(partners):
+    monkeypatch.setattr(cli_output, "PROGRESS_MIN_PARTNERS", 1)
+    monkeypatch.setattr(cli_output, "stderr", lambda: Console(file=err, force_terminal=True, width=80))
+    with cli_output.planning_progress(partners):
         pass
     assert ("Planning 1 partners" in err.getvalue()) is shown

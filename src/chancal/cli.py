@@ -1,14 +1,14 @@
-"""The typer app: the only module that prints, writes output files or picks exit codes.
+"""The typer app: options in, one library call, rendering out, an exit code.
 
-Each command is: load the program, make one library call, render. Heavy
-libraries are imported inside the commands so `chancal --help` stays fast.
+Each command parses its options, makes one call into the library (mostly the
+publishing workflow, `chancal.publish.workflow`), renders the result with the
+exporters and `chancal.cli_output`, and picks the exit code. Heavy libraries
+are imported inside the commands so `chancal --help` stays fast.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -18,13 +18,21 @@ import typer
 from rich.console import Console
 
 from chancal import __version__
-from chancal.errors import ChancalError, ConfigError
+from chancal.cli_output import (
+    count,
+    export_progress,
+    planning_progress,
+    print_lock_outcome,
+    refuse_untrustworthy,
+    report_check,
+    stderr,
+    stdout,
+    user_errors,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from datetime import date, datetime
 
-    from chancal.changes import Change
     from chancal.loader import Located
     from chancal.publish.workflow import Published
 
@@ -59,31 +67,6 @@ class OutputFormat(StrEnum):
 
     text = "text"
     json = "json"
-
-
-def _stdout() -> Console:
-    return Console(soft_wrap=True, highlight=False)
-
-
-def _stderr() -> Console:
-    return Console(stderr=True, soft_wrap=True, highlight=False)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a ChancalError into its message on stderr and its exit code, never a traceback."""
-    try:
-        yield
-    except ConfigError as exc:
-        err = _stderr()
-        for problem in exc.problems:
-            err.print(str(problem), markup=False)
-        count = len(exc.problems)
-        err.print(f"{count} problem{'s' if count != 1 else ''} found.", style="bold red")
-        raise typer.Exit(code=exc.exit_code) from None
-    except ChancalError as exc:
-        _stderr().print(f"error: {exc}", markup=False)
-        raise typer.Exit(code=exc.exit_code) from None
 
 
 def load_program(path: Path) -> Located:
@@ -124,7 +107,7 @@ def validate(file: ProgramArg = DEFAULT_PROGRAM) -> None:
     with user_errors():
         located = load_program(file)
     config = located.config
-    out = _stdout()
+    out = stdout()
     from rich.text import Text
 
     program = config.program
@@ -132,15 +115,11 @@ def validate(file: ProgramArg = DEFAULT_PROGRAM) -> None:
     last_day = date.fromordinal(program.year_end.toordinal() - 1)
     out.print(Text.assemble(("ok ", "bold green"), (f"{file}: ", ""), (program.name, "bold")))
     out.print(
-        f"  {_count(len(config.managers), 'manager')}, {_count(len(config.tiers), 'tier')}, "
-        f"{_count(len(config.partners), 'partner')}; planning year "
+        f"  {count(len(config.managers), 'manager')}, {count(len(config.tiers), 'tier')}, "
+        f"{count(len(config.partners), 'partner')}; planning year "
         f"{program.year_start} to {last_day}",
         markup=False,
     )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @app.command()
@@ -192,7 +171,7 @@ def init(
             write_atomic(schema_file, schema_json().encode("utf-8"))
         except OSError as exc:
             raise UsageError(f"cannot write into {directory}: {exc.strerror}") from None
-    _stdout().print(
+    stdout().print(
         f"wrote {target} and {schema_file.name}; next: chancal validate {target}", markup=False
     )
 
@@ -262,83 +241,8 @@ def _published(
     with planning_progress(len(program.config.partners)):
         published = publish(program, today=today, stamp=stamp, replan=replan)
     if allow_unplaced is not None:
-        _refuse_untrustworthy(published, allow_unplaced=allow_unplaced)
+        refuse_untrustworthy(published, allow_unplaced=allow_unplaced)
     return published
-
-
-def _refuse_untrustworthy(published: Published, *, allow_unplaced: bool) -> None:
-    """Report the plan's diagnostics on stderr; exit 1 on a hard-rule break or an unplaced event.
-
-    The verifier is independent of the planner, so a planner bug cannot publish
-    a meeting outside someone's working hours or on top of another one.
-    """
-    from chancal.verify import format_break
-
-    err = _stderr()
-    breaks, plan = published.breaks, published.plan
-    if breaks:
-        for found in breaks:
-            err.print(f"hard rule broken: {format_break(found)}", markup=False)
-        err.print(
-            f"refusing to publish: {_count(len(breaks), 'hard-rule break')} in the planned "
-            "year (a chancal bug: please report it with the program); nothing was written",
-            markup=False,
-        )
-        raise typer.Exit(code=1)
-    unplaced = published.unplaced
-    counts = {s: sum(d.severity == s for d in plan.diagnostics) for s in ("error", "warning")}
-    if counts["error"] or counts["warning"]:
-        err.print(
-            f"plan: {_count(counts['error'], 'error')}, {_count(counts['warning'], 'warning')} "
-            "('chancal plan' lists them)",
-            markup=False,
-        )
-    for diagnostic in plan.diagnostics:
-        if diagnostic.severity == "error":
-            err.print(f"  error {diagnostic.code}: {diagnostic.message}", markup=False)
-    if unplaced and not allow_unplaced:
-        err.print(
-            f"refusing to publish: {_count(len(unplaced), 'event')} the program asks for "
-            "could not be placed; change the program (see the reasons above) or pass "
-            "--allow-unplaced to publish the year without them; nothing was written",
-            markup=False,
-        )
-        raise typer.Exit(code=1)
-
-
-def _changes_text(changes: Sequence[Change]) -> str:
-    from chancal.changes import summarize
-
-    counts = summarize(changes)
-    return ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no changes"
-
-
-def _print_lock_outcome(lock_path: Path, changes: Sequence[Change], *, written: bool) -> None:
-    if written:
-        _stdout().print(f"wrote {lock_path} ({_changes_text(changes)})", markup=False)
-    else:
-        _stdout().print(f"{lock_path} is up to date", markup=False)
-
-
-def _report_check(stale: Sequence[str], changes: Sequence[Change]) -> None:
-    """Print what `--check` found; exit 1 when anything would change."""
-    if not stale:
-        _stdout().print("up to date: the lock and every feed match the program", markup=False)
-        return
-    err = _stderr()
-    for path in stale:
-        err.print(f"out of date: {path}", markup=False)
-    err.print(
-        f"{len(stale)} file{'s' if len(stale) != 1 else ''} would change "
-        f"({_changes_text(changes)}); run 'chancal diff' to see why and "
-        "'chancal export --ics' to update",
-        markup=False,
-    )
-    raise typer.Exit(code=1)
-
-
-EXPORT_PROGRESS_MIN_EVENTS = 20_000
-"""Exports at least this large show a progress bar on stderr (on a terminal only)."""
 
 
 @app.command()
@@ -442,12 +346,12 @@ def export(
                     )
                 ]
             else:
-                _stderr().print(
+                stderr().print(
                     f"note: no feeds at {out}; checked {program.lock_path} only", markup=False
                 )
-            _report_check(stale, calendar.changes)
+            report_check(stale, calendar.changes)
             return
-        with _export_progress(len(calendar.plan.events)) as progress:
+        with export_progress(len(calendar.plan.events)) as progress:
             written = write_feeds(
                 calendar.plan,
                 out,
@@ -465,26 +369,8 @@ def export(
         if files:
             what = "all.ics" if kind == "all" else f"{files} {kind} feed{'s' if files != 1 else ''}"
             parts.append(f"{what} ({events} events)")
-    _stdout().print(f"wrote {', '.join(parts)} to {out}", markup=False)
-    _print_lock_outcome(program.lock_path, calendar.changes, written=lock_stale)
-
-
-@contextmanager
-def _export_progress(events: int) -> Iterator[Callable[[int, int], None] | None]:
-    """Yield a progress callback drawing a transient bar on a terminal's stderr, else None."""
-    err = _stderr()
-    if events < EXPORT_PROGRESS_MIN_EVENTS or not err.is_terminal:
-        yield None
-        return
-    from rich.progress import Progress
-
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("Writing feeds", total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield advance
+    stdout().print(f"wrote {', '.join(parts)} to {out}", markup=False)
+    print_lock_outcome(program.lock_path, calendar.changes, written=lock_stale)
 
 
 @app.command("lock")
@@ -523,7 +409,7 @@ def lock_command(
         stale = lock_is_stale(published.program, text)
         if stale:
             write_lock(published.program, text)
-    _print_lock_outcome(published.program.lock_path, published.reconciled.changes, written=stale)
+    print_lock_outcome(published.program.lock_path, published.reconciled.changes, written=stale)
 
 
 @app.command("diff")
@@ -571,27 +457,9 @@ def diff_command(
         sys.stdout.write(render_json(changes, lock_name=str(lock_path)))
     else:
         names = {p.id: p.name for p in published.reconciled.plan.partners}
-        _stdout().print(render_text(changes, names, lock_name=str(lock_path)))
+        stdout().print(render_text(changes, names, lock_name=str(lock_path)))
     if exit_code and changes:
         raise typer.Exit(code=1)
-
-
-PROGRESS_MIN_PARTNERS = 200
-"""Programs at least this large show a spinner on stderr while they are planned."""
-
-
-@contextmanager
-def planning_progress(partners: int, what: str = "Planning") -> Iterator[None]:
-    """Show a transient spinner on stderr for a large program, only when stderr is a terminal.
-
-    Pipes and CI logs get nothing, so captured output stays byte-for-byte the same.
-    """
-    err = _stderr()
-    if partners < PROGRESS_MIN_PARTNERS or not err.is_terminal:
-        yield
-        return
-    with err.status(f"{what} {partners:,} partners\u2026", spinner="dots"):
-        yield
 
 
 FormatOption = Annotated[
@@ -631,14 +499,14 @@ def verify(file: ProgramArg = DEFAULT_PROGRAM, today: TodayOption = None) -> Non
             plan = plan_year(program, today=day)
         breaks = find_breaks(program.config, plan, today=day)
     if breaks:
-        err = _stderr()
+        err = stderr()
         for found in breaks:
             err.print(f"{file}: {format_break(found)}", markup=False)
-        err.print(f"{_count(len(breaks), 'hard-rule break')} found.", markup=False)
+        err.print(f"{count(len(breaks), 'hard-rule break')} found.", markup=False)
         raise typer.Exit(code=1)
     timed = sum(1 for e in plan.events if e.partner_id and not e.all_day)
-    _stdout().print(
-        f"ok {file}: {_count(len(plan.events), 'event')} ({timed} timed) keep every hard rule",
+    stdout().print(
+        f"ok {file}: {count(len(plan.events), 'event')} ({timed} timed) keep every hard rule",
         markup=False,
     )
 
@@ -687,7 +555,7 @@ def check(
         Console(highlight=False).print(Scorecard(report, plan))
     if strict and report.failed:
         failed = report.counts()["fail"]
-        _stderr().print(
+        stderr().print(
             f"health check failed: {failed} failing finding{'s' if failed != 1 else ''} (--strict)",
             markup=False,
         )
@@ -795,7 +663,7 @@ def plan(
     serious = [d for d in result.diagnostics if d.severity != "info"]
     if strict and serious:
         count = len(serious)
-        _stderr().print(
+        stderr().print(
             f"{count} warning or error diagnostic{'s' if count != 1 else ''} (--strict)",
             markup=False,
         )

@@ -1,0 +1,163 @@
+"""What the CLI shows on the terminal: consoles, user errors, progress, publishing verdicts.
+
+Colours come from rich, which drops them on a pipe and with NO_COLOR. Progress
+(a spinner while planning, a bar while writing feeds) appears only on a
+terminal, so captured output stays byte-for-byte the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from chancal.errors import ChancalError, ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chancal.changes import Change
+    from chancal.publish.workflow import Published
+
+
+def stdout() -> Console:
+    return Console(soft_wrap=True, highlight=False)
+
+
+def stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a ChancalError into its message on stderr and its exit code, never a traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        err = stderr()
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        count = len(exc.problems)
+        err.print(f"{count} problem{'s' if count != 1 else ''} found.", style="bold red")
+        raise typer.Exit(code=exc.exit_code) from None
+    except ChancalError as exc:
+        stderr().print(f"error: {exc}", markup=False)
+        raise typer.Exit(code=exc.exit_code) from None
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def refuse_untrustworthy(published: Published, *, allow_unplaced: bool) -> None:
+    """Report the plan's diagnostics on stderr; exit 1 on a hard-rule break or an unplaced event.
+
+    The verifier is independent of the planner, so a planner bug cannot publish
+    a meeting outside someone's working hours or on top of another one.
+    """
+    from chancal.verify import format_break
+
+    err = stderr()
+    breaks, plan = published.breaks, published.plan
+    if breaks:
+        for found in breaks:
+            err.print(f"hard rule broken: {format_break(found)}", markup=False)
+        err.print(
+            f"refusing to publish: {count(len(breaks), 'hard-rule break')} in the planned "
+            "year (a chancal bug: please report it with the program); nothing was written",
+            markup=False,
+        )
+        raise typer.Exit(code=1)
+    unplaced = published.unplaced
+    counts = {s: sum(d.severity == s for d in plan.diagnostics) for s in ("error", "warning")}
+    if counts["error"] or counts["warning"]:
+        err.print(
+            f"plan: {count(counts['error'], 'error')}, {count(counts['warning'], 'warning')} "
+            "('chancal plan' lists them)",
+            markup=False,
+        )
+    for diagnostic in plan.diagnostics:
+        if diagnostic.severity == "error":
+            err.print(f"  error {diagnostic.code}: {diagnostic.message}", markup=False)
+    if unplaced and not allow_unplaced:
+        err.print(
+            f"refusing to publish: {count(len(unplaced), 'event')} the program asks for "
+            "could not be placed; change the program (see the reasons above) or pass "
+            "--allow-unplaced to publish the year without them; nothing was written",
+            markup=False,
+        )
+        raise typer.Exit(code=1)
+
+
+def changes_text(changes: Sequence[Change]) -> str:
+    from chancal.changes import summarize
+
+    counts = summarize(changes)
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no changes"
+
+
+def print_lock_outcome(lock_path: Path, changes: Sequence[Change], *, written: bool) -> None:
+    if written:
+        stdout().print(f"wrote {lock_path} ({changes_text(changes)})", markup=False)
+    else:
+        stdout().print(f"{lock_path} is up to date", markup=False)
+
+
+def report_check(stale: Sequence[str], changes: Sequence[Change]) -> None:
+    """Print what `--check` found; exit 1 when anything would change."""
+    if not stale:
+        stdout().print("up to date: the lock and every feed match the program", markup=False)
+        return
+    err = stderr()
+    for path in stale:
+        err.print(f"out of date: {path}", markup=False)
+    err.print(
+        f"{len(stale)} file{'s' if len(stale) != 1 else ''} would change "
+        f"({changes_text(changes)}); run 'chancal diff' to see why and "
+        "'chancal export --ics' to update",
+        markup=False,
+    )
+    raise typer.Exit(code=1)
+
+
+EXPORT_PROGRESS_MIN_EVENTS = 20_000
+"""Exports at least this large show a progress bar on stderr (on a terminal only)."""
+
+
+@contextmanager
+def export_progress(events: int) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a progress callback drawing a transient bar on a terminal's stderr, else None."""
+    err = stderr()
+    if events < EXPORT_PROGRESS_MIN_EVENTS or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("Writing feeds", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+PROGRESS_MIN_PARTNERS = 200
+"""Programs at least this large show a spinner on stderr while they are planned."""
+
+
+@contextmanager
+def planning_progress(partners: int, what: str = "Planning") -> Iterator[None]:
+    """Show a transient spinner on stderr for a large program, only when stderr is a terminal.
+
+    Pipes and CI logs get nothing, so captured output stays byte-for-byte the same.
+    """
+    err = stderr()
+    if partners < PROGRESS_MIN_PARTNERS or not err.is_terminal:
+        yield
+        return
+    with err.status(f"{what} {partners:,} partners\u2026", spinner="dots"):
+        yield
