@@ -312,14 +312,7 @@ def export(
       chancal export --ics --check   [dim]# in CI: exit 1 if anything is out of date[/dim]
     """
     from chancal.errors import UsageError
-    from chancal.feeds import stale_feeds, write_feeds
-    from chancal.publish.workflow import (
-        lock_is_stale,
-        refuse_foreign_feeds,
-        resolve_stamp,
-        resolve_today,
-        write_lock,
-    )
+    from chancal.publish.workflow import out_of_date, resolve_stamp, resolve_today, write
 
     with user_errors():
         if not ics:
@@ -333,36 +326,19 @@ def export(
             allow_unplaced=allow_unplaced,
         )
         program, calendar = published.program, published.reconciled
-        refuse_foreign_feeds(out, program)
-        lock_text = published.lock_text
-        lock_stale = lock_is_stale(program, lock_text)
         if check:
-            stale = [str(program.lock_path)] if lock_stale else []
-            if out.is_dir():
-                stale += [
-                    str(out / path)
-                    for path in stale_feeds(
-                        calendar.plan, out, stamp=dtstamp, partners=partner, managers=manager
-                    )
-                ]
-            else:
+            if not out.is_dir():
                 stderr().print(
                     f"note: no feeds at {out}; checked {program.lock_path} only", markup=False
                 )
-            report_check(stale, calendar.changes)
+            stale = out_of_date(published, out, stamp=dtstamp, partners=partner, managers=manager)
+            report_check([str(path) for path in stale], calendar.changes)
             return
         with export_progress(len(calendar.plan.events)) as progress:
-            written = write_feeds(
-                calendar.plan,
-                out,
-                stamp=dtstamp,
-                partners=partner,
-                managers=manager,
-                progress=progress,
+            done = write(
+                published, out, stamp=dtstamp, partners=partner, managers=manager, progress=progress
             )
-        # After the feeds: a lock never records a calendar that failed to publish.
-        if lock_stale:
-            write_lock(program, lock_text)
+    written = done.feeds
     parts = []
     for kind in written.KINDS:
         files, events = written.count(kind)
@@ -370,7 +346,7 @@ def export(
             what = "all.ics" if kind == "all" else f"{files} {kind} feed{'s' if files != 1 else ''}"
             parts.append(f"{what} ({events} events)")
     stdout().print(f"wrote {', '.join(parts)} to {out}", markup=False)
-    print_lock_outcome(program.lock_path, calendar.changes, written=lock_stale)
+    print_lock_outcome(program.lock_path, calendar.changes, written=done.lock_written)
 
 
 @app.command("lock")

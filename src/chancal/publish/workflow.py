@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from chancal.errors import ConfigError, Problem, UsageError
+from chancal import planner
+from chancal.errors import ChancalError, ConfigError, Problem, UsageError
+from chancal.feeds import Written, stale_feeds, write_feeds
 from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
-from chancal import planner
 from chancal.planner.build import program_id as id_of_program
 from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dumps, loads, pins
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
+from chancal.publish.spool import Progress
 from chancal.verify import Break, verify
 
 
@@ -97,6 +100,88 @@ def publish(program: Program, *, today: date, stamp: datetime, replan: bool = Fa
     plan = plan_year(program, today=today, replan=replan)
     breaks = tuple(verify(program.config, plan, today=today))
     return Published(program, plan, reconcile(plan, program.lock, today=today, stamp=stamp), breaks)
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """What `write` put on disk: the feeds with their event counts, and whether the lock."""
+
+    feeds: Written
+    lock_written: bool
+
+
+class Refused(ChancalError):
+    """The planned year must not be published: a hard-rule break, or unplaced events."""
+
+    exit_code = 1
+
+
+def refusal(published: Published, *, allow_unplaced: bool) -> str | None:
+    """Why this year must not be published, or None when it may be."""
+    if published.breaks:
+        return (
+            f"{len(published.breaks)} hard-rule break(s) in the planned year "
+            "(a chancal bug: please report it with the program)"
+        )
+    if published.unplaced and not allow_unplaced:
+        return (
+            f"{len(published.unplaced)} event(s) the program asks for could not be placed "
+            "(pass allow_unplaced to publish the year without them)"
+        )
+    return None
+
+
+def write(
+    published: Published,
+    out: Path,
+    *,
+    stamp: datetime,
+    partners: Sequence[str] | None = None,
+    managers: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Publication:
+    """Write the feeds under `out`, all or nothing, then the lock (only if it changed).
+
+    A folder another program published into is refused first (UsageError).
+    The lock comes last, so it never records a calendar that failed to publish.
+    """
+    program = published.program
+    refuse_foreign_feeds(out, program)
+    text = published.lock_text
+    stale = lock_is_stale(program, text)
+    written = write_feeds(
+        published.reconciled.plan,
+        out,
+        stamp=stamp,
+        partners=partners,
+        managers=managers,
+        progress=progress,
+    )
+    if stale:
+        write_lock(program, text)
+    return Publication(written, lock_written=stale)
+
+
+def out_of_date(
+    published: Published,
+    out: Path,
+    *,
+    stamp: datetime,
+    partners: Sequence[str] | None = None,
+    managers: Sequence[str] | None = None,
+) -> list[Path]:
+    """The lock and feed files that `write` would create or change; nothing is written.
+
+    A folder another program published into is refused (UsageError), as `write` would.
+    """
+    program = published.program
+    refuse_foreign_feeds(out, program)
+    stale = [program.lock_path] if lock_is_stale(program, published.lock_text) else []
+    if out.is_dir():
+        plan = published.reconciled.plan
+        found = stale_feeds(plan, out, stamp=stamp, partners=partners, managers=managers)
+        stale += [out / path for path in found]
+    return stale
 
 
 def lock_path_for(program: Path, program_id: str) -> Path:

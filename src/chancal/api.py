@@ -1,0 +1,61 @@
+"""chancal as a Python library: load a program, plan its year, check it, publish it.
+
+The same calls the CLI makes, for scripts and notebooks::
+
+    from chancal import api
+
+    program = api.load("partners.yaml")
+    year = api.plan(program, today=date(2027, 1, 4))
+    report = api.check(program, year)
+    stamp = datetime(2027, 1, 4, tzinfo=UTC)
+    api.publish(program, "calendars", today=date(2027, 1, 4), stamp=stamp)
+
+Errors a user can fix raise `chancal.errors.ChancalError` (its `exit_code`
+is what the CLI would exit with); a year that breaks a hard rule or leaves
+events unplaced raises `Refused` from `publish`, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from chancal.health import check_health
+from chancal.plan import Plan
+from chancal.publish import workflow
+from chancal.publish.workflow import Program, Publication, Refused
+from chancal.scores import HealthReport
+
+__all__ = ["Program", "Publication", "Refused", "check", "load", "plan", "publish"]
+
+
+def load(path: str | Path) -> Program:
+    """Load and validate a program file and read its lock (ConfigError lists every problem)."""
+    return workflow.open_program(Path(path))
+
+
+def plan(program: Program, *, today: date) -> Plan:
+    """The year as `chancal plan` shows it: published dates kept, nothing before `today` moved."""
+    return workflow.plan_year(program, today=today)
+
+
+def check(program: Program, year: Plan) -> HealthReport:
+    """Score each partner's planned year against the principles, as `chancal check` does."""
+    settings = program.config.program
+    return check_health(year, settings.health, strategy_gap=settings.strategy_gap)
+
+
+def publish(
+    program: Program,
+    out: str | Path,
+    *,
+    today: date,
+    stamp: datetime,
+    allow_unplaced: bool = False,
+) -> Publication:
+    """Plan, verify, reconcile with the lock and write the feeds and the lock, as export does."""
+    published = workflow.publish(program, today=today, stamp=stamp)
+    why = workflow.refusal(published, allow_unplaced=allow_unplaced)
+    if why is not None:
+        raise Refused(f"refusing to publish: {why}; nothing was written")
+    return workflow.write(published, Path(out), stamp=stamp)
