@@ -120,7 +120,7 @@ def _events_by_partner(plan: Plan) -> defaultdict[str, list[Event]]:
     for event in plan.events:
         if event.status == "CANCELLED":
             continue
-        seen = event.partner_ids or ((event.partner_id,) if event.partner_id else ())
+        seen = event.viewers
         for partner_id in dict.fromkeys(seen):
             by_partner[partner_id].append(event)
     return by_partner

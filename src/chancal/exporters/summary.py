@@ -41,7 +41,7 @@ def summary_table(plan: Plan) -> Table:
     table.add_column("By kind", ratio=2, overflow="fold")
     by_partner: dict[str, list[Event]] = {}
     for event in plan.events:
-        for pid in event.partner_ids:
+        for pid in event.viewers:
             by_partner.setdefault(pid, []).append(event)
     for partner in plan.partners:
         events = by_partner.get(partner.id, [])
@@ -107,13 +107,13 @@ def agenda_table(
     if partner_id is not None:
         info = next(p for p in plan.partners if p.id == partner_id)
         zone, who = info.timezone, f"{info.name} ({info.id})"
-        events = [e for e in plan.events if partner_id in e.partner_ids]
+        events = [e for e in plan.events if partner_id in e.viewers]
     else:
         minfo = next(m for m in plan.managers if m.id == manager_id)
         zone, who = minfo.timezone, f"{minfo.name} ({minfo.id})"
         mine = {p.id for p in plan.partners if p.manager_id == manager_id}
         events = [
-            e for e in plan.events if e.manager_id == manager_id or mine.intersection(e.partner_ids)
+            e for e in plan.events if e.manager_id == manager_id or mine.intersection(e.viewers)
         ]
     table = Table(title=Text(f"Agenda of {who}, times in {zone}"))
     for name in ("Date", "Time", "Purpose", "Title", "Where"):

@@ -135,7 +135,7 @@ def _partner_events(plan: Plan) -> defaultdict[str, list[Event]]:
     for e in plan.events:
         if e.status == "CANCELLED":
             continue
-        ids = e.partner_ids or ((e.partner_id,) if e.partner_id else ())
+        ids = e.viewers
         for pid in dict.fromkeys(ids):
             out[pid].append(e)
     return out
@@ -550,7 +550,7 @@ def select(plan: Plan, *, partner_id: str | None = None, manager_id: str | None 
     managers = {p.manager_id for p in partners} | ({manager_id} if manager_id else set())
 
     def wanted(e: Event) -> bool:
-        ids = e.partner_ids or ((e.partner_id,) if e.partner_id else ())
+        ids = e.viewers
         return any(i in keep for i in ids)
 
     return replace(
