@@ -15,8 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chancal.feeds
+import chancal.publish.spool
 from chancal.errors import UsageError
-from chancal.exporters.ics import render_feed, year_range
+from chancal.exporters.ics import (
+    CALENDAR_END,
+    EventWriter,
+    FeedHeader,
+    feed_head,
+    feed_order,
+    render_feed,
+    used_tzids,
+    year_range,
+)
 from chancal.feeds import (
     parse_stamp,
     period_text,
@@ -27,6 +37,7 @@ from chancal.feeds import (
     write_feeds,
 )
 from chancal.plan import PartnerInfo, Plan
+from chancal.publish.spool import feed_parts, spool_reader, write_events
 from test_ics_support import STAMP, conference, make_plan_by_hand, timed_event
 
 
@@ -391,6 +402,37 @@ def test_each_feed_equals_its_events_rendered_alone(tmp_path: Path) -> None:
     assert (tmp_path / "partial" / "partners" / "ber.ics").read_bytes() == (
         tmp_path / "partners" / "ber.ics"
     ).read_bytes()
+
+
+@pytest.mark.parametrize("chunk", [40, 700, 5000, 1 << 20])
+@pytest.mark.parametrize("pread", [True, False])
+def test_feed_parts_assemble_the_spooled_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, pread: bool
+) -> None:
+    """A feed read back from the spool in chunks of any size is its events' bytes, in order."""
+    header = FeedHeader("Test Program: Partner, Inc.", "All; of it\nreally", "Europe/Berlin")
+    plan = make_plan_by_hand()
+    ordered = feed_order(plan.events)
+    routes = [(0, 1) if i % 3 else (0,) for i in range(len(ordered))]  # feed 1: runs and gaps
+    monkeypatch.setattr(chancal.publish.spool, "_CHUNK", chunk)
+    if not pread:  # as on Windows: the reader seeks and reads instead
+        monkeypatch.delattr(os, "pread", raising=False)
+    with open(tmp_path / "spool", "w+b") as spool:
+        spool.write(b"HEAD")  # offsets count from the start of the file
+        bodies = write_events(ordered, routes, 2, spool, stamp=STAMP)
+        read = spool_reader(spool)
+        writer = EventWriter(STAMP)
+        for index, body in enumerate(bodies):
+            chosen = [ev for ev, route in zip(ordered, routes, strict=True) if index in route]
+            expected = (
+                feed_head(header, used_tzids(chosen), (2022, 2023))
+                + b"".join(writer.event(ev) for ev in chosen)
+                + CALENDAR_END
+            )
+            chunks = list(feed_parts(header, body, read, years=(2022, 2023)))
+            assert b"".join(chunks) == expected
+            assert body.events == len(chosen)
+            assert max(map(len, chunks)) <= max(chunk, len(chunks[0]))
 
 
 def test_failed_first_run_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -14,25 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chancal.exporters import ics
 from chancal.exporters.ics import (
-    CALENDAR_END,
-    EventWriter,
     FeedHeader,
     escape_text,
-    feed_head,
-    feed_order,
-    feed_parts,
     fold,
-    fold_text,
     format_duration,
     normalize_text,
     param_value,
     render_feed,
-    spool_reader,
-    text_line,
-    used_tzids,
-    write_events,
 )
 from chancal.plan import Event, Plan
 from test_ics_support import (
@@ -143,7 +130,6 @@ def test_format_duration(delta: timedelta, text: str) -> None:
 def test_fold(line: str, physical: list[str]) -> None:
     """Folds at 75 octets, continuation lines start with a space, never inside a character."""
     assert fold(line) == "\r\n".join(physical).encode()
-    assert fold_text(line).encode() == fold(line)
 
 
 @settings(max_examples=300, deadline=None)
@@ -151,11 +137,14 @@ def test_fold(line: str, physical: list[str]) -> None:
     prefix=st.sampled_from(["UID:", "SUMMARY:", "DESCRIPTION:", "LOCATION:"]),
     value=st.text(st.characters(codec="utf-8") | st.sampled_from("\r\n\\;,\x00\x7f\té😀")),
 )
-def test_text_line_is_escape_then_fold(prefix: str, value: str) -> None:
-    """The writer's bytes-only path gives what escaping and folding the str gives."""
-    assert text_line(prefix.encode(), value) == fold(prefix + escape_text(value))
-    surrogate = value + "\ud800"  # a lone surrogate, written as '?' both ways
-    assert text_line(prefix.encode(), surrogate) == fold(prefix + escape_text(surrogate))
+def test_escaped_and_folded_text_unfolds_to_one_line(prefix: str, value: str) -> None:
+    """An escaped, folded TEXT line keeps the byte rules and unfolds to the escaped value."""
+    line = prefix + escape_text(value)
+    data = fold(line)
+    check_bytes(data + b"\r\n")
+    assert data.replace(b"\r\n ", b"") == line.encode()
+    # A lone surrogate cannot be UTF-8: it is written as '?'.
+    assert fold(line + "\ud800") == fold(line + "?")
 
 
 # --- raw bytes ------------------------------------------------------------------------------
@@ -511,40 +500,3 @@ def test_feed_order_is_instant_then_uid_whatever_the_input_order(order: str) -> 
     assert feed_order(events) == expected
     tied = [e.uid for e in expected if sort_instant(e) == sort_instant(twin)]
     assert tied == sorted(tied) and len(tied) >= 2
-
-
-# --- feeds assembled from the spool ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("chunk", [40, 700, 5000, 1 << 20])
-@pytest.mark.parametrize("pread", [True, False])
-def test_feed_parts_assemble_the_spooled_events(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, pread: bool
-) -> None:
-    """A feed read back from the spool in chunks of any size is its events' bytes, in order."""
-    plan = make_plan_by_hand()
-    ordered = feed_order(plan.events)
-    routes = [(0, 1) if i % 3 else (0,) for i in range(len(ordered))]  # feed 1: runs and gaps
-    monkeypatch.setattr(ics, "_CHUNK", chunk)
-    with open(tmp_path / "spool", "w+b") as spool:
-        spool.write(b"HEAD")  # offsets count from the start of the file
-        bodies = write_events(ordered, routes, 2, spool, stamp=STAMP)
-        # Without a file descriptor (BytesIO) the reader seeks and reads instead of pread.
-        read = spool_reader(spool if pread else io.BytesIO(_read_all(spool)))
-        writer = EventWriter(STAMP)
-        for index, body in enumerate(bodies):
-            chosen = [ev for ev, route in zip(ordered, routes, strict=True) if index in route]
-            expected = (
-                feed_head(HEADER, used_tzids(chosen), (2022, 2023))
-                + b"".join(writer.event(ev) for ev in chosen)
-                + CALENDAR_END
-            )
-            chunks = list(feed_parts(HEADER, body, read, years=(2022, 2023)))
-            assert b"".join(chunks) == expected
-            assert body.events == len(chosen)
-            assert max(map(len, chunks)) <= max(chunk, len(chunks[0]))
-
-
-def _read_all(spool: io.BufferedRandom) -> bytes:
-    spool.seek(0)
-    return spool.read()

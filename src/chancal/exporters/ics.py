@@ -1,32 +1,24 @@
-"""RFC 5545 feeds from a Plan: a streaming writer that serialises each VEVENT once.
+"""RFC 5545 feeds from a Plan, rendered purely: events and a header in, bytes out.
 
 The `icalendar` object model costs about half a millisecond and 10 KB per
 event, far too much for a 350,000-event program, so events are written here
 as text directly; `icalendar` remains the source of the VTIMEZONE blocks and
 the reference the tests compare this writer against, field by field.
 
-Streaming: events are serialised once each, in feed order, straight into
-all.ics (or a scratch spool when all.ics is not asked for), while each feed
-notes the byte ranges of the spool its events take: integers only. Once the
-spool is complete, every partner and manager feed is assembled from those
-ranges (read back with `os.pread`, from the page cache) and written in one
-go, so no more than two files are ever open and memory holds offsets, never
-the serialised events: it does not grow with their number.
+Nothing here touches a file: `EventWriter.event` renders one VEVENT,
+`feed_head` a calendar's head with its VTIMEZONEs, `render_feed` a whole
+feed. Writing every event once into a spool and assembling each feed from
+it is `chancal.publish.spool`'s job.
 """
 
 from __future__ import annotations
 
-import gc
 import re
-from array import array
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import accumulate, repeat
-from operator import attrgetter, itemgetter, sub
-from typing import BinaryIO
+from functools import cache
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from chancal.exporters.vtimezone import vtimezone_block
@@ -38,7 +30,6 @@ REFRESH = "PT12H"  # how often subscribers should re-fetch: twice a day is plent
 CRLF = b"\r\n"
 CALENDAR_END = b"END:VCALENDAR\r\n"
 _MAX_LINE = 75  # octets, excluding CRLF (RFC 5545 3.1)
-_CHUNK = 1 << 20
 
 # Control characters cannot appear in an iCalendar TEXT value (RFC 5545 3.3.11
 # allows none but HTAB); a line break becomes an escaped newline, the rest are dropped.
@@ -65,25 +56,15 @@ class FeedHeader:
 
 def normalize_text(value: str) -> str:
     """Return `value` as it will read back from a TEXT property: CR/CRLF become LF, CTLs vanish."""
-    if "\r" in value:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if _CTL.search(value):
-        value = _CTL.sub("", value)
-    return value
+    return _CTL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def escape_text(value: str) -> str:
     """Escape a TEXT value (RFC 5545 3.3.11) so nothing in it can end its property."""
     if not _SPECIAL.search(value):  # most names and ids: nothing to do
         return value
-    # `in` is a fast scan; skipping replaces that cannot match saves copies.
-    if "\r" in value or _CTL.search(value):
-        value = normalize_text(value)
-    if "\\" in value:
-        value = value.replace("\\", "\\\\")
-    if ";" in value:
-        value = value.replace(";", "\\;")
-    return value.replace(",", "\\,").replace("\n", "\\n")
+    value = normalize_text(value)
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def param_value(value: str) -> str:
@@ -105,27 +86,15 @@ def param_value(value: str) -> str:
 
 
 def fold(line: str) -> bytes:
-    """Encode one content line as UTF-8 and fold it at 75 octets, never inside a character."""
-    return _fold_bytes(line.encode("utf-8", "replace"))
+    """Encode one content line as UTF-8 and fold it at 75 octets, never inside a character.
 
-
-def _fold_bytes(data: bytes) -> bytes:
-    size = len(data)
-    if size <= _MAX_LINE:
-        return data
-    if data.isascii():  # one octet per character: cut anywhere
-        cutter = _CUTS.get(size)
-        if cutter is None:
-            cutter = itemgetter(
-                slice(0, _MAX_LINE), *(slice(i, i + 74) for i in range(_MAX_LINE, size, 74))
-            )
-            if size < 1 << 13:  # one getter per line length: a few hundred lengths occur
-                _CUTS[size] = cutter
-        return b"\r\n ".join(cutter(data))
+    A character UTF-8 cannot encode (a lone surrogate) is written as `?`.
+    """
+    data = line.encode("utf-8", "replace")
     parts = []
     start = 0
     limit = _MAX_LINE
-    while size - start > limit:
+    while len(data) - start > limit:
         cut = start + limit
         while data[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte: step back to the lead byte
             cut -= 1
@@ -134,54 +103,6 @@ def _fold_bytes(data: bytes) -> bytes:
         limit = _MAX_LINE - 1  # continuation lines start with a space, which counts
     parts.append(data[start:])
     return b"\r\n ".join(parts)
-
-
-# The slices of an ASCII line of each length, cut in C by one itemgetter call.
-_CUTS: dict[int, Callable[[bytes], tuple[bytes, ...]]] = {}
-
-# What `escape_text` does, on UTF-8 bytes: every character it touches is ASCII,
-# and no byte of a multi-byte UTF-8 sequence is, so the result is the same
-# text, encoded, without a second pass over the str.
-_CTL_BYTES = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
-
-
-def _escape_bytes(data: bytes) -> bytes:
-    # translate() returns `data` itself when it deletes nothing, and each
-    # replace() that finds nothing does too: C scans, no copies.
-    clean = data.translate(None, _CTL_BYTES)
-    if len(clean) != len(data):
-        if b"\r" in data:
-            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        clean = data.translate(None, _CTL_BYTES)
-    return (
-        clean.replace(b"\\", b"\\\\")
-        .replace(b";", b"\\;")
-        .replace(b",", b"\\,")
-        .replace(b"\n", b"\\n")
-    )
-
-
-def text_line(prefix: bytes, value: str) -> bytes:
-    """Return the folded UTF-8 content line `prefix` + `value` escaped as TEXT.
-
-    The same bytes as `fold(prefix + escape_text(value))`, in one pass over bytes.
-    """
-    data = prefix + _escape_bytes(value.encode("utf-8", "replace"))
-    return data if len(data) <= _MAX_LINE else _fold_bytes(data)
-
-
-def fold_text(line: str) -> str:
-    """Fold one content line like `fold`, but stay in str so an event is encoded only once."""
-    if line.isascii():  # O(1) in CPython: one character is one octet
-        size = len(line)
-        if size <= _MAX_LINE:
-            return line
-        return "\r\n ".join(
-            [line[:_MAX_LINE]] + [line[i : i + 74] for i in range(_MAX_LINE, size, 74)]
-        )
-    if len(line) * 4 <= _MAX_LINE:
-        return line
-    return fold(line).decode("utf-8")
 
 
 def format_duration(value: timedelta) -> str:
@@ -205,16 +126,12 @@ def format_duration(value: timedelta) -> str:
     return text
 
 
-def trigger(reminder: timedelta) -> str:
-    """Return the TRIGGER value of a reminder given as time *before* the start."""
-    return format_duration(-reminder)
+def _date_text(v: date) -> str:
+    return f"{v.year:04d}{v.month:02d}{v.day:02d}"
 
 
-_TWO = [f"{i:02d}" for i in range(100)]
-
-
-def _year(y: int) -> str:
-    return str(y) if y >= 1000 else f"{y:04d}"
+def _local_text(v: datetime) -> str:
+    return f"{_date_text(v)}T{v.hour:02d}{v.minute:02d}{v.second:02d}"
 
 
 def _utc_text(value: datetime) -> str:
@@ -223,28 +140,12 @@ def _utc_text(value: datetime) -> str:
     return _local_text(value.astimezone(UTC)) + "Z"
 
 
-def _local_text(v: datetime) -> str:
-    # Table lookups: about 5x faster than a format string on the hot path.
-    t = _TWO
-    return _year(v.year) + t[v.month] + t[v.day] + "T" + t[v.hour] + t[v.minute] + t[v.second]
-
-
-_ZONES: dict[str, ZoneInfo] = {}
-
-
-def _zone(name: str) -> ZoneInfo:
-    zone = _ZONES.get(name)
-    if zone is None:
-        zone = _ZONES[name] = ZoneInfo(name)
-    return zone
-
-
 def sort_instant(event: Event) -> float:
     """Return the POSIX time an event starts (an all-day event: midnight in its own zone)."""
     start = event.start
     if isinstance(start, datetime):
         return start.timestamp()
-    return datetime.combine(start, time(), _zone(event.timezone)).timestamp()
+    return datetime.combine(start, time(), ZoneInfo(event.timezone)).timestamp()
 
 
 def feed_order(events: Iterable[Event]) -> list[Event]:
@@ -260,9 +161,7 @@ def feed_order(events: Iterable[Event]) -> list[Event]:
     previous = float("-inf")
     run_start = 0
     for index, ev in enumerate(ordered):
-        start = ev.start
-        # `sort_instant` inlined for timed events: this loop runs once per event.
-        instant = start.timestamp() if isinstance(start, datetime) else sort_instant(ev)
+        instant = sort_instant(ev)
         if instant < previous:
             return sorted(ordered, key=lambda e: (sort_instant(e), e.uid))
         if instant != previous:
@@ -279,55 +178,35 @@ def _order_run_by_uid(ordered: list[Event], start: int, end: int) -> None:
 
 
 class EventWriter:
-    """Serialise events to VEVENT bytes; caches the lines that repeat across events.
+    """Render events as VEVENT bytes; caches the lines that repeat across events.
 
     Every cache is keyed by something that repeats across events (a stamp, a
-    zone, a place and kind, a partner's contact list with its organizer) and
-    bounded, so memory does not grow with the number of events. Lines are
-    built as UTF-8 bytes from the start, so no event is encoded twice.
+    place and kind, a partner's contact list with its organizer, reminders)
+    and bounded, so memory does not grow with the number of events.
     """
 
     def __init__(self, stamp: datetime) -> None:
-        self.stamp = ("DTSTAMP:" + _utc_text(stamp)).encode()
+        self.stamp = stamp
         self._places: dict[tuple[str, str, str], bytes] = {}
         self._people: dict[_PeopleKey, tuple[tuple[Person, ...], bytes]] = {}
         self._alarms: dict[tuple[timedelta, ...], tuple[bytes, ...]] = {}
-        self._zones: dict[str, tuple[bytes, bytes, ZoneInfo]] = {}
         self._stamps: dict[datetime, bytes] = {}
 
     def event(self, ev: Event) -> bytes:
         """Return one VEVENT, folded, CRLF-terminated."""
-        start = ev.start
-        end = ev.end
         if ev.all_day:
             when = (
-                b"DTSTART;VALUE=DATE:"
-                + _date_bytes(start)
-                + b"\r\nDTEND;VALUE=DATE:"
-                + _date_bytes(end)
+                f"DTSTART;VALUE=DATE:{_date_text(ev.start)}\r\n"
+                f"DTEND;VALUE=DATE:{_date_text(ev.end)}"
             )
         else:
-            zoned = self._zones.get(ev.timezone)
-            if zoned is None:
-                param = ";TZID=" + param_value(ev.timezone) + ":"
-                zoned = self._zones[ev.timezone] = (
-                    ("DTSTART" + param).encode("utf-8", "replace"),
-                    ("\r\nDTEND" + param).encode("utf-8", "replace"),
-                    _zone(ev.timezone),
-                )
-            dtstart, dtend, zone = zoned
-            # The planner hands out datetimes already in the event's zone and
-            # outside a repeated hour: that common case skips `_timed_bytes`.
-            if start.tzinfo is zone and not start.fold:  # type: ignore[union-attr]
-                first = dtstart + _local_bytes(start)  # type: ignore[arg-type]
-            else:
-                first = _timed_bytes("DTSTART", start, dtstart, zone)  # type: ignore[arg-type]
-            if end.tzinfo is zone and not end.fold:  # type: ignore[union-attr]
-                when = first + dtend + _local_bytes(end)  # type: ignore[arg-type]
-            else:
-                when = first + b"\r\n" + _timed_bytes("DTEND", end, dtend[2:], zone)  # type: ignore[arg-type]
-        summary = _escape_bytes(ev.title.encode("utf-8", "replace"))
-        title = b"SUMMARY:" + summary
+            zone = ZoneInfo(ev.timezone)
+            when = (
+                _timed_text("DTSTART", ev.start, ev.timezone, zone)  # type: ignore[arg-type]
+                + "\r\n"
+                + _timed_text("DTEND", ev.end, ev.timezone, zone)  # type: ignore[arg-type]
+            )
+        summary = escape_text(ev.title)
         place = self._places.get((ev.location, ev.kind, ev.purpose))
         if place is None:
             place = self._place(ev)
@@ -344,20 +223,17 @@ class EventWriter:
         if people is None or people[0] is not attendees:
             people = self._people_lines(key, ev)
         parts = [
-            b"BEGIN:VEVENT\r\n" + text_line(b"UID:", ev.uid),
-            self.stamp if ev.stamp is None else self._stamp(ev.stamp),
-            when,
-            title if len(title) <= _MAX_LINE else _fold_bytes(title),
+            b"BEGIN:VEVENT\r\n" + fold("UID:" + escape_text(ev.uid)),
+            self._stamp(self.stamp if ev.stamp is None else ev.stamp),
+            when.encode("utf-8", "replace"),
+            fold("SUMMARY:" + summary),
         ]
         if ev.description:
-            parts.append(text_line(b"DESCRIPTION:", ev.description))
+            parts.append(fold("DESCRIPTION:" + escape_text(ev.description)))
         parts.append(place)
         parts.append(people[1])
         if ev.reminders:
-            alarm = b"DESCRIPTION:" + summary
-            if len(alarm) > _MAX_LINE:
-                alarm = _fold_bytes(alarm)
-            parts.append(alarm.join(self._alarm_pieces(ev.reminders)))
+            parts.append(fold("DESCRIPTION:" + summary).join(self._alarm_pieces(ev.reminders)))
         else:
             parts.append(b"END:VEVENT\r\n")
         return b"\r\n".join(parts)
@@ -366,16 +242,11 @@ class EventWriter:
         # A partner's address (or "Video call") and the kind of meeting.
         if len(self._places) >= 1 << 16:
             self._places.clear()
-        category = _fold_bytes(
-            b"CATEGORIES:"
-            + _escape_bytes(ev.kind.encode("utf-8", "replace"))
-            + b","
-            + _escape_bytes(ev.purpose.encode("utf-8", "replace"))
-        )
+        place = fold(f"CATEGORIES:{escape_text(ev.kind)},{escape_text(ev.purpose)}")
         if ev.location:
-            category = text_line(b"LOCATION:", ev.location) + b"\r\n" + category
-        self._places[(ev.location, ev.kind, ev.purpose)] = category
-        return category
+            place = fold("LOCATION:" + escape_text(ev.location)) + CRLF + place
+        self._places[(ev.location, ev.kind, ev.purpose)] = place
+        return place
 
     def _people_lines(self, key: _PeopleKey, ev: Event) -> tuple[tuple[Person, ...], bytes]:
         # One entry per contact list (with its organizer and the event's
@@ -399,8 +270,8 @@ class EventWriter:
         return entry
 
     def _stamp(self, stamp: datetime) -> bytes:
-        # Locked events carry the DTSTAMP of the run that last changed them:
-        # a handful of distinct values shared by thousands of events.
+        # The run's stamp, or the DTSTAMP of the run that last changed a locked
+        # event: a handful of distinct values shared by thousands of events.
         line = self._stamps.get(stamp)
         if line is None:
             if len(self._stamps) >= 4096:
@@ -414,7 +285,7 @@ class EventWriter:
         pieces = self._alarms.get(reminders)
         if pieces is None:
             heads = [
-                f"BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:{trigger(r)}\r\n".encode()
+                f"BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:{format_duration(-r)}\r\n".encode()
                 for r in sorted(set(reminders), reverse=True)
             ]
             close = b"\r\nEND:VALARM\r\n"
@@ -427,37 +298,21 @@ class EventWriter:
 
 
 _PeopleKey = tuple[int, str | None, str | None, str, int]
-_TWO_BYTES = [b"%02d" % i for i in range(100)]
-_HOURS_MINUTES = [_TWO_BYTES[h] + _TWO_BYTES[m] for h in range(24) for m in range(60)]
-_DAYS: dict[int, bytes] = {}
 
 
-def _local_bytes(v: datetime) -> bytes:
-    # Table lookups: several times faster than a format string on the hot path,
-    # the date part cached per day (a plan spans a few hundred).
-    day = _DAYS.get(v.toordinal())
-    if day is None:
-        if len(_DAYS) >= 1 << 12:
-            _DAYS.clear()
-        day = _DAYS[v.toordinal()] = _date_bytes(v) + b"T"
-    return day + _HOURS_MINUTES[v.hour * 60 + v.minute] + _TWO_BYTES[v.second]
+@cache
+def _tzid_param(tzid: str) -> str:
+    return ";TZID=" + param_value(tzid) + ":"
 
 
-def _date_bytes(v: date) -> bytes:
-    t = _TWO_BYTES
-    y = v.year
-    return t[y // 100] + t[y % 100] + t[v.month] + t[v.day]
-
-
-def _timed_bytes(prop: str, value: datetime, prefix: bytes, zone: ZoneInfo) -> bytes:
-    # `prefix` is the property with its TZID parameter, as the common case writes it.
+def _timed_text(prop: str, value: datetime, tzid: str, zone: ZoneInfo) -> str:
     if value.tzinfo is not zone:
         value = value.astimezone(zone)
     if value.fold and value.replace(fold=0).utcoffset() != value.utcoffset():
         # The second pass through a repeated hour (autumn fall-back): a TZID
         # time means the first pass (RFC 5545 3.3.5), so name the instant in UTC.
-        return (prop + ":" + _utc_text(value)).encode()
-    return prefix + _local_bytes(value)
+        return prop + ":" + _utc_text(value)
+    return prop + _tzid_param(tzid) + _local_text(value)
 
 
 def _person_line(prop: str, person: Person) -> bytes:
@@ -470,224 +325,37 @@ def _person_line(prop: str, person: Person) -> bytes:
     return fold(f"{prop}{params}:mailto:{address}")
 
 
-def calendar_head(header: FeedHeader, vtimezones: Iterable[bytes]) -> bytes:
-    """Return a VCALENDAR's opening lines and its VTIMEZONE blocks."""
-    name = _escape_bytes(header.name.encode("utf-8", "replace"))
-    description = _escape_bytes(header.description.encode("utf-8", "replace"))
-    return b"".join(
-        [
-            _HEAD_START,
-            _fold_bytes(b"NAME:" + name),  # RFC 7986
-            CRLF,
-            _fold_bytes(b"X-WR-CALNAME:" + name),  # what Apple, Google and Outlook read
-            CRLF,
-            _fold_bytes(b"DESCRIPTION:" + description),
-            CRLF,
-            _fold_bytes(b"X-WR-CALDESC:" + description),
-            CRLF,
-            text_line(b"X-WR-TIMEZONE:", header.timezone),
-            CRLF,
-            _HEAD_END,
-            *vtimezones,
-        ]
-    )
-
-
-# The lines every feed's head shares, folded once.
-_HEAD_START = b"".join(
-    _fold_bytes(line.encode()) + CRLF
-    for line in (
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:" + PRODID,
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-    )
-)
-_HEAD_END = b"".join(
-    _fold_bytes(line.encode()) + CRLF
-    for line in ("REFRESH-INTERVAL;VALUE=DURATION:" + REFRESH, "X-PUBLISHED-TTL:" + REFRESH)
-)
-
-
-@dataclass(slots=True)
-class FeedBody:
-    """Where one feed's events lie in the spool, and what the feed needs around them."""
-
-    runs: array[int]  # alternating start and end offsets of contiguous spool ranges
-    tzids: set[str]
-    events: int = 0
-
-
-Progress = Callable[[int, int], None]
-
-
 def used_tzids(events: Iterable[Event]) -> set[str]:
     """Return the TZIDs that the timed events among `events` need a VTIMEZONE for."""
     return {ev.timezone for ev in events if not ev.all_day}
 
 
-def feed_tzids(
-    events: Iterable[Event], routes: Iterable[Sequence[int]], feed_count: int
-) -> list[set[str]]:
-    """Return, per feed, the TZIDs its timed events use (a feed's head lists them first)."""
-    found: list[set[str]] = [set() for _ in range(feed_count)]
-    for ev, indexes in zip(events, routes, strict=True):
-        if not ev.all_day:
-            for index in indexes:
-                found[index].add(ev.timezone)
-    return found
-
-
-def write_events(
-    events: Sequence[Event],
-    routes: Iterable[Sequence[int]],
-    feed_count: int,
-    out: BinaryIO,
-    *,
-    stamp: datetime,
-    progress: Progress | None = None,
-    progress_total: int = 0,
-) -> list[FeedBody]:
-    """Serialise each event once to `out`; note, per feed, which byte ranges are its events.
-
-    `events` must already be in feed order; `routes` holds, for each event,
-    the indexes of the feeds it belongs to. Offsets count from the start of
-    `out`, so `out` may already hold a calendar head (then it is itself a
-    feed, usually all.ics); `feed_parts` assembles the other feeds from it.
-    """
-    writer = EventWriter(stamp)
-    bodies = [FeedBody(array("q"), set()) for _ in range(feed_count)]
-    # Plain lists indexed by feed: the inner loop runs once per event and feed.
-    runs_of = [body.runs for body in bodies]
-    tzids_of = [body.tzids for body in bodies]
-    counts = [0] * feed_count
-    last_end = [-1] * feed_count
-    position = out.tell()
-    write = out.write
-    event = writer.event
-    with _gc_paused():
-        for count, (ev, indexes) in enumerate(zip(events, routes, strict=True), 1):
-            data = event(ev)
-            write(data)
-            begin = position
-            position += len(data)
-            timed = not ev.all_day
-            for index in indexes:
-                counts[index] += 1
-                if timed:
-                    tzids_of[index].add(ev.timezone)
-                if last_end[index] == begin:  # follows its previous event: one longer run
-                    runs_of[index][-1] = position
-                else:
-                    runs_of[index].extend((begin, position))
-                last_end[index] = position
-            if progress is not None and count % 4096 == 0:
-                progress(count, progress_total)
-    for body, events_in in zip(bodies, counts, strict=True):
-        body.events = events_in
-    out.flush()
-    return bodies
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Serialising allocates millions of short-lived acyclic objects; with a
-    # large Plan alive, every collection would rescan it. Nothing here makes
-    # cycles, so pausing the collector loses nothing and halves the time.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def feed_head(header: FeedHeader, tzids: Iterable[str], years: tuple[int, int]) -> bytes:
-    """Return a feed's head with one VTIMEZONE per TZID, sorted.
+    """Return a VCALENDAR's opening lines and one VTIMEZONE per TZID, sorted.
 
     A feed without timed events still gets its default zone's VTIMEZONE:
     RFC 5545 wants at least one component in a VCALENDAR.
     """
-    names = sorted(tzids) or [header.timezone]
-    return calendar_head(header, (vtimezone_block(name, *years) for name in names))
-
-
-Reader = Callable[[Sequence[int], Sequence[int]], Iterable[bytes]]
-"""`read(offsets, sizes)`: the spool's bytes at each offset, one piece per offset."""
-
-
-def feed_parts(
-    header: FeedHeader, body: FeedBody, read: Reader, *, years: tuple[int, int]
-) -> Iterator[bytes]:
-    """Yield one complete VCALENDAR (head, VTIMEZONEs, its spooled events, end) in chunks.
-
-    `read` reads the spool. Chunks are about a megabyte at most, so a
-    partner's feed (a few kilobytes) comes out as a single write.
-    """
-    head = feed_head(header, body.tzids, years)
-    offsets = body.runs[0::2]
-    sizes = array("q", map(sub, body.runs[1::2], offsets))
-    if len(head) + sum(sizes) <= _CHUNK:  # most feeds: every run in one read call
-        yield b"".join([head, *read(offsets, sizes), CALENDAR_END])
-        return
-    yield head
-    # Runs that together fill about a chunk are read in one call; `ends`
-    # finds where each chunk stops without a Python step per run.
-    ends = list(accumulate(sizes))
-    start = 0
-    done = 0
-    while start < len(sizes):
-        stop = bisect_right(ends, done + _CHUNK, start)
-        if stop == start:  # a single run longer than a chunk: read it in pieces
-            offset, size = offsets[start], sizes[start]
-            for piece in range(0, size, _CHUNK):
-                yield from read((offset + piece,), (min(_CHUNK, size - piece),))
-            stop = start + 1
-        else:
-            yield b"".join(read(offsets[start:stop], sizes[start:stop]))
-        done = ends[stop - 1]
-        start = stop
-    yield CALENDAR_END
-
-
-def copy_feed(
-    header: FeedHeader,
-    body: FeedBody,
-    spool: BinaryIO,
-    sink: BinaryIO,
-    *,
-    years: tuple[int, int],
-) -> None:
-    """Write one complete VCALENDAR to `sink`, its events copied from `spool`."""
-    for chunk in feed_parts(header, body, spool_reader(spool), years=years):
-        sink.write(chunk)
-
-
-def spool_reader(spool: BinaryIO) -> Reader:
-    """Return `read(offsets, sizes)` for a flushed spool: `os.pread` where there is one.
-
-    pread leaves the file position alone and maps nothing, so the spool's
-    pages never count towards this process's resident memory; mapped over
-    the offsets, it reads a feed's runs without a Python call per run.
-    """
-    import os
-
-    try:
-        fd = spool.fileno()
-    except (OSError, AttributeError, ValueError):
-        fd = -1
-    if fd >= 0 and hasattr(os, "pread"):
-        pread = os.pread
-        return lambda offsets, sizes: map(pread, repeat(fd), sizes, offsets)
-
-    def read(offsets: Sequence[int], sizes: Sequence[int]) -> Iterator[bytes]:
-        for offset, size in zip(offsets, sizes, strict=True):
-            spool.seek(offset)
-            yield spool.read(size)
-
-    return read
+    name = escape_text(header.name)
+    description = escape_text(header.description)
+    lines = (
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:" + PRODID,
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "NAME:" + name,  # RFC 7986
+        "X-WR-CALNAME:" + name,  # what Apple, Google and Outlook read
+        "DESCRIPTION:" + description,
+        "X-WR-CALDESC:" + description,
+        "X-WR-TIMEZONE:" + escape_text(header.timezone),
+        "REFRESH-INTERVAL;VALUE=DURATION:" + REFRESH,
+        "X-PUBLISHED-TTL:" + REFRESH,
+    )
+    zones = sorted(tzids) or [header.timezone]
+    return b"".join(
+        [*(fold(line) + CRLF for line in lines), *(vtimezone_block(z, *years) for z in zones)]
+    )
 
 
 def year_range(events: Iterable[Event], first: date, last: date) -> tuple[int, int]:
@@ -707,15 +375,16 @@ def render_feed(
     stamp: datetime,
     years: tuple[int, int] | None = None,
 ) -> bytes:
-    """Return one whole feed as bytes (small plans and tests; large ones go through the spool)."""
-    import io
+    """Return one whole feed: head, VTIMEZONEs, every event in feed order, end.
 
+    `years` is the span the VTIMEZONEs cover; by default the events' own.
+    Publishing many feeds at once goes through `chancal.publish.spool`, which
+    renders each event only once for all the feeds it belongs to.
+    """
     ordered = feed_order(events)
     if years is None:
         first = ordered[0].day if ordered else stamp.date()
         years = year_range(ordered, first, first)
-    sink = io.BytesIO()
-    sink.write(feed_head(header, used_tzids(ordered), years))
-    write_events(ordered, [()] * len(ordered), 0, sink, stamp=stamp)
-    sink.write(CALENDAR_END)
-    return sink.getvalue()
+    render = EventWriter(stamp).event
+    head = feed_head(header, used_tzids(ordered), years)
+    return b"".join([head, *map(render, ordered), CALENDAR_END])
