@@ -91,6 +91,8 @@ def fold(line: str) -> bytes:
     A character UTF-8 cannot encode (a lone surrogate) is written as `?`.
     """
     data = line.encode("utf-8", "replace")
+    if len(data) <= _MAX_LINE:
+        return data
     parts = []
     start = 0
     limit = _MAX_LINE
