@@ -28,16 +28,15 @@ from chancal.exporters.ics import (
     year_range,
 )
 from chancal.feeds import (
-    parse_stamp,
     period_text,
     router,
     safe_name,
     select_feeds,
-    stamp_from_epoch,
     write_feeds,
 )
 from chancal.plan import PartnerInfo, Plan
 from chancal.publish.spool import feed_parts, spool_reader, write_events
+from chancal.publish.workflow import parse_stamp, stamp_from_epoch
 from test_ics_support import STAMP, conference, make_plan_by_hand, timed_event
 
 

@@ -143,7 +143,9 @@ def test_progress_shows_on_a_terminal_for_large_programs(
 
     err = io.StringIO()
     monkeypatch.setattr(cli_output, "PROGRESS_MIN_PARTNERS", 1)
-    monkeypatch.setattr(cli_output, "stderr", lambda: Console(file=err, force_terminal=True, width=80))
+    monkeypatch.setattr(
+        cli_output, "stderr", lambda: Console(file=err, force_terminal=True, width=80)
+    )
     with cli_output.planning_progress(partners):
         pass
     assert ("Planning 1 partners" in err.getvalue()) is shown

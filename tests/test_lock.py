@@ -228,8 +228,11 @@ def test_field_problems_point_at_the_field() -> None:
 def test_every_problem_is_reported_at_once() -> None:
     """Two bad lines give two located problems, not one."""
     first = _good_line().replace('"sequence": 0', '"sequence": "x"')
-    second = _good_line().replace(Q1.key, Q2.key + "x").replace(Q1.uid, "other").replace(
-        '"CONFIRMED"', '"DONE"'
+    second = (
+        _good_line()
+        .replace(Q1.key, Q2.key + "x")
+        .replace(Q1.uid, "other")
+        .replace('"CONFIRMED"', '"DONE"')
     )
     with pytest.raises(ConfigError) as info:
         loads(f"{HEADER}{first}\n{second}\n")
@@ -263,7 +266,12 @@ def test_a_format_1_lock_is_upgraded_keeping_uids_and_raising_sequences() -> Non
     old = upgrade(V1, "chancal.lock")
     assert old.program_id == "prog"
     [entry] = old.entries
-    assert (entry.uid, entry.sequence, entry.upgraded, entry.title) == (Q1.uid, 2, True, "Old title")
+    assert (entry.uid, entry.sequence, entry.upgraded, entry.title) == (
+        Q1.uid,
+        2,
+        True,
+        "Old title",
+    )
     result = reconcile(make_plan(Q1), old, today=TODAY, stamp=STAMP2)
     [event] = result.plan.events
     assert (event.uid, event.sequence, event.stamp) == (Q1.uid, 3, STAMP2)

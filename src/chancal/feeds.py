@@ -13,12 +13,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import partial
 from hashlib import sha256
 from pathlib import Path
@@ -189,13 +188,28 @@ def router(plan: Plan, feeds: Sequence[Feed]) -> Callable[[Event], Sequence[int]
     return route
 
 
-def _prepare(
-    plan: Plan, partners: Sequence[str] | None, managers: Sequence[str] | None
-) -> tuple[list[Feed], list[Event], tuple[int, int], Callable[[Event], Sequence[int]]]:
-    """Select the feeds, order the events and route them: what writing and checking share."""
+@dataclass(frozen=True, slots=True)
+class _Routed:
+    """What writing and checking share: the feeds, the events in order, where each goes."""
+
+    feeds: list[Feed]
+    ordered: list[Event]
+    years: tuple[int, int]
+    route: Callable[[Event], Sequence[int]]
+    # all.ics doubles as the spool only when it holds every event: a withdrawn
+    # copy (a CANCELLED event for the feeds a partner left) is not in all.ics.
+    all_is_spool: bool
+
+
+def _prepare(plan: Plan, partners: Sequence[str] | None, managers: Sequence[str] | None) -> _Routed:
+    """Select the feeds, order the events and route them."""
     feeds = select_feeds(plan, partners, managers)
     ordered = feed_order(plan.events)
-    return feeds, ordered, year_range(ordered, plan.year_start, plan.last_day), router(plan, feeds)
+    route = router(plan, feeds)
+    all_is_spool = bool(feeds) and feeds[0].kind == "all"
+    all_is_spool = all_is_spool and all(route(ev)[:1] == (0,) for ev in ordered)
+    years = year_range(ordered, plan.year_start, plan.last_day)
+    return _Routed(feeds, ordered, years, route, all_is_spool)
 
 
 def write_feeds(
@@ -208,7 +222,8 @@ def write_feeds(
     progress: Progress | None = None,
 ) -> Written:
     """Write the selected feeds under `out`, all or nothing."""
-    feeds, ordered, years, route = _prepare(plan, partners, managers)
+    routed = _prepare(plan, partners, managers)
+    feeds = routed.feeds
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
     root = out.resolve()
@@ -231,9 +246,9 @@ def write_feeds(
             _write_new(os.path.join(staging, feeds[index].path), chunks())
             return True
 
-        spool = staging / (feeds[0].path if feeds[0].kind == "all" else ".spool")
-        counts, changed = _stage(feeds, ordered, route, spool, emit, stamp, years, progress)
-        if feeds[0].kind == "all" and not _same_file(spool, targets[0]):
+        spool = staging / (feeds[0].path if routed.all_is_spool else ".spool")
+        counts, changed = _stage(routed, spool, emit, stamp, progress)
+        if routed.all_is_spool and not _same_file(spool, targets[0]):
             changed.insert(0, 0)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staging / ".spool")
@@ -261,7 +276,8 @@ def stale_feeds(
     and compared byte for byte with the file on disk; only the spool (all.ics's
     bytes) goes to a scratch file outside `out`. Nothing under `out` is touched.
     """
-    feeds, ordered, years, route = _prepare(plan, partners, managers)
+    routed = _prepare(plan, partners, managers)
+    feeds = routed.feeds
     root = out.resolve()
     targets = _targets(root, feeds)
 
@@ -270,8 +286,8 @@ def stale_feeds(
 
     with tempfile.TemporaryDirectory(prefix="chancal-check-") as scratch:
         spool = Path(scratch) / "spool.ics"
-        _, stale = _stage(feeds, ordered, route, spool, emit, stamp, years, None)
-        if feeds[0].kind == "all" and not _same_file(spool, targets[0]):
+        _, stale = _stage(routed, spool, emit, stamp, None)
+        if routed.all_is_spool and not _same_file(spool, targets[0]):
             stale.insert(0, 0)
     return [feeds[i].path for i in stale]
 
@@ -382,16 +398,13 @@ def _replayable(chunks: Callable[[], Iterator[bytes]]) -> Callable[[], Iterator[
 
 
 def _stage(
-    feeds: Sequence[Feed],
-    ordered: Sequence[Event],
-    route: Callable[[Event], Sequence[int]],
+    routed: _Routed,
     spool_path: Path,
     emit: Callable[[int, Callable[[], Iterator[bytes]]], bool],
     stamp: datetime,
-    years: tuple[int, int],
     progress: Progress | None,
 ) -> tuple[list[int], list[int]]:
-    """Write the spool (all.ics itself when it is feeds[0]), then `emit` every other feed.
+    """Write the spool (all.ics itself when it holds every event), then `emit` every other feed.
 
     Every event is serialised once, into the spool; each other feed is then
     assembled from the spool's byte ranges that hold its events, and handed
@@ -401,15 +414,16 @@ def _stage(
     worker processes saved nothing measurable (benchmarks/README.md, issue 12).
     Returns events per feed, and the feeds `emit` answered True for, in order.
     """
+    feeds, ordered, years = routed.feeds, routed.ordered, routed.years
     total = len(ordered) + len(feeds)
-    spool_feed = 0 if feeds and feeds[0].kind == "all" else None
+    spool_feed = 0 if routed.all_is_spool else None
     # Exclusive: the staging folder is new, so an existing file would be a bug.
     with open(spool_path, "x+b", buffering=_CHUNK) as spool:
         if spool_feed is not None:
             spool.write(feed_head(feeds[spool_feed].header, used_tzids(ordered), years))
         bodies = write_events(
             ordered,
-            map(route, ordered),
+            map(routed.route, ordered),
             len(feeds),
             spool,
             stamp=stamp,
@@ -538,26 +552,3 @@ def _make_dirs(folder: Path) -> list[Path]:
 def _remove_empty(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not empty: someone else's files are in it
         folder.rmdir()
-
-
-def parse_stamp(text: str) -> datetime:
-    """Parse `--stamp` (ISO 8601; without an offset it means UTC) to whole UTC seconds."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(
-            f"--stamp '{text}' is not an ISO date-time; write it like 2027-01-01T00:00:00Z"
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0)
-
-
-def stamp_from_epoch(text: str) -> datetime:
-    """Parse SOURCE_DATE_EPOCH (whole seconds since 1970, UTC), as reproducible builds define it."""
-    if not re.fullmatch(r"\s*\d+\s*", text):
-        raise UsageError(f"SOURCE_DATE_EPOCH '{text}' is not a whole number of seconds")
-    try:
-        return datetime.fromtimestamp(int(text), UTC)
-    except (OverflowError, ValueError, OSError):
-        raise UsageError(f"SOURCE_DATE_EPOCH '{text}' is out of range") from None
