@@ -64,9 +64,9 @@ def load_plan(path: Path) -> Any:
 def exporter() -> Callable[[Any, Path, datetime], int]:
     """Return a function that writes every ICS feed of a plan to a folder; bytes written.
 
-    Uses what `chancal export --ics` calls: chancal.feeds.write_feeds.
+    Uses what `chancal export --ics` calls: chancal.publish.feeds.write_feeds.
     """
-    from chancal.feeds import write_feeds as write
+    from chancal.publish.feeds import write_feeds as write
 
     def run(plan: Any, folder: Path, when: datetime) -> int:
         write(plan, folder, stamp=when)

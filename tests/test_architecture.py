@@ -227,7 +227,6 @@ def test_exporters_use_only_values() -> None:
     [
         ("chancal.planner", "chancal.cli"),
         ("chancal.planner", "chancal.publish"),
-        ("chancal.planner", "chancal.feeds"),
         ("chancal.planner", "chancal.exporters"),
         ("chancal.planner", "chancal.health"),
         ("chancal.planner", "chancal.loader"),
@@ -235,14 +234,15 @@ def test_exporters_use_only_values() -> None:
         *(
             (health, forbidden)
             for health in ("chancal.health", "chancal.health_checks", "chancal.health_measures")
-            for forbidden in ("chancal.planner", "chancal.publish", "chancal.feeds", "chancal.cli")
+            for forbidden in ("chancal.planner", "chancal.publish", "chancal.cli")
         ),
         # The lock and reconciling never plan: the workflow plans, then reconciles.
         ("chancal.publish.lock", "chancal.planner"),
         ("chancal.publish.lock_v1", "chancal.planner"),
         ("chancal.publish.reconcile", "chancal.planner"),
+        ("chancal.publish.feeds", "chancal.planner"),
+        ("chancal.publish.spool", "chancal.planner"),
         ("chancal.publish", "chancal.cli"),
-        ("chancal.feeds", "chancal.cli"),
         ("chancal.api", "chancal.cli"),
     ],
 )

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import chancal.feeds
+import chancal.publish.feeds as feeds_module
 import chancal.publish.spool
 from chancal.errors import UsageError
 from chancal.exporters.ics import (
@@ -27,14 +27,14 @@ from chancal.exporters.ics import (
     used_tzids,
     year_range,
 )
-from chancal.feeds import (
+from chancal.plan import PartnerInfo, Plan
+from chancal.publish.feeds import (
     period_text,
     router,
     safe_name,
     select_feeds,
     write_feeds,
 )
-from chancal.plan import PartnerInfo, Plan
 from chancal.publish.spool import feed_parts, spool_reader, write_events
 from chancal.publish.workflow import parse_stamp, stamp_from_epoch
 from test_ics_support import STAMP, conference, make_plan_by_hand, timed_event
@@ -265,7 +265,7 @@ def test_failure_while_writing_leaves_folder_untouched(
     (tmp_path / "notes.txt").write_text("mine")
     before = snapshot(tmp_path)
     calls = 0
-    real = chancal.feeds._write_new
+    real = feeds_module._write_new
 
     def failing(path: str, chunks: Iterable[bytes]) -> None:
         nonlocal calls
@@ -274,7 +274,7 @@ def test_failure_while_writing_leaves_folder_untouched(
             raise OSError("disk full")
         real(path, chunks)
 
-    monkeypatch.setattr(chancal.feeds, "_write_new", failing)
+    monkeypatch.setattr(feeds_module, "_write_new", failing)
     with pytest.raises(OSError, match="disk full"):
         write_feeds(plan, tmp_path, stamp=datetime(2024, 1, 1, tzinfo=UTC))
     assert snapshot(tmp_path) == before
@@ -440,7 +440,7 @@ def test_failed_first_run_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.M
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("no space")
 
-    monkeypatch.setattr(chancal.feeds, "_write_new", boom)
+    monkeypatch.setattr(feeds_module, "_write_new", boom)
     with pytest.raises(OSError):
         write_feeds(make_plan_by_hand(), tmp_path / "new" / "calendars", stamp=STAMP)
     assert os.listdir(tmp_path) == []
@@ -501,6 +501,6 @@ def test_out_must_be_a_folder(tmp_path: Path) -> None:
 def test_same_bytes(tmp_path: Path, on_disk: bytes, chunks: list[bytes], same: bool) -> None:
     """A feed counts as unchanged only if the file holds exactly its bytes, however chunked."""
     (tmp_path / "feed.ics").write_bytes(on_disk)
-    assert chancal.feeds._same_bytes(iter(chunks), tmp_path / "feed.ics") is same
-    assert chancal.feeds._same_bytes(iter(chunks), tmp_path / "missing.ics") is False
-    assert chancal.feeds._same_bytes(iter(chunks), tmp_path) is False  # a folder
+    assert feeds_module._same_bytes(iter(chunks), tmp_path / "feed.ics") is same
+    assert feeds_module._same_bytes(iter(chunks), tmp_path / "missing.ics") is False
+    assert feeds_module._same_bytes(iter(chunks), tmp_path) is False  # a folder

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from chancal.feeds import write_feeds
 from chancal.loader import load
 from chancal.plan import Plan
 from chancal.planner import make_plan
+from chancal.publish.feeds import write_feeds
 from test_ics_support import fields_of, instant, reference_event, vobject_read
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,11 +11,11 @@ import pytest
 
 from chancal import pool
 from chancal.exporters.plan_json import plan_json
-from chancal.feeds import write_feeds
 from chancal.loader import load
 from chancal.models import Manager, Partner
 from chancal.plan import Plan
 from chancal.planner import build, make_plan, parallel
+from chancal.publish.feeds import write_feeds
 from test_pool import a_worker_goes_first  # noqa: F401 - a fixture
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "partners.yaml"

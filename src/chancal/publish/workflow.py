@@ -5,7 +5,7 @@ Every command goes through `open_program` and `plan_year`, so `plan`,
 program planned around what its lock says was published, with nothing
 before `today` moved. `publish` adds the verdict of the independent
 verifier and the reconciled calendar; `write_lock` and the feed writer
-(`chancal.feeds`) put it on disk all or nothing.
+(`chancal.publish.feeds`) put it on disk all or nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from pathlib import Path
 
 from chancal import planner
 from chancal.errors import ChancalError, ConfigError, Problem, UsageError
-from chancal.feeds import Written, stale_feeds, write_feeds
 from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
+from chancal.publish.feeds import Written, stale_feeds, write_feeds
 from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dumps, loads, pins
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
