@@ -13,7 +13,17 @@ import pytest
 from chancal.health import check_health, report_json
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import HealthThresholds
-from chancal.plan import Diagnostic, Event, ManagerInfo, PartnerInfo, Plan, TierInfo
+from chancal.plan import (
+    AllDay,
+    Diagnostic,
+    Event,
+    ManagerInfo,
+    PartnerInfo,
+    Plan,
+    Span,
+    TierInfo,
+    Timed,
+)
 from chancal.scores import PRINCIPLES
 
 TZ = "Europe/Berlin"
@@ -41,12 +51,12 @@ def ev(
 ) -> Event:
     """Build one event; `days` > 0 makes it all-day."""
     d = date.fromisoformat(day)
+    span: Span
     if days:
-        start: date | datetime = d
-        end: date | datetime = d + timedelta(days=days)
+        span = AllDay(d, d + timedelta(days=days))
     else:
         start = datetime(d.year, d.month, d.day, 10, tzinfo=ZoneInfo(TZ))
-        end = start + timedelta(hours=hours)
+        span = Timed(start, start + timedelta(hours=hours))
     key = key or f"{partner}/{kind}/{day}"
     return Event(
         key=key,
@@ -57,10 +67,8 @@ def ev(
         kind=kind,
         purpose=BUILTIN_KINDS[kind].purpose,
         title=BUILTIN_KINDS[kind].title,
-        start=start,
-        end=end,
+        span=span,
         timezone=TZ,
-        all_day=bool(days),
         mode="virtual",
         description=description,
         focus_area=focus,
@@ -261,7 +269,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     (
         "two-day reviews outweigh collaboration by hours",
         _plan(events=tuple(
-            replace(e, start=e.day, end=e.day + timedelta(days=2), all_day=True)
+            replace(e, span=AllDay(e.day, e.day + timedelta(days=2)))
             if e.kind == "quarterly_business_review" else e
             for e in ACME_EVENTS
         ) + MINI_EVENTS),
@@ -424,8 +432,7 @@ def test_review_week_is_the_partners_own_monday_based_week(timezone: str, status
     sunday_evening = datetime(2027, 5, 9, 20, tzinfo=ZoneInfo(TZ))
     session = replace(
         ev("acme", "joint_marketing_strategy", "2027-05-09", description=STRATEGY_TEXT),
-        start=sunday_evening,
-        end=sunday_evening + timedelta(hours=3),
+        span=Timed(sunday_evening, sunday_evening + timedelta(hours=3)),
     )
     events = (
         *without(ACME_EVENTS, "acme/joint_marketing_strategy/2027-05-31"),
@@ -497,7 +504,7 @@ def test_promised_strategy_session_missing_without_a_diagnostic_does_not_ask_for
 def test_balance_fails_when_short_by_hours_only() -> None:
     """Two-day reviews outweigh collaboration by hours: that alone fails, and both ratios show."""
     events = tuple(
-        replace(e, start=e.day, end=e.day + timedelta(days=2), all_day=True)
+        replace(e, span=AllDay(e.day, e.day + timedelta(days=2)))
         if e.kind == "quarterly_business_review"
         else e
         for e in ACME_EVENTS

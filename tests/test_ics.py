@@ -21,7 +21,7 @@ from chancal.exporters.ics import (
     param_value,
     render_feed,
 )
-from chancal.plan import Event, Plan
+from chancal.plan import Event, Plan, Timed
 from test_ics_support import (
     STAMP,
     ZONES,
@@ -385,8 +385,10 @@ def test_zones_at_utc_in_winter(tzid: str) -> None:
         replace(
             timed_event("ber", datetime(2022, month, 12, 10), 1, n=month),
             timezone=tzid,
-            start=datetime(2022, month, 12, 10, tzinfo=zone),
-            end=datetime(2022, month, 12, 11, tzinfo=zone),
+            span=Timed(
+                datetime(2022, month, 12, 10, tzinfo=zone),
+                datetime(2022, month, 12, 11, tzinfo=zone),
+            ),
         )
         for month in (1, 7, 10, 11)
     ]

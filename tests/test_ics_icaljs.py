@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from chancal.exporters.ics import FeedHeader, render_feed
+from chancal.plan import AllDay, Timed
 from test_ics_support import STAMP, make_plan_by_hand, timed_event
 
 SCRIPT = r"""
@@ -68,8 +69,9 @@ def test_icaljs_reads_every_instant(tmp_path: Path) -> None:
     assert len(parsed) == len(events)
     for ev in events:
         start, end, summary = parsed[ev.uid]
-        if ev.all_day:
-            assert (start, end) == (ev.start.isoformat(), ev.end.isoformat()), ev.key
-        else:
-            assert (start, end) == (ev.start.timestamp(), ev.end.timestamp()), ev.key  # type: ignore[union-attr]
+        match ev.span:
+            case AllDay(first, stop):
+                assert (start, end) == (first.isoformat(), stop.isoformat()), ev.key
+            case Timed(first, stop):
+                assert (start, end) == (first.timestamp(), stop.timestamp()), ev.key
         assert summary == ev.title

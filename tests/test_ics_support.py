@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from chancal.plan import Event, ManagerInfo, PartnerInfo, Person, Plan, make_uid
+from chancal.plan import AllDay, Event, ManagerInfo, PartnerInfo, Person, Plan, Timed, make_uid
 
 STAMP = datetime(2022, 6, 1, 8, 30, tzinfo=UTC)
 PROGRAM = "test-program"
@@ -83,10 +83,8 @@ def timed_event(
         "kind": "quarterly_business_review",
         "purpose": "accountability",
         "title": title if title is not None else f"Review {n}: Partner {pid.upper()}",
-        "start": start,
-        "end": (start.astimezone(UTC) + timedelta(hours=hours)).astimezone(zone),
+        "span": Timed(start, (start.astimezone(UTC) + timedelta(hours=hours)).astimezone(zone)),
         "timezone": tzid,
-        "all_day": False,
         "mode": "virtual",
         "location": location,
         "description": description,
@@ -111,10 +109,8 @@ def all_day_event(pid: str, start: date, days: int, *, n: int = 0, **changes: ob
         "kind": "site_visit",
         "purpose": "collaboration",
         "title": f"Site visit at Partner {pid.upper()}",
-        "start": start,
-        "end": start + timedelta(days=days),
+        "span": AllDay(start, start + timedelta(days=days)),
         "timezone": ZONES[pid],
-        "all_day": True,
         "mode": "on_site",
         "location": "Main office, Street 1",
         "description": "Visit",
@@ -139,10 +135,8 @@ def conference() -> Event:
         kind="partner_conference",
         purpose="collaboration",
         title="Partner conference",
-        start=date(2023, 5, 9),
-        end=date(2023, 5, 12),
+        span=AllDay(date(2023, 5, 9), date(2023, 5, 12)),
         timezone="Europe/Berlin",
-        all_day=True,
         mode="on_site",
         location="Berlin, Messe",
         description="Keynotes, awards, partner meetings",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,17 @@ from hypothesis import strategies as st
 
 from chancal.changes import summarize
 from chancal.errors import ConfigError
-from chancal.plan import Event, ManagerInfo, PartnerInfo, Person, Plan, make_uid
+from chancal.plan import (
+    AllDay,
+    Event,
+    ManagerInfo,
+    PartnerInfo,
+    Person,
+    Plan,
+    Span,
+    Timed,
+    make_uid,
+)
 from chancal.publish.lock import EMPTY_LOCK, Lock, dumps, event_content, loads, pins
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import reconcile
@@ -35,10 +45,8 @@ def timed(key: str, day: date, hour: int = 10, *, title: str = "", partner: str 
         kind="quarterly_business_review",
         purpose="accountability",
         title=title or f"Review {key}",
-        start=start,
-        end=start + timedelta(hours=2),
+        span=Timed(start, start + timedelta(hours=2)),
         timezone="Europe/Berlin",
-        all_day=False,
         mode="virtual",
         organizer=Person("Ana", "ana@example.com"),
         attendees=(Person("Bo", "bo@acme.example", "REQ-PARTICIPANT"),),
@@ -57,13 +65,23 @@ def all_day(key: str, day: date, days: int = 1) -> Event:
         kind="partner_conference",
         purpose="collaboration",
         title="Partner Conference",
-        start=day,
-        end=day + timedelta(days=days),
+        span=AllDay(day, day + timedelta(days=days)),
         timezone="America/New_York",
-        all_day=True,
         mode="on_site",
         partner_ids=("acme", "globex"),
     )
+
+
+def shifted(event: Event, by: timedelta = timedelta(), *, end_by: timedelta | None = None) -> Event:
+    """The event moved by `by`, its end by `end_by` (by default by `by` too)."""
+    end_by = by if end_by is None else end_by
+    span: Span
+    match event.span:
+        case Timed(start, end):
+            span = Timed(start + by, end + end_by)
+        case AllDay(start, end):
+            span = AllDay(start + by, end + end_by)
+    return replace(event, span=span)
 
 
 def make_plan(
@@ -72,9 +90,9 @@ def make_plan(
     ordered = sorted(
         events,
         key=lambda e: (
-            e.start.timestamp()
-            if isinstance(e.start, datetime)
-            else datetime(e.start.year, e.start.month, e.start.day, tzinfo=UTC).timestamp(),
+            e.span.start.timestamp()
+            if isinstance(e.span, Timed)
+            else datetime.combine(e.day, time(), UTC).timestamp(),
             e.key,
         ),
     )
@@ -314,12 +332,8 @@ def test_unchanged_plan_keeps_sequence_and_stamp() -> None:
     [
         (replace(Q2, title="Renamed review"), "changed", ("title",)),
         (replace(Q2, location="Room 4"), "changed", ("details",)),
-        (replace(Q2, end=Q2.end + timedelta(hours=1)), "changed", ("time",)),  # type: ignore[operator]
-        (
-            replace(Q2, start=Q2.start + timedelta(days=7), end=Q2.end + timedelta(days=7)),  # type: ignore[operator]
-            "moved",
-            ("time",),
-        ),
+        (shifted(Q2, end_by=timedelta(hours=1)), "changed", ("time",)),
+        (shifted(Q2, timedelta(days=7)), "moved", ("time",)),
     ],
 )
 def test_changed_event_gets_next_sequence_and_new_stamp(
@@ -343,7 +357,7 @@ def test_moved_event_carries_the_planners_reason() -> None:
     """A move is explained by the planner's 'moved' diagnostic for that partner, rule and day."""
     from chancal.plan import Diagnostic
 
-    moved = replace(Q2, start=Q2.start + timedelta(days=7), end=Q2.end + timedelta(days=7))  # type: ignore[operator]
+    moved = shifted(Q2, timedelta(days=7))
     plan = replace(
         make_plan(Q1, moved, CONF),
         diagnostics=(
@@ -512,11 +526,7 @@ def test_changes_are_listed_by_partner_then_day_shared_events_last() -> None:
         make_plan(Q1, Q2, same_day, later, CONF), EMPTY_LOCK, today=TODAY, stamp=STAMP1
     )
     assert [c.key for c in first.changes] == [Q1.key, same_day.key, Q2.key, later.key, CONF.key]
-    moved = replace(
-        later,
-        start=later.start + timedelta(days=1),  # type: ignore[operator]
-        end=later.end + timedelta(days=1),  # type: ignore[operator]
-    )
+    moved = shifted(later, timedelta(days=1))
     second = reconcile(
         make_plan(replace(Q1, title="Renamed"), same_day, moved, CONF),
         first.lock,
@@ -581,11 +591,7 @@ def test_any_edit_history_keeps_uids_and_raises_sequences(
             if edit == "renamed":
                 event = replace(event, title=event.title + " (renamed)")
             elif edit == "moved":
-                event = replace(
-                    event,
-                    start=event.start + timedelta(days=1),  # type: ignore[operator]
-                    end=event.end + timedelta(days=1),  # type: ignore[operator]
-                )
+                event = shifted(event, timedelta(days=1))
             events.append(event)
         stamp = STAMP1 + timedelta(days=step)
         result = reconcile(make_plan(*events), lock, today=TODAY, stamp=stamp)

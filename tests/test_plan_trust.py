@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import chancal.planner
 from chancal.cli import app
-from chancal.plan import Plan
+from chancal.plan import Plan, Timed
 from chancal.verify import verify
 from planner_support import partner, program
 
@@ -204,11 +204,9 @@ def test_export_refuses_a_year_that_breaks_a_hard_rule(
     def broken(*args: object, **kwargs: object) -> Plan:
         plan = real(*args, **kwargs)  # type: ignore[arg-type]
         events = list(plan.events)
-        i = next(i for i, e in enumerate(events) if isinstance(e.start, datetime))
+        i, span = next((i, e.span) for i, e in enumerate(events) if isinstance(e.span, Timed))
         late = timedelta(hours=6)
-        events[i] = dataclasses.replace(
-            events[i], start=events[i].start + late, end=events[i].end + late
-        )
+        events[i] = dataclasses.replace(events[i], span=Timed(span.start + late, span.end + late))
         return dataclasses.replace(plan, events=tuple(events))
 
     monkeypatch.setattr(chancal.planner, "make_plan", broken)

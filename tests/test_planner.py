@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chancal.models import Config
-from chancal.plan import Event, Plan
+from chancal.plan import AllDay, Event, Plan, Timed
 from chancal.planner import make_plan
 from planner_support import partner, program
 
@@ -148,10 +148,10 @@ def test_dst_overlap_ends_inside_both_days() -> None:
             partner(country="DE", tz="Europe/Berlin"),
         )
     )
-    event = plan.events[0]
-    assert isinstance(event.end, datetime)
-    assert event.end.strftime("%H:%M") == "17:00"
-    assert event.end.astimezone(event.start.tzinfo).utcoffset() == timedelta(hours=1)
+    span = plan.events[0].span
+    assert isinstance(span, Timed)
+    assert span.end.strftime("%H:%M") == "17:00"
+    assert span.end.astimezone(span.start.tzinfo).utcoffset() == timedelta(hours=1)
 
 
 def test_unplaceable_event_is_an_error_diagnostic() -> None:
@@ -256,8 +256,8 @@ def test_site_visits_both_ways_in_different_halves() -> None:
     )
     them, us = (next(e for e in plan.events if e.rule_id == r) for r in ("them", "us"))
     for visit in (them, us):
-        assert visit.all_day
-        assert (visit.end - visit.start).days == 2  # type: ignore[operator]
+        assert isinstance(visit.span, AllDay)
+        assert (visit.span.end - visit.span.start).days == 2
         assert visit.day.weekday() < 4  # Mon-Thu start: both days are working days
     assert them.location == "Acme [EU]"
     assert us.location == "HQ Boston"

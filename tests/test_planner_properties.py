@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chancal.models import WEEKDAYS, Config
-from chancal.plan import Event, Plan
+from chancal.plan import AllDay, Event, Plan, Timed
 from chancal.planner import make_plan
 from chancal.planner.rules import tier_rules
 
@@ -146,9 +146,11 @@ def _people(config: Config) -> dict[str, tuple[Any, Any]]:
 
 
 def _days(event: Event) -> list[date]:
-    if event.all_day:
-        return [event.start + timedelta(days=i) for i in range((event.end - event.start).days)]  # type: ignore[operator]
-    return [event.day]
+    match event.span:
+        case AllDay(start, end):
+            return [start + timedelta(days=i) for i in range((end - start).days)]
+        case Timed():
+            return [event.day]
 
 
 @SETTINGS

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from chancal.models import Config
-from chancal.plan import Diagnostic, Event, Plan
+from chancal.plan import AllDay, Diagnostic, Event, Plan, Span, Timed
 from chancal.verify import Break, format_break, verify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def _config(program_days: str = "[mon, tue, wed, thu, fri]") -> Config:
     return Config.model_validate(yaml.safe_load(PROGRAM.format(program_days=program_days)))
 
 
-def _event(key: str, start: date | datetime, end: date | datetime) -> Event:
+def _event(key: str, span: Span) -> Event:
     partner, rule = key.split("/")[:2]
     return Event(
         key=key,
@@ -111,10 +111,8 @@ def _event(key: str, start: date | datetime, end: date | datetime) -> Event:
         kind=KIND[rule],
         purpose="collaboration",
         title=key,
-        start=start,
-        end=end,
+        span=span,
         timezone=ZONE[partner],
-        all_day=not isinstance(start, datetime),
         mode="virtual",
         partner_ids=(partner,),
         direction=DIRECTION.get(rule),
@@ -125,13 +123,13 @@ def at(key: str, local: str, minutes: int = 60, tz: str | None = None) -> Event:
     """A timed event starting at `local` wall time in `tz` (default: the partner's zone)."""
     zone = ZoneInfo(tz or ZONE[key.split("/")[0]])
     start = datetime.fromisoformat(local).replace(tzinfo=zone)
-    return _event(key, start, start + timedelta(minutes=minutes))
+    return _event(key, Timed(start, start + timedelta(minutes=minutes)))
 
 
 def days(key: str, first: str, last: str | None = None) -> Event:
     """An all-day event from `first` to `last`, both inclusive."""
     end = date.fromisoformat(last or first) + timedelta(days=1)
-    return _event(key, date.fromisoformat(first), end)
+    return _event(key, AllDay(date.fromisoformat(first), end))
 
 
 def _plan(events: list[Event], diagnostics: tuple[Diagnostic, ...] = ()) -> Plan:

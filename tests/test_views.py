@@ -25,7 +25,7 @@ from chancal.exporters.views import (
 from chancal.health import check_health
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import HealthThresholds
-from chancal.plan import Event, ManagerInfo, PartnerInfo, Plan, TierInfo
+from chancal.plan import AllDay, Event, ManagerInfo, PartnerInfo, Plan, Span, TierInfo, Timed
 
 GOLDEN = Path(__file__).parent / "golden" / "views"
 TZ = "Europe/Berlin"
@@ -49,12 +49,12 @@ def ev(
 ) -> Event:
     """Build one event; `days` > 0 makes it all-day."""
     d = date.fromisoformat(day)
+    span: Span
     if days:
-        start: date | datetime = d
-        end: date | datetime = d + timedelta(days=days)
+        span = AllDay(d, d + timedelta(days=days))
     else:
         start = datetime(d.year, d.month, d.day, 10, tzinfo=ZoneInfo(TZ))
-        end = start + timedelta(hours=hours)
+        span = Timed(start, start + timedelta(hours=hours))
     key = f"{partner or 'program'}/{kind}/{day}"
     spec = BUILTIN_KINDS.get(kind)
     return Event(
@@ -66,10 +66,8 @@ def ev(
         kind=kind,
         purpose=purpose or (spec.purpose if spec else "collaboration"),  # type: ignore[arg-type]
         title=spec.title if spec else kind,
-        start=start,
-        end=end,
+        span=span,
         timezone=TZ,
-        all_day=bool(days),
         mode=mode,  # type: ignore[arg-type]
         partner_ids=partner_ids,
         direction=direction,  # type: ignore[arg-type]

@@ -14,12 +14,12 @@ import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from chancal.plan import Diagnostic, Event, PartnerInfo, TierInfo
+from chancal.plan import AllDay, Diagnostic, Event, PartnerInfo, TierInfo, Timed
 from chancal.scores import Status
 
 DAY = timedelta(days=1)
@@ -34,11 +34,8 @@ _QUARTER = re.compile(r"\bQ([1-4])\b")
 
 
 def last_day(event: Event) -> date:
-    if event.all_day:
-        end_day: date = event.end
-        return end_day - DAY
-    end = event.end
-    return end.date() if isinstance(end, datetime) else end
+    span = event.span
+    return span.end - DAY if isinstance(span, AllDay) else span.end.date()
 
 
 def days_apart(a: Event, b: Event) -> int:
@@ -98,12 +95,9 @@ def time_zone(name: str) -> ZoneInfo | None:
 
 def local_days(event: Event, zone: ZoneInfo | None) -> tuple[date, date]:
     """The first and last day of an event on the partner's own calendar."""
-    start, end = event.start, event.end
-    if event.all_day or zone is None:
+    if not isinstance(event.span, Timed) or zone is None:
         return event.day, last_day(event)
-    if not isinstance(start, datetime) or not isinstance(end, datetime):
-        return event.day, last_day(event)
-    first, stop = start.astimezone(zone), end.astimezone(zone)
+    first, stop = event.span.start.astimezone(zone), event.span.end.astimezone(zone)
     # An event ending at midnight does not reach into the next day.
     last = (stop - timedelta(microseconds=1)).date() if stop > first else first.date()
     return first.date(), last

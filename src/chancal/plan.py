@@ -46,14 +46,48 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class Timed:
+    """A meeting's span: from one moment to another, both aware, in the event's zone.
+
+    A separate type from `AllDay` (rather than a `date | datetime` pair) so code
+    that must tell the two apart asks the span's type, and mypy knows what
+    `start` and `end` hold on either side.
+    """
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("a timed span needs aware date-times")
+
+
+@dataclass(frozen=True, slots=True)
+class AllDay:
+    """Whole days on the event's own calendar: `end` is exclusive, as in RFC 5545."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        # A datetime is a date too, so the type checker would let one in here.
+        if type(self.start) is not date or type(self.end) is not date:
+            raise TypeError("an all-day span holds dates, not date-times")
+
+
+Span = Timed | AllDay
+"""When an event takes place: a timed meeting or whole days."""
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """One dated occurrence placed by the planner.
 
     `key` is stable across runs and independent of the date, e.g.
     `acme/qbr/2027-q2` or `acme/workshop/negotiation/coaching-1`; the UID is
-    derived from the program id and the key. Timed events carry aware datetimes
-    (`start`, `end`) in `timezone`; all-day events carry dates with an exclusive
-    `end`.
+    derived from the program id and the key. `span` says when: `Timed` (aware
+    datetimes in `timezone`) or `AllDay` (dates, exclusive end); `timezone` is
+    the event's own zone either way (an all-day event starts at its midnight).
     """
 
     key: str
@@ -64,10 +98,8 @@ class Event:
     kind: str
     purpose: Purpose
     title: str
-    start: date | datetime
-    end: date | datetime
+    span: Span
     timezone: str
-    all_day: bool
     mode: Mode
     location: str = ""
     description: str = ""
@@ -90,9 +122,25 @@ class Event:
     feeds: tuple[str, ...] | None = None
 
     @property
+    def start(self) -> date | datetime:
+        """The span's start, as published (a date if all-day); branch on `span` to tell which."""
+        return self.span.start
+
+    @property
+    def end(self) -> date | datetime:
+        """The span's end (exclusive for all-day events)."""
+        return self.span.end
+
+    @property
+    def all_day(self) -> bool:
+        """Whether the event takes whole days (its span is `AllDay`)."""
+        return isinstance(self.span, AllDay)
+
+    @property
     def day(self) -> date:
         """The first calendar day of the event, in its own time zone."""
-        return self.start.date() if isinstance(self.start, datetime) else self.start
+        span = self.span
+        return span.start.date() if isinstance(span, Timed) else span.start
 
     @property
     def viewers(self) -> tuple[str, ...]:
@@ -104,17 +152,18 @@ class Event:
     @property
     def start_instant(self) -> datetime:
         """When the event starts, in UTC (an all-day event: midnight in its own zone)."""
-        start = self.start
-        if not isinstance(start, datetime):
-            start = datetime.combine(start, time(), _zone(self.timezone))
-        return start.astimezone(UTC)
+        span = self.span
+        if isinstance(span, Timed):
+            return span.start.astimezone(UTC)
+        return datetime.combine(span.start, time(), _zone(self.timezone)).astimezone(UTC)
 
     @property
     def hours(self) -> float:
         """Working hours the event takes (an all-day event counts 8 hours a day)."""
-        if self.all_day:
-            return ALL_DAY_HOURS * (self.end - self.start).days  # type: ignore[operator]
-        return (self.end - self.start).total_seconds() / 3600  # type: ignore[operator]
+        span = self.span
+        if isinstance(span, Timed):
+            return (span.end - span.start).total_seconds() / 3600
+        return ALL_DAY_HOURS * (span.end - span.start).days
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,11 +249,10 @@ def manager_date(event: Event, zone: str) -> date:
     All-day events keep their dates; at an on-site meeting the manager is at the
     host's (the partner's, unless the partner visits us), so the event's own date.
     """
-    if not isinstance(event.start, datetime) or (
-        event.mode == "on_site" and event.direction != "to_us"
-    ):
+    span = event.span
+    if isinstance(span, AllDay) or (event.mode == "on_site" and event.direction != "to_us"):
         return event.day
-    return event.start.astimezone(ZoneInfo(zone)).date()
+    return span.start.astimezone(ZoneInfo(zone)).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ import holidays
 
 from chancal.models import WEEKDAYS, Blackout, Cadence, Config, Partner, RuleEdits, Tier
 from chancal.models import WorkingHours as Hours
-from chancal.plan import ALL_DAY_HOURS, Event, Plan
+from chancal.plan import ALL_DAY_HOURS, AllDay, Event, Plan, Timed
 
 RuleName = Literal[
     "working-hours", "working-day", "holiday", "blackout", "capacity", "travel", "overlap", "rhythm"
@@ -277,7 +277,8 @@ class _Verifier:
         for e in self.events:
             if e.partner_id is None:
                 # Shared events are all-day; the end is exclusive.
-                last = e.end.date() if isinstance(e.end, datetime) else e.end - timedelta(days=1)
+                span = e.span
+                last = span.end.date() if isinstance(span, Timed) else span.end - timedelta(days=1)
                 found[(e.rule_id, e.day, max(e.day, last))] |= set(e.partner_ids)
         return [_Shared(n, a, b, frozenset(who)) for (n, a, b), who in sorted(found.items())]
 
@@ -290,28 +291,28 @@ class _Verifier:
                 f"event {event.key} names partner {event.partner_id!r} and manager "
                 f"{event.manager_id!r}, unknown to the program"
             )
-        start, end = event.start, event.end
-        if event.mode == "on_site" and isinstance(start, datetime):
-            # In person, the visitor is in the host's zone: the vendor's office hosts
-            # `to_us` meetings, the partner every other on-site meeting.
-            if event.direction == "to_us":
-                partner = replace(partner, zone=manager.zone)
-            else:
-                manager = replace(manager, zone=partner.zone)
-        if isinstance(start, datetime) and isinstance(end, datetime):
+        span = event.span
+        if isinstance(span, AllDay):
+            # All-day dates are the partner's and count as the same dates for the manager.
+            partner_dates = manager_dates = _dates(span.start, span.end - timedelta(days=1))
+            times: tuple[datetime, datetime] | None = None
+        else:
+            start, end = span.start, span.end
+            if event.mode == "on_site":
+                # In person, the visitor is in the host's zone: the vendor's office hosts
+                # `to_us` meetings, the partner every other on-site meeting.
+                if event.direction == "to_us":
+                    partner = replace(partner, zone=manager.zone)
+                else:
+                    manager = replace(manager, zone=partner.zone)
+
             # The end is exclusive: a meeting ending at midnight does not touch the next day.
             def local(zone: ZoneInfo) -> tuple[date, ...]:
                 tick = timedelta(microseconds=1)
                 return _dates(start.astimezone(zone).date(), (end - tick).astimezone(zone).date())
 
             partner_dates, manager_dates = local(partner.zone), local(manager.zone)
-            times: tuple[datetime, datetime] | None = (start, end)
-        elif not isinstance(start, datetime) and not isinstance(end, datetime):
-            # All-day dates are the partner's and count as the same dates for the manager.
-            partner_dates = manager_dates = _dates(start, end - timedelta(days=1))
-            times = None
-        else:
-            raise ValueError(f"event {event.key} mixes a date and a date-time")
+            times = (start, end)
         judged = self.today is None or partner_dates[0] >= self.today
         return _Placed(event, manager, partner, manager_dates, partner_dates, times, judged)
 

@@ -22,7 +22,7 @@ from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from chancal.exporters.vtimezone import vtimezone_block
-from chancal.plan import Event, Person
+from chancal.plan import AllDay, Event, Person, Timed
 
 PRODID = "-//chancal//chancal channel calendar//EN"
 REFRESH = "PT12H"  # how often subscribers should re-fetch: twice a day is plenty for a year plan
@@ -144,10 +144,10 @@ def _utc_text(value: datetime) -> str:
 
 def sort_instant(event: Event) -> float:
     """Return the POSIX time an event starts (an all-day event: midnight in its own zone)."""
-    start = event.start
-    if isinstance(start, datetime):
-        return start.timestamp()
-    return datetime.combine(start, time(), ZoneInfo(event.timezone)).timestamp()
+    span = event.span
+    if isinstance(span, Timed):
+        return span.start.timestamp()
+    return datetime.combine(span.start, time(), ZoneInfo(event.timezone)).timestamp()
 
 
 def feed_order(events: Iterable[Event]) -> list[Event]:
@@ -196,17 +196,18 @@ class EventWriter:
 
     def event(self, ev: Event) -> bytes:
         """Return one VEVENT, folded, CRLF-terminated."""
-        if ev.all_day:
+        span = ev.span
+        if isinstance(span, AllDay):
             when = (
-                f"DTSTART;VALUE=DATE:{_date_text(ev.start)}\r\n"
-                f"DTEND;VALUE=DATE:{_date_text(ev.end)}"
+                f"DTSTART;VALUE=DATE:{_date_text(span.start)}\r\n"
+                f"DTEND;VALUE=DATE:{_date_text(span.end)}"
             )
         else:
             zone = ZoneInfo(ev.timezone)
             when = (
-                _timed_text("DTSTART", ev.start, ev.timezone, zone)  # type: ignore[arg-type]
+                _timed_text("DTSTART", span.start, ev.timezone, zone)
                 + "\r\n"
-                + _timed_text("DTEND", ev.end, ev.timezone, zone)  # type: ignore[arg-type]
+                + _timed_text("DTEND", span.end, ev.timezone, zone)
             )
         summary = escape_text(ev.title)
         place = self._places.get((ev.location, ev.kind, ev.purpose))

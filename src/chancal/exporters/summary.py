@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from chancal.plan import Diagnostic, Event, Plan
+from chancal.plan import Diagnostic, Event, Plan, Timed
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -91,13 +91,13 @@ def diagnostics_table(diagnostics: Sequence[Diagnostic]) -> RenderableType:
 
 
 def _local(event: Event, zone: str) -> tuple[str, str]:
-    if isinstance(event.start, datetime) and isinstance(event.end, datetime):
+    span = event.span
+    if isinstance(span, Timed):
         tz = ZoneInfo(zone)
-        start, end = event.start.astimezone(tz), event.end.astimezone(tz)
+        start, end = span.start.astimezone(tz), span.end.astimezone(tz)
         return start.date().isoformat(), f"{start:%H:%M}-{end:%H:%M}"
-    assert isinstance(event.start, date) and isinstance(event.end, date)
-    days = (event.end - event.start).days
-    return event.start.isoformat(), "all day" if days == 1 else f"{days} days"
+    days = (span.end - span.start).days
+    return span.start.isoformat(), "all day" if days == 1 else f"{days} days"
 
 
 def agenda_table(

@@ -21,7 +21,15 @@ from rich.text import Text
 
 from chancal.exporters.layout import Row, fit_lines, flow, name_cell, partners_by_manager, plural
 from chancal.kinds import Purpose
-from chancal.plan import ALL_DAY_HOURS, Event, ManagerInfo, PartnerInfo, Plan, manager_date
+from chancal.plan import (
+    ALL_DAY_HOURS,
+    AllDay,
+    Event,
+    ManagerInfo,
+    PartnerInfo,
+    Plan,
+    manager_date,
+)
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 PURPOSE_STYLE: Mapping[Purpose, str] = {
@@ -245,9 +253,8 @@ def _travel_days(event: Event) -> int:
     """Days the manager travels for an event: on site and not hosted by us."""
     if event.mode != "on_site" or event.direction == "to_us":
         return 0
-    if event.all_day:
-        return max(1, (event.end - event.start).days)  # type: ignore[operator]
-    return 1
+    span = event.span
+    return max(1, (span.end - span.start).days) if isinstance(span, AllDay) else 1
 
 
 @dataclass(slots=True)
@@ -267,7 +274,7 @@ class ManagerLoad:
                 continue
             mine = loads[e.manager_id]
             weeks = weeks_of[e.manager_id]
-            if not e.all_day:
+            if not isinstance(e.span, AllDay):
                 i = weeks.index(manager_date(e, managers[e.manager_id].timezone))
                 if i is not None:
                     old = mine.get(i, _Load())
@@ -279,8 +286,8 @@ class ManagerLoad:
                     )
                 continue
             days: defaultdict[int, int] = defaultdict(int)
-            day: date = e.start
-            while day < e.end:
+            day, end = e.span.start, e.span.end
+            while day < end:
                 i = weeks.index(day)
                 if i is not None:
                     days[i] += 1

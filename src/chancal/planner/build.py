@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from chancal.kinds import REVIEW_KINDS
 from chancal.models import Config, Manager, Partner, ProgramSettings
-from chancal.plan import Diagnostic, Event, Pins, Plan
+from chancal.plan import Diagnostic, Event, Pins, Plan, Timed
 from chancal.planner import parallel
 from chancal.planner.constraints import R_CAPACITY, Ledger, local_datetime, month_of
 from chancal.planner.demand import over_demand
@@ -661,13 +661,13 @@ _MIDNIGHT: dict[tuple[str, date], float] = {}
 
 
 def _sort_key(event: Event) -> tuple[float, str]:
-    start = event.start
-    if isinstance(start, datetime):
-        return start.timestamp(), event.key
-    cached = _MIDNIGHT.get((event.timezone, start))
+    span = event.span
+    if isinstance(span, Timed):
+        return span.start.timestamp(), event.key
+    cached = _MIDNIGHT.get((event.timezone, span.start))
     if cached is None:
-        cached = datetime.combine(start, time(), ZoneInfo(event.timezone)).timestamp()
-        _MIDNIGHT[(event.timezone, start)] = cached
+        cached = datetime.combine(span.start, time(), ZoneInfo(event.timezone)).timestamp()
+        _MIDNIGHT[(event.timezone, span.start)] = cached
     return cached, event.key
 
 

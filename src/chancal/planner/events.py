@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import Config, Manager, Partner
-from chancal.plan import Event, ManagerInfo, PartnerInfo, Person, TierInfo, make_uid
+from chancal.plan import (
+    AllDay,
+    Event,
+    ManagerInfo,
+    PartnerInfo,
+    Person,
+    Span,
+    TierInfo,
+    Timed,
+    make_uid,
+)
 from chancal.planner import agenda
 from chancal.planner.constraints import Side, local_datetime, week_start
 from chancal.planner.placement import Item
@@ -62,13 +72,15 @@ class EventWriter:
             description += (
                 f"\nWe share: {values['we_share']}\n{partner.name} shares: {values['they_share']}"
             )
+        span: Span
         if item.days:
-            start: date | datetime = _day(item.day)
-            end: date | datetime = _day(item.day + item.days)
+            span = AllDay(_day(item.day), _day(item.day + item.days))
         else:
             assert item.start is not None
-            start = local_datetime(item.start, partner.timezone)
-            end = local_datetime(item.start + item.seconds, partner.timezone)
+            span = Timed(
+                local_datetime(item.start, partner.timezone),
+                local_datetime(item.start + item.seconds, partner.timezone),
+            )
         return Event(
             key=item.key,
             uid=make_uid(self.pid, item.key),
@@ -78,10 +90,8 @@ class EventWriter:
             kind=kind,
             purpose=fixed[7],
             title=title,
-            start=start,
-            end=end,
+            span=span,
             timezone=partner.timezone,
-            all_day=bool(item.days),
             mode=fixed[8],
             location=location,
             description=description,
@@ -221,10 +231,8 @@ class EventWriter:
                     kind=shared.kind,
                     purpose=purpose,
                     title=shared.title,
-                    start=shared.start,
-                    end=(shared.end or shared.start) + timedelta(days=1),
+                    span=AllDay(shared.start, (shared.end or shared.start) + timedelta(days=1)),
                     timezone=tz,
-                    all_day=True,
                     mode="on_site",
                     location=shared.location or self.program.location,
                     description=description,

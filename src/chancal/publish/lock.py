@@ -35,7 +35,7 @@ from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chancal.errors import ConfigError, Problem
-from chancal.plan import Event, Person, Pins, Status
+from chancal.plan import AllDay, Event, Person, Pins, Span, Status, Timed
 
 LOCK_NAME = "chancal.lock"
 FORMAT_VERSION = 2
@@ -87,6 +87,11 @@ class LockEntry:
     def end(self) -> date | datetime:
         """The published end (exclusive for all-day events)."""
         return _instant(self.content["end"], self.content["timezone"])
+
+    @property
+    def span(self) -> Span:
+        """The published span, as the event's `span`."""
+        return _span(self.content["start"], self.content["end"], self.content["timezone"])
 
     @property
     def day(self) -> date:
@@ -189,7 +194,6 @@ def published_event(
 ) -> Event:
     """The event a lock entry (or one of its withdrawn copies) describes."""
     zone = content["timezone"]
-    start, end = _instant(content["start"], zone), _instant(content["end"], zone)
     organizer = content.get("organizer")
     return Event(
         key=key,
@@ -200,10 +204,8 @@ def published_event(
         kind=content.get("kind", "event"),
         purpose=content.get("purpose", "collaboration"),
         title=content["title"],
-        start=start,
-        end=end,
+        span=_span(content["start"], content["end"], zone),
         timezone=zone,
-        all_day=not isinstance(start, datetime),
         mode=content.get("mode", "virtual"),
         location=content.get("location", ""),
         description=content.get("description", ""),
@@ -226,6 +228,14 @@ def _instant(text: str, zone: str) -> date | datetime:
         return date.fromisoformat(text)
     # The offset in the text picks the right side of a DST fold.
     return datetime.fromisoformat(text).astimezone(ZoneInfo(zone))
+
+
+def _span(start: str, end: str, zone: str) -> Span:
+    # The reader checked that both are dates or both date-times with offsets.
+    first, last = _instant(start, zone), _instant(end, zone)
+    if isinstance(first, datetime) and isinstance(last, datetime):
+        return Timed(first, last)
+    return AllDay(first, last)
 
 
 def _day(text: str) -> date:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from chancal.changes import Change, ChangeKind
-from chancal.plan import ALL_FEED, Event, ManagerInfo, PartnerInfo, Plan, audience
+from chancal.plan import ALL_FEED, Event, ManagerInfo, PartnerInfo, Plan, Span, audience
 from chancal.publish.lock import (
     FeedOwner,
     Lock,
@@ -107,7 +107,7 @@ class _Run:
             sequence, kind = self._next_sequence(old), "restored"
         elif old.content != content or old.status != event.status or returning:
             sequence = self._next_sequence(old)
-            kind = "changed" if _same_start(old.start, event.start) else "moved"
+            kind = "changed" if _same_start(old.span, event.span) else "moved"
         else:
             sequence = old.sequence
         if kind is None and old.feeds == feeds and withdrawn == old.withdrawn:
@@ -284,8 +284,9 @@ def _still(w: Withdrawn, feeds: Sequence[str]) -> tuple[str, ...]:
     return tuple(f for f in w.feeds if f not in feeds)
 
 
-def _same_start(a: date | datetime, b: date | datetime) -> bool:
-    return isinstance(a, datetime) == isinstance(b, datetime) and a == b
+def _same_start(a: Span, b: Span) -> bool:
+    # An all-day start is never the same as a timed one, even at midnight.
+    return type(a) is type(b) and a.start == b.start
 
 
 def _order(event: Event) -> tuple[datetime, str, tuple[str, ...]]:
@@ -297,7 +298,7 @@ def _change(kind: ChangeKind, event: Event, old: LockEntry | None, *, reason: st
     if old is not None and kind in ("changed", "moved"):
         if old.title != event.title:
             details.append("title")
-        if not _same_start(old.start, event.start) or old.end != event.end:
+        if old.span != event.span:
             details.append("time")
         if old.status != event.status:
             details.append("status")

@@ -22,7 +22,7 @@ from operator import sub
 from typing import BinaryIO
 
 from chancal.exporters.ics import CALENDAR_END, EventWriter, FeedHeader, feed_head
-from chancal.plan import Event
+from chancal.plan import Event, Timed
 
 _CHUNK = 1 << 20
 
@@ -68,10 +68,11 @@ def write_events(
         out.write(data)
         begin = position
         position += len(data)
+        timed = isinstance(ev.span, Timed)  # needs its zone's VTIMEZONE in every feed
         for index in indexes:
             body = bodies[index]
             body.events += 1
-            if not ev.all_day:
+            if timed:
                 body.tzids.add(ev.timezone)
             if last_end[index] == begin:  # follows its previous event: one longer run
                 body.runs[-1] = position
