@@ -484,6 +484,15 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "negative-duration",
         "cadence: semiannual}",
         "cadence: semiannual, duration: -1h}",
+        [
+            "t.yaml:29:69: tiers[1].rules[0].duration: '-1h' is negative;"
+            " a duration is written without a sign"
+        ],
+    ),
+    (
+        "zero-duration",
+        "cadence: semiannual}",
+        "cadence: semiannual, duration: 0m}",
         ["t.yaml:29:69: tiers[1].rules[0].duration: a duration must be positive"],
     ),
     (

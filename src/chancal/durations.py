@@ -5,21 +5,26 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+)\s*([wdhm])")
-_WHOLE = re.compile(r"^\s*-?\s*(\d+\s*[wdhm]\s*)+$")
+# The one syntax of a duration, shared by the loader and the JSON Schema (where
+# editors check it): ASCII digits, each followed by a unit, no sign, no spaces.
+DURATION_PATTERN = r"^([0-9]+[wdhm])+$"
+_WHOLE = re.compile(DURATION_PATTERN)
+_PART = re.compile(r"([0-9]+)([wdhm])")
 _UNIT_MINUTES = {"w": 7 * 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
-
-DURATION_PATTERN = r"^-?(\d+[wdhm])+$"
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse `1h30m`-style text; raise ValueError with a hint when it is not one."""
-    if not _WHOLE.match(text):
+    """Parse `1h30m`-style text; raise ValueError with a hint when it is not one.
+
+    A duration is never negative: `-1h` is refused here, as the schema refuses it.
+    """
+    if _WHOLE.fullmatch(text) is None:
+        if _WHOLE.fullmatch(text.strip().removeprefix("-").strip()) is not None:
+            raise ValueError(f"'{text}' is negative; a duration is written without a sign")
         raise ValueError(f"'{text}' is not a duration; write it like 30m, 1h30m, 2d or 6w")
     minutes = sum(int(n) * _UNIT_MINUTES[u] for n, u in _PART.findall(text))
-    sign = -1 if text.strip().startswith("-") else 1
     try:
-        return timedelta(minutes=sign * minutes)
+        return timedelta(minutes=minutes)
     except OverflowError:
         # timedelta tops out near 2.7 million years; pydantic reports only ValueError nicely
         raise ValueError(f"'{text}' is too long a duration") from None

@@ -565,8 +565,6 @@ def _message(error: Any) -> str:
         return f"{_kind_of(error.get('input'))} is not a whole number"
     if error["type"] in ("tuple_type", "list_type"):
         return f"expected a list, not {_kind_of(error.get('input'))}"
-    if error["type"] in ("time_parsing", "time_type"):
-        return f"'{error.get('input')}' is not a time of day; write it as HH:MM"
     return message[0].lower() + message[1:] if message else message
 
 

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     WithJsonSchema,
     model_validator,
 )
@@ -33,6 +34,9 @@ Anchor = Literal["year_start", "year_end", "half_start", "half_end", "quarter_st
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
+# A time of day as the file writes it, shared with the JSON Schema: HH:MM, 00:00 to 23:59.
+CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_CLOCK = re.compile(CLOCK_PATTERN)
 
 
 def _check_id(value: str) -> str:
@@ -85,12 +89,30 @@ def _check_month_day(value: str) -> str:
     return value
 
 
+def _parse_clock(value: object) -> object:
+    # Only HH:MM, as the schema says: pydantic alone would also take seconds,
+    # a UTC offset or a number of seconds since midnight.
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and _CLOCK.fullmatch(value):
+        return time(int(value[:2]), int(value[3:]))
+    raise ValueError(f"'{value}' is not a time of day; write it as HH:MM, e.g. 09:00")
+
+
+def _format_clock(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
 def _parse_duration_value(value: object) -> object:
+    # Text as the schema describes it, or a timedelta from Python: pydantic alone
+    # would read a number (YAML `duration: 1.5`) as seconds.
+    if isinstance(value, timedelta):
+        return value
     if isinstance(value, str):
         return parse_duration(value)
     if isinstance(value, int) and not isinstance(value, bool):
         raise ValueError(f"'{value}' has no unit; write it like 30m, 1h30m, 2d or 6w")
-    return value
+    raise ValueError(f"'{value}' is not a duration; write it like 30m, 1h30m, 2d or 6w")
 
 
 Id = Annotated[str, AfterValidator(_check_id)]
@@ -103,6 +125,12 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str),
     WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
 ]
+ClockTime = Annotated[
+    time,
+    PlainValidator(_parse_clock),
+    PlainSerializer(_format_clock, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": CLOCK_PATTERN}),
+]
 
 
 class Model(BaseModel):
@@ -114,8 +142,8 @@ class Model(BaseModel):
 class WorkingHours(Model):
     """A daily working window in the owner's own time zone."""
 
-    start: time = time(9)
-    end: time = time(17)
+    start: ClockTime = time(9)
+    end: ClockTime = time(17)
 
     @model_validator(mode="after")
     def _ordered(self) -> WorkingHours:
