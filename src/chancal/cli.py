@@ -45,7 +45,7 @@ app = typer.Typer(
         "2 invalid input or usage."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion and --show-completion: bash, zsh, fish, PowerShell
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
