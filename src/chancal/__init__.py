@@ -1,3 +1,3 @@
 """chancal: plan a year of channel-partner interactions and publish it as calendars."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
