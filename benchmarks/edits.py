@@ -391,7 +391,7 @@ def _needed(config: Config, plan: Plan, lock: Lock, moved: set[str], today: date
     for e in plan.events:
         if e.key in moved:
             was = published[e.key]
-            e = replace(e, span=was.span, timezone=was.content["timezone"])
+            e = replace(e, span=was.span, timezone=was.content.timezone)
         events.append(e)
     breaks = verify(config, replace(plan, events=tuple(events)), today=today)
     return len({b.keys[0] for b in breaks if len(b.keys) == 1 and b.keys[0] in moved})

@@ -24,7 +24,16 @@ from chancal.plan import (
     Timed,
     make_uid,
 )
-from chancal.publish.lock import EMPTY_LOCK, Lock, dumps, event_content, loads, pins
+from chancal.publish.lock import (
+    EMPTY_LOCK,
+    Lock,
+    Shown,
+    dumps,
+    event_content,
+    loads,
+    pins,
+    published_event,
+)
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import reconcile
 
@@ -173,8 +182,8 @@ def test_event_content_is_everything_subscribers_see() -> None:
     )
     lock = reconcile(make_plan(full), EMPTY_LOCK, today=TODAY, stamp=STAMP1).lock
     [entry] = loads(dumps(lock)).entries
-    assert entry.content == event_content(full)
-    from chancal.publish.lock import published_event
+    assert entry.content.value() == event_content(full)
+    assert entry.content == Shown.of(event_content(full))
 
     back = published_event(
         entry.key,
@@ -613,3 +622,16 @@ def test_duplicate_keys_in_a_plan_are_a_bug_not_a_lock() -> None:
     """Two events with one key would share a UID: reconcile refuses instead of locking them."""
     with pytest.raises(ValueError, match="twice: acme/review/2027-q1"):
         reconcile(make_plan(Q1, replace(Q1, title="again")), EMPTY_LOCK, today=TODAY, stamp=STAMP1)
+
+
+def test_content_text_ignores_the_order_keys_were_written_in() -> None:
+    """A hand edit that reorders an event's keys is the same content: no SEQUENCE bump."""
+    lock = reconcile(make_plan(Q1), EMPTY_LOCK, today=TODAY, stamp=STAMP1).lock
+    header, *lines = dumps(lock).splitlines()
+    event_line = next(line for line in lines if '"key"' in line)
+    value = json.loads(event_line)
+    value["event"] = dict(reversed(list(value["event"].items())))
+    edited = "\n".join([header, *(json.dumps(value) if x == event_line else x for x in lines)])
+    assert loads(edited + "\n") == lock
+    again = reconcile(make_plan(Q1), loads(edited + "\n"), today=TODAY, stamp=STAMP2)
+    assert again.changes == () and dumps(again.lock) == dumps(lock)

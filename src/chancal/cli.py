@@ -381,10 +381,10 @@ def lock_command(
             replan=replan,
             allow_unplaced=allow_unplaced,
         )
-        text = published.lock_text
-        stale = lock_is_stale(published.program, text)
+        data = published.lock_bytes
+        stale = lock_is_stale(published.program, data)
         if stale:
-            write_lock(published.program, text)
+            write_lock(published.program, data)
     print_lock_outcome(published.program.lock_path, published.reconciled.changes, written=stale)
 
 

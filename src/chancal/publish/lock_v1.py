@@ -22,6 +22,7 @@ from chancal.publish.lock import (
     FeedOwner,
     Lock,
     LockEntry,
+    Shown,
     _instant,
     _zone_ok,
 )
@@ -106,7 +107,7 @@ def _entry(line: str) -> LockEntry | None:
         sequence=int(m["seq"]),
         stamp=stamp,
         feeds=tuple(sorted(feeds)),
-        content=content,
+        content=Shown.of(content),
         upgraded=True,
     )
 

@@ -21,7 +21,7 @@ Rules, event by event (`reconcile`):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -31,6 +31,7 @@ from chancal.publish.lock import (
     FeedOwner,
     Lock,
     LockEntry,
+    Shown,
     Withdrawn,
     event_content,
     published_event,
@@ -93,7 +94,7 @@ class _Run:
             return  # `locked_only` publishes what subscribers have
         self.done.add(event.key)
         feeds = audience(event, self.manager_of)
-        content = event_content(event)
+        content = Shown.of(event_content(event))
         if old is None:
             self._refuse_reused_uid(event)
             entry = LockEntry(event.key, event.uid, event.status, 0, self.stamp, feeds, content)
@@ -137,9 +138,7 @@ class _Run:
             return
         if self.frozen(old):
             withdrawn = tuple(w for w in old.withdrawn if not self._over(w.content))
-            entry = (
-                old if withdrawn == old.withdrawn else replace(old, withdrawn=withdrawn, line=None)
-            )
+            entry = old if withdrawn == old.withdrawn else replace(old, withdrawn=withdrawn)
             self._keep(entry)
             return
         if old.last_day < self.today:
@@ -149,7 +148,7 @@ class _Run:
             self._keep(old)
             return
         feeds = old.feeds
-        if old.upgraded and old.content.get("partner") is None:
+        if old.upgraded and old.content.value().get("partner") is None:
             # Format 1 did not record who was invited: tell every partner still here.
             shared = self._event(old)
             feeds = audience(replace(shared, feeds=None, partner_ids=self.partner_ids), {})
@@ -160,7 +159,6 @@ class _Run:
             stamp=self.stamp,
             feeds=feeds,
             withdrawn=self._withdrawn(old, feeds),
-            line=None,
         )
         self._keep(cancelled)
         self._note("cancelled", self._event(cancelled), old)
@@ -230,8 +228,8 @@ class _Run:
                 kept.append(Withdrawn(left, old.sequence + 1, self.stamp, old.content))
         return tuple(kept)
 
-    def _over(self, content: Mapping[str, object]) -> bool:
-        end = str(content["end"])
+    def _over(self, shown: Shown) -> bool:
+        end = shown.end
         last = date.fromisoformat(end[:10])
         return (last if "T" in end else date.fromordinal(last.toordinal() - 1)) < self.today
 

@@ -62,9 +62,9 @@ class Published:
         return tuple(d for d in self.plan.diagnostics if d.code == "unplaced")
 
     @property
-    def lock_text(self) -> str:
-        """The lock that records this publication."""
-        return dumps(self.reconciled.lock)
+    def lock_bytes(self) -> bytes:
+        """The lock file that records this publication."""
+        return dumps(self.reconciled.lock).encode("utf-8")
 
 
 def open_program(file: Path) -> Program:
@@ -147,8 +147,8 @@ def write(
     """
     program = published.program
     refuse_foreign_feeds(out, program)
-    text = published.lock_text
-    stale = lock_is_stale(program, text)
+    data = published.lock_bytes
+    stale = lock_is_stale(program, data)
     written = write_feeds(
         published.reconciled.plan,
         out,
@@ -158,7 +158,7 @@ def write(
         progress=progress,
     )
     if stale:
-        write_lock(program, text)
+        write_lock(program, data)
     return Publication(written, lock_written=stale)
 
 
@@ -176,7 +176,7 @@ def out_of_date(
     """
     program = published.program
     refuse_foreign_feeds(out, program)
-    stale = [program.lock_path] if lock_is_stale(program, published.lock_text) else []
+    stale = [program.lock_path] if lock_is_stale(program, published.lock_bytes) else []
     if out.is_dir():
         plan = published.reconciled.plan
         found = stale_feeds(plan, out, stamp=stamp, partners=partners, managers=managers)
@@ -203,15 +203,25 @@ def lock_path_for(program: Path, program_id: str) -> Path:
     return named
 
 
-def lock_is_stale(program: Program, text: str) -> bool:
-    """Whether the lock on disk differs from `text` (a CRLF checkout counts as the same)."""
-    current = read_text(program.lock_path)
-    return current is None or current.replace("\r\n", "\n") != text
+def lock_is_stale(program: Program, data: bytes) -> bool:
+    """Whether the lock file differs from `data` (a CRLF checkout counts as the same).
+
+    Bytes, not text: a decoded copy of a large lock would cost up to four times its size.
+    """
+    try:
+        current = program.lock_path.read_bytes()
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(str(program.lock_path), 1, 1, "", f"cannot read: {exc.strerror}")]
+        ) from None
+    return current != data and current.replace(b"\r\n", b"\n") != data
 
 
-def write_lock(program: Program, text: str) -> None:
+def write_lock(program: Program, data: bytes) -> None:
     """Replace the lock file atomically."""
-    write_atomic(program.lock_path, text.encode("utf-8"))
+    write_atomic(program.lock_path, data)
 
 
 def refuse_foreign_feeds(out: Path, program: Program) -> None:
