@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from chancal.kinds import REVIEW_KINDS
 from chancal.models import Config, Manager, Partner, ProgramSettings
 from chancal.plan import Diagnostic, Event, Pins, Plan, Timed
-from chancal.planner import parallel
+from chancal.planner import constraints, parallel
 from chancal.planner.constraints import R_CAPACITY, Ledger, local_datetime, month_of
 from chancal.planner.demand import over_demand
 from chancal.planner.events import EventWriter
@@ -693,5 +693,6 @@ def make_plan(config: Config, *, today: date | None = None, pins: Pins | None = 
     try:
         return _Planner(config, today, pins).plan()
     finally:
+        constraints.forget()
         if enabled:
             gc.enable()

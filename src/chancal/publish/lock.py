@@ -287,14 +287,22 @@ def pins(lock: Lock) -> Pins:
 
 def dumps(lock: Lock) -> str:
     """Render the lock as its canonical text: header, owners by (kind, id), events by key."""
+    return "".join(_text_lines(lock))
+
+
+def dump_bytes(lock: Lock) -> bytes:
+    """The lock file's bytes (`dumps` in UTF-8), without a whole text copy on the way."""
+    return b"".join([line.encode("utf-8") for line in _text_lines(lock)])
+
+
+def _text_lines(lock: Lock) -> Iterator[str]:
     header = {"chancal_lock": FORMAT_VERSION, "program": lock.program_id, "about": _ABOUT}
-    lines = [_json(header)]
+    yield _json(header) + "\n"
     for o in sorted(lock.owners, key=lambda o: (o.kind, o.id)):
-        lines.append(_json({"owner": o.kind, "id": o.id, "name": o.name, "timezone": o.timezone}))
+        owner = {"owner": o.kind, "id": o.id, "name": o.name, "timezone": o.timezone}
+        yield _json(owner) + "\n"
     for entry in sorted(lock.entries, key=lambda e: e.key):
-        lines.append(entry_line(entry))
-    lines.append("")
-    return "\n".join(lines)
+        yield entry_line(entry) + "\n"
 
 
 def entry_line(entry: LockEntry) -> str:

@@ -24,7 +24,7 @@ from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
 from chancal.publish.feeds import Written, stale_feeds, write_feeds
-from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dumps, loads, pins
+from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dump_bytes, loads, pins
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
 from chancal.publish.spool import Progress
@@ -64,7 +64,7 @@ class Published:
     @property
     def lock_bytes(self) -> bytes:
         """The lock file that records this publication."""
-        return dumps(self.reconciled.lock).encode("utf-8")
+        return dump_bytes(self.reconciled.lock)
 
 
 def open_program(file: Path) -> Program:
