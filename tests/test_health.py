@@ -639,7 +639,15 @@ def test_json_has_the_documented_stable_shape() -> None:
     report = check_health(make_plan(), HealthThresholds(), strategy_gap=GAP)
     text = report_json(report)
     data = json.loads(text)
-    assert sorted(data) == ["findings", "partners", "principles", "program", "summary"]
+    assert sorted(data) == [
+        "filter",
+        "findings",
+        "format",
+        "partners",
+        "principles",
+        "program",
+        "summary",
+    ]
     assert data["summary"] == {"partners": 2, "pass": 13, "warn": 0, "fail": 0, "n/a": 1}
     assert [p["id"] for p in data["principles"]] == list(PRINCIPLES)
     assert data["partners"][0] == {

@@ -90,6 +90,8 @@ def test_json_shape() -> None:
     assert sorted(doc) == [
         "diagnostics",
         "events",
+        "filter",
+        "format",
         "managers",
         "partners",
         "program",

@@ -23,6 +23,7 @@ from chancal.cli_output import (
     export_progress,
     planning_progress,
     print_lock_outcome,
+    refuse_unknown_ids,
     refuse_untrustworthy,
     report_check,
     stderr,
@@ -122,14 +123,42 @@ def validate(file: ProgramArg = DEFAULT_PROGRAM) -> None:
     )
 
 
+class OutputSchema(StrEnum):
+    """The commands whose --format json output has a JSON Schema."""
+
+    plan = "plan"
+    check = "check"
+    diff = "diff"
+
+
 @app.command()
-def schema() -> None:
+def schema(
+    output: Annotated[
+        OutputSchema | None,
+        typer.Option(
+            "--output",
+            help="Print the schema of this command's --format json output instead: "
+            "plan, check or diff.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Print the JSON Schema of the program file format (for editors and CI).
 
-    [bold]Example[/bold]
+    With --output: the schema of a command's JSON output (its "format" is
+    raised when a field is removed or changes meaning; new fields may appear).
+
+    [bold]Examples[/bold]
 
       chancal schema > partners.schema.json
+
+      chancal schema --output plan > plan.schema.json
     """
+    if output is not None:
+        from chancal.resources import output_schema
+
+        sys.stdout.write(output_schema(output.value))
+        return
     from chancal.schema import schema_json
 
     sys.stdout.write(schema_json())
@@ -228,16 +257,19 @@ def _published(
     stamp: datetime,
     replan: bool,
     allow_unplaced: bool | None = None,
+    only: tuple[str | None, str | None] = (None, None),
 ) -> Published:
     """The year as `export` would publish it (no writes), with a spinner on a terminal.
 
     With `allow_unplaced` set (the commands that publish), a year that breaks a
     hard rule, or leaves an event unplaced unless `allow_unplaced` is True,
-    exits 1 before anything is written.
+    exits 1 before anything is written. `only` (a --partner and a --manager) must
+    name ones the program defines.
     """
     from chancal.publish.workflow import open_program, publish
 
     program = open_program(file)
+    refuse_unknown_ids(program, partner=only[0], manager=only[1])
     with planning_progress(len(program.config.partners)):
         published = publish(program, today=today, stamp=stamp, replan=replan)
     if allow_unplaced is not None:
@@ -402,6 +434,16 @@ def diff_command(
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when anything would change.")
     ] = False,
+    partner: Annotated[
+        str | None,
+        typer.Option("--partner", help="Only what this partner sees.", show_default=False),
+    ] = None,
+    manager: Annotated[
+        str | None,
+        typer.Option(
+            "--manager", help="Only what this manager or their partners see.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Show what publishing the program would change against chancal.lock, per partner.
 
@@ -413,10 +455,12 @@ def diff_command(
       chancal diff partners.yaml
 
       chancal diff --format json > changes.json
+
+      chancal diff --partner northwind --exit-code
     """
     import datetime as dt
 
-    from chancal.exporters.diff import render_json, render_text
+    from chancal.exporters.diff import render_json, render_text, select
     from chancal.publish.workflow import resolve_today
 
     with user_errors():
@@ -426,13 +470,17 @@ def diff_command(
             today=resolve_today(today),
             stamp=dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
             replan=replan,
+            only=(partner, manager),
         )
-    changes = published.reconciled.changes
+    fresh = published.reconciled.plan
+    changes = select(published.reconciled.changes, fresh, partner_id=partner, manager_id=manager)
     lock_path = published.program.lock_path
     if output_format is OutputFormat.json:
-        sys.stdout.write(render_json(changes, lock_name=str(lock_path)))
+        sys.stdout.write(
+            render_json(changes, lock_name=str(lock_path), partner_id=partner, manager_id=manager)
+        )
     else:
-        names = {p.id: p.name for p in published.reconciled.plan.partners}
+        names = {p.id: p.name for p in fresh.partners}
         stdout().print(render_text(changes, names, lock_name=str(lock_path)))
     if exit_code and changes:
         raise typer.Exit(code=1)
@@ -495,6 +543,14 @@ def check(
         bool, typer.Option("--strict", help="Exit 1 when any principle fails for any partner.")
     ] = False,
     today: TodayOption = None,
+    partner: Annotated[
+        str | None,
+        typer.Option("--partner", help="Only this partner's scores.", show_default=False),
+    ] = None,
+    manager: Annotated[
+        str | None,
+        typer.Option("--manager", help="Only this manager's partners.", show_default=False),
+    ] = None,
 ) -> None:
     """Score each partner's planned year against the principles of a great calendar.
 
@@ -502,7 +558,9 @@ def check(
     marketing strategy session that is not an evaluation, two-way information
     sharing, collaboration at least matching accountability, investment by
     tier and touchpoints spread out. Expectations scale with the tier;
-    thresholds live under program.health in the program file.
+    thresholds live under program.health in the program file. --partner and
+    --manager narrow the report (and --strict) to those partners, still scored
+    against the whole year.
 
     [bold]Examples[/bold]
 
@@ -512,19 +570,22 @@ def check(
 
       chancal check --format json | jq '.findings[] | select(.status == "fail")'
     """
-    from chancal.health import check_health, report_json
+    from chancal.health import check_health, report_json, select
     from chancal.publish.workflow import open_program, plan_year, resolve_today
 
     with user_errors():
         program = open_program(file)
         config = program.config
+        day = resolve_today(today)
+        refuse_unknown_ids(program, partner=partner, manager=manager)
         with planning_progress(len(config.partners)):
-            plan = plan_year(program, today=resolve_today(today))
+            plan = plan_year(program, today=day)
             report = check_health(
                 plan, config.program.health, strategy_gap=config.program.strategy_gap
             )
+    report = select(report, partner_id=partner, manager_id=manager)
     if output_format is OutputFormat.json:
-        sys.stdout.write(report_json(report))
+        sys.stdout.write(report_json(report, partner_id=partner, manager_id=manager))
     else:
         from chancal.exporters.scorecard import Scorecard
 
@@ -536,17 +597,6 @@ def check(
             markup=False,
         )
         raise typer.Exit(code=1)
-
-
-def _known_id(value: str, choices: list[str], what: str) -> None:
-    """Raise a UsageError with a did-you-mean when `value` is not one of `choices`."""
-    if value in choices:
-        return
-    from chancal.errors import UsageError
-    from chancal.suggest import did_you_mean
-
-    hint = did_you_mean(value, choices) or f"; known: {', '.join(sorted(choices))}"
-    raise UsageError(f"unknown {what} '{value}'{hint}")
 
 
 class PlanView(StrEnum):
@@ -589,8 +639,8 @@ def plan(
     """Plan the year and print it: the year at a glance, a summary per partner, the diagnostics.
 
     With --partner or --manager: that person's agenda in date order. With
-    --format json: the whole plan for scripts (shape documented in
-    chancal.exporters.plan_json).
+    --format json: the whole plan for scripts, narrowed the same way by
+    --partner and --manager (schema: chancal schema --output plan).
 
     [bold]Examples[/bold]
 
@@ -610,16 +660,13 @@ def plan(
         program = open_program(file)
         config = program.config
         day = resolve_today(today)
-        if partner is not None:
-            _known_id(partner, [p.id for p in config.partners], "partner")
-        if manager is not None:
-            _known_id(manager, [m.id for m in config.managers], "manager")
+        refuse_unknown_ids(program, partner=partner, manager=manager)
         with planning_progress(len(config.partners)):
             result = plan_year(program, today=day)
     if output_format is OutputFormat.json:
         from chancal.exporters.plan_json import plan_json
 
-        sys.stdout.write(plan_json(result))
+        sys.stdout.write(plan_json(result, partner_id=partner, manager_id=manager))
     else:
         from chancal.exporters.summary import plan_text
         from chancal.exporters.views import view_of

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from chancal.changes import Change
-    from chancal.publish.workflow import Published
+    from chancal.publish.workflow import Program, Published
 
 
 def stdout() -> Console:
@@ -46,6 +46,27 @@ def user_errors() -> Iterator[None]:
     except ChancalError as exc:
         stderr().print(f"error: {exc}", markup=False)
         raise typer.Exit(code=exc.exit_code) from None
+
+
+def refuse_unknown_ids(
+    program: Program, *, partner: str | None = None, manager: str | None = None
+) -> None:
+    """Raise a UsageError with a did-you-mean for a --partner or --manager the program lacks."""
+    config = program.config
+    if partner is not None:
+        _known_id(partner, [p.id for p in config.partners], "partner")
+    if manager is not None:
+        _known_id(manager, [m.id for m in config.managers], "manager")
+
+
+def _known_id(value: str, choices: list[str], what: str) -> None:
+    if value in choices:
+        return
+    from chancal.errors import UsageError
+    from chancal.suggest import did_you_mean
+
+    hint = did_you_mean(value, choices) or f"; known: {', '.join(sorted(choices))}"
+    raise UsageError(f"unknown {what} '{value}'{hint}")
 
 
 def count(n: int, noun: str) -> str:

@@ -7,9 +7,12 @@ lacking what its tier does not promise (site visits), and its tier's
 investment (median hours and events per partner) is compared with the other
 tiers'.
 
-JSON shape (`report_json`, stable; keys sorted, lists in plan order)::
+JSON shape (`report_json`, stable; keys sorted, lists in plan order; the JSON
+Schema is `chancal schema --output check`)::
 
     {
+      "format": 1,          # a new number when a field goes or changes meaning
+      "filter": {"partner_id", "manager_id"},   # what --partner/--manager asked for, or null
       "program": {"id": str, "name": str},
       "principles": [{"id": str, "title": str}, ...],
       "summary": {"partners": int, "pass": int, "warn": int, "fail": int, "n/a": int},
@@ -20,7 +23,9 @@ JSON shape (`report_json`, stable; keys sorted, lists in plan order)::
     }
 
 `status` is one of pass, warn, fail, n/a; `findings` holds one entry per
-partner and principle, in partner then principle order.
+partner and principle, in partner then principle order. A report narrowed by
+`select` (to one partner, or a manager's partners) holds and counts only those;
+they are still scored against the whole plan (tier medians, shared events).
 
 The checks themselves live in `chancal.health_checks` (one method per
 principle) and what they measure in a plan (calendar days, agenda wording,
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -42,6 +48,9 @@ from chancal.scores import PRINCIPLE_TITLES, PRINCIPLES, HealthReport, PartnerSc
 
 if TYPE_CHECKING:
     from chancal.models import HealthThresholds
+
+FORMAT = 1
+"""The `format` of the JSON report: raised when a field is removed or changes meaning."""
 
 
 def check_health(
@@ -75,12 +84,34 @@ def check_health(
     return HealthReport(plan.program_id, plan.program_name, tuple(scores))
 
 
-def report_dict(report: HealthReport) -> dict[str, object]:
-    """Return the report as plain JSON-ready data (see the module docstring for the shape)."""
+def select(
+    report: HealthReport, *, partner_id: str | None = None, manager_id: str | None = None
+) -> HealthReport:
+    """Narrow the report to one partner and/or the partners of one manager."""
+    return replace(
+        report,
+        partners=tuple(
+            s
+            for s in report.partners
+            if (partner_id is None or s.partner.id == partner_id)
+            and (manager_id is None or s.partner.manager_id == manager_id)
+        ),
+    )
+
+
+def report_dict(
+    report: HealthReport, *, partner_id: str | None = None, manager_id: str | None = None
+) -> dict[str, object]:
+    """Return the report as plain JSON-ready data (see the module docstring for the shape).
+
+    `partner_id` and `manager_id` only record the filter the report was narrowed by.
+    """
     summary: dict[str, int] = {"partners": len(report.partners)}
     for status, n in report.counts().items():
         summary[status] = n
     return {
+        "format": FORMAT,
+        "filter": {"partner_id": partner_id, "manager_id": manager_id},
         "program": {"id": report.program_id, "name": report.program_name},
         "principles": [{"id": p, "title": PRINCIPLE_TITLES[p]} for p in PRINCIPLES],
         "summary": summary,
@@ -110,9 +141,13 @@ def report_dict(report: HealthReport) -> dict[str, object]:
     }
 
 
-def report_json(report: HealthReport) -> str:
-    """Return the report as deterministic JSON text ending in a newline."""
-    return json.dumps(report_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def report_json(
+    report: HealthReport, *, partner_id: str | None = None, manager_id: str | None = None
+) -> str:
+    """Return the report, narrowed to a partner or manager if given, as deterministic JSON."""
+    narrowed = select(report, partner_id=partner_id, manager_id=manager_id)
+    document = report_dict(narrowed, partner_id=partner_id, manager_id=manager_id)
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _events_by_partner(plan: Plan) -> defaultdict[str, list[Event]]:

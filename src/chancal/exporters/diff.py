@@ -1,7 +1,9 @@
 """What a change to the program does to the published calendar, for a pull-request reviewer.
 
 Changes (`chancal.changes`, made by the lock) -> rich text grouped by partner, or
-stable JSON. Pure: no I/O; user text never goes through rich markup.
+stable JSON (its JSON Schema is `chancal schema --output diff`; `format` is
+raised when a field is removed or changes meaning). Pure: no I/O; user text
+never goes through rich markup.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rich.console import Group
 from rich.text import Text
 
 from chancal.changes import Change, ChangeKind, summarize
+from chancal.plan import Plan
 
 JSON_FORMAT_VERSION = 1
 
@@ -113,11 +116,48 @@ def _line(change: Change) -> Text:
     return line
 
 
-def render_json(changes: Sequence[Change], *, lock_name: str = "chancal.lock") -> str:
-    """Return the changes as stable, sorted JSON (one trailing newline)."""
+def select(
+    changes: Sequence[Change],
+    plan: Plan,
+    *,
+    partner_id: str | None = None,
+    manager_id: str | None = None,
+) -> list[Change]:
+    """The changes one partner's and/or one manager's agenda would show.
+
+    A partner's: changes to its own events and to the shared events it sees in
+    the fresh `plan`; a manager's: to the events the manager owns and to those
+    any of the manager's partners sees.
+    """
+    if partner_id is None and manager_id is None:
+        return list(changes)
+    mine = {p.id for p in plan.partners if p.manager_id == manager_id}
+    shared = {e.key: e.viewers for e in plan.events if e.partner_id is None}
+
+    def wanted(c: Change) -> bool:
+        seen = (c.partner_id,) if c.partner_id is not None else shared.get(c.key, ())
+        if partner_id is not None and partner_id not in seen:
+            return False
+        return manager_id is None or c.manager_id == manager_id or not mine.isdisjoint(seen)
+
+    return [c for c in changes if wanted(c)]
+
+
+def render_json(
+    changes: Sequence[Change],
+    *,
+    lock_name: str = "chancal.lock",
+    partner_id: str | None = None,
+    manager_id: str | None = None,
+) -> str:
+    """Return the changes as stable, sorted JSON (one trailing newline).
+
+    `partner_id` and `manager_id` only record the filter `changes` went through.
+    """
     counts = summarize(changes)
     document: dict[str, Any] = {
         "format": JSON_FORMAT_VERSION,
+        "filter": {"partner_id": partner_id, "manager_id": manager_id},
         "lock": lock_name,
         "summary": dict(counts),
         "changes": [_change_json(c) for c in changes],

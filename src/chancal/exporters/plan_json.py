@@ -1,8 +1,11 @@
 """The whole plan as stable JSON for scripts (`chancal plan --format json`).
 
-Shape (keys sorted, two-space indent, UTF-8 text, dates ISO 8601):
+Shape (keys sorted, two-space indent, UTF-8 text, dates ISO 8601; the JSON
+Schema is `chancal schema --output plan`):
 
     {
+      "format": 1,                        # a new number when a field goes or changes meaning
+      "filter": {"partner_id", "manager_id"},   # what --partner/--manager asked for, or null
       "program": {"id", "name", "timezone", "year_start", "year_end"},   # year_end exclusive
       "events": [{
           "key", "uid", "partner_id" (null for shared), "partner_ids", "manager_id",
@@ -21,15 +24,24 @@ Shape (keys sorted, two-space indent, UTF-8 text, dates ISO 8601):
       "tiers": [{"id", "description", "rank", "rule_kinds", "max_silence_days"}],
       "summary": {"events", "errors", "warnings", "infos"}
     }
+
+With a partner or manager filter the document holds what that person's agenda
+shows: the events the partner sees (a manager: the events the manager owns or
+any of the manager's partners sees), the diagnostics, partners and managers
+they concern, and counts of those; the tiers stay whole.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from chancal.plan import Event, Person, Plan
+
+FORMAT = 1
+"""The `format` of the document: raised when a field is removed or changes meaning."""
 
 
 def _when(value: date | datetime) -> str:
@@ -68,10 +80,44 @@ def _event(e: Event) -> dict[str, Any]:
     }
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
-    """Return the plan as plain JSON-ready values (the documented shape)."""
+def select(plan: Plan, *, partner_id: str | None = None, manager_id: str | None = None) -> Plan:
+    """Narrow the plan to what one partner's and/or one manager's agenda shows."""
+    if partner_id is None and manager_id is None:
+        return plan
+    partners = tuple(
+        p
+        for p in plan.partners
+        if (partner_id is None or p.id == partner_id)
+        and (manager_id is None or p.manager_id == manager_id)
+    )
+    mine = {p.id for p in plan.partners if p.manager_id == manager_id}
+
+    def wanted(e: Event) -> bool:
+        seen = e.viewers
+        if partner_id is not None and partner_id not in seen:
+            return False
+        return manager_id is None or e.manager_id == manager_id or not mine.isdisjoint(seen)
+
+    keep = {p.id for p in partners}
+    managers = {p.manager_id for p in partners} | ({manager_id} if manager_id else set())
+    return replace(
+        plan,
+        events=tuple(e for e in plan.events if wanted(e)),
+        diagnostics=tuple(d for d in plan.diagnostics if d.partner_id in keep),
+        partners=partners,
+        managers=tuple(m for m in plan.managers if m.id in managers),
+    )
+
+
+def plan_document(
+    plan: Plan, *, partner_id: str | None = None, manager_id: str | None = None
+) -> dict[str, Any]:
+    """Return the plan, narrowed as `select` does, as JSON-ready values (the documented shape)."""
+    plan = select(plan, partner_id=partner_id, manager_id=manager_id)
     severities = [d.severity for d in plan.diagnostics]
     return {
+        "format": FORMAT,
+        "filter": {"partner_id": partner_id, "manager_id": manager_id},
         "program": {
             "id": plan.program_id,
             "name": plan.program_name,
@@ -136,6 +182,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     }
 
 
-def plan_json(plan: Plan) -> str:
-    """Serialise the plan as stable, sorted JSON text ending in a newline."""
-    return json.dumps(plan_document(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def plan_json(plan: Plan, *, partner_id: str | None = None, manager_id: str | None = None) -> str:
+    """Serialise the plan (narrowed to a partner or manager if given) as sorted JSON text."""
+    document = plan_document(plan, partner_id=partner_id, manager_id=manager_id)
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
