@@ -102,6 +102,16 @@ def period_text(start: date, end: date) -> str:
     return f"{start.isoformat()} to {date.fromordinal(end.toordinal() - 1).isoformat()}"
 
 
+def program_scope(program: str, period: str) -> str:
+    """The program and its year for a sentence: `Acme Partners, 2027`.
+
+    The program's own name is never wrapped in words of ours ("the X channel
+    program" read "Contoso Channel Program 2027 channel program"), and a
+    year the name already says is not said twice.
+    """
+    return program if period in program else f"{program}, {period}"
+
+
 def select_feeds(
     plan: Plan,
     partners: Sequence[str] | None = None,
@@ -118,8 +128,8 @@ def select_feeds(
             if ident not in known:
                 raise UsageError(f"unknown {what} '{ident}'{did_you_mean(ident, known)}")
     everything = not partners and not managers
-    period = period_text(plan.year_start, plan.year_end)
     program = plan.program_name
+    scope = program_scope(program, period_text(plan.year_start, plan.year_end))
     feeds: list[Feed] = []
     if everything:
         feeds.append(
@@ -129,7 +139,7 @@ def select_feeds(
                 None,
                 FeedHeader(
                     program,
-                    f"Every planned interaction of the {program} channel program, {period}.",
+                    f"Every partner interaction planned in {scope}.",
                     plan.timezone,
                 ),
             )
@@ -144,8 +154,8 @@ def select_feeds(
                 ident,
                 FeedHeader(
                     f"{program}: {partner.name}",
-                    f"The {program} calendar for {partner.name}, {period}: every review, "
-                    "training, visit, workshop and information exchange, agreed up front.",
+                    f"The calendar of {partner.name} in {scope}: every review, training, "
+                    "visit, workshop and information exchange, agreed up front.",
                     partner.timezone,
                 ),
             )
@@ -160,8 +170,7 @@ def select_feeds(
                 ident,
                 FeedHeader(
                     f"{program}: {manager.name}",
-                    f"The partner interactions {manager.name} runs in the {program} "
-                    f"channel program, {period}.",
+                    f"The partner interactions {manager.name} runs in {scope}.",
                     manager.timezone,
                 ),
             )
