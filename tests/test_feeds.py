@@ -501,6 +501,6 @@ def test_out_must_be_a_folder(tmp_path: Path) -> None:
 def test_same_bytes(tmp_path: Path, on_disk: bytes, chunks: list[bytes], same: bool) -> None:
     """A feed counts as unchanged only if the file holds exactly its bytes, however chunked."""
     (tmp_path / "feed.ics").write_bytes(on_disk)
-    assert feeds_module._same_bytes(iter(chunks), tmp_path / "feed.ics") is same
-    assert feeds_module._same_bytes(iter(chunks), tmp_path / "missing.ics") is False
-    assert feeds_module._same_bytes(iter(chunks), tmp_path) is False  # a folder
+    assert feeds_module.same_bytes(iter(chunks), tmp_path / "feed.ics") is same
+    assert feeds_module.same_bytes(iter(chunks), tmp_path / "missing.ics") is False
+    assert feeds_module.same_bytes(iter(chunks), tmp_path) is False  # a folder

@@ -403,7 +403,7 @@ def lock_command(
 
       chancal lock --replan   [dim]# plan afresh; moved events still update in place[/dim]
     """
-    from chancal.publish.workflow import lock_is_stale, resolve_stamp, resolve_today, write_lock
+    from chancal.publish.workflow import resolve_stamp, resolve_today, save_lock
 
     with user_errors():
         published = _published(
@@ -413,11 +413,8 @@ def lock_command(
             replan=replan,
             allow_unplaced=allow_unplaced,
         )
-        data = published.lock_bytes
-        stale = lock_is_stale(published.program, data)
-        if stale:
-            write_lock(published.program, data)
-    print_lock_outcome(published.program.lock_path, published.reconciled.changes, written=stale)
+        written = save_lock(published)
+    print_lock_outcome(published.program.lock_path, published.reconciled.changes, written=written)
 
 
 @app.command("diff")

@@ -250,7 +250,7 @@ def write_feeds(
             # an unchanged program (CI on every push, with chancal.lock keeping
             # DTSTAMPs) creates no files, and subscribers' caches keep their mtime.
             chunks = _replayable(chunks)
-            if feeds[index].path in present and _same_bytes(chunks(), targets[index]):
+            if feeds[index].path in present and same_bytes(chunks(), targets[index]):
                 return False
             _write_new(os.path.join(staging, feeds[index].path), chunks())
             return True
@@ -291,7 +291,7 @@ def stale_feeds(
     targets = _targets(root, feeds)
 
     def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> bool:
-        return not _same_bytes(chunks(), targets[index])
+        return not same_bytes(chunks(), targets[index])
 
     with tempfile.TemporaryDirectory(prefix="chancal-check-") as scratch:
         spool = Path(scratch) / "spool.ics"
@@ -328,10 +328,10 @@ def _same_file(path: Path, target: str | Path) -> bool:
     if size != os.stat(path).st_size:  # a different size needs no reading
         return False
     with open(path, "rb") as f:
-        return _same_bytes(iter(lambda: f.read(_CHUNK), b""), target)
+        return same_bytes(iter(lambda: f.read(_CHUNK), b""), target)
 
 
-def _same_bytes(chunks: Iterable[bytes], target: str | Path) -> bool:
+def same_bytes(chunks: Iterable[bytes], target: str | Path) -> bool:
     """Tell whether `target` holds exactly the bytes of `chunks`.
 
     A feed of one chunk (most feeds) costs one read: one byte more than the

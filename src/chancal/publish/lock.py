@@ -290,9 +290,24 @@ def dumps(lock: Lock) -> str:
     return "".join(_text_lines(lock))
 
 
-def dump_bytes(lock: Lock) -> bytes:
-    """The lock file's bytes (`dumps` in UTF-8), without a whole text copy on the way."""
-    return b"".join([line.encode("utf-8") for line in _text_lines(lock)])
+def dump_chunks(lock: Lock, size: int = 1 << 20) -> Iterator[bytes]:
+    """The lock file's bytes (`dumps` in UTF-8) in pieces of about `size`.
+
+    A 10,000-partner lock is about 100 MB: comparing it with the file on disk
+    and writing it need no whole copy (text, bytes and lines together were 300 MB).
+    """
+    pending: list[bytes] = []
+    filled = 0
+    for line in _text_lines(lock):
+        data = line.encode("utf-8")
+        pending.append(data)
+        filled += len(data)
+        if filled >= size:
+            yield b"".join(pending)
+            pending.clear()
+            filled = 0
+    if pending:
+        yield b"".join(pending)
 
 
 def _text_lines(lock: Lock) -> Iterator[str]:

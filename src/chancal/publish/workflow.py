@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,8 +23,8 @@ from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
-from chancal.publish.feeds import Written, stale_feeds, write_feeds
-from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dump_bytes, loads, pins
+from chancal.publish.feeds import Written, same_bytes, stale_feeds, write_feeds
+from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dump_chunks, loads, pins
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
 from chancal.publish.spool import Progress
@@ -61,10 +61,9 @@ class Published:
         """Events the program asks for that could not be placed."""
         return tuple(d for d in self.plan.diagnostics if d.code == "unplaced")
 
-    @property
-    def lock_bytes(self) -> bytes:
-        """The lock file that records this publication."""
-        return dump_bytes(self.reconciled.lock)
+    def lock_chunks(self) -> Iterator[bytes]:
+        """The lock file that records this publication, in pieces of about a megabyte."""
+        return dump_chunks(self.reconciled.lock)
 
 
 def open_program(file: Path) -> Program:
@@ -147,8 +146,6 @@ def write(
     """
     program = published.program
     refuse_foreign_feeds(out, program)
-    data = published.lock_bytes
-    stale = lock_is_stale(program, data)
     written = write_feeds(
         published.reconciled.plan,
         out,
@@ -157,9 +154,7 @@ def write(
         managers=managers,
         progress=progress,
     )
-    if stale:
-        write_lock(program, data)
-    return Publication(written, lock_written=stale)
+    return Publication(written, lock_written=save_lock(published))
 
 
 def out_of_date(
@@ -176,7 +171,7 @@ def out_of_date(
     """
     program = published.program
     refuse_foreign_feeds(out, program)
-    stale = [program.lock_path] if lock_is_stale(program, published.lock_bytes) else []
+    stale = [program.lock_path] if lock_is_stale(published) else []
     if out.is_dir():
         plan = published.reconciled.plan
         found = stale_feeds(plan, out, stamp=stamp, partners=partners, managers=managers)
@@ -203,25 +198,33 @@ def lock_path_for(program: Path, program_id: str) -> Path:
     return named
 
 
-def lock_is_stale(program: Program, data: bytes) -> bool:
-    """Whether the lock file differs from `data` (a CRLF checkout counts as the same).
+def lock_is_stale(published: Published) -> bool:
+    """Whether the lock file differs from this publication's (a CRLF checkout counts as the same).
 
-    Bytes, not text: a decoded copy of a large lock would cost up to four times its size.
+    Compared piece by piece, as bytes: a 10,000-partner lock is about 100 MB.
     """
+    path = published.program.lock_path
+    if same_bytes(published.lock_chunks(), path):
+        return False
     try:
-        current = program.lock_path.read_bytes()
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
     except FileNotFoundError:
         return True
     except OSError as exc:
-        raise ConfigError(
-            [Problem(str(program.lock_path), 1, 1, "", f"cannot read: {exc.strerror}")]
-        ) from None
-    return current != data and current.replace(b"\r\n", b"\n") != data
+        raise ConfigError([Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    if b"\r\n" not in head:
+        return True
+    # A CRLF checkout (git's autocrlf on Windows): rare, so compared whole.
+    return path.read_bytes().replace(b"\r\n", b"\n") != b"".join(published.lock_chunks())
 
 
-def write_lock(program: Program, data: bytes) -> None:
-    """Replace the lock file atomically."""
-    write_atomic(program.lock_path, data)
+def save_lock(published: Published) -> bool:
+    """Replace the lock file atomically if it changed; tell whether it was written."""
+    if not lock_is_stale(published):
+        return False
+    write_atomic(published.program.lock_path, published.lock_chunks())
+    return True
 
 
 def refuse_foreign_feeds(out: Path, program: Program) -> None:
@@ -263,11 +266,16 @@ def read_text(path: Path) -> str | None:
         raise ConfigError([Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from None
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `target`, then rename it into place."""
+def write_atomic(target: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write `data` (bytes, or pieces of them) to a temporary file beside `target`, then
+    rename it into place."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(data)
+        with tmp.open("wb") as handle:
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                handle.writelines(data)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
