@@ -4,8 +4,8 @@ Every command goes through `open_program` and `plan_year`, so `plan`,
 `check`, `verify`, `diff`, `lock` and `export` all see the same year: the
 program planned around what its lock says was published, with nothing
 before `today` moved. `publish` adds the verdict of the independent
-verifier and the reconciled calendar; `write_lock` and the feed writer
-(`chancal.publish.feeds`) put it on disk all or nothing.
+verifier and the reconciled calendar; `write` (the feed writer,
+`chancal.publish.feeds`, then `save_lock`) puts it on disk.
 """
 
 from __future__ import annotations
