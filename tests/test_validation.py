@@ -403,7 +403,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "cadence: semiannual}",
         "cadence: semiannual, follow_ups: [{kind: coaching_session, after: [2w], agenda: 'Spend $budget'}]}",
         [
-            "t.yaml:29:125: tiers[1].rules[0].follow_ups[0].agenda: unknown placeholder '$budget'; known: $partner_name, $manager_name, $program_name, $title, $period, $focus_area, $focus_areas, $we_share, $they_share, $direction_text, $exchange, $exchanges (write '$$' for a dollar sign)"
+            "t.yaml:29:125: tiers[1].rules[0].follow_ups[0].agenda: unknown placeholder '$budget'; known: $partner_name, $manager_name, $program_name, $organization, $title, $period, $focus_area, $focus_areas, $we_share, $they_share, $direction_text, $exchange, $exchanges (write '$$' for a dollar sign)"
         ],
     ),
     (

@@ -33,6 +33,10 @@ Period = Literal["Q1", "Q2", "Q3", "Q4", "H1", "H2"]
 Anchor = Literal["year_start", "year_end", "half_start", "half_end", "quarter_start", "quarter_end"]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_TRAILING_YEAR = re.compile(r"[\s,:-]*(?:FY\s?)?\d{4}(?:[-/]\d{2,4})?\s*$", re.IGNORECASE)
+_TRAILING_PROGRAM = re.compile(
+    r"\s*(?:\b(?:channel|partner)\s+)?\bprogram(?:me)?\s*$", re.IGNORECASE
+)
 _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
 # A time of day as the file writes it, shared with the JSON Schema: HH:MM, 00:00 to 23:59.
 CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -483,6 +487,11 @@ class ProgramSettings(Model):
     """The planning year and the vendor-wide defaults."""
 
     name: str
+    organization: str | None = Field(
+        None,
+        description="the vendor's own name, used in titles such as 'Northwind visits Contoso'; "
+        "by default the program name without a trailing year and 'Channel/Partner Program'",
+    )
     id: Id | None = None
     year: int = Field(ge=2000, le=2100)
     fiscal_year_start: MonthDay = "01-01"
@@ -500,6 +509,19 @@ class ProgramSettings(Model):
     spacing: Spacing = Spacing()
     strategy_gap: Duration = timedelta(days=21)
     health: HealthThresholds = HealthThresholds()
+
+    @property
+    def vendor(self) -> str:
+        """The vendor's name: `organization`, else derived from the program's name.
+
+        "Contoso Channel Program 2027" reads "Contoso": a trailing year, then a
+        trailing "Channel Program", "Partner Program" or "Program", are dropped;
+        if nothing is left, the program's whole name is used.
+        """
+        if self.organization and self.organization.strip():
+            return self.organization.strip()
+        name = _TRAILING_PROGRAM.sub("", _TRAILING_YEAR.sub("", self.name))
+        return name.strip(" -:,") or self.name
 
     @property
     def year_start(self) -> date:

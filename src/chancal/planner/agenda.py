@@ -19,6 +19,7 @@ PLACEHOLDERS: tuple[str, ...] = (
     "partner_name",
     "manager_name",
     "program_name",
+    "organization",
     "title",
     "period",
     "focus_area",

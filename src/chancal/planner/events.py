@@ -125,8 +125,9 @@ class EventWriter:
         if kind == "site_visit" and direction is None:
             direction = "to_partner"
         program_name = self.program.name
+        vendor = self.program.vendor
         if direction == "to_us":
-            direction_text = f"{partner.name} visits {program_name}"
+            direction_text = f"{partner.name} visits {vendor}"
         elif direction == "to_partner":
             direction_text = f"{manager.name} visits {partner.name}"
         else:
@@ -143,6 +144,7 @@ class EventWriter:
             "partner_name": partner.name,
             "manager_name": manager.name,
             "program_name": program_name,
+            "organization": vendor,
             "focus_area": focus_areas,
             "focus_areas": focus_areas,
             "we_share": agenda.listing(partner.sharing.we_share),
@@ -154,7 +156,7 @@ class EventWriter:
         elif mode == "virtual":
             location = VIDEO_CALL
         elif direction == "to_us":
-            location = self.program.location or manager.location or program_name
+            location = self.program.location or manager.location or vendor
         else:
             location = partner.location or partner.name
         fixed = (
@@ -219,7 +221,12 @@ class EventWriter:
                 else (custom.agenda if custom and custom.agenda else "$title")
             )
             description = shared.description or agenda.render(
-                template, {"title": shared.title, "program_name": self.program.name}
+                template,
+                {
+                    "title": shared.title,
+                    "program_name": self.program.name,
+                    "organization": self.program.vendor,
+                },
             )
             out.append(
                 Event(
