@@ -55,7 +55,6 @@ def refused(text: str) -> list[str]:
         ("!!float ''", ""),
         ("!!bool maybe", "maybe"),
         ("!!timestamp soon", "soon"),
-        ("!custom 12", "12"),
         ("! 12", 12),  # PyYAML resolves the non-specific tag like no tag
         ("Acme [EU]", "Acme [EU]"),
     ],

@@ -30,6 +30,7 @@ from chancal.cli_output import (
     stdout,
     user_errors,
 )
+from chancal.errors import printable
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -114,7 +115,8 @@ def validate(file: ProgramArg = DEFAULT_PROGRAM) -> None:
     program = config.program
     # The model keeps the year's end exclusive (handy for arithmetic); people read the last day.
     last_day = date.fromordinal(program.year_end.toordinal() - 1)
-    out.print(Text.assemble(("ok ", "bold green"), (f"{file}: ", ""), (program.name, "bold")))
+    name, where = printable(program.name), printable(f"{file}: ")
+    out.print(Text.assemble(("ok ", "bold green"), (where, ""), (name, "bold")))
     out.print(
         f"  {count(len(config.managers), 'manager')}, {count(len(config.tiers), 'tier')}, "
         f"{count(len(config.partners), 'partner')}; planning year "
@@ -586,7 +588,7 @@ def check(
     else:
         from chancal.exporters.scorecard import Scorecard
 
-        Console(highlight=False).print(Scorecard(report, plan))
+        Console(highlight=False, emoji=False).print(Scorecard(report, plan))
     if strict and report.failed:
         failed = report.counts()["fail"]
         stderr().print(
@@ -668,7 +670,7 @@ def plan(
         from chancal.exporters.summary import plan_text
         from chancal.exporters.views import view_of
 
-        out = Console(highlight=False)
+        out = Console(highlight=False, emoji=False)
         # The year at a glance first, unless one person's agenda was asked for.
         default = [PlanView.summary] if partner or manager else [PlanView.grid, PlanView.summary]
         for n, shown in enumerate(view or default):

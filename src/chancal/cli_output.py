@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from chancal.errors import ChancalError, ConfigError
+from chancal.errors import ChancalError, ConfigError, printable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,11 +24,19 @@ if TYPE_CHECKING:
 
 
 def stdout() -> Console:
-    return Console(soft_wrap=True, highlight=False)
+    # emoji=False: rich would show `partners.yaml:100:11:` as `partners.yaml💯11:`.
+    return Console(soft_wrap=True, highlight=False, emoji=False)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, soft_wrap=True, highlight=False)
+    return Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+
+
+def print_plain(console: Console, text: str, style: str | None = None) -> None:
+    """Print user text exactly: control characters escaped, no markup, no emoji codes."""
+    from rich.text import Text
+
+    console.print(Text(printable(text), style=style or ""))
 
 
 @contextmanager
@@ -39,12 +47,12 @@ def user_errors() -> Iterator[None]:
     except ConfigError as exc:
         err = stderr()
         for problem in exc.problems:
-            err.print(str(problem), markup=False)
+            print_plain(err, str(problem))
         count = len(exc.problems)
         err.print(f"{count} problem{'s' if count != 1 else ''} found.", style="bold red")
         raise typer.Exit(code=exc.exit_code) from None
     except ChancalError as exc:
-        stderr().print(f"error: {exc}", markup=False)
+        print_plain(stderr(), f"error: {exc}")
         raise typer.Exit(code=exc.exit_code) from None
 
 
@@ -85,7 +93,7 @@ def refuse_untrustworthy(published: Published, *, allow_unplaced: bool) -> None:
     breaks, plan = published.breaks, published.plan
     if breaks:
         for found in breaks:
-            err.print(f"hard rule broken: {format_break(found)}", markup=False)
+            print_plain(err, f"hard rule broken: {format_break(found)}")
         err.print(
             f"refusing to publish: {count(len(breaks), 'hard-rule break')} in the planned "
             "year (a chancal bug: please report it with the program); nothing was written",
@@ -102,7 +110,7 @@ def refuse_untrustworthy(published: Published, *, allow_unplaced: bool) -> None:
         )
     for diagnostic in plan.diagnostics:
         if diagnostic.severity == "error":
-            err.print(f"  error {diagnostic.code}: {diagnostic.message}", markup=False)
+            print_plain(err, f"  error {diagnostic.code}: {diagnostic.message}")
     if unplaced and not allow_unplaced:
         err.print(
             f"refusing to publish: {count(len(unplaced), 'event')} the program asks for "
@@ -122,9 +130,9 @@ def changes_text(changes: Sequence[Change]) -> str:
 
 def print_lock_outcome(lock_path: Path, changes: Sequence[Change], *, written: bool) -> None:
     if written:
-        stdout().print(f"wrote {lock_path} ({changes_text(changes)})", markup=False)
+        print_plain(stdout(), f"wrote {lock_path} ({changes_text(changes)})")
     else:
-        stdout().print(f"{lock_path} is up to date", markup=False)
+        print_plain(stdout(), f"{lock_path} is up to date")
 
 
 def report_check(stale: Sequence[str], changes: Sequence[Change]) -> None:
@@ -134,7 +142,7 @@ def report_check(stale: Sequence[str], changes: Sequence[Change]) -> None:
         return
     err = stderr()
     for path in stale:
-        err.print(f"out of date: {path}", markup=False)
+        print_plain(err, f"out of date: {path}")
     err.print(
         f"{len(stale)} file{'s' if len(stale) != 1 else ''} would change "
         f"({changes_text(changes)}); run 'chancal diff' to see why and "

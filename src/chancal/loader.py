@@ -12,6 +12,7 @@ values by our own small walk, which lets us
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -104,6 +105,8 @@ def loads(raw: bytes | str, name: str = "<string>") -> Located:
 
 def _load_text(text: str, name: str) -> Located:
     source, data, problems = _parse(text, name)
+    if _MAY_HOLD_CONTROLS.search(text):
+        problems.extend(_controls(source, data, ()))
     if not isinstance(data, dict):
         problems.append(
             source.problem(
@@ -129,6 +132,37 @@ def _load_text(text: str, name: str) -> Located:
     if problems:
         raise ConfigError(_dedupe(sorted(problems, key=_order)))
     return Located(config, source)
+
+
+# YAML refuses raw control characters except tab, line feed, CR and NEL; escapes in
+# double quotes ("\e", "\x00") make any. Without a backslash or one of these raw
+# characters, no value can hold one: large files skip the walk below.
+_MAY_HOLD_CONTROLS = re.compile(r"[\\\r\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _controls(source: Source, value: Any, path: tuple[Any, ...]) -> Iterator[Problem]:
+    """Report each key and text holding a control character (tab and line feed allowed).
+
+    Names and titles reach terminals, CI logs and calendar apps: an escape
+    sequence or a NUL in them is a mistake or an attack, never meant.
+    """
+    items: Any = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(key, str) and (found := _CONTROL.search(key)):
+            yield source.problem((*path, key), _control_message(found[0], "key"), key=True)
+        if isinstance(item, str):
+            if found := _CONTROL.search(item):
+                yield source.problem((*path, key), _control_message(found[0], "value"))
+        elif isinstance(item, (dict, list)):
+            yield from _controls(source, item, (*path, key))
+
+
+def _control_message(char: str, where: str) -> str:
+    return (
+        f"the {where} holds the control character U+{ord(char):04X}; remove it "
+        "(names and texts may hold tabs and line breaks, nothing else invisible)"
+    )
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -208,7 +242,14 @@ class _TooDeep(Exception):
 
 
 _MAX_DEPTH = 200
-_MERGE = "tag:yaml.org,2002:merge"
+_CORE = "tag:yaml.org,2002:"
+_MERGE = _CORE + "merge"
+# Explicit tags a program may use: the non-specific '!' and the core schema's own.
+# Any other (`!!python/name:...`, `!!binary`, `!local`) is refused, never dropped.
+_ALLOWED_TAGS = frozenset(
+    {None, "!"}
+    | {_CORE + name for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
+)
 _RESOLVER: Any = yaml.resolver.Resolver()  # untyped in the stubs
 
 
@@ -291,6 +332,8 @@ class _Builder:
 
     def node(self, event: Any, depth: int) -> Any:
         """Build the node that `event` starts, reading the events that complete it."""
+        if getattr(event, "tag", None) not in _ALLOWED_TAGS:
+            self.refuse_tag(event)
         if isinstance(event, ScalarEvent):
             self.spend(1)
             value = self.scalar(event)
@@ -388,6 +431,8 @@ class _Builder:
         if isinstance(event, AliasEvent):
             value, _, tag, text = self.alias(event)
         elif isinstance(event, ScalarEvent):
+            if event.tag not in _ALLOWED_TAGS and event.tag != _MERGE:
+                self.refuse_tag(event)
             tag, text = self.tag(event), event.value
             value = self.construct(tag, text)
             if event.anchor is not None:
@@ -407,6 +452,15 @@ class _Builder:
             return (value,)
         self.problems.append(_at(self.source, event.start_mark, self.path, message))
         return None
+
+    def refuse_tag(self, event: Any) -> None:
+        """Report an explicit YAML tag other than the core ones (`!!python/...`, `!custom`)."""
+        tag: str = event.tag
+        shown = "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+        message = f"YAML tag '{shown}' is not supported; remove it (write the value plainly)"
+        self.problems.append(_at(self.source, event.start_mark, self.path, message))
+        if isinstance(event, ScalarEvent):
+            event.tag = None  # read the text as it stands, so the rest of the file is checked
 
     def skip(self, event: Any, depth: int) -> None:
         """Read past the node that `event` starts; what is inside is not reported on."""
