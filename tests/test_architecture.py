@@ -183,7 +183,7 @@ VALUES = (
     "chancal.changes",
 )
 # What the model layer may use: the models are the root above errors.
-BELOW_MODELS = ("chancal.errors", "chancal.kinds", "chancal.durations")
+BELOW_MODELS = ("chancal.errors", "chancal.kinds", "chancal.durations", "chancal.rrules")
 
 Rule = tuple[str, tuple[str, ...]]  # (modules under this prefix, may import only these)
 
@@ -257,6 +257,7 @@ def test_import_direction(importer: str, forbidden: str) -> None:
         ("chancal.errors", ()),
         ("chancal.kinds", ()),
         ("chancal.durations", ()),
+        ("chancal.rrules", ()),
         ("chancal.models", BELOW_MODELS),
         ("chancal.plan", BELOW_MODELS),
         ("chancal.scores", ("chancal.plan", *BELOW_MODELS)),

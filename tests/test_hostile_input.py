@@ -3,6 +3,7 @@ terminal raw. Every case exits 2 with one located `file:line:col:` line per prob
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -109,3 +110,188 @@ def test_printed_output_is_escaped_in_a_real_process(tmp_path: Path) -> None:
     assert "\x1b" not in proc.stderr and "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 3 and all(LOCATED.match(line) for line in lines[:-1])
+
+
+# -- validation closes the gaps -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "x@y;ROLE=CHAIR",
+        "x@example.com;ROLE=CHAIR",
+        'a;b,c:d\\"e\\\\f@example.com',  # YAML escapes: a;b,c:d"e\\f@...
+        "x" * 100_000 + "@example.com",
+        "sam@example.com\\0",
+        "sam\\e@example.com",
+        "sam@@example.com",
+        "sam@example",
+        "sam.@example.com",
+        "sam@-example.com",
+    ],
+)
+def test_emails_must_be_addresses(tmp_path: Path, email: str) -> None:
+    lines = refused(tmp_path, edit("sam.jones@example.com", f'"{email}"'))
+    assert all(":15:12: managers[0].email: " in line for line in lines)
+    assert any("is not an email address" in line for line in lines)
+
+
+@pytest.mark.parametrize("email", ["o'brien+news@mail.example.co.uk", "jürgen@bücher.de"])
+def test_ordinary_addresses_stay_valid(tmp_path: Path, email: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(edit("sam.jones@example.com", f'"{email}"'), "utf-8")
+    assert run("validate", str(path))[0] == 0
+
+
+@pytest.mark.parametrize("value", ["540", "true", "'9:00'", "'09:00:00'", "'09:00+02:00'", "9.5"])
+@pytest.mark.parametrize("field", ["start", "end"])
+def test_working_hours_are_hh_mm_text_only(tmp_path: Path, value: str, field: str) -> None:
+    hours = f"working_hours: {{{field}: {value}}}"
+    (line,) = refused(
+        tmp_path, edit("  country: GB\n\nmanagers", f"  country: GB\n  {hours}\n\nmanagers")
+    )
+    assert f"program.working_hours.{field}: " in line and "HH:MM" in line
+
+
+@pytest.mark.parametrize(
+    ("rrule", "says"),
+    [
+        ("FREQ=HOURLY;COUNT=48", "FREQ=HOURLY"),
+        ("FREQ=MINUTELY", "FREQ=MINUTELY"),
+        ("FREQ=SECONDLY", "FREQ=SECONDLY"),
+        ("FREQ=DAILY;BYHOUR=9,10", "remove BYHOUR"),
+        ("FREQ=WEEKLY;BYMINUTE=30", "remove BYMINUTE"),
+        ("FREQ=WEEKLY;BYSECOND=1", "remove BYSECOND"),
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL=0"),
+        ("FREQ=WEEKLY;FREQ=DAILY", "FREQ twice"),
+        ("FREQ=MONTHLY;BYDAY=9XX", "invalid RRULE"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_rrules_that_cannot_be_planned_are_refused(
+    tmp_path: Path, rrule: str, says: str, command: str
+) -> None:
+    (line,) = refused(tmp_path, edit("cadence: quarterly", f"rrule: '{rrule}'"), command)
+    assert ":24:16: tiers[0].rules[0].rrule: " in line and says in line
+
+
+@pytest.mark.parametrize("until", ["20270630T000000Z", "20270630T000000", "20270630"])
+def test_a_utc_until_is_planned(tmp_path: Path, until: str) -> None:
+    path = tmp_path / "partners.yaml"
+    text = edit("cadence: quarterly", f"rrule: 'FREQ=MONTHLY;BYDAY=2TU;UNTIL={until}'")
+    path.write_text(text, "utf-8")
+    code, out, err = run("plan", str(path), "--format", "json", "--today", "2027-01-01")
+    assert code == 0, err
+    reviews = [e for e in json.loads(out)["events"] if e["rule_id"] == "review"]
+    assert len(reviews) == 6  # the second Tuesdays of January to June
+
+
+@pytest.mark.parametrize(
+    ("entry", "where"),
+    [
+        ("{id: review, cadence: null}", "change[0].cadence: 'cadence' is empty"),
+        ("{id: review, kind: null}", "change[0].kind: 'kind' is empty"),
+        ("{id: review, cadence: monthly, dates: [2027-03-01]}", "at most one of"),
+        ("{id: review, rrule: 'FREQ=HOURLY'}", "change[0].rrule: a rule that repeats"),
+        ("{id: review, dates: [2031-01-01]}", "change[0].dates[0]: 2031-01-01 is outside"),
+        ("{id: review, duration: 0m}", "change[0].duration: a duration must be positive"),
+        ("{id: review, follow_ups: [{kind: '', after: [2w]}]}", "unknown kind ''"),
+        (
+            "{id: review, follow_ups: [{kind: coaching_session, after: [2w], duration: 0m}]}",
+            "follow_ups[0].duration: a duration must be positive",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_changes_are_checked_like_rules(
+    tmp_path: Path, entry: str, where: str, command: str
+) -> None:
+    text = MINIMAL + f"    overrides:\n      change:\n        - {entry}\n"
+    (line,) = refused(tmp_path, text, command)
+    assert "partners[0].overrides." in line and where in line
+
+
+@pytest.mark.parametrize("zone", ["localtime", "/etc/localtime", "../zoneinfo/UTC", "posix/UTC"])
+def test_time_zones_are_iana_names(tmp_path: Path, zone: str) -> None:
+    (line,) = refused(
+        tmp_path, edit("timezone: Europe/London\n  country", f"timezone: '{zone}'\n  country")
+    )
+    assert ":9:13: program.timezone: unknown time zone" in line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("version: 1", "version: true", ":4:10: version: "),
+        ("year: 2027", "year: true", ":8:9: program.year: "),
+        ("year: 2027", "year: '2027'", ":8:9: program.year: "),
+        (
+            "  country: GB\n\nmanagers",
+            "  country: GB\n  capacity: {meetings_per_week: true}\n\nmanagers",
+            "program.capacity.meetings_per_week: ",
+        ),
+        (
+            "  country: GB\n\nmanagers",
+            "  country: GB\n  capacity: {hours_per_week: true}\n\nmanagers",
+            "program.capacity.hours_per_week: ",
+        ),
+        (
+            "  country: GB\n\nmanagers",
+            "  country: GB\n  spacing: {max_per_week: false}\n\nmanagers",
+            "program.spacing.max_per_week: ",
+        ),
+    ],
+)
+def test_booleans_are_not_numbers(tmp_path: Path, old: str, new: str, where: str) -> None:
+    (line,) = refused(tmp_path, edit(old, new))
+    assert where in line
+
+
+@pytest.mark.parametrize("reminder", ["-1d", "-30m"])
+def test_negative_reminders_are_refused(tmp_path: Path, reminder: str) -> None:
+    text = edit(
+        "  country: GB\n\nmanagers", f"  country: GB\n  reminders: [{reminder}]\n\nmanagers"
+    )
+    (line,) = refused(tmp_path, text)
+    assert "program.reminders[0]: " in line and "negative" in line
+
+
+# -- '-' reads the program from standard input --------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "check", "verify"])
+def test_dash_reads_standard_input(tmp_path: Path, command: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "chancal", command, "-"],
+        input=MINIMAL,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr  # check and verify may find fault
+    assert "not found" not in proc.stderr and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_problems_in_standard_input_are_located() -> None:
+    code, _, err = run("validate", "-", stdin=edit("tier: standard", "tier: gold"))
+    assert code == 2
+    assert err.startswith("<stdin>:32:11: partners[0].tier: unknown tier 'gold'")
+
+
+@pytest.mark.parametrize("command", [["export", "--ics"], ["lock"]])
+def test_commands_that_write_the_lock_refuse_standard_input(
+    tmp_path: Path, command: list[str]
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "chancal", *command, "-"],
+        input=MINIMAL,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "standard input ('-')" in proc.stderr and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -189,7 +189,9 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "bo@acme.example",
         "bo-at-acme.example",
         [
-            "t.yaml:39:27: partners[0].contacts[0].email: 'bo-at-acme.example' is not an email address"
+            "t.yaml:39:27: partners[0].contacts[0].email: 'bo-at-acme.example' is not an email "
+            "address; write it like name@example.com (no spaces, quotes or ;,:\\ characters, "
+            "up to 64 characters before the @)"
         ],
     ),
     (

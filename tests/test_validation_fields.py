@@ -19,10 +19,16 @@ def error_of(model: type[Contact | Partner | ProgramSettings], data: dict[str, o
 
 @pytest.mark.parametrize(
     "email",
-    ["ann@example.com", "a.b+c@mail.example.co", "x@b.c", "o'brien@acme.example", "a@b..c"],
+    [
+        "ann@example.com",
+        "a.b+c@mail.example.co",
+        "x@b.c",
+        "o'brien@acme.example",
+        "jürgen@bücher.de",
+    ],
 )
 def test_valid_emails(email: str) -> None:
-    """Addresses with one '@', a name before it and a dotted domain after it are accepted."""
+    """Addresses as mail software takes them: a dot-atom, '@' and a domain name."""
     assert Contact(name="A", email=email).email == email
 
 
@@ -42,12 +48,21 @@ def test_valid_emails(email: str) -> None:
         "\tann@example.com",
         "ann@example\u00a0.com",
         "a@" + "b" * 50_000,
+        "a@b..c",
+        "a" * 100_000 + "@example.com",
+        "x@example.com;ROLE=CHAIR",
+        'a;b,c:d"e\\f@example.com',
+        "ann@example.com\x00",
+        "ann\x1b@example.com",
+        ".ann@example.com",
+        "ann@exam_ple.com",
+        "ann@example.123",
     ],
 )
 def test_invalid_emails(email: str) -> None:
     """Anything else is refused, quickly even for a long address without a dot."""
-    assert error_of(Contact, {"name": "A", "email": email}) == (
-        f"Value error, '{email}' is not an email address"
+    assert error_of(Contact, {"name": "A", "email": email}).startswith(
+        f"Value error, '{email}' is not an email address; write it like name@example.com"
     )
 
 

@@ -29,6 +29,7 @@ from chancal.cli_output import (
     stderr,
     stdout,
     user_errors,
+    writable_program,
 )
 from chancal.errors import printable
 
@@ -270,7 +271,7 @@ def _published(
     """
     from chancal.publish.workflow import open_program, publish
 
-    program = open_program(file)
+    program = open_program(file if allow_unplaced is None else writable_program(file))
     refuse_unknown_ids(program, partner=only[0], manager=only[1])
     with planning_progress(len(program.config.partners)):
         published = publish(program, today=today, stamp=stamp, replan=replan)

@@ -143,12 +143,14 @@ def report_check(stale: Sequence[str], changes: Sequence[Change]) -> None:
     err = stderr()
     for path in stale:
         print_plain(err, f"out of date: {path}")
-    err.print(
-        f"{len(stale)} file{'s' if len(stale) != 1 else ''} would change "
-        f"({changes_text(changes)}); run 'chancal diff' to see why and "
-        "'chancal export --ics' to update",
-        markup=False,
-    )
+    # Two short lines rather than one long one: CI logs are often 80 columns wide.
+    if changes:
+        err.print(f"{count(len(stale), 'file')} would change ({changes_text(changes)})")
+        err.print("run 'chancal diff' to see why and 'chancal export --ics' to update")
+    else:  # no event changed: a feed is missing or its bytes differ (header, layout)
+        them = "its" if len(stale) == 1 else "their"
+        err.print(f"{count(len(stale), 'file')} would change; {them} events are up to date")
+        err.print("run 'chancal export --ics' to rewrite them")
     raise typer.Exit(code=1)
 
 

@@ -13,6 +13,7 @@ values by our own small walk, which lets us
 from __future__ import annotations
 
 import re
+import sys
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -57,9 +58,18 @@ class Located:
     source: Source
 
 
+STDIN = "-"
+"""The file name that means standard input, as for most command-line tools."""
+
+
 def load(path: Path) -> Located:
-    """Read, parse and validate a program file; raise ConfigError listing every problem."""
+    """Read, parse and validate a program file; raise ConfigError listing every problem.
+
+    `-` reads the program from standard input (its problems name `<stdin>`).
+    """
     name = str(path)
+    if name == STDIN:
+        return loads(sys.stdin.buffer.read(), "<stdin>")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -105,7 +115,7 @@ def loads(raw: bytes | str, name: str = "<string>") -> Located:
 
 def _load_text(text: str, name: str) -> Located:
     source, data, problems = _parse(text, name)
-    if _MAY_HOLD_CONTROLS.search(text):
+    if isinstance(data, (dict, list)) and _MAY_HOLD_CONTROLS.search(text):
         problems.extend(_controls(source, data, ()))
     if not isinstance(data, dict):
         problems.append(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
+from functools import cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,12 +20,15 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
 from chancal.durations import DURATION_PATTERN, format_duration, parse_duration
 from chancal.kinds import Mode, Purpose
+from chancal.rrules import check as check_rrule
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -57,26 +61,59 @@ def _check_id(value: str) -> str:
 _KNOWN_ZONES: set[str] = set()
 
 
+@cache
+def _iana_zones() -> frozenset[str]:
+    """Return the IANA zone names (tzdata's list): not `localtime`, not a path."""
+    from importlib import resources
+
+    try:
+        return frozenset(resources.files("tzdata").joinpath("zones").read_text("utf-8").split())
+    except (ModuleNotFoundError, OSError):  # pragma: no cover - tzdata is a dependency
+        from zoneinfo import available_timezones
+
+        return frozenset(available_timezones() - {"localtime"})
+
+
 def _check_timezone(value: str) -> str:
     if value in _KNOWN_ZONES:
         return value
+    # Only IANA names: ZoneInfo alone also takes `localtime` (the machine's own zone,
+    # different on every computer) and paths into the zone folder.
+    if value not in _iana_zones():
+        raise ValueError(f"unknown time zone '{value}'; use an IANA name such as 'Europe/Berlin'")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone '{value}'; use an IANA name such as 'Europe/Berlin'"
-        ) from None
+    except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed but unreadable
+        raise ValueError(f"time zone '{value}' cannot be read; reinstall tzdata") from None
     _KNOWN_ZONES.add(value)
     return value
 
 
+# An address as mail and calendar software take it (RFC 5321/5322 dot-atom, no quoted
+# local parts, no IP literals): a local part of letters, digits and !#$%&'*+/=?^_`{|}~-
+# in dot-separated runs, then a domain name of two or more labels. Non-ASCII letters
+# are allowed (internationalised addresses). Neither pattern can backtrack: a dot
+# never matches inside a run, and lengths are checked before matching.
+_LOCAL = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+{_LABEL}")
+
+
 def _check_email(value: str) -> str:
-    # One '@' with something before it, a dot inside the part after it, no white
-    # space. Checked with string operations: a pattern such as [^@]+@[^@]+\.[^@]+
-    # backtracks quadratically on a long dotless address.
-    local, _, domain = value.partition("@")
-    if not (local and "." in domain[1:-1] and "@" not in domain and value.split() == [value]):
-        raise ValueError(f"'{value}' is not an email address")
+    local, at, domain = value.rpartition("@")
+    if not (
+        at
+        and len(value) <= 254
+        and 0 < len(local) <= 64
+        and _LOCAL.fullmatch(local)
+        and _DOMAIN.fullmatch(domain)
+        and not domain.rpartition(".")[2].isdigit()
+        and "_" not in domain
+    ):
+        raise ValueError(
+            f"'{value}' is not an email address; write it like name@example.com (no spaces, "
+            "quotes or ;,:\\ characters, up to 64 characters before the @)"
+        )
     return value
 
 
@@ -107,6 +144,13 @@ def _format_clock(value: time) -> str:
     return value.strftime("%H:%M")
 
 
+def _no_bool(value: object) -> object:
+    # YAML `true` is 1 to Python: `version: true` or `year: yes` must not pass as a number.
+    if isinstance(value, bool):
+        raise ValueError(f"'{str(value).lower()}' is not a number; write a number")
+    return value
+
+
 def _parse_duration_value(value: object) -> object:
     # Text as the schema describes it, or a timedelta from Python: pydantic alone
     # would read a number (YAML `duration: 1.5`) as seconds.
@@ -120,6 +164,11 @@ def _parse_duration_value(value: object) -> object:
 
 
 Id = Annotated[str, AfterValidator(_check_id)]
+# Numbers in the file: whole numbers only where whole numbers belong, never a boolean
+# or a quoted number (pydantic alone reads `true` as 1 and "12" as 12).
+Int = Annotated[int, Field(strict=True)]
+Float = Annotated[float, BeforeValidator(_no_bool), Field(strict=True)]
+RRule = Annotated[str, AfterValidator(check_rrule)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 Email = Annotated[str, AfterValidator(_check_email)]
 MonthDay = Annotated[str, AfterValidator(_check_month_day)]
@@ -178,21 +227,21 @@ class Blackout(Model):
 class Capacity(Model):
     """A manager's weekly limits, across all their partners."""
 
-    meetings_per_week: int = Field(default=12, ge=1)
-    hours_per_week: float = Field(default=16, gt=0)
+    meetings_per_week: Int = Field(default=12, ge=1)
+    hours_per_week: Float = Field(default=16, gt=0)
 
 
 class Travel(Model):
     """How much a manager may travel."""
 
-    site_visits_per_month: int = Field(default=2, ge=0)
+    site_visits_per_month: Int = Field(default=2, ge=0)
 
 
 class Spacing(Model):
     """How closely events of one partner may follow each other."""
 
-    max_per_week: int = Field(default=1, ge=1)
-    min_days_between: int = Field(default=3, ge=0)
+    max_per_week: Int = Field(default=1, ge=1)
+    min_days_between: Int = Field(default=3, ge=0)
 
 
 class Sharing(Model):
@@ -330,7 +379,7 @@ class RuleFields(Model):
     title: str | None = None
     cadence: CadenceText | None = None
     dates: tuple[date, ...] | None = None
-    rrule: str | None = None
+    rrule: RRule | None = None
     window: Window | None = None
     fiscal_calendar: Literal["program", "partner"] | None = None
     duration: Duration | None = None
@@ -349,6 +398,27 @@ class RuleChange(RuleFields):
     """A partial edit of an inherited rule, found by its id."""
 
     id: Id
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_empty(cls, value: object, info: ValidationInfo) -> object:
+        # An empty value would clear the field of the inherited rule: `cadence: null`
+        # left a rule that recurs no way at all, `kind: null` a rule of no kind.
+        if value is None:
+            raise ValueError(
+                f"'{info.field_name}' is empty; give it a value or leave it out of the change"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_recurrence(self) -> RuleChange:
+        given = [n for n in ("cadence", "dates", "rrule") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError(
+                "a change gives at most one of 'cadence', 'dates' or 'rrule' "
+                f"(got {', '.join(given)})"
+            )
+        return self
 
 
 class Rule(RuleFields):
@@ -439,13 +509,13 @@ REVIEW_TERMS = (
 class HealthThresholds(Model):
     """Thresholds of the health check (`chancal check`); defaults suit most programs."""
 
-    min_collaboration_ratio: float = Field(
+    min_collaboration_ratio: Float = Field(
         default=1.0,
         ge=0,
         description="collaboration must weigh at least this many times accountability, "
         "both by number of events and by hours (1.0: at least as much)",
     )
-    max_events_per_week: int = Field(
+    max_events_per_week: Int = Field(
         default=2,
         ge=1,
         description="more events than this with one partner in one week is a pile-up",
@@ -455,18 +525,18 @@ class HealthThresholds(Model):
         description="longest gap between two touchpoints of a partner whose tier sets "
         "no max_silence",
     )
-    silence_tolerance: float = Field(
+    silence_tolerance: Float = Field(
         default=0.25,
         ge=0,
         description="a silence longer than the tier's max_silence by up to this fraction "
         "warns; a longer one fails",
     )
-    min_coaching_per_focus_area: int = Field(
+    min_coaching_per_focus_area: Int = Field(
         default=1,
         ge=0,
         description="coaching follow-ups each focus area's workshop needs",
     )
-    min_information_exchanges: int = Field(
+    min_information_exchanges: Int = Field(
         default=2,
         ge=1,
         description="agreed information exchange points each partner needs a year",
@@ -493,7 +563,7 @@ class ProgramSettings(Model):
         "by default the program name without a trailing year and 'Channel/Partner Program'",
     )
     id: Id | None = None
-    year: int = Field(ge=2000, le=2100)
+    year: Int = Field(ge=2000, le=2100)
     fiscal_year_start: MonthDay = "01-01"
     timezone: TimeZone
     country: str
@@ -558,7 +628,7 @@ class Tier(RuleEdits):
 
     id: Id
     description: str = ""
-    rank: int = Field(default=0, description="higher means more investment")
+    rank: Int = Field(default=0, description="higher means more investment")
     extends: Id | None = None
     spacing: Spacing | None = None
     max_silence: Duration | None = None
@@ -588,7 +658,7 @@ class Partner(Model):
 class Config(Model):
     """A whole program file."""
 
-    version: Literal[1]
+    version: Annotated[Literal[1], BeforeValidator(_no_bool)]
     program: ProgramSettings
     kinds: dict[Id, CustomKind] = Field(default_factory=dict)
     managers: tuple[Manager, ...] = Field(min_length=1)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from chancal.durations import format_duration
 from chancal.errors import Problem
 from chancal.kinds import BUILTIN_KINDS
-from chancal.models import Blackout, Config, Rule, RuleEdits, Tier, Window
+from chancal.models import Blackout, Config, Rule, RuleEdits, RuleFields, Tier, Window
 from chancal.source import format_path
 from chancal.suggest import did_you_mean
 
@@ -345,12 +345,8 @@ def _edits(
             _known(report, (*path, "change", j, "id"), change.id, inherited, "rule to change")
         if change.kind is not None:
             _known(report, (*path, "change", j, "kind"), change.kind, kinds, "kind")
-        _agenda(report, (*path, "change", j, "agenda"), change.agenda)
-        for k, follow in enumerate(change.follow_ups or ()):
-            _known(
-                report, (*path, "change", j, "follow_ups", k, "kind"), follow.kind, kinds, "kind"
-            )
-            _agenda(report, (*path, "change", j, "follow_ups", k, "agenda"), follow.agenda)
+        # Checked like a rule: what a change sets ends up in one.
+        _fields(report, (*path, "change", j), change, kinds, start, end)
     _unique(report, (*path, "rules"), [r.id for r in edits.rules])
     for j, rule in enumerate(edits.rules):
         rpath: Path = (*path, "rules", j)
@@ -366,6 +362,18 @@ def _rule(
     report: _Report, path: Path, rule: Rule, kinds: dict[str, timedelta], start: date, end: date
 ) -> None:
     _known(report, (*path, "kind"), rule.kind, kinds, "kind")
+    _fields(report, path, rule, kinds, start, end)
+
+
+def _fields(
+    report: _Report,
+    path: Path,
+    rule: RuleFields,
+    kinds: dict[str, timedelta],
+    start: date,
+    end: date,
+) -> None:
+    """Check the fields a rule and a change share (the rule's kind is checked by the caller)."""
     _agenda(report, (*path, "agenda"), rule.agenda)
     for k, follow in enumerate(rule.follow_ups or ()):
         _known(report, (*path, "follow_ups", k, "kind"), follow.kind, kinds, "kind")
@@ -373,13 +381,6 @@ def _rule(
     for k, day in enumerate(rule.dates or ()):
         if not start <= day < end:
             report((*path, "dates", k), _outside(day, start, end))
-    if rule.rrule is not None:
-        from dateutil.rrule import rrulestr
-
-        try:
-            rrulestr(rule.rrule, dtstart=None)
-        except (ValueError, TypeError) as exc:
-            report((*path, "rrule"), f"invalid RRULE: {exc}; write it like FREQ=MONTHLY;BYDAY=2TU")
     window = rule.window
     if window is not None and window.between is not None:
         for k, day in enumerate(window.between):
@@ -390,7 +391,8 @@ def _rule(
     for k, follow in enumerate(rule.follow_ups or ()):
         if follow.duration is not None and follow.duration <= timedelta(0):
             report((*path, "follow_ups", k, "duration"), "a duration must be positive")
-    duration = rule.duration if rule.duration is not None else kinds.get(rule.kind)
+    kind_duration = kinds.get(rule.kind) if rule.kind is not None else None
+    duration = rule.duration if rule.duration is not None else kind_duration
     span = _window_span(window) if window is not None else None
     if duration is not None and span is not None and span < duration:
         report(

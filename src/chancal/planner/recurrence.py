@@ -262,12 +262,13 @@ def occurrences(
 
 
 def _rrule_days(rule: Rule, ys: int, ye: int) -> list[int]:
-    from dateutil.rrule import rrulestr
+    from chancal.rrules import parse
 
     assert rule.rrule is not None
     start = datetime.combine(date.fromordinal(ys), time())
     end = datetime.combine(date.fromordinal(ye - 1), time(23, 59))
-    found = rrulestr(rule.rrule, dtstart=start).between(start, end, inc=True)
+    # Read as validation read it: a UTC UNTIL names a day, like the rest of the rule.
+    found = parse(rule.rrule, start).between(start, end, inc=True)
     return [d.toordinal() for d in found]
 
 
