@@ -86,9 +86,7 @@ class Scorecard:
                     row.add(" " * pad)
                     row.add(symbol, style)
                     row.add(" " * (col - 1 - pad))
-                # a cut name ends in '…' and a space, so it never runs into the tier
-                gap = 1 if tier else 0
-                yield name_cell(s.partner.name, label - gap, indent=2) + " " * gap + row.text()
+                yield name_cell(s.partner.name, label, indent=2) + row.text()
         yield Text()
         yield from flow(
             Text.assemble(("legend:", "dim")),
