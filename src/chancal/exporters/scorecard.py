@@ -86,7 +86,9 @@ class Scorecard:
                     row.add(" " * pad)
                     row.add(symbol, style)
                     row.add(" " * (col - 1 - pad))
-                yield name_cell(s.partner.name, label, indent=2) + row.text()
+                # a cut name ends in '…' and a space, so it never runs into the tier
+                gap = 1 if tier else 0
+                yield name_cell(s.partner.name, label - gap, indent=2) + " " * gap + row.text()
         yield Text()
         yield from flow(
             Text.assemble(("legend:", "dim")),

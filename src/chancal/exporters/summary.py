@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from rich.console import Group, RenderableType
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -24,38 +25,87 @@ def _hours(events: Iterable[Event]) -> float:
     return sum(e.hours for e in events)
 
 
-def summary_table(plan: Plan) -> Table:
-    """One row per partner: events by kind (grid letters), collaboration against accountability."""
+class SummaryTable:
+    """One row per partner, laid out for the console's width (see `summary_table`)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield summary_table(self.plan, options.max_width)
+
+
+_MIN_PARTNER = 12  # below this a partner column says too little to be worth showing
+
+
+def summary_table(plan: Plan, width: int | None = None) -> Table:
+    """One row per partner: events by kind (grid letters), collaboration against accountability.
+
+    Fitted to `width` on purpose rather than squeezed by rich: the numbers,
+    tiers and managers always print in full; the "By kind" column is dropped
+    when it does not fit (the grid above shows the kinds), then the borders
+    become lighter, and only then are long partner names cut with an ellipsis.
+    """
     from chancal.exporters.views import kind_codes
 
     codes = kind_codes(plan.events)
-    table = Table(
-        title=Text(f"{plan.program_name}: {plan.year_start} to {plan.last_day}"),
-        caption=Text("collaboration and accountability as events / hours; kinds as in the grid"),
-    )
-    table.add_column("Partner", ratio=3, no_wrap=True, overflow="ellipsis")
-    table.add_column("Tier", no_wrap=True, overflow="ellipsis", max_width=13)
-    table.add_column("Manager", no_wrap=True, overflow="ellipsis", max_width=10)
-    table.add_column("Collab.", justify="right", no_wrap=True)
-    table.add_column("Acct.", justify="right", no_wrap=True)
-    table.add_column("By kind", ratio=2, overflow="fold")
     by_partner: dict[str, list[Event]] = {}
     for event in plan.events:
         for pid in event.viewers:
             by_partner.setdefault(pid, []).append(event)
+    rows: list[tuple[Text, ...]] = []
     for partner in plan.partners:
         events = by_partner.get(partner.id, [])
         collab = [e for e in events if e.purpose == "collaboration"]
         account = [e for e in events if e.purpose == "accountability"]
         kinds = Counter(codes[e.kind] for e in events)
-        table.add_row(
-            Text(partner.name),
-            Text(partner.tier),
-            Text(partner.manager_id),
-            Text(f"{len(collab)} / {_hours(collab):g}h", style="green"),
-            Text(f"{len(account)} / {_hours(account):g}h", style="blue"),
-            Text(" ".join(f"{k}{kinds[k]}" for k in sorted(kinds))),
+        rows.append(
+            (
+                Text(partner.name),
+                Text(partner.tier),
+                Text(partner.manager_id),
+                Text(f"{len(collab)} / {_hours(collab):g}h", style="green"),
+                Text(f"{len(account)} / {_hours(account):g}h", style="blue"),
+                Text(" ".join(f"{k}{kinds[k]}" for k in sorted(kinds))),
+            )
         )
+    heads = ("Partner", "Tier", "Manager", "Collab.", "Acct.", "By kind")
+    widths = [max([len(h), *(r[i].cell_len for r in rows)]) for i, h in enumerate(heads)]
+    layouts = (
+        (box.HEAVY_HEAD, (1, 2, 3, 4, 5)),
+        (box.HEAVY_HEAD, (1, 2, 3, 4)),
+        (box.SIMPLE_HEAD, (1, 2, 3, 4)),
+        (box.SIMPLE_HEAD, (1, 3, 4)),  # the grid above groups partners by manager
+    )
+    for chosen, shown in layouts:
+        # a bordered table spends 3 cells a column and 1 more; the light one, with
+        # no edges, 3 a column less 3
+        n = len(shown) + 1
+        overhead = 3 * n + 1 if chosen is box.HEAVY_HEAD else 3 * n - 3
+        spare = (width or 10_000) - overhead - sum(widths[i] for i in shown)
+        if spare >= widths[0]:
+            break
+    partner_width = max(_MIN_PARTNER, min(widths[0], spare))
+    caption = "collaboration and accountability as events / hours; " + (
+        "kinds as in the grid" if 5 in shown else "kinds: see the grid"
+    )
+    light = chosen is not box.HEAVY_HEAD
+    table = Table(
+        title=Text(f"{plan.program_name}: {plan.year_start} to {plan.last_day}"),
+        caption=Text(caption),
+        box=chosen,
+        show_edge=not light,
+        pad_edge=not light,
+    )
+    table.add_column(
+        heads[0], no_wrap=True, overflow="ellipsis", width=partner_width, max_width=partner_width
+    )
+    for i in shown:
+        table.add_column(
+            heads[i], no_wrap=True, min_width=widths[i], justify="right" if i in (3, 4) else "left"
+        )
+    for row in rows:
+        table.add_row(row[0], *(row[i] for i in shown))
     return table
 
 
@@ -63,20 +113,50 @@ DIAGNOSTICS_SHOWN = 40  # beyond this the text view summarises; --format json li
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
+def _severity_counts(diagnostics: Sequence[Diagnostic]) -> str:
+    counts = Counter(d.severity for d in diagnostics)
+    return ", ".join(
+        f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
+        for s in ("error", "warning", "info")
+        if counts[s]
+    )
+
+
+class DiagnosticLines:
+    """Diagnostics one to a paragraph, wrapped to the console's width under a hanging indent."""
+
+    indent = 4
+
+    def __init__(self, lines: Sequence[Text]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        for line in self.lines:
+            if line.cell_len <= width:
+                yield line
+                continue
+            first = line.wrap(console, max(20, width), overflow="fold")[0]
+            rest = line.divide([len(first.plain)])[1]
+            first.rstrip()
+            yield first
+            rest = rest[len(rest.plain) - len(rest.plain.lstrip()) :]
+            for part in rest.wrap(console, max(20, width - self.indent), overflow="fold"):
+                part.rstrip()
+                yield Text(" " * self.indent) + part
+
+
 def diagnostics_table(diagnostics: Sequence[Diagnostic]) -> RenderableType:
-    """The diagnostics, most severe first, one line each, or a note that there are none."""
+    """The diagnostics, most severe first, one paragraph each, or a note that there are none."""
     if not diagnostics:
         return Text("No diagnostics: every rule was placed as written.", style="green")
     ordered = sorted(
         diagnostics,
         key=lambda d: (_SEVERITY_ORDER.get(d.severity, 3), d.partner_id or "", d.day or date.min),
     )
-    counts = Counter(d.severity for d in diagnostics)
     head = Text("Diagnostics: ", style="bold")
-    head.append(
-        ", ".join(f"{counts[s]} {s}" for s in ("error", "warning", "info") if counts[s]),
-    )
-    lines: list[RenderableType] = [head]
+    head.append(_severity_counts(diagnostics))
+    lines: list[Text] = [head]
     for d in ordered[:DIAGNOSTICS_SHOWN]:
         line = Text("  ")
         line.append(f"{d.severity:<7}", style=SEVERITY_STYLE.get(d.severity, ""))
@@ -87,7 +167,7 @@ def diagnostics_table(diagnostics: Sequence[Diagnostic]) -> RenderableType:
     hidden = len(ordered) - DIAGNOSTICS_SHOWN
     if hidden > 0:
         lines.append(Text(f"  ... and {hidden} more; --format json lists them all", style="dim"))
-    return Group(*lines)
+    return DiagnosticLines(lines)
 
 
 def _local(event: Event, zone: str) -> tuple[str, str]:
@@ -137,5 +217,5 @@ def plan_text(
             mine = {p.id for p in plan.partners if p.manager_id == manager_id}
             diagnostics = [d for d in plan.diagnostics if d.partner_id in mine]
     else:
-        first, diagnostics = summary_table(plan), list(plan.diagnostics)
+        first, diagnostics = SummaryTable(plan), list(plan.diagnostics)
     return Group(first, diagnostics_table(diagnostics))

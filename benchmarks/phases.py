@@ -1,0 +1,57 @@
+"""Print the time and peak memory after each step of one export, in this process.
+
+    python benchmarks/phases.py partners.yaml out/ [--today 2027-01-01]
+
+The steps are the publishing workflow's (`chancal.publish.workflow`): open the
+program and its lock, plan, verify, reconcile, then write the feeds and the
+lock. Peak RSS is this process's high-water mark (`getrusage`), so each figure
+is the largest so far; planning workers run in their own processes and are not
+counted, as with `/usr/bin/time chancal export`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("program", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--today", type=date.fromisoformat, default=date(2027, 1, 1))
+    args = parser.parse_args()
+
+    from chancal.publish import workflow
+    from chancal.publish.reconcile import reconcile
+    from chancal.verify import verify
+
+    began = time.perf_counter()
+    factor = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss: KB, bytes on macOS
+
+    def step(label: str) -> None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / factor
+        print(f"{label:20s} {time.perf_counter() - began:7.1f} s   peak RSS {peak:6.0f} MB")
+
+    today = args.today
+    stamp = datetime.combine(today, datetime.min.time(), UTC)
+    program = workflow.open_program(args.program)
+    step("open")
+    plan = workflow.plan_year(program, today=today)
+    step("plan")
+    breaks = tuple(verify(program.config, plan, today=today))
+    step("verify")
+    reconciled = reconcile(plan, program.lock, today=today, stamp=stamp)
+    step("reconcile")
+    published = workflow.Published(program, plan, reconciled, breaks)
+    workflow.write(published, args.out, stamp=stamp)
+    step("write feeds, lock")
+    print(f"{len(plan.events)} events planned, {len(breaks)} hard-rule breaks")
+
+
+if __name__ == "__main__":  # the pool's workers import this module: plan only when run
+    main()
