@@ -192,3 +192,20 @@ def planning_progress(partners: int, what: str = "Planning") -> Iterator[None]:
         return
     with err.status(f"{what} {partners:,} partners\u2026", spinner="dots"):
         yield
+
+
+def writable_program(file: Path) -> Path:
+    """Return `file`; refuse `-` (standard input) for a command that writes the lock.
+
+    The lock lives beside its program file, and a program read from standard
+    input has no folder: reading commands (validate, plan, check, verify, diff)
+    take `-`, writing ones (export, lock) need the file.
+    """
+    from chancal.errors import UsageError
+
+    if str(file) == "-":
+        raise UsageError(
+            "export and lock write the lock beside the program file, and a program "
+            "read from standard input ('-') has none; give the program's file name"
+        )
+    return file
