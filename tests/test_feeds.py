@@ -275,7 +275,7 @@ def test_failure_while_writing_leaves_folder_untouched(
         real(path, chunks)
 
     monkeypatch.setattr(feeds_module, "_write_new", failing)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(UsageError, match="disk full"):
         write_feeds(plan, tmp_path, stamp=datetime(2024, 1, 1, tzinfo=UTC))
     assert snapshot(tmp_path) == before
 
@@ -323,7 +323,7 @@ def test_failure_while_renaming_rolls_back(
         real(src, dst)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "replace", flaky)
-    with pytest.raises(OSError, match="device busy"):
+    with pytest.raises(UsageError, match="device busy"):
         write_feeds(plan, out, stamp=datetime(2024, 1, 1, tzinfo=UTC))
     monkeypatch.undo()
     assert snapshot(out) == before
@@ -441,7 +441,7 @@ def test_failed_first_run_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.M
         raise OSError("no space")
 
     monkeypatch.setattr(feeds_module, "_write_new", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(UsageError, match="no space"):
         write_feeds(make_plan_by_hand(), tmp_path / "new" / "calendars", stamp=STAMP)
     assert os.listdir(tmp_path) == []
 

@@ -11,6 +11,7 @@ Feeds already on disk with the same bytes are not rewritten.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import shutil
@@ -230,7 +231,47 @@ def write_feeds(
     managers: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> Written:
-    """Write the selected feeds under `out`, all or nothing."""
+    """Write the selected feeds under `out`, all or nothing.
+
+    A failure the user can fix (permissions, a full disk, a file where a folder
+    must be) is a UsageError naming the path; every file is then as it was.
+    """
+    try:
+        return _write_feeds(plan, out, stamp, partners, managers, progress)
+    except OSError as exc:
+        raise UsageError(_cannot_write(exc, out)) from None
+
+
+def _cannot_write(exc: OSError, out: Path) -> str:
+    # A path inside the staging folder means nothing to the user: name the --out folder.
+    where = exc.filename if exc.filename and ".chancal-export-" not in str(exc.filename) else out
+    return cannot_write(where, exc)
+
+
+def cannot_write(path: Path | str, exc: OSError) -> str:
+    """One line saying which file could not be written, why, and what to do about it."""
+    hints = {
+        errno.EACCES: "check the folder's permissions",
+        errno.EPERM: "check the folder's permissions",
+        errno.EROFS: "the file system is read-only",
+        errno.ENOSPC: "free some disk space",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EFBIG: "a file-size limit is set (ulimit -f)",
+        errno.ENOTDIR: "part of the path is a file, not a folder",
+        errno.EISDIR: "a folder is where the file must go",
+    }
+    hint = hints.get(exc.errno or 0, "")
+    return f"cannot write {path}: {exc.strerror or exc}" + (f"; {hint}" if hint else "")
+
+
+def _write_feeds(
+    plan: Plan,
+    out: Path,
+    stamp: datetime,
+    partners: Sequence[str] | None,
+    managers: Sequence[str] | None,
+    progress: Progress | None,
+) -> Written:
     routed = _prepare(plan, partners, managers)
     feeds = routed.feeds
     if out.exists() and not out.is_dir():
@@ -238,12 +279,13 @@ def write_feeds(
     root = out.resolve()
     targets = _targets(root, feeds)
     created = _make_dirs(root)
-    staging = Path(tempfile.mkdtemp(prefix=".chancal-export-", dir=root))
+    present = _present(root, feeds)
+    _refuse_folders_in_the_way(root, feeds, present)
+    _remove_abandoned_staging(root)
+    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=root))
     try:
         for sub in sorted({os.path.dirname(feed.path) for feed in feeds} - {""}):
             (staging / sub).mkdir(parents=True, exist_ok=True)
-
-        present = _present(root, feeds)
 
         def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> bool:
             # A feed whose bytes are already on disk is left alone: re-exporting
@@ -302,6 +344,39 @@ def stale_feeds(
 
 
 _CHUNK = 1 << 20
+_STAGING = ".chancal-export-"  # + the pid of the run that made it + a random part
+
+
+def _refuse_folders_in_the_way(root: Path, feeds: Sequence[Feed], present: set[str]) -> None:
+    """Refuse a folder (the user's, not ours) where a feed file must go: never delete it."""
+    for feed in feeds:
+        path = os.path.join(root, feed.path)
+        if feed.path in present and os.path.isdir(path) and not os.path.islink(path):
+            raise UsageError(
+                f"{path} is a folder, where chancal writes the feed {feed.path}; nothing was "
+                "written. Move the folder away, or choose another --out"
+            )
+
+
+def _remove_abandoned_staging(root: Path) -> None:
+    """Remove staging folders that a killed run left in `root` (never a running one's)."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(root):
+            pid = name.removeprefix(_STAGING).partition("-")[0]
+            if name.startswith(_STAGING) and pid.isdigit() and not _running(int(pid)):
+                shutil.rmtree(root / name, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # on Windows, os.kill would end the process
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else; or no way to ask (Windows): keep it
+        return True
+    return True
 
 
 def _present(root: Path, feeds: Sequence[Feed]) -> set[str]:

@@ -10,6 +10,7 @@ verifier and the reconciled calendar; `write` (the feed writer,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,7 +24,7 @@ from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
-from chancal.publish.feeds import Written, same_bytes, stale_feeds, write_feeds
+from chancal.publish.feeds import Written, cannot_write, same_bytes, stale_feeds, write_feeds
 from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dump_chunks, loads, pins
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
@@ -139,22 +140,31 @@ def write(
     managers: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> Publication:
-    """Write the feeds under `out`, all or nothing, then the lock (only if it changed).
+    """Write the feeds under `out`, all or nothing, and the lock (only if it changed).
 
     A folder another program published into is refused first (UsageError).
-    The lock comes last, so it never records a calendar that failed to publish.
+    The new lock is written to a temporary file before any feed, so whatever
+    would stop it (a read-only folder, a full disk) stops the run with every
+    file as it was; once the feeds are in place, one rename puts it in place.
     """
     program = published.program
     refuse_foreign_feeds(out, program)
-    written = write_feeds(
-        published.reconciled.plan,
-        out,
-        stamp=stamp,
-        partners=partners,
-        managers=managers,
-        progress=progress,
-    )
-    return Publication(written, lock_written=save_lock(published))
+    staged = _stage_lock(published)
+    try:
+        written = write_feeds(
+            published.reconciled.plan,
+            out,
+            stamp=stamp,
+            partners=partners,
+            managers=managers,
+            progress=progress,
+        )
+        if staged is not None:
+            _replace(staged, program.lock_path)
+    finally:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+    return Publication(written, lock_written=staged is not None)
 
 
 def out_of_date(
@@ -221,10 +231,38 @@ def lock_is_stale(published: Published) -> bool:
 
 def save_lock(published: Published) -> bool:
     """Replace the lock file atomically if it changed; tell whether it was written."""
-    if not lock_is_stale(published):
+    staged = _stage_lock(published)
+    if staged is None:
         return False
-    write_atomic(published.program.lock_path, published.lock_chunks())
+    try:
+        _replace(staged, published.program.lock_path)
+    finally:
+        staged.unlink(missing_ok=True)
     return True
+
+
+def _stage_lock(published: Published) -> Path | None:
+    """Write the new lock to a temporary file beside the lock; None if it is unchanged."""
+    if not lock_is_stale(published):
+        return None
+    target = published.program.lock_path
+    staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with staged.open("wb") as handle:
+            handle.writelines(published.lock_chunks())
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # it may not be ours (a folder of that name)
+            if staged.is_file():
+                staged.unlink()
+        raise UsageError(cannot_write(target, exc)) from None
+    return staged
+
+
+def _replace(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        raise UsageError(cannot_write(target, exc)) from None
 
 
 def refuse_foreign_feeds(out: Path, program: Program) -> None:
