@@ -47,7 +47,7 @@ def main() -> None:
     step("verify")
     reconciled = reconcile(plan, program.lock, today=today, stamp=stamp)
     step("reconcile")
-    published = workflow.Published(program, plan, reconciled, breaks)
+    published = workflow.Published(program, plan, reconciled, breaks, today)
     workflow.write(published, args.out, stamp=stamp)
     step("write feeds, lock")
     print(f"{len(plan.events)} events planned, {len(breaks)} hard-rule breaks")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from chancal.cli import app
@@ -100,3 +101,53 @@ def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path: Path)
     assert _export(program, out)[0] == 0
     assert not abandoned.exists()
     assert running.exists()
+
+
+def test_a_blackout_over_the_whole_year_stops_before_cancelling_it(tmp_path: Path) -> None:
+    """Cancelling more than a quarter of the published future needs allow_mass_cancel."""
+    from datetime import UTC, date, datetime
+
+    from chancal import api
+
+    program = _program(tmp_path)
+    out = tmp_path / "cal"
+    stamp = datetime(2027, 1, 1, tzinfo=UTC)
+    api.publish(api.load(program), out, today=date(2027, 1, 1), stamp=stamp)
+    before, lock = _snapshot(out), (program.parent / "chancal.lock").read_bytes()
+    text = program.read_text(encoding="utf-8")
+    whole_year = "    - {start: 2027-03-01, end: 2027-12-31, reason: typed as the whole year}\n"
+    program.write_text(text.replace("  blackouts:\n", "  blackouts:\n" + whole_year, 1))
+    later = date(2027, 2, 1)
+    with pytest.raises(api.Refused, match=r"it would cancel \d+ of the \d+ published events"):
+        api.publish(api.load(program), out, today=later, stamp=stamp, allow_unplaced=True)
+    assert _snapshot(out) == before
+    assert (program.parent / "chancal.lock").read_bytes() == lock
+    done = api.publish(
+        api.load(program),
+        out,
+        today=later,
+        stamp=stamp,
+        allow_unplaced=True,
+        allow_mass_cancel=True,
+    )
+    assert done.lock_written and _snapshot(out) != before
+
+
+def test_removing_one_partner_is_not_a_mass_cancel(tmp_path: Path) -> None:
+    from datetime import UTC, date, datetime
+
+    from chancal import api
+    from chancal.publish import workflow
+
+    program = _program(tmp_path)
+    stamp = datetime(2027, 1, 1, tzinfo=UTC)
+    api.publish(api.load(program), tmp_path / "cal", today=date(2027, 1, 1), stamp=stamp)
+    config = api.load(program).config
+    first = config.partners[0].id
+    text = program.read_text(encoding="utf-8")
+    start = text.index(f"  - id: {first}\n")
+    end = text.index("  - id: ", start + 1)
+    program.write_text(text[:start] + text[end:], encoding="utf-8")
+    published = workflow.publish(api.load(program), today=date(2027, 2, 1), stamp=stamp)
+    assert any(c.kind == "cancelled" for c in published.reconciled.changes)
+    assert published.mass_cancel is None

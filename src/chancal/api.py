@@ -11,8 +11,9 @@ The same calls the CLI makes, for scripts and notebooks::
     api.publish(program, "calendars", today=date(2027, 1, 4), stamp=stamp)
 
 Errors a user can fix raise `chancal.errors.ChancalError` (its `exit_code`
-is what the CLI would exit with); a year that breaks a hard rule or leaves
-events unplaced raises `Refused` from `publish`, and nothing is written.
+is what the CLI would exit with); a year that breaks a hard rule, leaves
+events unplaced or would cancel more than a quarter of the published events
+still ahead raises `Refused` from `publish`, and nothing is written.
 """
 
 from __future__ import annotations
@@ -52,10 +53,13 @@ def publish(
     today: date,
     stamp: datetime,
     allow_unplaced: bool = False,
+    allow_mass_cancel: bool = False,
 ) -> Publication:
     """Plan, verify, reconcile with the lock and write the feeds and the lock, as export does."""
     published = workflow.publish(program, today=today, stamp=stamp)
-    why = workflow.refusal(published, allow_unplaced=allow_unplaced)
+    why = workflow.refusal(
+        published, allow_unplaced=allow_unplaced, allow_mass_cancel=allow_mass_cancel
+    )
     if why is not None:
         raise Refused(f"refusing to publish: {why}; nothing was written")
     return workflow.write(published, Path(out), stamp=stamp)

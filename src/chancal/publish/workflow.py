@@ -56,6 +56,22 @@ class Published:
     plan: Plan  # as planned (before reconcile): what the verifier judged
     reconciled: Reconciled
     breaks: tuple[Break, ...]  # hard-rule breaks the verifier found (a planner bug)
+    today: date  # nothing before it moves
+
+    @property
+    def mass_cancel(self) -> tuple[int, int] | None:
+        """(cancelled, published still ahead) when this run would cancel too many events.
+
+        A blackout typed as the whole year, or a tier deleted by mistake, would
+        otherwise cancel a year of meetings in every subscriber's calendar.
+        """
+        cancelled = sum(c.kind == "cancelled" for c in self.reconciled.changes)
+        if cancelled < MASS_CANCEL_MIN:
+            return None
+        ahead = sum(
+            e.status != "CANCELLED" and e.last_day >= self.today for e in self.program.lock.entries
+        )
+        return (cancelled, ahead) if cancelled > MASS_CANCEL_SHARE * ahead else None
 
     @property
     def unplaced(self) -> tuple[Diagnostic, ...]:
@@ -99,7 +115,8 @@ def publish(program: Program, *, today: date, stamp: datetime, replan: bool = Fa
     """Plan, verify and reconcile the year with the lock: what `export` would publish. No writes."""
     plan = plan_year(program, today=today, replan=replan)
     breaks = tuple(verify(program.config, plan, today=today))
-    return Published(program, plan, reconcile(plan, program.lock, today=today, stamp=stamp), breaks)
+    reconciled = reconcile(plan, program.lock, today=today, stamp=stamp)
+    return Published(program, plan, reconciled, breaks, today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +133,15 @@ class Refused(ChancalError):
     exit_code = 1
 
 
-def refusal(published: Published, *, allow_unplaced: bool) -> str | None:
+MASS_CANCEL_SHARE = 0.25
+"""A run that would cancel more than this share of the published events still ahead stops."""
+MASS_CANCEL_MIN = 10
+"""Fewer cancellations never stop a run: removing a small partner is ordinary."""
+
+
+def refusal(
+    published: Published, *, allow_unplaced: bool, allow_mass_cancel: bool = False
+) -> str | None:
     """Why this year must not be published, or None when it may be."""
     if published.breaks:
         return (
@@ -127,6 +152,13 @@ def refusal(published: Published, *, allow_unplaced: bool) -> str | None:
         return (
             f"{len(published.unplaced)} event(s) the program asks for could not be placed "
             "(pass allow_unplaced to publish the year without them)"
+        )
+    found = published.mass_cancel
+    if found and not allow_mass_cancel:
+        return (
+            f"it would cancel {found[0]} of the {found[1]} published events still ahead "
+            "(a blackout or a removal that large is usually a mistake; "
+            "pass allow_mass_cancel if it is meant)"
         )
     return None
 
