@@ -273,6 +273,7 @@ def test_roots_import_nothing_above_them(importer: str, allowed: tuple[str, ...]
 # reconciling, the feed writer or the planner directly.
 CLI_MAY_IMPORT = (
     "chancal.cli_output",
+    "chancal.cli_options",
     "chancal.publish.workflow",
     "chancal.exporters",
     "chancal.health",

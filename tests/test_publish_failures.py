@@ -151,3 +151,31 @@ def test_removing_one_partner_is_not_a_mass_cancel(tmp_path: Path) -> None:
     published = workflow.publish(api.load(program), today=date(2027, 2, 1), stamp=stamp)
     assert any(c.kind == "cancelled" for c in published.reconciled.changes)
     assert published.mass_cancel is None
+
+
+def test_export_refuses_a_mass_cancel_unless_allowed(tmp_path: Path) -> None:
+    program = _program(tmp_path)
+    out = tmp_path / "cal"
+    assert _export(program, out)[0] == 0
+    text = program.read_text(encoding="utf-8")
+    whole_year = "    - {start: 2027-03-01, end: 2027-12-31, reason: typed as the whole year}\n"
+    program.write_text(text.replace("  blackouts:\n", "  blackouts:\n" + whole_year, 1))
+    later = [a if a != "2027-01-01" else "2027-02-01" for a in ARGS]
+    run = CliRunner().invoke(
+        app, ["export", str(program), "--out", str(out), *later, "--allow-unplaced"]
+    )
+    assert run.exit_code == 1
+    assert "--allow-mass-cancel" in run.output and "nothing was written" in run.output
+    allowed = ["--allow-unplaced", "--allow-mass-cancel"]
+    run = CliRunner().invoke(app, ["export", str(program), "--out", str(out), *later, *allowed])
+    assert run.exit_code == 0, run.output
+
+
+def test_a_lock_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    program = _program(tmp_path)
+    out = tmp_path / "cal"
+    assert _export(program, out)[0] == 0
+    lock = program.parent / "chancal.lock"
+    lock.write_bytes(b"\xef\xbb\xbf" + lock.read_bytes())
+    code, output = _export(program, out)
+    assert code == 0, output

@@ -18,6 +18,18 @@ import typer
 from rich.console import Console
 
 from chancal import __version__
+from chancal.cli_options import (
+    DEFAULT_PROGRAM,
+    AllowMassCancelOption,
+    AllowUnplacedOption,
+    FormatOption,
+    LockStampOption,
+    LockTodayOption,
+    OutputFormat,
+    ProgramArg,
+    ReplanOption,
+    TodayOption,
+)
 from chancal.cli_output import (
     count,
     export_progress,
@@ -53,23 +65,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-
-ProgramArg = Annotated[
-    Path,
-    typer.Argument(
-        help="The program file.",
-        show_default=True,
-        dir_okay=False,
-    ),
-]
-DEFAULT_PROGRAM = Path("partners.yaml")
-
-
-class OutputFormat(StrEnum):
-    """Output formats of the commands that print results: text for people, json for scripts."""
-
-    text = "text"
-    json = "json"
 
 
 def load_program(path: Path) -> Located:
@@ -208,51 +203,6 @@ def init(
     )
 
 
-ReplanOption = Annotated[
-    bool,
-    typer.Option(
-        "--replan",
-        help="Ignore the published dates in chancal.lock and plan afresh "
-        "(SEQUENCE still rises for every event that moves).",
-    ),
-]
-TodayOption = Annotated[
-    str | None,
-    typer.Option(
-        "--today",
-        help="Plan as if today were this date (YYYY-MM-DD): published events before it "
-        "never move. Default: today.",
-        show_default=False,
-    ),
-]
-AllowUnplacedOption = Annotated[
-    bool,
-    typer.Option(
-        "--allow-unplaced",
-        help="Publish even when some events the program asks for could not be placed "
-        "(they are listed on stderr).",
-    ),
-]
-LockTodayOption = Annotated[
-    str | None,
-    typer.Option(
-        "--today",
-        help="Events before this date (YYYY-MM-DD) never move; default: the date of "
-        "SOURCE_DATE_EPOCH, else today.",
-        show_default=False,
-    ),
-]
-LockStampOption = Annotated[
-    str | None,
-    typer.Option(
-        "--stamp",
-        help="DTSTAMP for new and changed events (ISO date-time, UTC if no offset); "
-        "default SOURCE_DATE_EPOCH, else now.",
-        show_default=False,
-    ),
-]
-
-
 def _published(
     file: Path,
     *,
@@ -260,14 +210,15 @@ def _published(
     stamp: datetime,
     replan: bool,
     allow_unplaced: bool | None = None,
+    allow_mass_cancel: bool = False,
     only: tuple[str | None, str | None] = (None, None),
 ) -> Published:
     """The year as `export` would publish it (no writes), with a spinner on a terminal.
 
     With `allow_unplaced` set (the commands that publish), a year that breaks a
-    hard rule, or leaves an event unplaced unless `allow_unplaced` is True,
-    exits 1 before anything is written. `only` (a --partner and a --manager) must
-    name ones the program defines.
+    hard rule, leaves an event unplaced (unless `allow_unplaced` is True) or
+    cancels too much (unless `allow_mass_cancel`) exits 1 before anything is
+    written. `only` (a --partner and a --manager) must name ones the program defines.
     """
     from chancal.publish.workflow import open_program, publish
 
@@ -276,7 +227,9 @@ def _published(
     with planning_progress(len(program.config.partners)):
         published = publish(program, today=today, stamp=stamp, replan=replan)
     if allow_unplaced is not None:
-        refuse_untrustworthy(published, allow_unplaced=allow_unplaced)
+        refuse_untrustworthy(
+            published, allow_unplaced=allow_unplaced, allow_mass_cancel=allow_mass_cancel
+        )
     return published
 
 
@@ -323,18 +276,21 @@ def export(
     ] = False,
     replan: ReplanOption = False,
     allow_unplaced: AllowUnplacedOption = False,
+    allow_mass_cancel: AllowMassCancelOption = False,
 ) -> None:
     """Write the plan as subscribable calendar feeds: one per partner, one per manager, all.ics.
 
     Export refuses (exit 1, nothing written) a year that breaks a hard rule
     (see 'chancal verify') or leaves an event the program asks for unplaced,
-    unless --allow-unplaced. The plan's errors and warnings are summarised on
-    stderr.
+    unless --allow-unplaced, or that would cancel more than a quarter of the
+    published events still ahead, unless --allow-mass-cancel. The plan's errors
+    and warnings are summarised on stderr.
 
     Nothing is written unless every feed is: a failed run leaves --out as it was.
     The published calendar is recorded in chancal.lock beside the program file
-    (written after the feeds): locked dates stay put while still allowed, changed
-    events get a higher SEQUENCE, removed ones are published as cancelled.
+    (staged before the feeds, renamed into place after them): locked dates stay
+    put while still allowed, changed events get a higher SEQUENCE, removed ones
+    are published as cancelled.
 
     [bold]Examples[/bold]
 
@@ -359,6 +315,7 @@ def export(
             stamp=dtstamp,
             replan=replan,
             allow_unplaced=allow_unplaced,
+            allow_mass_cancel=allow_mass_cancel,
         )
         program, calendar = published.program, published.reconciled
         if check:
@@ -391,11 +348,13 @@ def lock_command(
     stamp: LockStampOption = None,
     replan: ReplanOption = False,
     allow_unplaced: AllowUnplacedOption = False,
+    allow_mass_cancel: AllowMassCancelOption = False,
 ) -> None:
     """Refresh chancal.lock (beside the program file) without writing any feed.
 
-    Like export, it refuses (exit 1) a year that breaks a hard rule or leaves an
-    event unplaced, unless --allow-unplaced.
+    Like export, it refuses (exit 1) a year that breaks a hard rule, leaves an
+    event unplaced (unless --allow-unplaced) or cancels more than a quarter of the
+    published events still ahead (unless --allow-mass-cancel).
 
     Commit the lock with the program: it records what subscribers were given, so
     later runs keep dates, raise SEQUENCE for updates and cancel removed events.
@@ -415,6 +374,7 @@ def lock_command(
             stamp=resolve_stamp(stamp),
             replan=replan,
             allow_unplaced=allow_unplaced,
+            allow_mass_cancel=allow_mass_cancel,
         )
         written = save_lock(published)
     print_lock_outcome(published.program.lock_path, published.reconciled.changes, written=written)
@@ -484,16 +444,6 @@ def diff_command(
         stdout().print(render_text(changes, names, lock_name=str(lock_path)))
     if exit_code and changes:
         raise typer.Exit(code=1)
-
-
-FormatOption = Annotated[
-    OutputFormat,
-    typer.Option(
-        "--format",
-        "-f",
-        help="text: a scorecard for people; json: a stable shape for scripts.",
-    ),
-]
 
 
 @app.command()

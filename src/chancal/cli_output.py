@@ -81,8 +81,11 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def refuse_untrustworthy(published: Published, *, allow_unplaced: bool) -> None:
-    """Report the plan's diagnostics on stderr; exit 1 on a hard-rule break or an unplaced event.
+def refuse_untrustworthy(
+    published: Published, *, allow_unplaced: bool, allow_mass_cancel: bool = False
+) -> None:
+    """Report the plan's diagnostics on stderr; exit 1 on a hard-rule break, an unplaced
+    event or a mass cancellation (`chancal.publish.workflow.refusal` decides the same).
 
     The verifier is independent of the planner, so a planner bug cannot publish
     a meeting outside someone's working hours or on top of another one.
@@ -116,6 +119,15 @@ def refuse_untrustworthy(published: Published, *, allow_unplaced: bool) -> None:
             f"refusing to publish: {count(len(unplaced), 'event')} the program asks for "
             "could not be placed; change the program (see the reasons above) or pass "
             "--allow-unplaced to publish the year without them; nothing was written",
+            markup=False,
+        )
+        raise typer.Exit(code=1)
+    mass = published.mass_cancel
+    if mass and not allow_mass_cancel:
+        err.print(
+            f"refusing to publish: this run would cancel {mass[0]} of the {mass[1]} published "
+            "events still ahead; check the program's blackouts and removals ('chancal diff' "
+            "lists every cancellation) or pass --allow-mass-cancel; nothing was written",
             markup=False,
         )
         raise typer.Exit(code=1)

@@ -94,6 +94,7 @@ def open_program(file: Path) -> Program:
     text = read_text(lock_path)
     if text is None:
         return Program(file, located, ident, EMPTY_LOCK, lock_path)
+    text = text.removeprefix("\ufeff")  # a BOM some editors add, as program files may have
     if text.startswith("chancal-lock 1"):  # written by an older chancal: read once, upgrade
         lock = upgrade(text, str(lock_path))
     else:
