@@ -102,7 +102,7 @@ def test_validate(width: int, update_golden: bool) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_export_check(width: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """--check says 'up to date', and what is stale in short lines with right plurals."""
+    """--check says 'up to date', and what is stale in short lines with right plurals; diff fits."""
     shutil.copy(ROOT / EXAMPLE, tmp_path / "partners.yaml")
     monkeypatch.chdir(tmp_path)
     args = ("export", "partners.yaml", "--ics", "--out", "cal", "--today", "2027-01-04")
@@ -126,3 +126,23 @@ def test_export_check(width: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert code == 1
     assert re.search(r"\b\d+ files would change \(\d+ changed\)", err), err
     assert_fits(out + err, width)
+
+    code, out, _ = run(width, "diff", "partners.yaml", "--today", "2027-01-04")
+    assert code == 0 and "Northwind Trading (northwind)" in out
+    assert_fits(out, width)
+    lines = out.splitlines()
+    assert all(line.startswith(("  ~ ", " " * 15)) for line in lines[3:] if line), lines[:6]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("who", [("--partner", "northwind"), ("--manager", "mei")])
+@pytest.mark.usefixtures("at_root")
+def test_agenda(width: int, who: tuple[str, str]) -> None:
+    """A partner's or manager's agenda fits; date and time never wrap."""
+    code, out, _ = run(width, "plan", EXAMPLE, *who)
+    assert code == 0
+    assert_fits(out, width)
+    header = next(line for line in out.splitlines() if "Date" in line)
+    for cell in ("Date", "Time", "Purpose", "Title", "Where"):
+        assert cell in header
+    assert re.search(r"2027-\d\d-\d\d[ │]+\d\d:\d\d-\d\d:\d\d ", out)

@@ -17,6 +17,7 @@ from rich.console import Group
 from rich.text import Text
 
 from chancal.changes import Change, ChangeKind, summarize
+from chancal.exporters.layout import HangingLines
 from chancal.plan import Plan
 
 JSON_FORMAT_VERSION = 1
@@ -87,7 +88,9 @@ def render_text(
                 title.append(f" ({partner_id})", style="dim")
             parts.append(title)
         parts.extend(_line(c) for c in groups[partner_id])
-    return Group(*parts)
+    # a long line continues under the date column ("  ~ changed    "); the
+    # headline, which names the lock's path, stays one line
+    return Group(parts[0], HangingLines(parts[1:], indent=15))
 
 
 def _line(change: Change) -> Text:

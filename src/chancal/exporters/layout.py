@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Span, Text
 
 from chancal.plan import ManagerInfo, PartnerInfo, Plan
@@ -28,6 +28,33 @@ def fit_lines(lines: Iterable[Text], console: Console, width: int) -> Iterator[T
         for n, part in enumerate(line.wrap(console, max(10, width - 2))):
             part.rstrip()
             yield Text("  ") + part if n else part
+
+
+class HangingLines:
+    """Lines wrapped to the console's width, each continuation under a hanging indent.
+
+    For paragraphs printed on a console with soft_wrap=True (which rich would not
+    wrap at all): diagnostics, diff lines. The first line keeps the full width.
+    """
+
+    def __init__(self, lines: Sequence[Text], indent: int = 4) -> None:
+        self.lines = lines
+        self.indent = indent
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        for line in self.lines:
+            if line.cell_len <= width:
+                yield line
+                continue
+            first = line.wrap(console, max(20, width), overflow="fold")[0]
+            rest = line.divide([len(first.plain)])[1]
+            first.rstrip()
+            yield first
+            rest = rest[len(rest.plain) - len(rest.plain.lstrip()) :]
+            for part in rest.wrap(console, max(20, width - self.indent), overflow="fold"):
+                part.rstrip()
+                yield Text(" " * self.indent) + part
 
 
 class Row:

@@ -16,6 +16,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
+from chancal.exporters.layout import HangingLines
 from chancal.plan import Diagnostic, Event, Plan, Timed
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -122,30 +123,6 @@ def _severity_counts(diagnostics: Sequence[Diagnostic]) -> str:
     )
 
 
-class DiagnosticLines:
-    """Diagnostics one to a paragraph, wrapped to the console's width under a hanging indent."""
-
-    indent = 4
-
-    def __init__(self, lines: Sequence[Text]) -> None:
-        self.lines = lines
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
-        for line in self.lines:
-            if line.cell_len <= width:
-                yield line
-                continue
-            first = line.wrap(console, max(20, width), overflow="fold")[0]
-            rest = line.divide([len(first.plain)])[1]
-            first.rstrip()
-            yield first
-            rest = rest[len(rest.plain) - len(rest.plain.lstrip()) :]
-            for part in rest.wrap(console, max(20, width - self.indent), overflow="fold"):
-                part.rstrip()
-                yield Text(" " * self.indent) + part
-
-
 def diagnostics_table(diagnostics: Sequence[Diagnostic]) -> RenderableType:
     """The diagnostics, most severe first, one paragraph each, or a note that there are none."""
     if not diagnostics:
@@ -167,7 +144,7 @@ def diagnostics_table(diagnostics: Sequence[Diagnostic]) -> RenderableType:
     hidden = len(ordered) - DIAGNOSTICS_SHOWN
     if hidden > 0:
         lines.append(Text(f"  ... and {hidden} more; --format json lists them all", style="dim"))
-    return DiagnosticLines(lines)
+    return HangingLines(lines, indent=4)
 
 
 def _local(event: Event, zone: str) -> tuple[str, str]:
@@ -180,10 +157,36 @@ def _local(event: Event, zone: str) -> tuple[str, str]:
     return span.start.isoformat(), "all day" if days == 1 else f"{days} days"
 
 
+class AgendaTable:
+    """`agenda_table` laid out for the console's width."""
+
+    def __init__(self, plan: Plan, partner_id: str | None, manager_id: str | None) -> None:
+        self.plan, self.partner_id, self.manager_id = plan, partner_id, manager_id
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield agenda_table(
+            self.plan,
+            partner_id=self.partner_id,
+            manager_id=self.manager_id,
+            width=options.max_width,
+        )
+
+
+_PURPOSE_SHORT = {"collaboration": "collab.", "accountability": "acct."}
+
+
 def agenda_table(
-    plan: Plan, *, partner_id: str | None = None, manager_id: str | None = None
+    plan: Plan,
+    *,
+    partner_id: str | None = None,
+    manager_id: str | None = None,
+    width: int | None = None,
 ) -> Table:
-    """A partner's or a manager's events in date order, times in that person's own zone."""
+    """A partner's or a manager's events in date order, times in that person's own zone.
+
+    Below 120 columns the borders are light, the purpose is abbreviated and
+    date and time never wrap, so titles keep room to read.
+    """
     if partner_id is not None:
         info = next(p for p in plan.partners if p.id == partner_id)
         zone, who = info.timezone, f"{info.name} ({info.id})"
@@ -195,12 +198,29 @@ def agenda_table(
         events = [
             e for e in plan.events if e.manager_id == manager_id or mine.intersection(e.viewers)
         ]
-    table = Table(title=Text(f"Agenda of {who}, times in {zone}"))
-    for name in ("Date", "Time", "Purpose", "Title", "Where"):
-        table.add_column(name)
+    narrow = width is not None and width < 120
+    title = Text(f"Agenda of {who}, times in {zone}")
+    if not narrow:
+        table = Table(title=title)
+        for name in ("Date", "Time", "Purpose", "Title", "Where"):
+            table.add_column(name)
+    else:
+        table = Table(
+            title=title,
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            collapse_padding=True,
+            expand=True,
+        )
+        for name in ("Date", "Time", "Purpose"):
+            table.add_column(name, no_wrap=True)
+        table.add_column("Title", ratio=2)
+        table.add_column("Where", ratio=1)
     for event in events:
         day, time = _local(event, zone)
-        table.add_row(day, time, event.purpose, Text(event.title), Text(event.location))
+        purpose = _PURPOSE_SHORT.get(event.purpose, event.purpose) if narrow else event.purpose
+        table.add_row(day, time, purpose, Text(event.title), Text(event.location))
     return table
 
 
@@ -209,7 +229,7 @@ def plan_text(
 ) -> RenderableType:
     """What `chancal plan` prints: the agenda asked for, or the summary, then diagnostics."""
     if partner_id is not None or manager_id is not None:
-        first: RenderableType = agenda_table(plan, partner_id=partner_id, manager_id=manager_id)
+        first: RenderableType = AgendaTable(plan, partner_id, manager_id)
         diagnostics = [
             d for d in plan.diagnostics if partner_id is None or d.partner_id == partner_id
         ]
