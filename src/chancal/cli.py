@@ -22,6 +22,8 @@ from chancal.cli_options import (
     DEFAULT_PROGRAM,
     AllowMassCancelOption,
     AllowUnplacedOption,
+    CsvBomOption,
+    CsvOption,
     FormatOption,
     LockStampOption,
     LockTodayOption,
@@ -237,6 +239,8 @@ def _published(
 def export(
     file: ProgramArg = DEFAULT_PROGRAM,
     ics: Annotated[bool, typer.Option("--ics", help="Write iCalendar (.ics) feeds.")] = False,
+    csv: CsvOption = False,
+    csv_bom: CsvBomOption = False,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the feeds.", file_okay=False)
     ] = Path("calendars"),
@@ -298,16 +302,21 @@ def export(
 
       chancal export --ics --out public/calendars --partner northwind
 
+      chancal export --ics --csv --csv-bom   [dim]# spreadsheets beside the feeds[/dim]
+
       SOURCE_DATE_EPOCH=1798761600 chancal export --ics   [dim]# reproducible bytes[/dim]
 
       chancal export --ics --check   [dim]# in CI: exit 1 if anything is out of date[/dim]
     """
     from chancal.errors import UsageError
-    from chancal.publish.workflow import out_of_date, resolve_stamp, resolve_today, write
+    from chancal.publish.workflow import Formats, out_of_date, resolve_stamp, resolve_today, write
 
     with user_errors():
-        if not ics:
-            raise UsageError("choose what to export: --ics")
+        if not ics and not csv:
+            raise UsageError("choose what to export: --ics, --csv or both")
+        if csv_bom and not csv:
+            raise UsageError("--csv-bom needs --csv")
+        formats = Formats(ics=ics, csv=csv, bom=csv_bom)
         dtstamp = resolve_stamp(stamp)
         published = _published(
             file,
@@ -323,20 +332,29 @@ def export(
                 stderr().print(
                     f"note: no feeds at {out}; checked {program.lock_path} only", markup=False
                 )
-            stale = out_of_date(published, out, stamp=dtstamp, partners=partner, managers=manager)
+            stale = out_of_date(
+                published, out, stamp=dtstamp, partners=partner, managers=manager, formats=formats
+            )
             report_check([str(path) for path in stale], calendar.changes)
             return
         with export_progress(len(calendar.plan.events)) as progress:
             done = write(
-                published, out, stamp=dtstamp, partners=partner, managers=manager, progress=progress
+                published,
+                out,
+                stamp=dtstamp,
+                partners=partner,
+                managers=manager,
+                progress=progress,
+                formats=formats,
             )
     written = done.feeds
     parts = []
-    for kind in written.KINDS:
-        files, events = written.count(kind)
+    for form, kind in [(form, kind) for form in ("ics", "csv") for kind in written.KINDS]:
+        files, events = written.count(kind, form)
         if files:
-            what = "all.ics" if kind == "all" else f"{files} {kind} feed{'s' if files != 1 else ''}"
-            parts.append(f"{what} ({events} events)")
+            noun = "table" if form == "csv" else "feed"
+            what = f"{files} {kind} {noun}{'s' if files != 1 else ''}"
+            parts.append(f"{f'all.{form}' if kind == 'all' else what} ({events} events)")
     stdout().print(f"wrote {', '.join(parts)} to {out}", markup=False)
     print_lock_outcome(program.lock_path, calendar.changes, written=done.lock_written)
 

@@ -59,6 +59,20 @@ AllowMassCancelOption = Annotated[
         "events still ahead (a blackout over the whole year usually is a mistake).",
     ),
 ]
+CsvOption = Annotated[
+    bool,
+    typer.Option(
+        "--csv",
+        help="Write CSV tables (all.csv, partners/<id>.csv) beside the feeds: one row per event.",
+    ),
+]
+CsvBomOption = Annotated[
+    bool,
+    typer.Option(
+        "--csv-bom",
+        help="Start each CSV table with a byte-order mark, so spreadsheet apps read accents right.",
+    ),
+]
 LockTodayOption = Annotated[
     str | None,
     typer.Option(

@@ -103,6 +103,8 @@ class Event:
     mode: Mode
     location: str = ""
     description: str = ""
+    # A virtual event's meeting link (https), from the rule, partner, manager or program.
+    conference: str = ""
     focus_area: str | None = None
     organizer: Person | None = None
     attendees: tuple[Person, ...] = ()

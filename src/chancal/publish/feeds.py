@@ -1,10 +1,11 @@
 """Which ICS feeds a plan publishes, where they go, and writing them all or nothing.
 
 Feeds: `partners/<id>.ics` (what one partner sees), `managers/<id>.ics` (what
-one manager runs) and `all.ics`. A run writes every changed file into a
-staging folder inside `--out` first and only then moves them into place
-(a folder of many feeds in a few renames, see `_commit`), undoing every move
-on failure, so a failed run leaves an existing folder exactly as it was.
+one manager runs) and `all.ics`, and CSV tables beside all.ics and partners'
+feeds. A run writes every changed file into a staging folder inside `--out`
+first and only then moves them into place (a folder of many feeds in a few
+renames, see `_commit`), undoing every move on failure, so a failed run
+leaves an existing folder exactly as it was.
 Feeds already on disk with the same bytes are not rewritten.
 """
 
@@ -17,7 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from hashlib import sha256
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from chancal.errors import UsageError
+from chancal.exporters.csv_export import csv_table
 from chancal.exporters.ics import (
     CALENDAR_END,
     FeedHeader,
@@ -58,6 +60,19 @@ class Feed:
     kind: FeedKind
     owner: str | None  # the partner or manager id; None for all.ics
     header: FeedHeader
+    format: Literal["ics", "csv"] = "ics"
+
+
+@dataclass(frozen=True, slots=True)
+class Formats:
+    """What a run writes: the ICS feeds, the CSV tables, or both."""
+
+    ics: bool = True
+    csv: bool = False
+    bom: bool = False  # a UTF-8 byte-order mark at the start of each CSV table
+
+
+ICS_ONLY = Formats()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +83,9 @@ class Written:
     feeds: tuple[tuple[Feed, int], ...] = field(default=())
     KINDS: ClassVar[tuple[FeedKind, ...]] = ("all", "partner", "manager")
 
-    def count(self, kind: FeedKind) -> tuple[int, int]:
-        """Return (files, events) written for feeds of `kind`."""
-        chosen = [n for feed, n in self.feeds if feed.kind == kind]
+    def count(self, kind: FeedKind, form: str = "ics") -> tuple[int, int]:
+        """Return (files, events) written for feeds of `kind` in format `form`."""
+        chosen = [n for feed, n in self.feeds if feed.kind == kind and feed.format == form]
         return len(chosen), sum(chosen)
 
 
@@ -230,14 +245,15 @@ def write_feeds(
     partners: Sequence[str] | None = None,
     managers: Sequence[str] | None = None,
     progress: Progress | None = None,
+    formats: Formats = ICS_ONLY,
 ) -> Written:
-    """Write the selected feeds under `out`, all or nothing.
+    """Write the selected feeds (in `formats`) under `out`, all or nothing.
 
     A failure the user can fix (permissions, a full disk, a file where a folder
     must be) is a UsageError naming the path; every file is then as it was.
     """
     try:
-        return _write_feeds(plan, out, stamp, partners, managers, progress)
+        return _write_feeds(plan, out, stamp, partners, managers, progress, formats)
     except OSError as exc:
         raise UsageError(_cannot_write(exc, out)) from None
 
@@ -271,9 +287,11 @@ def _write_feeds(
     partners: Sequence[str] | None,
     managers: Sequence[str] | None,
     progress: Progress | None,
+    formats: Formats,
 ) -> Written:
     routed = _prepare(plan, partners, managers)
-    feeds = routed.feeds
+    tables = _tables(routed.feeds) if formats.csv else []
+    feeds = (routed.feeds if formats.ics else []) + [table for _, table in tables]
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
     root = out.resolve()
@@ -297,12 +315,17 @@ def _write_feeds(
             _write_new(os.path.join(staging, feeds[index].path), chunks())
             return True
 
-        spool = staging / (feeds[0].path if routed.all_is_spool else ".spool")
-        counts, changed = _stage(routed, spool, emit, stamp, progress)
-        if routed.all_is_spool and not _same_file(spool, targets[0]):
-            changed.insert(0, 0)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(staging / ".spool")
+        counts: list[int] = []
+        changed: list[int] = []
+        if formats.ics:
+            spool = staging / (feeds[0].path if routed.all_is_spool else ".spool")
+            counts, changed = _stage(routed, spool, emit, stamp, progress)
+            if routed.all_is_spool and not _same_file(spool, targets[0]):
+                changed.insert(0, 0)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staging / ".spool")
+        more = _emit_tables(routed, tables, len(feeds) - len(tables), emit, formats.bom)
+        counts, changed = counts + more[0], changed + more[1]
         _commit(root, staging, [feeds[i] for i in changed], [targets[i] for i in changed])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -320,6 +343,7 @@ def stale_feeds(
     stamp: datetime,
     partners: Sequence[str] | None = None,
     managers: Sequence[str] | None = None,
+    formats: Formats = ICS_ONLY,
 ) -> list[str]:
     """List the feeds under `out` (relative paths) that a write would create or change.
 
@@ -328,19 +352,55 @@ def stale_feeds(
     bytes) goes to a scratch file outside `out`. Nothing under `out` is touched.
     """
     routed = _prepare(plan, partners, managers)
-    feeds = routed.feeds
+    tables = _tables(routed.feeds) if formats.csv else []
+    feeds = (routed.feeds if formats.ics else []) + [table for _, table in tables]
     root = out.resolve()
     targets = _targets(root, feeds)
 
     def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> bool:
         return not same_bytes(chunks(), targets[index])
 
-    with tempfile.TemporaryDirectory(prefix="chancal-check-") as scratch:
-        spool = Path(scratch) / "spool.ics"
-        _, stale = _stage(routed, spool, emit, stamp, None)
-        if routed.all_is_spool and not _same_file(spool, targets[0]):
-            stale.insert(0, 0)
+    stale: list[int] = []
+    if formats.ics:
+        with tempfile.TemporaryDirectory(prefix="chancal-check-") as scratch:
+            spool = Path(scratch) / "spool.ics"
+            _, stale = _stage(routed, spool, emit, stamp, None)
+            if routed.all_is_spool and not _same_file(spool, targets[0]):
+                stale.insert(0, 0)
+    stale += _emit_tables(routed, tables, len(feeds) - len(tables), emit, formats.bom)[1]
     return [feeds[i].path for i in stale]
+
+
+def _tables(feeds: Sequence[Feed]) -> list[tuple[int, Feed]]:
+    """The CSV table beside all.ics and each partner's feed, with that feed's index."""
+    return [
+        (index, replace(feed, path=feed.path.removesuffix(".ics") + ".csv", format="csv"))
+        for index, feed in enumerate(feeds)
+        if feed.kind != "manager"
+    ]
+
+
+def _emit_tables(
+    routed: _Routed,
+    tables: Sequence[tuple[int, Feed]],
+    first: int,
+    emit: Callable[[int, Callable[[], Iterator[bytes]]], bool],
+    bom: bool,
+) -> tuple[list[int], list[int]]:
+    """`emit` each CSV table (as `first`+n) with exactly the events routed to its ICS feed.
+
+    Withdrawn copies included, in feed order. Returns rows per table and the tables changed.
+    """
+    rows: dict[int, list[Event]] = {index: [] for index, _ in tables}
+    for ev in routed.ordered if tables else ():
+        for index in routed.route(ev):
+            if index in rows:
+                rows[index].append(ev)
+    changed = []
+    for n, (index, _) in enumerate(tables):
+        if emit(first + n, (csv_table(rows[index], bom=bom),).__iter__):
+            changed.append(first + n)
+    return [len(rows[index]) for index, _ in tables], changed
 
 
 _CHUNK = 1 << 20

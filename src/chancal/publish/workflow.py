@@ -24,7 +24,17 @@ from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
-from chancal.publish.feeds import Written, cannot_write, same_bytes, stale_feeds, write_feeds
+from chancal.publish.feeds import (
+    ICS_ONLY,
+    Written,
+    cannot_write,
+    same_bytes,
+    stale_feeds,
+    write_feeds,
+)
+from chancal.publish.feeds import (
+    Formats as Formats,  # for the CLI, which reaches publishing only through here
+)
 from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dump_chunks, loads, pins
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
@@ -172,6 +182,7 @@ def write(
     partners: Sequence[str] | None = None,
     managers: Sequence[str] | None = None,
     progress: Progress | None = None,
+    formats: Formats = ICS_ONLY,
 ) -> Publication:
     """Write the feeds under `out`, all or nothing, and the lock (only if it changed).
 
@@ -191,6 +202,7 @@ def write(
             partners=partners,
             managers=managers,
             progress=progress,
+            formats=formats,
         )
         if staged is not None:
             _replace(staged, program.lock_path)
@@ -207,6 +219,7 @@ def out_of_date(
     stamp: datetime,
     partners: Sequence[str] | None = None,
     managers: Sequence[str] | None = None,
+    formats: Formats = ICS_ONLY,
 ) -> list[Path]:
     """The lock and feed files that `write` would create or change; nothing is written.
 
@@ -217,7 +230,9 @@ def out_of_date(
     stale = [program.lock_path] if lock_is_stale(published) else []
     if out.is_dir():
         plan = published.reconciled.plan
-        found = stale_feeds(plan, out, stamp=stamp, partners=partners, managers=managers)
+        found = stale_feeds(
+            plan, out, stamp=stamp, partners=partners, managers=managers, formats=formats
+        )
         stale += [out / path for path in found]
     return stale
 
