@@ -203,6 +203,9 @@ def reference_event(ev: Event, stamp: datetime) -> icalendar.Event:
     if ev.location:
         vevent.add("location", ev.location)
     vevent.add("categories", [ev.kind, ev.purpose])
+    if ev.conference:  # RFC 7986
+        vevent.add("conference", ev.conference, parameters={"VALUE": "URI"})
+        vevent.add("url", ev.conference)
     if ev.organizer:
         vevent.add(
             "organizer", f"mailto:{ev.organizer.email}", parameters={"CN": ev.organizer.name}

@@ -10,6 +10,7 @@ import re
 from datetime import date, time, timedelta
 from functools import cache
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -163,7 +164,26 @@ def _parse_duration_value(value: object) -> object:
     raise ValueError(f"'{value}' is not a duration; write it like 30m, 1h30m, 2d or 6w")
 
 
+def _check_conference(value: str) -> str:
+    # A link subscribers click: https only, no spaces, a host to go to.
+    try:
+        host = urlsplit(value).hostname if value.startswith("https://") else None
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        host = None
+    if not host or any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(
+            f"'{value}' is not an https meeting link; write the full address, "
+            "for example https://zoom.us/j/123456789"
+        )
+    return value
+
+
 Id = Annotated[str, AfterValidator(_check_id)]
+ConferenceUrl = Annotated[
+    str,
+    AfterValidator(_check_conference),
+    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https://[^\\s]+$"}),
+]
 # Numbers in the file: whole numbers only where whole numbers belong, never a boolean
 # or a quoted number (pydantic alone reads `true` as 1 and "12" as 12).
 Int = Annotated[int, Field(strict=True)]
@@ -388,6 +408,7 @@ class RuleFields(Model):
     attendees: tuple[str, ...] | None = None
     agenda: str | None = None
     location: str | None = None
+    conference: ConferenceUrl | None = None
     reminders: tuple[Duration, ...] | None = None
     follow_ups: tuple[FollowUp, ...] | None = None
     min_gap_from_accountability: Duration | None = None
@@ -569,6 +590,7 @@ class ProgramSettings(Model):
     country: str
     subdivision: str | None = None
     location: str = ""
+    conference: ConferenceUrl | None = None
     working_days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
     working_hours: WorkingHours = WorkingHours()
     blackouts: tuple[Blackout, ...] = ()
@@ -616,6 +638,7 @@ class Manager(Model):
     country: str
     subdivision: str | None = None
     location: str = ""
+    conference: ConferenceUrl | None = None
     working_days: tuple[Weekday, ...] | None = None
     working_hours: WorkingHours | None = None
     capacity: Capacity | None = None
@@ -645,6 +668,7 @@ class Partner(Model):
     subdivision: str | None = None
     timezone: TimeZone
     location: str = ""
+    conference: ConferenceUrl | None = None
     working_days: tuple[Weekday, ...] | None = None
     working_hours: WorkingHours | None = None
     fiscal_year_start: MonthDay | None = None

@@ -234,6 +234,9 @@ class EventWriter:
         if ev.description:
             parts.append(fold("DESCRIPTION:" + escape_text(ev.description)))
         parts.append(place)
+        if ev.conference:  # RFC 7986's link to join, and URL for clients that know only 5545
+            link = _CTL_OR_TAB.sub("", ev.conference)  # validated already: never break a line
+            parts.append(fold("CONFERENCE;VALUE=URI:" + link) + CRLF + fold("URL:" + link))
         parts.append(people[1])
         if ev.reminders:
             parts.append(fold("DESCRIPTION:" + summary).join(self._alarm_pieces(ev.reminders)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import Config, Manager, Partner
@@ -26,6 +27,22 @@ from chancal.planner.rules import FollowSpec, RuleSpec, tier_rules
 from chancal.resources import agenda_template
 
 VIDEO_CALL = "Video call"
+# Meeting platforms by the host of their links (and its subdomains): LOCATION names them.
+PLATFORMS = {
+    "zoom.us": "Zoom",
+    "teams.microsoft.com": "Microsoft Teams",
+    "meet.google.com": "Google Meet",
+    "webex.com": "Webex",
+}
+
+
+def platform_name(url: str) -> str:
+    """Name the meeting platform of a link: "Zoom" for https://acme.zoom.us/j/1, else its host."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    for domain, name in PLATFORMS.items():
+        if host == domain or host.endswith("." + domain):
+            return name
+    return host
 
 
 class EventWriter:
@@ -72,6 +89,8 @@ class EventWriter:
             description += (
                 f"\nWe share: {values['we_share']}\n{partner.name} shares: {values['they_share']}"
             )
+        if fixed[14]:
+            description = f"Join: {fixed[14]}" + (f"\n\n{description}" if description else "")
         span: Span
         if item.days:
             span = AllDay(_day(item.day), _day(item.day + item.days))
@@ -101,6 +120,7 @@ class EventWriter:
             reminders=spec.reminders,
             partner_ids=fixed[11],
             direction=fixed[12],
+            conference=fixed[14],
         )
 
     def _fixed(
@@ -110,7 +130,8 @@ class EventWriter:
 
         Returns kind, base title, title style (1: period, 2: "n of m", 0: none),
         agenda template, agenda values, location, title suffix, purpose, mode,
-        organizer, attendees, partner ids, direction, whether follow-ups are numbered.
+        organizer, attendees, partner ids, direction, whether follow-ups are numbered,
+        meeting link (virtual events: the rule's, else the partner's, manager's or program's).
         """
         key = (partner.id, spec.id, follow.slug if follow else "")
         found = self._fixed_cache.get(key)
@@ -151,10 +172,19 @@ class EventWriter:
             "they_share": agenda.listing(partner.sharing.they_share),
             "direction_text": direction_text,
         }
+        conference = ""
+        if mode == "virtual":
+            conference = (
+                spec.rule.conference
+                or partner.conference
+                or manager.conference
+                or self.program.conference
+                or ""
+            )
         if follow is None and spec.location:
             location = spec.location
         elif mode == "virtual":
-            location = VIDEO_CALL
+            location = platform_name(conference) if conference else VIDEO_CALL
         elif direction == "to_us":
             location = self.program.location or manager.location or vendor
         else:
@@ -174,6 +204,7 @@ class EventWriter:
             (partner.id,),
             direction,
             numbered,
+            conference,
         )
         self._fixed_cache[key] = (spec, follow, fixed)
         return fixed

@@ -53,8 +53,8 @@ Content = dict[str, Any]
 # so equal content gives equal text even after a hand edit reordered it.
 _CONTENT_ORDER = (
     "title", "kind", "purpose", "mode", "start", "end", "timezone", "partner", "manager",
-    "rule", "location", "description", "focus_area", "direction", "organizer", "attendees",
-    "reminders",
+    "rule", "location", "conference", "description", "focus_area", "direction", "organizer",
+    "attendees", "reminders",
 )  # fmt: skip
 
 
@@ -197,6 +197,7 @@ def event_content(event: Event) -> Content:
     }
     optional: tuple[tuple[str, object], ...] = (
         ("location", event.location),
+        ("conference", event.conference),
         ("description", event.description),
         ("focus_area", event.focus_area),
         ("direction", event.direction),
@@ -242,6 +243,7 @@ def published_event(
         timezone=zone,
         mode=content.get("mode", "virtual"),
         location=content.get("location", ""),
+        conference=content.get("conference", ""),
         description=content.get("description", ""),
         focus_area=content.get("focus_area"),
         organizer=Person(**organizer) if organizer else None,
