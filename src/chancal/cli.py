@@ -45,6 +45,7 @@ from chancal.cli_output import (
     user_errors,
     writable_program,
 )
+from chancal.cli_publish import publish_command
 from chancal.errors import printable
 
 if TYPE_CHECKING:
@@ -659,3 +660,6 @@ def plan(
             markup=False,
         )
         raise typer.Exit(code=1)
+
+
+app.command("publish")(publish_command)  # chancal.cli_publish: CalDAV push
