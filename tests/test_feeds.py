@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import chancal.publish.feeds as feeds_module
+import chancal.publish.files as files_module
 import chancal.publish.spool
 from chancal.errors import UsageError
 from chancal.exporters.ics import (
@@ -265,7 +265,7 @@ def test_failure_while_writing_leaves_folder_untouched(
     (tmp_path / "notes.txt").write_text("mine")
     before = snapshot(tmp_path)
     calls = 0
-    real = feeds_module._write_new
+    real = files_module.write_new
 
     def failing(path: str, chunks: Iterable[bytes]) -> None:
         nonlocal calls
@@ -274,7 +274,7 @@ def test_failure_while_writing_leaves_folder_untouched(
             raise OSError("disk full")
         real(path, chunks)
 
-    monkeypatch.setattr(feeds_module, "_write_new", failing)
+    monkeypatch.setattr(files_module, "write_new", failing)
     with pytest.raises(UsageError, match="disk full"):
         write_feeds(plan, tmp_path, stamp=datetime(2024, 1, 1, tzinfo=UTC))
     assert snapshot(tmp_path) == before
@@ -440,7 +440,7 @@ def test_failed_first_run_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.M
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("no space")
 
-    monkeypatch.setattr(feeds_module, "_write_new", boom)
+    monkeypatch.setattr(files_module, "write_new", boom)
     with pytest.raises(UsageError, match="no space"):
         write_feeds(make_plan_by_hand(), tmp_path / "new" / "calendars", stamp=STAMP)
     assert os.listdir(tmp_path) == []
@@ -501,6 +501,6 @@ def test_out_must_be_a_folder(tmp_path: Path) -> None:
 def test_same_bytes(tmp_path: Path, on_disk: bytes, chunks: list[bytes], same: bool) -> None:
     """A feed counts as unchanged only if the file holds exactly its bytes, however chunked."""
     (tmp_path / "feed.ics").write_bytes(on_disk)
-    assert feeds_module.same_bytes(iter(chunks), tmp_path / "feed.ics") is same
-    assert feeds_module.same_bytes(iter(chunks), tmp_path / "missing.ics") is False
-    assert feeds_module.same_bytes(iter(chunks), tmp_path) is False  # a folder
+    assert files_module.same_bytes(iter(chunks), tmp_path / "feed.ics") is same
+    assert files_module.same_bytes(iter(chunks), tmp_path / "missing.ics") is False
+    assert files_module.same_bytes(iter(chunks), tmp_path) is False  # a folder

@@ -24,17 +24,11 @@ from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
-from chancal.publish.feeds import (
-    ICS_ONLY,
-    Written,
-    cannot_write,
-    same_bytes,
-    stale_feeds,
-    write_feeds,
-)
+from chancal.publish.feeds import ICS_ONLY, Written, stale_feeds, write_feeds
 from chancal.publish.feeds import (
     Formats as Formats,  # for the CLI, which reaches publishing only through here
 )
+from chancal.publish.files import cannot_write, same_bytes
 from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dump_chunks, loads, pins
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
