@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import io
 import json
 import shutil
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import icalendar
 import pytest
@@ -60,10 +63,8 @@ class Server:
 
     def get(self, path: str) -> tuple[int, str]:
         request = urllib.request.Request(self.url + path)
-        auth = io.BytesIO(f"{USER}:{PASSWORD}".encode()).getvalue()
-        import base64
-
-        request.add_header("Authorization", "Basic " + base64.b64encode(auth).decode())
+        token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        request.add_header("Authorization", "Basic " + token)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, response.read().decode("utf-8")
@@ -200,8 +201,13 @@ def test_first_push_creates_the_calendars_and_every_event(radicale: Server, prog
     assert radicale.requests("PUT") == len(partner) + len(manager)
     assert f"create {len(partner) + len(manager)}" in out
     # The calendar's name is the feed's.
-    status, _ = radicale.get("partner-northwind/")
-    assert status in (200, 207, 405) or status < 500
+    import caldav
+
+    client = caldav.DAVClient(url=radicale.url, username=USER, password=PASSWORD)
+    named = client.calendar(url=f"{radicale.url}partner-northwind/").get_display_name()
+    assert named == "Example Channel Program: Northwind Distribution"
+    status, text = radicale.get(f"partner-northwind/{quote(next(iter(partner)), safe='')}.ics")
+    assert status == 200 and "BEGIN:VTIMEZONE" in text and "METHOD:" not in text
     # Times survive the server: the served VTIMEZONE gives the plan's instants.
     for uid, cal in partner.items():
         served = served_start(cal)
@@ -397,3 +403,46 @@ def test_times_survive_the_server_in_both_hemispheres(
         assert at == starts[uid], uid
         read = vobject.readOne(cal.to_ical().decode()).vevent.dtstart.value
         assert read.timestamp() == starts[uid], uid
+
+
+def test_what_the_plan_no_longer_publishes_is_deleted(radicale: Server, program: Path) -> None:
+    """A cancelled event whose date has passed leaves the plan, and then the server too;
+    a resource chancal never put there is left alone."""
+    published = publish(
+        open_program(program),
+        today=datetime.fromisoformat(TODAY).date(),
+        stamp=datetime.fromisoformat(STAMP1),
+    )
+    plan = published.reconciled.plan
+    state = program.parent / "state.json"
+    send = caldav_push.caldav_transport(radicale.url, USER, PASSWORD)
+    stamp = datetime.fromisoformat(STAMP1)
+    caldav_push.push(plan, radicale.url, stamp=stamp, state_file=state, transport=send)
+    foreign = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:theirs\r\n"
+    foreign += (
+        "DTSTAMP:20270101T000000Z\r\nDTSTART:20270105T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    assert send(f"{radicale.url}partner-northwind/theirs.ics", "PUT", foreign, {})[0] == 201
+    gone = next(ev for ev in plan.events if "northwind" in ev.viewers)
+    fewer = dataclasses.replace(plan, events=tuple(ev for ev in plan.events if ev is not gone))
+    outcome = caldav_push.push(fewer, radicale.url, stamp=stamp, state_file=state, transport=send)
+    assert outcome.deleted >= 1 and outcome.writes == outcome.deleted
+    left = radicale.calendar("partner-northwind")
+    assert gone.uid not in left and "theirs" in left
+
+
+def test_credentials_may_come_from_netrc(
+    radicale: Server, program: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without the environment variables, ~/.netrc's entry for the host is used."""
+    monkeypatch.delenv("CHANCAL_CALDAV_USER")
+    monkeypatch.delenv("CHANCAL_CALDAV_PASSWORD")
+    netrc = tmp_path / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {USER} password {PASSWORD}\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(netrc))
+    code, out, err = push(program, radicale.url)
+    assert code == 0, err
+    assert PASSWORD not in out + err
+    assert radicale.calendar("partner-northwind")

@@ -65,8 +65,8 @@ def publish_command(
     its date has passed), an unchanged one sends nothing. An event someone
     changed on the server is kept and reported (exit 1) unless --force.
 
-    Credentials come from CHANCAL_CALDAV_USER and CHANCAL_CALDAV_PASSWORD, never
-    the command line. Like export it refuses (exit 1) a year that breaks a hard
+    Credentials come from CHANCAL_CALDAV_USER and CHANCAL_CALDAV_PASSWORD (else
+    ~/.netrc), never the command line. Like export it refuses (exit 1) a year that breaks a hard
     rule, leaves events unplaced or cancels too much, and records chancal.lock;
     the server's ETags go in a state file beside the lock (<lock>.caldav.json).
     A run the server cuts short exits 1; running it again finishes the job.

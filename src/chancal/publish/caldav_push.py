@@ -52,6 +52,7 @@ ENV_USER = "CHANCAL_CALDAV_USER"
 ENV_PASSWORD = "CHANCAL_CALDAV_PASSWORD"
 STATE_FORMAT = 1
 TIMEOUT = 30  # seconds per request
+SAVE_EVERY = 200  # writes between two saves of the state (each save rewrites the file)
 
 Action = Literal["create", "update", "delete", "conflict", "adopt"]
 
@@ -260,7 +261,10 @@ def caldav_transport(url: str, user: str | None, password: str | None) -> Transp
 
 
 def credentials() -> tuple[str | None, str | None]:
-    """The user and password from CHANCAL_CALDAV_USER and CHANCAL_CALDAV_PASSWORD (or none)."""
+    """The user and password from CHANCAL_CALDAV_USER and CHANCAL_CALDAV_PASSWORD.
+
+    None when unset: the HTTP client then uses ~/.netrc's entry for the host, if any.
+    """
     return os.environ.get(ENV_USER) or None, os.environ.get(ENV_PASSWORD) or None
 
 
@@ -384,11 +388,12 @@ def push(
     base = base_url if base_url.endswith("/") else base_url + "/"
     server = _Server(transport, base)
     state = load_state(state_file, base)
+    initial = {key: dict(value) for key, value in state.items()}
     outcome = Outcome(dry_run=dry_run)
     render = Renderer(plan, stamp)
     calendars = collections(plan, base)
     total = sum(len(c.events) for c in calendars)
-    done = 0
+    done = saved = 0
     try:
         for calendar in calendars:
             listing = server.listing(calendar.url)
@@ -403,8 +408,9 @@ def push(
                 if progress is not None and done % 50 == 0:
                     progress(done, total)
             _remove_withdrawn(server, calendar, listing, state, outcome, dry_run)
-            if not dry_run and outcome.writes:
-                save_state(state_file, base, state)
+            if not dry_run and outcome.writes >= saved + SAVE_EVERY:
+                save_state(state_file, base, state)  # now and then: a crash loses little
+                saved = outcome.writes
     except PushInterrupted as exc:
         if not dry_run:
             save_state(state_file, base, state)
@@ -416,7 +422,7 @@ def push(
         ) from None
     if progress is not None:
         progress(total, total)
-    if not dry_run and (outcome.writes or not state_file.exists()):
+    if not dry_run and (state != initial or not state_file.exists()):
         save_state(state_file, base, state)
     return outcome
 
@@ -563,7 +569,8 @@ def push_published(
             progress=progress,
         )
     except PushInterrupted:
-        save_lock(published)
+        if not dry_run:
+            save_lock(published)
         raise
     if not dry_run:
         save_lock(published)
