@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -179,3 +180,37 @@ def test_a_lock_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     lock.write_bytes(b"\xef\xbb\xbf" + lock.read_bytes())
     code, output = _export(program, out)
     assert code == 0, output
+
+
+def test_a_stamp_out_of_range_is_one_line() -> None:
+    from chancal.errors import UsageError
+    from chancal.publish.workflow import parse_stamp, stamp_from_epoch
+
+    for text in ("0001-01-01T00:00:00+01:00", "1800-01-01T00:00:00Z", "9999-12-31T23:59:59Z"):
+        with pytest.raises(UsageError, match="out of range"):
+            parse_stamp(text)
+    with pytest.raises(UsageError, match="out of range"):
+        stamp_from_epoch(str(10**12))
+    assert parse_stamp("2027-01-01T01:00:00+01:00").isoformat() == "2027-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"sequence": 0', '"sequence": ' + "9" * 40, "sequence"),
+        ('"stamp": "2027-01-01T00:00:00Z"', '"stamp": "0001-01-01T00:00:00Z"', "stamp"),
+    ],
+)
+def test_a_lock_value_out_of_range_is_a_located_problem(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    program = _program(tmp_path)
+    out = tmp_path / "cal"
+    assert _export(program, out)[0] == 0
+    lock = program.parent / "chancal.lock"
+    text = lock.read_text(encoding="utf-8")
+    assert old in text
+    lock.write_text(text.replace(old, new, 1), encoding="utf-8")
+    code, output = _export(program, out)
+    assert code == 2 and "Traceback" not in output
+    assert re.search(rf"chancal\.lock:\d+:\d+: .*{message}", output.replace("\n", " "))

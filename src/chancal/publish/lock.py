@@ -39,6 +39,9 @@ from chancal.plan import AllDay, Event, Person, Pins, Span, Status, Timed
 
 LOCK_NAME = "chancal.lock"
 FORMAT_VERSION = 2
+MAX_SEQUENCE = 2**31 - 1  # RFC 5545 SEQUENCE is an INTEGER: a signed 32-bit value
+YEARS = (1900, 2200)
+"""The years a lock's dates and stamps may name: anything else is damage, not a plan."""
 _ABOUT = (
     "The calendar as published to subscribers, one event per line. Commit it beside the "
     "program file: 'chancal export --ics' and 'chancal lock' rewrite it, 'chancal diff' "
@@ -560,15 +563,24 @@ class _Reader:
 
     def _version(self, value: Mapping[str, Any]) -> tuple[int, datetime | None, tuple[str, ...]]:
         sequence = value.get("sequence")
-        if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
-            self.problem('"sequence" must be a whole number, 0 or more', "sequence")
+        if (
+            not isinstance(sequence, int)
+            or isinstance(sequence, bool)
+            or not 0 <= sequence <= MAX_SEQUENCE
+        ):
+            self.problem(f'"sequence" must be a whole number from 0 to {MAX_SEQUENCE}', "sequence")
             sequence = 0
         stamp: datetime | None = None
         text = value.get("stamp")
         with contextlib.suppress(ValueError):
             stamp = _parse_stamp(text) if isinstance(text, str) else None
-        if stamp is None:
-            self.problem('"stamp" must be a UTC time such as "2027-01-04T09:00:00Z"', "stamp")
+        if stamp is None or not YEARS[0] <= stamp.year <= YEARS[1]:
+            self.problem(
+                f'"stamp" must be a UTC time from {YEARS[0]} to {YEARS[1]}, '
+                'such as "2027-01-04T09:00:00Z"',
+                "stamp",
+            )
+            stamp = None
         feeds = value.get("feeds")
         if not isinstance(feeds, list) or not all(
             isinstance(f, str) and _feed_ok(f) for f in feeds
@@ -593,8 +605,11 @@ class _Reader:
             return None
         try:
             start, end = _instant(value["start"], zone), _instant(value["end"], zone)
-        except ValueError:
+        except (ValueError, OverflowError):
             self.problem("start and end must be ISO 8601 dates or date-times with offsets", "start")
+            return None
+        if not all(YEARS[0] <= d.year <= YEARS[1] for d in (start, end)):
+            self.problem(f"start and end must lie between {YEARS[0]} and {YEARS[1]}", "start")
             return None
         if isinstance(start, datetime) != isinstance(end, datetime):
             self.problem("start and end must both be dates or both date-times", "end")

@@ -29,7 +29,7 @@ from chancal.publish.feeds import (
     Formats as Formats,  # for the CLI, which reaches publishing only through here
 )
 from chancal.publish.files import cannot_write, same_bytes
-from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, Lock, dump_chunks, loads, pins
+from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, YEARS, Lock, dump_chunks, loads, pins
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
 from chancal.publish.spool import Progress
@@ -392,7 +392,15 @@ def parse_stamp(text: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0)
+    try:
+        stamp = value.astimezone(UTC).replace(microsecond=0)
+    except OverflowError:  # year 1 with an offset east of UTC
+        stamp = None
+    if stamp is None or not YEARS[0] <= stamp.year <= YEARS[1]:
+        raise UsageError(
+            f"--stamp '{text}' is out of range: use a time from {YEARS[0]} to {YEARS[1]}"
+        )
+    return stamp
 
 
 def stamp_from_epoch(text: str) -> datetime:
@@ -400,6 +408,9 @@ def stamp_from_epoch(text: str) -> datetime:
     if not re.fullmatch(r"\s*\d+\s*", text):
         raise UsageError(f"SOURCE_DATE_EPOCH '{text}' is not a whole number of seconds")
     try:
-        return datetime.fromtimestamp(int(text), UTC)
+        stamp = datetime.fromtimestamp(int(text), UTC)
     except (OverflowError, ValueError, OSError):
+        stamp = None
+    if stamp is None or not YEARS[0] <= stamp.year <= YEARS[1]:
         raise UsageError(f"SOURCE_DATE_EPOCH '{text}' is out of range") from None
+    return stamp
