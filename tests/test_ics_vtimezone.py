@@ -48,21 +48,32 @@ def onsets(component: icalendar.cal.Component) -> list[datetime]:
 def test_every_onset_is_a_real_transition_in_tzoffsetfrom(
     tzid: str, years: tuple[int, int]
 ) -> None:
-    """Each onset, read as local time in TZOFFSETFROM (RFC 5545 3.6.5), is a real transition."""
+    """Each onset, read as local time in TZOFFSETFROM (RFC 5545 3.6.5), is a real transition.
+
+    The block opens with the last real transition before the window (so a server
+    that re-serialises it, such as Radicale, keeps January right), then has every
+    transition inside the window.
+    """
     zone = ZoneInfo(tzid)
     block = vtimezone_block(tzid, *years)
     first = years[0]
+    window = datetime(first, 1, 1)
     seen = 0
-    for component in observances(block):
+    for index, component in enumerate(observances(block)):
         offset_from = component.decoded("TZOFFSETFROM")
         offset_to = component.decoded("TZOFFSETTO")
         for local in onsets(component):
-            if offset_from == offset_to:  # the opening observance: no change at its onset
-                assert local == datetime(first, 1, 1)
+            if offset_from == offset_to:  # nothing to open with: a made-up first observance
+                assert (index, local) == (0, window)
+                assert _transitions(zone, first - 1, first - 1) == 0  # none to open with
                 continue
             moment = (local - offset_from).replace(tzinfo=UTC)
             assert (moment - timedelta(seconds=1)).astimezone(zone).utcoffset() == offset_from
             assert moment.astimezone(zone).utcoffset() == offset_to
+            if local < window:  # the opening observance: in force on 1 January
+                assert index == 0
+                assert datetime(first, 1, 1, tzinfo=zone).utcoffset() == offset_to
+                continue
             seen += 1
     assert seen == _transitions(zone, first, years[1])
 
@@ -180,3 +191,23 @@ def test_fixed_offset_detection(tzid: str, fixed: bool) -> None:
     from chancal.exporters.vtimezone import _fixed_offset
 
     assert _fixed_offset(ZoneInfo(tzid), date(2027, 1, 1), date(2028, 1, 1)) is fixed
+
+
+@pytest.mark.parametrize(
+    "tzid", ["America/Santiago", "Pacific/Auckland", "Australia/Sydney", "Asia/Tokyo"]
+)
+def test_a_block_reserialised_by_vobject_keeps_every_month(tzid: str) -> None:
+    """What a CalDAV server such as Radicale serves back (via vobject) still reads right."""
+    import io
+
+    import vobject
+    from dateutil import tz
+
+    block = vtimezone_block(tzid, 2027, 2027)
+    calendar = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + block + b"END:VCALENDAR\r\n"
+    served = vobject.readOne(calendar.decode()).serialize()
+    read = tz.tzical(io.StringIO(served)).get(tzid)
+    zone = ZoneInfo(tzid)
+    for month in range(1, 13):
+        local = datetime(2027, month, 15, 12)
+        assert local.replace(tzinfo=read).utcoffset() == local.replace(tzinfo=zone).utcoffset()

@@ -28,14 +28,53 @@ def vtimezone_block(tzid: str, first_year: int, last_year: int) -> bytes:
     last = date(last_year + 1, 1, 1)
     if _fixed_offset(zone, first, last):
         component = _fixed_offset_component(tzid, zone, first, last)
+        onsets = _onsets(component, zone)
     else:
-        component = Timezone.from_tzid(tzid, first_date=first, last_date=last)
-    # One observance per transition, each with only its DTSTART: icalendar
-    # lists later onsets as RDATEs, but ical.js (Thunderbird, Nextcloud) then
-    # ignores DTSTART as an onset and vobject keeps only the first value of a
-    # multi-valued RDATE, so both would lose transitions. DTSTART-only
-    # observances read the same in every parser.
-    onsets = []
+        # icalendar starts the block with a made-up observance at `first`
+        # (TZOFFSETFROM equal to TZOFFSETTO). A server that re-serialises the
+        # VTIMEZONE (Radicale, through vobject) can turn that into a block that
+        # puts the events before the first real transition an hour off, in
+        # zones on daylight time on 1 January (Santiago, Auckland, Sydney).
+        # So the block starts with the last real transition before `first`:
+        # icalendar builds the year before too, and what precedes it is dropped.
+        earlier = first.replace(year=first_year - 1)
+        component = Timezone.from_tzid(tzid, first_date=earlier, last_date=last)
+        onsets = _onsets(component, zone)
+        start = datetime(first_year, 1, 1)
+        real = [i for i, o in enumerate(onsets) if o[2] != o[3] and o[0] <= start]
+        if real:
+            onsets = onsets[real[-1] :]
+            component.pop("COMMENT", None)  # it names the year before, which is gone
+            component.add("COMMENT", f"This timezone only works from {first} to {last}.")
+        else:  # no transition in the year before: the window's own block
+            component = Timezone.from_tzid(tzid, first_date=first, last_date=last)
+            onsets = _onsets(component, zone)
+    component.subcomponents = []
+    for onset, kind, offset_from, offset_to, name in onsets:
+        observance = kind()
+        observance.TZOFFSETFROM = offset_from
+        observance.TZOFFSETTO = offset_to
+        observance.add("TZNAME", name)
+        observance.DTSTART = onset
+        component.add_component(observance)
+    data: bytes = component.to_ical()
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+_Onset = tuple[datetime, Any, timedelta, timedelta, Any]
+"""An observance's onset: (local time, STANDARD or DAYLIGHT, offset from, offset to, name)."""
+
+
+def _onsets(component: Any, zone: ZoneInfo) -> list[_Onset]:
+    """Every onset of `component`'s observances, in time order, corrected (`_corrected`).
+
+    One observance per transition, each with only its DTSTART: icalendar
+    lists later onsets as RDATEs, but ical.js (Thunderbird, Nextcloud) then
+    ignores DTSTART as an onset and vobject keeps only the first value of a
+    multi-valued RDATE, so both would lose transitions. DTSTART-only
+    observances read the same in every parser.
+    """
+    onsets: list[_Onset] = []
     observance: Any  # icalendar's property union types are too wide to narrow usefully here
     for observance in component.subcomponents:
         offset_from: timedelta = observance["TZOFFSETFROM"].td
@@ -49,16 +88,7 @@ def vtimezone_block(tzid: str, first_year: int, last_year: int) -> bytes:
         for local in locals_:
             onset = _corrected(local, zone, offset_from, offset_to)
             onsets.append((onset, type(observance), offset_from, offset_to, observance["TZNAME"]))
-    component.subcomponents = []
-    for onset, kind, offset_from, offset_to, name in sorted(onsets, key=lambda o: o[0]):
-        observance = kind()
-        observance.TZOFFSETFROM = offset_from
-        observance.TZOFFSETTO = offset_to
-        observance.add("TZNAME", name)
-        observance.DTSTART = onset
-        component.add_component(observance)
-    data: bytes = component.to_ical()
-    return data if data.endswith(b"\r\n") else data + b"\r\n"
+    return sorted(onsets, key=lambda o: o[0])
 
 
 def _fixed_offset(zone: ZoneInfo, first: date, last: date) -> bool:
