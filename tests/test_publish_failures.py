@@ -214,3 +214,19 @@ def test_a_lock_value_out_of_range_is_a_located_problem(
     code, output = _export(program, out)
     assert code == 2 and "Traceback" not in output
     assert re.search(rf"chancal\.lock:\d+:\d+: .*{message}", output.replace("\n", " "))
+
+
+def test_a_600_tier_extends_chain_is_one_located_line(tmp_path: Path) -> None:
+    """It raised RecursionError after most of a minute; now validate refuses it at once."""
+    program = _program(tmp_path)
+    text = program.read_text(encoding="utf-8")
+    head = text.index("\ntiers:\n") + len("\ntiers:\n")
+    chain = "".join(
+        f"  - id: t{n}\n    rank: {n + 10}\n    description: chain {n}\n"
+        f"    extends: {'transactional' if n == 0 else f't{n - 1}'}\n"
+        for n in range(600)
+    )
+    program.write_text(text[:head] + chain + text[head:], encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(program)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert re.search(r"partners\.yaml:\d+:\d+: tiers\[16\]\.extends: .*more than 16", result.output)

@@ -105,6 +105,13 @@ def check(
                 report(
                     ("tiers", i, "extends"), f"'extends' makes a cycle: {chain}; remove one link"
                 )
+            elif len(_lineage(tier, tiers) or ()) == MAX_EXTENDS_DEPTH + 2:
+                report(
+                    ("tiers", i, "extends"),
+                    f"this tier is more than {MAX_EXTENDS_DEPTH} 'extends' links from its "
+                    "base tier; tiers build on each other a few levels deep (transactional -> "
+                    "growth -> strategic): extend a tier nearer the base",
+                )
         # With a broken `extends` chain (reported above) nothing is known to be inherited,
         # so change/drop cannot be judged: say nothing rather than something misleading.
         inherited = _inherited_rule_ids(tier, tiers) if _lineage_ok(tier, tiers) else None
@@ -292,25 +299,38 @@ def _count(text: str, part: str, stop: int) -> int:
     return n
 
 
+MAX_EXTENDS_DEPTH = 16
+"""How many `extends` links a tier may be from its base tier (a 600-tier chain took a minute)."""
+
+
 def _cycle(tier: Tier, tiers: dict[str, Tier]) -> list[str]:
     chain = [tier.id]
+    where = {tier.id: 0}
     current = tier
     while current.extends is not None and current.extends in tiers:
-        if current.extends in chain:
-            return [*chain[chain.index(current.extends) :], current.extends]
+        if current.extends in where:
+            return [*chain[where[current.extends] :], current.extends]
+        where[current.extends] = len(chain)
         chain.append(current.extends)
         current = tiers[current.extends]
     return []
 
 
-def _lineage_ok(tier: Tier, tiers: dict[str, Tier]) -> bool:
+def _lineage(tier: Tier, tiers: dict[str, Tier]) -> list[Tier] | None:
+    """The tier and the tiers it extends, nearest first; None if a link is unknown or loops."""
+    chain = [tier]
     seen = {tier.id}
-    while tier.extends is not None:
-        if tier.extends not in tiers or tier.extends in seen:
-            return False
-        seen.add(tier.extends)
-        tier = tiers[tier.extends]
-    return True
+    while (parent := chain[-1].extends) is not None:
+        if parent not in tiers or parent in seen:
+            return None
+        seen.add(parent)
+        chain.append(tiers[parent])
+    return chain
+
+
+def _lineage_ok(tier: Tier, tiers: dict[str, Tier]) -> bool:
+    lineage = _lineage(tier, tiers)
+    return lineage is not None and len(lineage) <= MAX_EXTENDS_DEPTH + 1
 
 
 def _inherited_rule_ids(tier: Tier, tiers: dict[str, Tier]) -> set[str]:
@@ -320,9 +340,11 @@ def _inherited_rule_ids(tier: Tier, tiers: dict[str, Tier]) -> set[str]:
 
 
 def _effective_rule_ids(tier: Tier, tiers: dict[str, Tier]) -> set[str]:
-    ids = _inherited_rule_ids(tier, tiers)
-    ids -= set(tier.drop)
-    ids |= {r.id for r in tier.rules}
+    # From the base down, without recursion: a long chain cannot exhaust the stack.
+    # Callers ask only for tiers whose lineage is whole (`_lineage_ok`).
+    ids: set[str] = set()
+    for each in reversed(_lineage(tier, tiers) or [tier]):
+        ids = (ids - set(each.drop)) | {r.id for r in each.rules}
     return ids
 
 
