@@ -289,3 +289,22 @@ class Plan:
     def last_day(self) -> date:
         """The last day of the planning year (`year_end` is exclusive)."""
         return date.fromordinal(self.year_end.toordinal() - 1)
+
+    def agenda(
+        self, *, partner_id: str | None = None, manager_id: str | None = None
+    ) -> tuple[Event, ...]:
+        """The events on a partner's and/or a manager's agenda, in plan order.
+
+        A partner's: the events it sees (shared ones it is invited to included).
+        A manager's: the events they run and those their partners see.
+        """
+        mine = {p.id for p in self.partners if p.manager_id == manager_id}
+
+        def shown(e: Event) -> bool:
+            if partner_id is not None and partner_id not in e.viewers:
+                return False
+            return (
+                manager_id is None or e.manager_id == manager_id or not mine.isdisjoint(e.viewers)
+            )
+
+        return tuple(e for e in self.events if shown(e))

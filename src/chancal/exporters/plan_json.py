@@ -90,19 +90,11 @@ def select(plan: Plan, *, partner_id: str | None = None, manager_id: str | None 
         if (partner_id is None or p.id == partner_id)
         and (manager_id is None or p.manager_id == manager_id)
     )
-    mine = {p.id for p in plan.partners if p.manager_id == manager_id}
-
-    def wanted(e: Event) -> bool:
-        seen = e.viewers
-        if partner_id is not None and partner_id not in seen:
-            return False
-        return manager_id is None or e.manager_id == manager_id or not mine.isdisjoint(seen)
-
     keep = {p.id for p in partners}
     managers = {p.manager_id for p in partners} | ({manager_id} if manager_id else set())
     return replace(
         plan,
-        events=tuple(e for e in plan.events if wanted(e)),
+        events=plan.agenda(partner_id=partner_id, manager_id=manager_id),
         diagnostics=tuple(d for d in plan.diagnostics if d.partner_id in keep),
         partners=partners,
         managers=tuple(m for m in plan.managers if m.id in managers),

@@ -190,14 +190,11 @@ def agenda_table(
     if partner_id is not None:
         info = next(p for p in plan.partners if p.id == partner_id)
         zone, who = info.timezone, f"{info.name} ({info.id})"
-        events = [e for e in plan.events if partner_id in e.viewers]
+        events = plan.agenda(partner_id=partner_id)
     else:
         minfo = next(m for m in plan.managers if m.id == manager_id)
         zone, who = minfo.timezone, f"{minfo.name} ({minfo.id})"
-        mine = {p.id for p in plan.partners if p.manager_id == manager_id}
-        events = [
-            e for e in plan.events if e.manager_id == manager_id or mine.intersection(e.viewers)
-        ]
+        events = plan.agenda(manager_id=manager_id)
     narrow = width is not None and width < 120
     title = Text(f"Agenda of {who}, times in {zone}")
     if not narrow:
