@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 import chancal.publish.feeds as feeds_module
-import chancal.publish.files as files_module
+import chancal.publish.transaction as transaction
 from chancal.cli import app
 from chancal.errors import UsageError
 from chancal.exporters.csv_export import BOM, COLUMNS, csv_table
@@ -151,15 +151,15 @@ def test_a_failure_leaves_feeds_and_tables_as_they_were(
     plan = make_plan_by_hand()
     write_feeds(plan, tmp_path, stamp=STAMP, formats=BOTH)
     before = snapshot(tmp_path)
-    real = files_module.write_new
+    real = transaction.write_new
     changed = replace(plan, events=tuple(replace(e, title=e.title + "!") for e in plan.events))
 
-    def failing(path: str, chunks: Iterable[bytes]) -> None:
-        if path.endswith(".csv") and "partners" in path:
+    def failing(path: Path, chunks: Iterable[bytes]) -> None:
+        if path.suffix == ".csv" and "partners" in str(path):
             raise OSError("disk full")
         real(path, chunks)
 
-    monkeypatch.setattr(files_module, "write_new", failing)
+    monkeypatch.setattr(transaction, "write_new", failing)
     with pytest.raises(UsageError, match="disk full"):
         write_feeds(changed, tmp_path, stamp=datetime(2024, 1, 1, tzinfo=UTC), formats=BOTH)
     assert snapshot(tmp_path) == before

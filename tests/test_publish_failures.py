@@ -64,7 +64,7 @@ def test_a_lock_that_cannot_be_written_stops_the_run_before_any_feed(tmp_path: P
     before, lock_before = _snapshot(out), lock.read_bytes()
     text = program.read_text(encoding="utf-8")
     program.write_text(text.replace("Contoso HQ", "Contoso House", 1), encoding="utf-8")
-    (program.parent / f".chancal.lock.{os.getpid()}.tmp").mkdir()
+    (program.parent / f".chancal-export-{os.getpid()}-chancal.lock").mkdir()
     code, output = _export(program, out)
     assert code == 2 and "Traceback" not in output
     assert f"cannot write {lock}" in output.replace("\n", "")

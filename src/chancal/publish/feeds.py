@@ -32,8 +32,9 @@ from chancal.exporters.ics import (
     year_range,
 )
 from chancal.plan import ALL_FEED, Event, Plan, audience, feed_name
-from chancal.publish import files
-from chancal.publish.spool import Progress, feed_parts, spool_reader, write_events
+from chancal.publish import files, transaction
+from chancal.publish.spool import Progress, feed_parts, write_events
+from chancal.publish.transaction import Move
 from chancal.suggest import did_you_mean
 
 FeedKind = Literal["all", "partner", "manager"]
@@ -244,21 +245,26 @@ def write_feeds(
     managers: Sequence[str] | None = None,
     progress: Progress | None = None,
     formats: Formats = ICS_ONLY,
+    lock: Move | None = None,
 ) -> Written:
-    """Write the selected feeds (in `formats`) under `out`, all or nothing.
+    """Write the selected feeds (in `formats`) under `out`, and `lock` with them, as one commit.
 
-    A failure the user can fix (permissions, a full disk, a file where a folder
-    must be) is a UsageError naming the path; every file is then as it was.
+    `lock` is a lock file already staged beside its target: it is renamed into
+    place with the feeds, and the commit's journal then lives beside it, so
+    that opening the program completes a commit that stopped half-way (see
+    `chancal.publish.transaction`). A failure the user can fix (permissions, a
+    full disk, a file where a folder must be) is a UsageError naming the path;
+    every file is then as it was.
     """
     try:
-        return _write_feeds(plan, out, stamp, partners, managers, progress, formats)
+        return _write_feeds(plan, out, stamp, partners, managers, progress, formats, lock)
     except OSError as exc:
         raise UsageError(_cannot_write(exc, out)) from None
 
 
 def _cannot_write(exc: OSError, out: Path) -> str:
     # A path inside the staging folder means nothing to the user: name the --out folder.
-    where = exc.filename if exc.filename and files.STAGING not in str(exc.filename) else out
+    where = exc.filename if exc.filename and transaction.STAGING not in str(exc.filename) else out
     return files.cannot_write(where, exc)
 
 
@@ -270,6 +276,7 @@ def _write_feeds(
     managers: Sequence[str] | None,
     progress: Progress | None,
     formats: Formats,
+    lock: Move | None,
 ) -> Written:
     routed = _prepare(plan, partners, managers)
     tables = _tables(routed.feeds) if formats.csv else []
@@ -280,22 +287,24 @@ def _write_feeds(
     root = out.resolve()
     targets = files.targets_of(root, paths)
     created = files.make_dirs(root)
+    transaction.recover(root)
+    transaction.remove_abandoned_staging(root)
     present = files.present_files(root, paths)
     files.refuse_folders_in_the_way(root, paths, present)
-    files.remove_abandoned_staging(root)
-    staging = Path(tempfile.mkdtemp(prefix=f"{files.STAGING}{os.getpid()}-", dir=root))
+    staging = Path(tempfile.mkdtemp(prefix=f"{transaction.STAGING}{os.getpid()}-", dir=root))
+    parked = staging / ".replaced"  # where the files replaced wait until the commit is done
     try:
-        for sub in sorted({os.path.dirname(feed.path) for feed in feeds} - {""}):
+        for sub in sorted({os.path.dirname(feed.path) for feed in feeds}):
             (staging / sub).mkdir(parents=True, exist_ok=True)
+            (parked / sub).mkdir(parents=True, exist_ok=True)
 
         def emit(index: int, chunks: Callable[[], Iterator[bytes]]) -> bool:
             # A feed whose bytes are already on disk is left alone: re-exporting
             # an unchanged program (CI on every push, with chancal.lock keeping
             # DTSTAMPs) creates no files, and subscribers' caches keep their mtime.
-            chunks = files.replayable(chunks)
             if feeds[index].path in present and files.same_bytes(chunks(), targets[index]):
                 return False
-            files.write_new(os.path.join(staging, feeds[index].path), chunks())
+            transaction.write_new(staging / feeds[index].path, chunks())
             return True
 
         counts: list[int] = []
@@ -309,13 +318,18 @@ def _write_feeds(
                 os.unlink(staging / ".spool")
         more = _emit_tables(routed, tables, len(feeds) - len(tables), emit, formats.bom)
         counts, changed = counts + more[0], changed + more[1]
-        files.commit(root, staging, [paths[i] for i in changed], [targets[i] for i in changed])
+        moves = [Move(str(staging / paths[i]), targets[i], str(parked / paths[i])) for i in changed]
+        leftovers = [str(staging)]
+        if lock is not None:  # last: a reader of the lock finds the feeds already new
+            moves.append(lock)
+            leftovers.append(lock.parked)
+        journal_folder = Path(lock.target).parent if lock is not None else root
+        transaction.commit(journal_folder, moves, leftovers)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in reversed(created):
             files.remove_empty(folder)
         raise
-    shutil.rmtree(staging, ignore_errors=True)
     return Written(out, tuple(zip(feeds, counts, strict=True)))
 
 
@@ -423,12 +437,13 @@ def _stage(
         if spool_feed is not None:
             spool.write(CALENDAR_END)
         spool.flush()
-        read = spool_reader(spool)
-        changed = []
+        os.fsync(spool.fileno())  # all.ics itself, when it is the spool: on disk before the commit
+    changed = []
+    with open(spool_path, "rb", buffering=0) as reader:
         for index in range(len(feeds)):
             if index == spool_feed:
                 continue
-            parts = partial(feed_parts, feeds[index].header, bodies[index], read, years=years)
+            parts = partial(feed_parts, feeds[index].header, bodies[index], reader, years=years)
             if emit(index, parts):
                 changed.append(index)
             if progress is not None and index % 256 == 0:

@@ -24,6 +24,7 @@ from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
+from chancal.publish import transaction
 from chancal.publish.feeds import ICS_ONLY, Written, stale_feeds, write_feeds
 from chancal.publish.feeds import (
     Formats as Formats,  # for the CLI, which reaches publishing only through here
@@ -90,11 +91,16 @@ class Published:
 def open_program(file: Path) -> Program:
     """Load and validate a program file, and read its lock (empty when there is none yet).
 
+    A publication that stopped half-way beside the lock is completed first,
+    so the lock read is the one the feeds on disk were published with.
+
     A lock that belongs to another program is refused (UsageError), never reconciled.
     """
     located = load(file)
     ident = id_of_program(located.config.program)
     lock_path = lock_path_for(file, ident)
+    transaction.recover(lock_path.parent)  # an export that stopped half-way ends first
+    transaction.remove_abandoned_staging(lock_path.parent)
     text = read_text(lock_path)
     if text is None:
         return Program(file, located, ident, EMPTY_LOCK, lock_path)
@@ -178,12 +184,13 @@ def write(
     progress: Progress | None = None,
     formats: Formats = ICS_ONLY,
 ) -> Publication:
-    """Write the feeds under `out`, all or nothing, and the lock (only if it changed).
+    """Write the feeds under `out` and the lock (only if it changed) as one transaction.
 
     A folder another program published into is refused first (UsageError).
-    The new lock is written to a temporary file before any feed, so whatever
-    would stop it (a read-only folder, a full disk) stops the run with every
-    file as it was; once the feeds are in place, one rename puts it in place.
+    The new lock is staged before any feed, so whatever would stop it (a
+    read-only folder, a full disk) stops the run with every file as it was;
+    it is committed with the feeds (`chancal.publish.transaction`): a run
+    that dies half-way is completed by the next one that opens the program.
     """
     program = published.program
     refuse_foreign_feeds(out, program)
@@ -197,9 +204,8 @@ def write(
             managers=managers,
             progress=progress,
             formats=formats,
+            lock=None if staged is None else _lock_move(staged, program.lock_path),
         )
-        if staged is not None:
-            _replace(staged, program.lock_path)
     finally:
         if staged is not None:
             staged.unlink(missing_ok=True)
@@ -276,11 +282,20 @@ def save_lock(published: Published) -> bool:
     staged = _stage_lock(published)
     if staged is None:
         return False
+    target = published.program.lock_path
     try:
-        _replace(staged, published.program.lock_path)
+        transaction.commit(target.parent, [_lock_move(staged, target)], [])
+    except OSError as exc:
+        raise UsageError(cannot_write(target, exc)) from None
     finally:
         staged.unlink(missing_ok=True)
     return True
+
+
+def _lock_move(staged: Path, target: Path) -> transaction.Move:
+    # Absolute: the next run may complete the move from another working folder.
+    parked = transaction.staged_beside(target.absolute())[1]
+    return transaction.Move(str(staged.absolute()), str(target.absolute()), str(parked))
 
 
 def _stage_lock(published: Published) -> Path | None:
@@ -288,23 +303,15 @@ def _stage_lock(published: Published) -> Path | None:
     if not lock_is_stale(published):
         return None
     target = published.program.lock_path
-    staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    staged = transaction.staged_beside(target)[0]
     try:
-        with staged.open("wb") as handle:
-            handle.writelines(published.lock_chunks())
+        transaction.write_new(staged, published.lock_chunks())
     except OSError as exc:
         with contextlib.suppress(OSError):  # it may not be ours (a folder of that name)
             if staged.is_file():
                 staged.unlink()
         raise UsageError(cannot_write(target, exc)) from None
     return staged
-
-
-def _replace(source: Path, target: Path) -> None:
-    try:
-        os.replace(source, target)
-    except OSError as exc:
-        raise UsageError(cannot_write(target, exc)) from None
 
 
 def refuse_foreign_feeds(out: Path, program: Program) -> None:
