@@ -183,27 +183,25 @@ def test_a_journal_is_completed_from_any_working_folder(tmp_path: Path) -> None:
     target = tmp_path / "out" / "partners" / "a.ics"
     target.parent.mkdir(parents=True)
     target.write_bytes(b"old")
-    staged = tmp_path / "out" / f"{transaction.STAGING}999999-x" / "a.ics"
+    staged = tmp_path / "out" / f"{transaction.STAGING}1-x" / "a.ics"
     staged.parent.mkdir(parents=True)
     staged.write_bytes(b"new")
     parked = staged.parent / "a.ics.replaced"
     moves = [transaction.Move(str(staged), str(target), str(parked))]
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    record = transaction._write_journal(tmp_path, moves, [str(staged.parent)])
-    journal = record.rename(tmp_path / f"{transaction.JOURNAL}{dead}.json")
+    journal, held = transaction._write_journal(tmp_path, moves, [str(staged.parent)])
+    assert transaction.recover(tmp_path) == 0  # held: its run is still going
+    held.close()  # as the system does when the process dies, kill -9 included
     assert transaction.recover(tmp_path) == 1
     assert target.read_bytes() == b"new"
     assert not journal.exists() and not staged.parent.exists()
     assert transaction.recover(tmp_path) == 0
 
 
-def test_a_running_exports_journal_is_left_alone(tmp_path: Path) -> None:
-    journal = tmp_path / f"{transaction.JOURNAL}{os.getpid()}.json"
-    journal.write_text('{"format": 1, "moves": [], "leftovers": []}')
+def test_a_journal_cut_short_commits_nothing(tmp_path: Path) -> None:
+    """A run killed while writing its journal has not committed: the partial one goes."""
+    partial = tmp_path / f"{transaction.JOURNAL}1.partial"
+    partial.write_bytes(b'{"format": 1, "mo')
+    target = tmp_path / "a.ics"
+    target.write_bytes(b"old")
     assert transaction.recover(tmp_path) == 0
-    assert journal.exists()
+    assert not partial.exists() and target.read_bytes() == b"old"

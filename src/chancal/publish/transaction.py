@@ -26,15 +26,20 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 from chancal.errors import UsageError
 from chancal.publish.files import cannot_write
 
 STAGING = ".chancal-export-"  # + the pid of the run that made it + a random part
+if sys.platform != "win32":
+    import fcntl
+
 JOURNAL = ".chancal-journal-"  # + the pid of the run that wrote it + ".json"
 
 
@@ -59,45 +64,54 @@ def commit(folder: Path, moves: Sequence[Move], leftovers: Sequence[str]) -> Non
         return
     for parent in sorted({os.path.dirname(move.staged) for move in moves}):
         sync_folder(parent)  # the staged files' names are on disk before the journal
-    journal = _write_journal(folder, moves, leftovers)
-    undo: list[Callable[[], None]] = []
-    try:
-        for move in moves:
-            _make(move, undo)
-        for parent in sorted({os.path.dirname(move.target) for move in moves}):
-            sync_folder(parent)
-    except BaseException:  # still running: put every file back, as if nothing happened
-        for step in reversed(undo):
-            step()
+    journal, held = _write_journal(folder, moves, leftovers)
+    with held:
+        undo: list[Callable[[], None]] = []
+        try:
+            for move in moves:
+                _make(move, undo)
+            for parent in sorted({os.path.dirname(move.target) for move in moves}):
+                sync_folder(parent)
+        except BaseException:  # still running: put every file back, as if nothing happened
+            for step in reversed(undo):
+                step()
+            os.unlink(journal)
+            raise
         os.unlink(journal)
-        raise
-    os.unlink(journal)
-    sync_folder(folder)
+        sync_folder(folder)
     _remove(leftovers)
 
 
 def recover(folder: Path) -> int:
     """Complete the commits that stopped half-way in `folder`; return how many there were.
 
-    A journal of a run still going (its process exists) is left alone. A
-    completed commit ends as if it had never stopped: every target new, the
+    A journal of a run still going is left alone: a running export holds a
+    lock on its journal, which the system drops when the process ends, even
+    by kill -9 (a pid can be reused; a dropped lock cannot be mistaken).
+    Holding that lock while completing also keeps two recovering runs apart.
+    A completed commit ends as if it had never stopped: every target new, the
     journal, staging folders and parked files gone.
     """
     done = 0
     for name in _names(folder):
-        if not name.startswith(JOURNAL) or not _abandoned(name.removeprefix(JOURNAL)):
+        if not name.startswith(JOURNAL):
             continue
         journal = folder / name
-        if not name.endswith(".json"):  # stopped while writing it: it commits nothing
-            journal.unlink(missing_ok=True)
-            continue
         try:
-            moves, leftovers = _read_journal(journal)
-            for move in moves:
-                _complete(move)
-            for parent in sorted({os.path.dirname(move.target) for move in moves}):
-                sync_folder(parent)
-            journal.unlink()
+            with open(journal, "rb") as handle:
+                if not _take(handle, name.removeprefix(JOURNAL)):
+                    continue  # its run is still going
+                if not name.endswith(".json"):  # stopped while writing it: it commits nothing
+                    journal.unlink()
+                    continue
+                moves, leftovers = _parse_journal(handle.read())
+                for move in moves:
+                    _complete(move)
+                for parent in sorted({os.path.dirname(move.target) for move in moves}):
+                    sync_folder(parent)
+                journal.unlink()
+        except FileNotFoundError:  # completed by another run meanwhile
+            continue
         except OSError as exc:
             raise UsageError(
                 f"an earlier export stopped half-way and cannot be completed: "
@@ -181,24 +195,47 @@ def _make_parents(path: str) -> list[str]:
     return missing[::-1]
 
 
-def _write_journal(folder: Path, moves: Sequence[Move], leftovers: Sequence[str]) -> Path:
-    name = f"{JOURNAL}{os.getpid()}"
+def _write_journal(
+    folder: Path, moves: Sequence[Move], leftovers: Sequence[str]
+) -> tuple[Path, BinaryIO]:
+    """Write the journal whole under its final name; return it and the handle that holds it."""
     record = {"format": 1, "moves": [asdict(move) for move in moves], "leftovers": leftovers}
-    pending = folder / f"{name}.partial"
+    pending = folder / f"{JOURNAL}{os.getpid()}.partial"
+    handle = open(pending, "xb")  # noqa: SIM115 (held open, locked, until the commit is done)
     try:
-        write_new(pending, [json.dumps(record, ensure_ascii=False, indent=0).encode("utf-8")])
-        journal = folder / f"{name}.json"
+        _hold(handle)  # before the journal has its name, so no one takes it for abandoned
+        handle.write(json.dumps(record, ensure_ascii=False, indent=0).encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+        journal = pending.with_suffix(".json")
         os.replace(pending, journal)  # whole or absent: a rename is atomic
         sync_folder(folder)
     except BaseException:
+        handle.close()
         pending.unlink(missing_ok=True)
         raise
-    return journal
+    return journal, handle
 
 
-def _read_journal(journal: Path) -> tuple[list[Move], list[str]]:
-    record = json.loads(journal.read_bytes())
+def _parse_journal(data: bytes) -> tuple[list[Move], list[str]]:
+    record = json.loads(data)
     return [Move(**move) for move in record["moves"]], list(record["leftovers"])
+
+
+def _hold(handle: BinaryIO) -> None:
+    if sys.platform != "win32":
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _take(handle: BinaryIO, tail: str) -> bool:
+    """Take the lock on a journal if its run has ended; tell whether it had."""
+    if sys.platform == "win32":  # no flock: judge by the pid in its name
+        return _abandoned(tail)
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _remove(paths: Iterable[str]) -> None:
