@@ -183,7 +183,13 @@ VALUES = (
     "chancal.changes",
 )
 # What the model layer may use: the models are the root above errors.
-BELOW_MODELS = ("chancal.errors", "chancal.kinds", "chancal.durations", "chancal.rrules")
+BELOW_MODELS = (
+    "chancal.errors",
+    "chancal.kinds",
+    "chancal.durations",
+    "chancal.rrules",
+    "chancal.limits",
+)
 
 Rule = tuple[str, tuple[str, ...]]  # (modules under this prefix, may import only these)
 
@@ -259,6 +265,7 @@ def test_import_direction(importer: str, forbidden: str) -> None:
         ("chancal.kinds", ()),
         ("chancal.durations", ()),
         ("chancal.rrules", ()),
+        ("chancal.limits", ("chancal.errors",)),
         ("chancal.models", BELOW_MODELS),
         ("chancal.plan", BELOW_MODELS),
         ("chancal.scores", ("chancal.plan", *BELOW_MODELS)),
