@@ -189,6 +189,7 @@ BELOW_MODELS = (
     "chancal.durations",
     "chancal.rrules",
     "chancal.limits",
+    "chancal.model_values",
 )
 
 Rule = tuple[str, tuple[str, ...]]  # (modules under this prefix, may import only these)
@@ -266,6 +267,7 @@ def test_import_direction(importer: str, forbidden: str) -> None:
         ("chancal.durations", ()),
         ("chancal.rrules", ()),
         ("chancal.limits", ("chancal.errors",)),
+        ("chancal.model_values", BELOW_MODELS),
         ("chancal.models", BELOW_MODELS),
         ("chancal.plan", BELOW_MODELS),
         ("chancal.scores", ("chancal.plan", *BELOW_MODELS)),

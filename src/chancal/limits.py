@@ -30,6 +30,8 @@ MAX_NAME = 200
 MAX_LABEL = 200  # kinds, roles, countries, focus areas, topics, blackout reasons
 MAX_LOCATION = 500
 MAX_URL = 2_000
+MAX_EMAIL = 254  # RFC 5321's longest address
+MAX_RRULE = 1_000
 MAX_TEXT = 10_000  # agendas and descriptions
 
 # Lists that multiply the events of a year or the work per event.
@@ -80,7 +82,9 @@ def _too_large(name: str, limit: int, what: str) -> ConfigError:
     )
 
 
-def check_size(size: int, name: str, *, limit: int | None = None, what: str = "program file") -> None:
+def check_size(
+    size: int, name: str, *, limit: int | None = None, what: str = "program file"
+) -> None:
     """Raise ConfigError if `size` bytes exceed the limit (the program file's by default)."""
     limit = max_file_bytes() if limit is None else limit
     if size > limit:

@@ -621,6 +621,16 @@ def _message(error: Any) -> str:
         return f"'{error.get('input')}' is not a date; write it as YYYY-MM-DD"
     if error["type"] in ("model_type", "dict_type", "model_attributes_type"):
         return f"expected a mapping of keys and values, not {_kind_of(error.get('input'))}"
+    if error["type"] == "string_too_long":
+        # Never the value itself: it may be megabytes long.
+        most = error.get("ctx", {}).get("max_length", 0)
+        given = len(error.get("input") or "")
+        return f"the text is {given:,} characters long; the limit is {most:,}: shorten it"
+    if error["type"] == "too_long":
+        ctx = error.get("ctx", {})
+        most, given = ctx.get("max_length", 0), ctx.get("actual_length")
+        count = f"{given:,} items" if isinstance(given, int) else f"more than {most:,} items"
+        return f"the list has {count}; the limit is {most:,}"
     if error["type"] == "too_short":
         least = error.get("ctx", {}).get("min_length", 1)
         return f"needs at least {least} item{'' if least == 1 else 's'}"
