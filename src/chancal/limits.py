@@ -45,6 +45,8 @@ MAX_TOPICS = 50  # focus areas, shared topics, health terms
 # that a manager could still hold.
 MAX_EVENTS_PER_RULE = 366
 MAX_EVENTS_PER_PARTNER = 1_000
+MAX_EVENTS_PER_YEAR = 500_000  # twice the 10,000-partner benchmark program
+MAX_RRULES = 100  # different rrule texts in a program, each expanded once
 
 
 def max_file_bytes() -> int:
