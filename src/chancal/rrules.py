@@ -76,7 +76,7 @@ def check(text: str) -> str:
     if not interval.isdigit() or int(interval) < 1:
         raise ValueError(f"the interval (INTERVAL={interval}) must be a whole number of at least 1")
     if "BYEASTER" in parts:
-        raise ValueError("BYEASTER is not part of RFC 5545 and calendar apps ignore it; remove it")
+        raise ValueError("the BYEASTER part is not RFC 5545 and calendar apps ignore it; remove it")
     byday = parts.get("BYDAY", "")
     if freq not in _NUMBERED_BYDAY_FREQS and any(c.isdigit() for c in byday):
         raise ValueError(
