@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -53,27 +52,35 @@ def refused(tmp_path: Path, text: str | bytes, *, env: dict[str, str] | None = N
     return lines[:-1]
 
 
+# Runs chancal and reports its peak memory. A go-between process, because a child
+# forked from pytest inherits pytest's resident size as its high-water mark.
+MEASURE = """
+import os, subprocess, sys
+command = [sys.executable, "-m", "chancal", *sys.argv[1:]]
+child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measured(
     args: list[str], *, stdin: int | None = None, env: dict[str, str] | None = None
 ) -> tuple[int, str, float, float]:
     """Run chancal in a fresh process: exit code, stderr, seconds and peak RSS in MB."""
-    with tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chancal", *args],
-            stdin=stdin if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env={**os.environ, **(env or {})},
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - started
-        err.seek(0)
-        text = err.read().decode("utf-8", "replace")
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *args],
+        stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
     # ru_maxrss is in kilobytes on Linux, bytes on macOS.
-    rss_mb = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return process.returncode, text, seconds, rss_mb
+    rss_mb = int(done.stdout) / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return done.returncode, done.stderr.decode("utf-8", "replace"), seconds, rss_mb
 
 
 # -- the issue's cases ------------------------------------------------------------------
