@@ -367,3 +367,14 @@ def test_bounded_expansion_equals_dateutil(parts: dict[str, str], setpos: str | 
     start = datetime(2027, 1, 1)
     found = rrulestr(text, dtstart=start).between(start, datetime(2027, 12, 31, 23, 59), inc=True)
     assert days(text, START, END) == tuple(d.date() for d in found)
+
+
+def test_a_bounded_list_is_still_checked_item_by_item(tmp_path: Path) -> None:
+    """`dates` carries a limit now; one bad date still leaves the others checked."""
+    text = edit("cadence: once", "dates: [2027-02-30, 2031-01-01]", MINIMAL)
+    lines = refused(tmp_path, text)
+    assert [line.split(": ", 2)[1] for line in lines] == [
+        "tiers[0].rules[1].dates[0]",
+        "tiers[0].rules[1].dates[1]",
+    ]
+    assert "is outside the planning year" in lines[1]

@@ -21,7 +21,8 @@ def type_args(tp: Any) -> list[Any]:
     """Return the types a field may hold: a union's members but None, under Annotated."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        return [a for a in typing.get_args(tp) if a is not type(None)]
+        # Each member unwrapped too: `Dates | None` is salvaged date by date, like a tuple.
+        return [t for a in typing.get_args(tp) if a is not type(None) for t in type_args(a)]
     if origin is typing.Annotated:
         return type_args(typing.get_args(tp)[0])
     return [tp]
