@@ -183,7 +183,14 @@ VALUES = (
     "chancal.changes",
 )
 # What the model layer may use: the models are the root above errors.
-BELOW_MODELS = ("chancal.errors", "chancal.kinds", "chancal.durations", "chancal.rrules")
+BELOW_MODELS = (
+    "chancal.errors",
+    "chancal.kinds",
+    "chancal.durations",
+    "chancal.rrules",
+    "chancal.limits",
+    "chancal.model_values",
+)
 
 Rule = tuple[str, tuple[str, ...]]  # (modules under this prefix, may import only these)
 
@@ -259,6 +266,8 @@ def test_import_direction(importer: str, forbidden: str) -> None:
         ("chancal.kinds", ()),
         ("chancal.durations", ()),
         ("chancal.rrules", ()),
+        ("chancal.limits", ("chancal.errors",)),
+        ("chancal.model_values", BELOW_MODELS),
         ("chancal.models", BELOW_MODELS),
         ("chancal.plan", BELOW_MODELS),
         ("chancal.scores", ("chancal.plan", *BELOW_MODELS)),

@@ -95,7 +95,9 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_directory(tmp_path: Path) -> None:
     """A directory given as the file is reported, not crashed on."""
-    assert problems_of(tmp_path) == [f"{tmp_path}:1:1: cannot read file: Is a directory"]
+    assert problems_of(tmp_path) == [
+        f"{tmp_path}:1:1: not a regular file: a folder; give the program file inside it"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -60,10 +60,18 @@ def test_valid_emails(email: str) -> None:
     ],
 )
 def test_invalid_emails(email: str) -> None:
-    """Anything else is refused, quickly even for a long address without a dot."""
-    assert error_of(Contact, {"name": "A", "email": email}).startswith(
-        f"Value error, '{email}' is not an email address; write it like name@example.com"
-    )
+    """Anything else is refused, quickly even for a long address without a dot.
+
+    An address longer than RFC 5321's 254 characters is refused by its length,
+    without echoing the value.
+    """
+    message = error_of(Contact, {"name": "A", "email": email})
+    if len(email) > 254:
+        assert message == "String should have at most 254 characters"
+    else:
+        assert message.startswith(
+            f"Value error, '{email}' is not an email address; write it like name@example.com"
+        )
 
 
 PARTNER = {

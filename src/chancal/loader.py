@@ -13,7 +13,6 @@ values by our own small walk, which lets us
 from __future__ import annotations
 
 import re
-import sys
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from yaml.events import (
 )
 
 from chancal.errors import ConfigError, Problem
+from chancal.limits import check_size, read_capped, read_stdin
 from chancal.models import Config
 from chancal.salvage import model_of, salvage, type_args
 from chancal.source import (
@@ -69,9 +69,9 @@ def load(path: Path) -> Located:
     """
     name = str(path)
     if name == STDIN:
-        return loads(sys.stdin.buffer.read(), "<stdin>")
+        return loads(read_stdin(), "<stdin>")
     try:
-        raw = path.read_bytes()
+        raw = read_capped(path)
     except FileNotFoundError:
         raise ConfigError(
             [
@@ -80,13 +80,12 @@ def load(path: Path) -> Located:
                 )
             ]
         ) from None
-    except OSError as exc:
-        raise ConfigError([Problem(name, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
     return loads(raw, name)
 
 
 def loads(raw: bytes | str, name: str = "<string>") -> Located:
     """Parse and validate program text; raise ConfigError listing every problem."""
+    check_size(len(raw), name)
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8-sig")
@@ -622,6 +621,16 @@ def _message(error: Any) -> str:
         return f"'{error.get('input')}' is not a date; write it as YYYY-MM-DD"
     if error["type"] in ("model_type", "dict_type", "model_attributes_type"):
         return f"expected a mapping of keys and values, not {_kind_of(error.get('input'))}"
+    if error["type"] == "string_too_long":
+        # Never the value itself: it may be megabytes long.
+        most = error.get("ctx", {}).get("max_length", 0)
+        given = len(error.get("input") or "")
+        return f"the text is {given:,} characters long; the limit is {most:,}: shorten it"
+    if error["type"] == "too_long":
+        ctx = error.get("ctx", {})
+        most, given = ctx.get("max_length", 0), ctx.get("actual_length")
+        count = f"{given:,} items" if isinstance(given, int) else f"more than {most:,} items"
+        return f"the list has {count}; the limit is {most:,}"
     if error["type"] == "too_short":
         least = error.get("ctx", {}).get("min_length", 1)
         return f"needs at least {least} item{'' if least == 1 else 's'}"

@@ -8,202 +8,55 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
-from functools import cache
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
-    PlainValidator,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from chancal.durations import DURATION_PATTERN, format_duration, parse_duration
+from chancal import limits
 from chancal.kinds import Mode, Purpose
-from chancal.rrules import check as check_rrule
+from chancal.model_values import (
+    ClockTime,
+    ConferenceUrl,
+    Duration,
+    Email,
+    Float,
+    Id,
+    Int,
+    Label,
+    Location,
+    MonthDay,
+    Name,
+    RRule,
+    Text,
+    TimeZone,
+    no_bool,
+)
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Direction = Literal["to_partner", "to_us", "two_way"]
 Period = Literal["Q1", "Q2", "Q3", "Q4", "H1", "H2"]
 Anchor = Literal["year_start", "year_end", "half_start", "half_end", "quarter_start", "quarter_end"]
+# Lists that multiply the events of a year or the work of each event, bounded.
+Dates = Annotated[tuple[date, ...], Field(max_length=limits.MAX_DATES)]
+Reminders = Annotated[tuple[Duration, ...], Field(max_length=limits.MAX_REMINDERS)]
+People = Annotated[tuple[Label, ...], Field(max_length=limits.MAX_PEOPLE)]
+Topics = Annotated[tuple[Label, ...], Field(max_length=limits.MAX_TOPICS)]
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _TRAILING_YEAR = re.compile(r"[\s,:-]*(?:FY\s?)?\d{4}(?:[-/]\d{2,4})?\s*$", re.IGNORECASE)
 _TRAILING_PROGRAM = re.compile(
     r"\s*(?:\b(?:channel|partner)\s+)?\bprogram(?:me)?\s*$", re.IGNORECASE
 )
-_MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
-# A time of day as the file writes it, shared with the JSON Schema: HH:MM, 00:00 to 23:59.
-CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-_CLOCK = re.compile(CLOCK_PATTERN)
-
-
-def _check_id(value: str) -> str:
-    if not _ID.fullmatch(value):
-        raise ValueError(
-            f"'{value}' is not a valid id; use lower-case letters, digits, '-' and '_'"
-            " (for example 'acme-eu')"
-        )
-    return value
-
-
-# Names already found valid: ZoneInfo keeps only a few zones alive, so a program
-# with partners in 30 zones would otherwise read zone files again and again.
-_KNOWN_ZONES: set[str] = set()
-
-
-@cache
-def _iana_zones() -> frozenset[str]:
-    """Return the IANA zone names (tzdata's list): not `localtime`, not a path."""
-    from importlib import resources
-
-    try:
-        return frozenset(resources.files("tzdata").joinpath("zones").read_text("utf-8").split())
-    except (ModuleNotFoundError, OSError):  # pragma: no cover - tzdata is a dependency
-        from zoneinfo import available_timezones
-
-        return frozenset(available_timezones() - {"localtime"})
-
-
-def _check_timezone(value: str) -> str:
-    if value in _KNOWN_ZONES:
-        return value
-    # Only IANA names: ZoneInfo alone also takes `localtime` (the machine's own zone,
-    # different on every computer) and paths into the zone folder.
-    if value not in _iana_zones():
-        raise ValueError(f"unknown time zone '{value}'; use an IANA name such as 'Europe/Berlin'")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed but unreadable
-        raise ValueError(f"time zone '{value}' cannot be read; reinstall tzdata") from None
-    _KNOWN_ZONES.add(value)
-    return value
-
-
-# An address as mail and calendar software take it (RFC 5321/5322 dot-atom, no quoted
-# local parts, no IP literals): a local part of letters, digits and !#$%&'*+/=?^_`{|}~-
-# in dot-separated runs, then a domain name of two or more labels. Non-ASCII letters
-# are allowed (internationalised addresses). Neither pattern can backtrack: a dot
-# never matches inside a run, and lengths are checked before matching.
-_LOCAL = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
-_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
-_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+{_LABEL}")
-
-
-def _check_email(value: str) -> str:
-    local, at, domain = value.rpartition("@")
-    if not (
-        at
-        and len(value) <= 254
-        and 0 < len(local) <= 64
-        and _LOCAL.fullmatch(local)
-        and _DOMAIN.fullmatch(domain)
-        and not domain.rpartition(".")[2].isdigit()
-        and "_" not in domain
-    ):
-        raise ValueError(
-            f"'{value}' is not an email address; write it like name@example.com (no spaces, "
-            "quotes or ;,:\\ characters, up to 64 characters before the @)"
-        )
-    return value
-
-
-def _check_month_day(value: str) -> str:
-    match = _MONTH_DAY.fullmatch(value)
-    if not match:
-        raise ValueError(f"'{value}' is not a month and day; write it as MM-DD, e.g. 04-01")
-    month, day = int(match[1]), int(match[2])
-    try:
-        # 2001 is not a leap year, so 02-29 is refused: a fiscal year must start every year.
-        date(2001, month, day)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a day of the year") from None
-    return value
-
-
-def _parse_clock(value: object) -> object:
-    # Only HH:MM, as the schema says: pydantic alone would also take seconds,
-    # a UTC offset or a number of seconds since midnight.
-    if isinstance(value, time):
-        return value
-    if isinstance(value, str) and _CLOCK.fullmatch(value):
-        return time(int(value[:2]), int(value[3:]))
-    raise ValueError(f"'{value}' is not a time of day; write it as HH:MM, e.g. 09:00")
-
-
-def _format_clock(value: time) -> str:
-    return value.strftime("%H:%M")
-
-
-def _no_bool(value: object) -> object:
-    # YAML `true` is 1 to Python: `version: true` or `year: yes` must not pass as a number.
-    if isinstance(value, bool):
-        raise ValueError(f"'{str(value).lower()}' is not a number; write a number")
-    return value
-
-
-def _parse_duration_value(value: object) -> object:
-    # Text as the schema describes it, or a timedelta from Python: pydantic alone
-    # would read a number (YAML `duration: 1.5`) as seconds.
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(f"'{value}' has no unit; write it like 30m, 1h30m, 2d or 6w")
-    raise ValueError(f"'{value}' is not a duration; write it like 30m, 1h30m, 2d or 6w")
-
-
-def _check_conference(value: str) -> str:
-    # A link subscribers click: https only, no spaces, a host to go to.
-    try:
-        host = urlsplit(value).hostname if value.startswith("https://") else None
-    except ValueError:  # e.g. an unclosed [ of an IPv6 address
-        host = None
-    if not host or any(c.isspace() or not c.isprintable() for c in value):
-        raise ValueError(
-            f"'{value}' is not an https meeting link; write the full address, "
-            "for example https://zoom.us/j/123456789"
-        )
-    return value
-
-
-Id = Annotated[str, AfterValidator(_check_id)]
-ConferenceUrl = Annotated[
-    str,
-    AfterValidator(_check_conference),
-    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https://[^\\s]+$"}),
-]
-# Numbers in the file: whole numbers only where whole numbers belong, never a boolean
-# or a quoted number (pydantic alone reads `true` as 1 and "12" as 12).
-Int = Annotated[int, Field(strict=True)]
-Float = Annotated[float, BeforeValidator(_no_bool), Field(strict=True)]
-RRule = Annotated[str, AfterValidator(check_rrule)]
-TimeZone = Annotated[str, AfterValidator(_check_timezone)]
-Email = Annotated[str, AfterValidator(_check_email)]
-MonthDay = Annotated[str, AfterValidator(_check_month_day)]
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_parse_duration_value),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
-]
-ClockTime = Annotated[
-    time,
-    PlainValidator(_parse_clock),
-    PlainSerializer(_format_clock, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": CLOCK_PATTERN}),
-]
 
 
 class Model(BaseModel):
@@ -230,7 +83,7 @@ class Blackout(Model):
 
     start: date
     end: date | None = None
-    reason: str
+    reason: Label
 
     @property
     def last(self) -> date:
@@ -267,16 +120,16 @@ class Spacing(Model):
 class Sharing(Model):
     """What each side agrees to bring to the information exchanges."""
 
-    we_share: tuple[str, ...] = ()
-    they_share: tuple[str, ...] = ()
+    we_share: Topics = ()
+    they_share: Topics = ()
 
 
 class Contact(Model):
     """A person at the partner who is invited to events."""
 
-    name: str
+    name: Name
     email: Email
-    role: str = "contact"
+    role: Label = "contact"
 
 
 class Window(Model):
@@ -384,33 +237,35 @@ CadenceText = Annotated[
 class FollowUp(Model):
     """Events that follow each occurrence of a rule, e.g. coaching 2w and 5w after a workshop."""
 
-    kind: str
-    after: tuple[Duration, ...] = Field(min_length=1)
-    title: str | None = None
+    kind: Label
+    after: tuple[Duration, ...] = Field(min_length=1, max_length=limits.MAX_FOLLOW_UPS)
+    title: Name | None = None
     duration: Duration | None = None
     mode: Mode | None = None
-    agenda: str | None = None
+    agenda: Text | None = None
 
 
 class RuleFields(Model):
     """Every field of an interaction rule, all optional: the shape of a `change`."""
 
-    kind: str | None = None
-    title: str | None = None
+    kind: Label | None = None
+    title: Name | None = None
     cadence: CadenceText | None = None
-    dates: tuple[date, ...] | None = None
+    dates: Dates | None = None
     rrule: RRule | None = None
     window: Window | None = None
     fiscal_calendar: Literal["program", "partner"] | None = None
     duration: Duration | None = None
     mode: Mode | None = None
     direction: Direction | None = None
-    attendees: tuple[str, ...] | None = None
-    agenda: str | None = None
-    location: str | None = None
+    attendees: People | None = None
+    agenda: Text | None = None
+    location: Location | None = None
     conference: ConferenceUrl | None = None
-    reminders: tuple[Duration, ...] | None = None
-    follow_ups: tuple[FollowUp, ...] | None = None
+    reminders: Reminders | None = None
+    follow_ups: Annotated[tuple[FollowUp, ...], Field(max_length=limits.MAX_FOLLOW_UPS)] | None = (
+        None
+    )
     min_gap_from_accountability: Duration | None = None
     skip_months_with_accountability: bool | None = None
 
@@ -450,7 +305,7 @@ class Rule(RuleFields):
     """
 
     id: Id
-    kind: str
+    kind: Label
 
     @model_validator(mode="after")
     def _one_recurrence(self) -> Rule:
@@ -474,11 +329,11 @@ class RuleEdits(Model):
 class CustomKind(Model):
     """A user-defined interaction kind; its purpose must be declared."""
 
-    title: str
+    title: Name
     purpose: Purpose
     duration: Duration = timedelta(hours=1)
     mode: Mode = "virtual"
-    agenda: str | None = None
+    agenda: Text | None = None
     review: bool = Field(
         default=False,
         description="an evaluation of the partner: the joint marketing strategy session "
@@ -501,12 +356,12 @@ class SharedEvent(Model):
     """An event of the whole program with fixed dates, such as the partner conference."""
 
     id: Id
-    kind: str = "partner_conference"
-    title: str
+    kind: Label = "partner_conference"
+    title: Name
     start: date
     end: date | None = None
-    location: str = ""
-    description: str = ""
+    location: Location = ""
+    description: Text = ""
     tiers: tuple[Id, ...] | None = None
 
     @model_validator(mode="after")
@@ -562,12 +417,12 @@ class HealthThresholds(Model):
         ge=1,
         description="agreed information exchange points each partner needs a year",
     )
-    role_play_terms: tuple[str, ...] = Field(
+    role_play_terms: Topics = Field(
         default=("role-play", "role play", "roleplay"),
         min_length=1,
         description="words that show a capability workshop's agenda includes role-play",
     )
-    review_terms: tuple[str, ...] = Field(
+    review_terms: Topics = Field(
         default=REVIEW_TERMS,
         description="words (whole words, plural allowed) that mark an agenda item of a "
         "joint marketing strategy session as an evaluation",
@@ -577,8 +432,8 @@ class HealthThresholds(Model):
 class ProgramSettings(Model):
     """The planning year and the vendor-wide defaults."""
 
-    name: str
-    organization: str | None = Field(
+    name: Name
+    organization: Name | None = Field(
         None,
         description="the vendor's own name, used in titles such as 'Northwind visits Contoso'; "
         "by default the program name without a trailing year and 'Channel/Partner Program'",
@@ -587,15 +442,15 @@ class ProgramSettings(Model):
     year: Int = Field(ge=2000, le=2100)
     fiscal_year_start: MonthDay = "01-01"
     timezone: TimeZone
-    country: str
-    subdivision: str | None = None
-    location: str = ""
+    country: Label
+    subdivision: Label | None = None
+    location: Location = ""
     conference: ConferenceUrl | None = None
     working_days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
     working_hours: WorkingHours = WorkingHours()
     blackouts: tuple[Blackout, ...] = ()
     shared_events: tuple[SharedEvent, ...] = ()
-    reminders: tuple[Duration, ...] = (timedelta(days=1),)
+    reminders: Reminders = (timedelta(days=1),)
     capacity: Capacity = Capacity()
     travel: Travel = Travel()
     spacing: Spacing = Spacing()
@@ -632,12 +487,12 @@ class Manager(Model):
     """A channel manager who owns partners."""
 
     id: Id
-    name: str
+    name: Name
     email: Email
     timezone: TimeZone
-    country: str
-    subdivision: str | None = None
-    location: str = ""
+    country: Label
+    subdivision: Label | None = None
+    location: Location = ""
     conference: ConferenceUrl | None = None
     working_days: tuple[Weekday, ...] | None = None
     working_hours: WorkingHours | None = None
@@ -650,7 +505,7 @@ class Tier(RuleEdits):
     """A level of relationship investment and the interaction plan its partners get."""
 
     id: Id
-    description: str = ""
+    description: Text = ""
     rank: Int = Field(default=0, description="higher means more investment")
     extends: Id | None = None
     spacing: Spacing | None = None
@@ -661,19 +516,19 @@ class Partner(Model):
     """A distributor or reseller."""
 
     id: Id
-    name: str
+    name: Name
     tier: Id
     manager: Id
-    country: str
-    subdivision: str | None = None
+    country: Label
+    subdivision: Label | None = None
     timezone: TimeZone
-    location: str = ""
+    location: Location = ""
     conference: ConferenceUrl | None = None
     working_days: tuple[Weekday, ...] | None = None
     working_hours: WorkingHours | None = None
     fiscal_year_start: MonthDay | None = None
-    contacts: tuple[Contact, ...] = ()
-    focus_areas: tuple[str, ...] = ()
+    contacts: Annotated[tuple[Contact, ...], Field(max_length=limits.MAX_PEOPLE)] = ()
+    focus_areas: Topics = ()
     sharing: Sharing = Sharing()
     blackouts: tuple[Blackout, ...] = ()
     overrides: RuleEdits = RuleEdits()
@@ -682,7 +537,7 @@ class Partner(Model):
 class Config(Model):
     """A whole program file."""
 
-    version: Annotated[Literal[1], BeforeValidator(_no_bool)]
+    version: Annotated[Literal[1], BeforeValidator(no_bool)]
     program: ProgramSettings
     kinds: dict[Id, CustomKind] = Field(default_factory=dict)
     managers: tuple[Manager, ...] = Field(min_length=1)

@@ -21,7 +21,8 @@ def type_args(tp: Any) -> list[Any]:
     """Return the types a field may hold: a union's members but None, under Annotated."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        return [a for a in typing.get_args(tp) if a is not type(None)]
+        # Each member unwrapped too: `Dates | None` is salvaged date by date, like a tuple.
+        return [t for a in typing.get_args(tp) if a is not type(None) for t in type_args(a)]
     if origin is typing.Annotated:
         return type_args(typing.get_args(tp)[0])
     return [tp]
@@ -74,6 +75,11 @@ def salvage(tp: Any, raw: Any, path: _Path, suppressed: set[_Path], fallback: An
         return _adapter(tp).validate_python(raw)
     except ValidationError:
         pass
+    if isinstance(raw, (str, list)) and len(raw) > _max_length(tp):
+        # Never kept, not even item by item: checks must not walk a 100,000-item list
+        # nor quote a megabyte of text the length limit has already refused.
+        suppressed.add(path)
+        return _stand_in(tp, None, path, suppressed)
     model = model_of(tp)
     if model is not None and isinstance(raw, dict):
         values: dict[str, Any] = {}
@@ -110,6 +116,22 @@ def salvage(tp: Any, raw: Any, path: _Path, suppressed: set[_Path], fallback: An
         return fallback
     suppressed.add(path)
     return _stand_in(tp, raw, path, suppressed)
+
+
+def _max_length(tp: Any) -> float:
+    """The smallest `max_length` on `tp` (through Annotated and unions), or infinity."""
+    most = float("inf")
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        inner, *metadata = typing.get_args(tp)
+        for item in metadata:
+            for each in (item, *getattr(item, "metadata", ())):
+                if getattr(each, "max_length", None) is not None:
+                    most = min(most, each.max_length)
+        return min(most, _max_length(inner))
+    if origin in (typing.Union, types.UnionType):
+        return min((_max_length(a) for a in typing.get_args(tp)), default=most)
+    return most
 
 
 def _stand_in(tp: Any, raw: Any, path: _Path, suppressed: set[_Path]) -> Any:

@@ -11,6 +11,7 @@ from functools import cache, lru_cache
 from string import Template
 from typing import TYPE_CHECKING, Protocol
 
+from chancal import limits
 from chancal.durations import format_duration
 from chancal.errors import Problem
 from chancal.kinds import BUILTIN_KINDS
@@ -142,6 +143,8 @@ def check(
                 year_start,
                 year_end,
             )
+    if year_known:
+        _event_limits(report, config, tiers, year_start, year_end)
     return problems
 
 
@@ -439,3 +442,147 @@ class _Report(Protocol):
     def __call__(
         self, path: Path, message: str, *, key: bool = False, excerpt: tuple[str, int] | None = None
     ) -> None: ...
+
+
+# What decides how many events a rule makes: where its recurrence was given, the
+# recurrence itself, and its follow-ups (each `after` is one more event).
+_Recurs = tuple[Path, RuleFields, int]
+_CADENCE_COUNT = {"once": 1, "annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}
+
+
+def _event_limits(
+    report: _Report, config: Config, tiers: dict[str, Tier], start: date, end: date
+) -> None:
+    """Report rules, partners and a program that would ask the planner for too many events.
+
+    Counted as the rules ask, before planning: at most `MAX_EVENTS_PER_RULE` events a
+    rule (with its follow-ups), `MAX_EVENTS_PER_PARTNER` a partner, `MAX_EVENTS_PER_YEAR`
+    the program, and `MAX_RRULES` different rrules, each expanded in bounded time.
+    """
+    count = _Counter(report, start, end)
+    where = {t.id: i for i, t in reversed(list(enumerate(config.tiers)))}
+    plans: dict[str, dict[str, _Recurs] | None] = {}
+    for tier_id, tier in tiers.items():
+        lineage = _lineage(tier, tiers) if _lineage_ok(tier, tiers) else None
+        plans[tier_id] = (
+            None
+            if lineage is None
+            else _merge({}, [(("tiers", where[t.id]), t) for t in reversed(lineage)])
+        )
+    total = len(config.program.shared_events)
+    # Thousands of partners share a few tiers and few numbers of focus areas.
+    known: dict[tuple[str, int], int] = {}
+    for i, partner in enumerate(config.partners):
+        plan = plans.get(partner.tier)
+        if plan is None:
+            continue
+        focus = len(partner.focus_areas)
+        if partner.overrides.rules or partner.overrides.change or partner.overrides.drop:
+            plan = _merge(plan, [(("partners", i, "overrides"), partner.overrides)])
+            events = sum(count.rule(recurs, focus) for recurs in plan.values())
+        elif (partner.tier, focus) in known:
+            events = known[partner.tier, focus]
+        else:
+            events = sum(count.rule(recurs, focus) for recurs in plan.values())
+            known[partner.tier, focus] = events
+        if events > limits.MAX_EVENTS_PER_PARTNER:
+            report(
+                ("partners", i, "tier"),
+                f"this partner's rules ask for {events:,} events a year; the limit is "
+                f"{limits.MAX_EVENTS_PER_PARTNER:,}: no manager could hold them",
+            )
+        total += events
+    if total > limits.MAX_EVENTS_PER_YEAR:
+        report(
+            ("partners",),
+            f"the program's rules ask for {total:,} events a year; the limit is "
+            f"{limits.MAX_EVENTS_PER_YEAR:,}: split it into several programs (by region)",
+            key=True,
+        )
+
+
+def _merge(plan: dict[str, _Recurs], chain: list[tuple[Path, RuleEdits]]) -> dict[str, _Recurs]:
+    """Apply rule edits, base first, to {rule id: its recurrence and follow-ups}."""
+    out = dict(plan)
+    for path, edits in chain:
+        for dropped in edits.drop:
+            out.pop(dropped, None)
+        for j, change in enumerate(edits.change):
+            if change.id not in out:
+                continue
+            rpath, fields, follows = out[change.id]
+            if change.cadence or change.dates is not None or change.rrule is not None:
+                rpath, fields = (*path, "change", j), change
+            if change.follow_ups is not None:
+                follows = _follow_count(change)
+            out[change.id] = (rpath, fields, follows)
+        for j, rule in enumerate(edits.rules):
+            out.setdefault(rule.id, ((*path, "rules", j), rule, _follow_count(rule)))
+    return out
+
+
+def _follow_count(fields: RuleFields) -> int:
+    return sum(len(f.after) for f in fields.follow_ups or ())
+
+
+class _Counter:
+    """Counts the events each rule asks for, reporting a rule over the limit once."""
+
+    def __init__(self, report: _Report, start: date, end: date) -> None:
+        self.report, self.start, self.end = report, start, end
+        self.rrules: dict[str, int] = {}
+        self.over: set[Path] = set()
+        self.too_many = False
+
+    def rule(self, recurs: _Recurs, focus: int) -> int:
+        path, fields, follows = recurs
+        occurrences = self.occurrences(path, fields, focus)
+        events = occurrences * (1 + follows)
+        if events > limits.MAX_EVENTS_PER_RULE and path not in self.over:
+            self.over.add(path)
+            given = next(n for n in ("rrule", "dates", "cadence") if getattr(fields, n) is not None)
+            self.report(
+                (*path, given),
+                f"this rule asks for {events:,} events a year ({occurrences:,} occurrences, "
+                f"each with {follows} follow-up{'' if follows == 1 else 's'}); the limit is "
+                f"{limits.MAX_EVENTS_PER_RULE} "
+                "a rule: one a day at most",
+            )
+        return events
+
+    def occurrences(self, path: Path, fields: RuleFields, focus: int) -> int:
+        if fields.dates is not None:
+            return len(fields.dates)
+        if fields.rrule is not None:
+            return self.rrule((*path, "rrule"), fields.rrule)
+        cadence = fields.cadence
+        if cadence is None:
+            return 0
+        if cadence.kind == "every_weeks":
+            return -(-(self.end - self.start).days // (7 * cadence.n))
+        if cadence.kind == "per_focus_area":
+            return focus
+        if cadence.kind == "per_year":
+            return cadence.n
+        return _CADENCE_COUNT.get(cadence.kind, 1)
+
+    def rrule(self, path: Path, text: str) -> int:
+        if text in self.rrules:
+            return self.rrules[text]
+        if len(self.rrules) >= limits.MAX_RRULES:
+            if not self.too_many:
+                self.too_many = True
+                self.report(
+                    path,
+                    f"the program has more than {limits.MAX_RRULES} different rrules; "
+                    "use cadences or dates for the others, or repeat a rule's text exactly",
+                )
+            return 0
+        from chancal.rrules import days
+
+        try:
+            found = len(days(text, self.start, self.end))
+        except (ValueError, TypeError, OverflowError):  # a refused rule, reported already
+            found = 0
+        self.rrules[text] = found
+        return found

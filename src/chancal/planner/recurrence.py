@@ -43,7 +43,7 @@ import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
@@ -262,14 +262,12 @@ def occurrences(
 
 
 def _rrule_days(rule: Rule, ys: int, ye: int) -> list[int]:
-    from chancal.rrules import parse
+    from chancal.rrules import days
 
     assert rule.rrule is not None
-    start = datetime.combine(date.fromordinal(ys), time())
-    end = datetime.combine(date.fromordinal(ye - 1), time(23, 59))
-    # Read as validation read it: a UTC UNTIL names a day, like the rest of the rule.
-    found = parse(rule.rrule, start).between(start, end, inc=True)
-    return [d.toordinal() for d in found]
+    # Read as validation read it: a UTC UNTIL names a day; bounded even for a rule
+    # that never picks a day.
+    return [d.toordinal() for d in days(rule.rrule, date.fromordinal(ys), date.fromordinal(ye))]
 
 
 def _calendar(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from chancal import planner
 from chancal.errors import ChancalError, ConfigError, Problem, UsageError
+from chancal.limits import max_lock_bytes, read_capped
 from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
@@ -344,7 +345,7 @@ def _program_ids(text: str) -> set[str]:
 def read_text(path: Path) -> str | None:
     """Return a text file's content, None if it does not exist."""
     try:
-        return path.read_bytes().decode("utf-8")
+        return read_capped(path, limit=max_lock_bytes(), what="lock").decode("utf-8")
     except FileNotFoundError:
         return None
     except UnicodeDecodeError:
