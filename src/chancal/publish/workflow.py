@@ -20,10 +20,20 @@ from pathlib import Path
 
 from chancal import planner
 from chancal.errors import ChancalError, ConfigError, Problem, UsageError
+from chancal.health import check_health
 from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
+from chancal.publish.addresses import (  # for the CLI, as Formats
+    SECRET_VARIABLE as SECRET_VARIABLE,
+)
+from chancal.publish.addresses import (
+    feed_secret as feed_secret,
+)
+from chancal.publish.addresses import (
+    parse_base_url as parse_base_url,
+)
 from chancal.publish.feeds import ICS_ONLY, Written, stale_feeds, write_feeds
 from chancal.publish.feeds import (
     Formats as Formats,  # for the CLI, which reaches publishing only through here
@@ -33,6 +43,7 @@ from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, YEARS, Lock, dump_chunks
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
 from chancal.publish.spool import Progress
+from chancal.scores import HealthReport
 from chancal.verify import Break, verify
 
 
@@ -197,6 +208,7 @@ def write(
             managers=managers,
             progress=progress,
             formats=formats,
+            report=scores(published) if formats.html else None,
         )
         if staged is not None:
             _replace(staged, program.lock_path)
@@ -225,10 +237,24 @@ def out_of_date(
     if out.is_dir():
         plan = published.reconciled.plan
         found = stale_feeds(
-            plan, out, stamp=stamp, partners=partners, managers=managers, formats=formats
+            plan,
+            out,
+            stamp=stamp,
+            partners=partners,
+            managers=managers,
+            formats=formats,
+            report=scores(published) if formats.html else None,
         )
         stale += [out / path for path in found]
     return stale
+
+
+def scores(published: Published) -> HealthReport:
+    """The health check of the year as planned, as `chancal check` scores it (for the site)."""
+    config = published.program.config
+    return check_health(
+        published.plan, config.program.health, strategy_gap=config.program.strategy_gap
+    )
 
 
 def lock_path_for(program: Path, program_id: str) -> Path:
