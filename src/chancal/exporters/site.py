@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -40,6 +40,8 @@ STATUS_TEXT: Mapping[str, tuple[str, str]] = {
     "fail": ("\u2717", "fail"),
     "n/a": ("\u2013", "not promised by the tier"),
 }
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")  # fmt: skip
 MODE_TEXT: Mapping[str, str] = {"on_site": "on site", "virtual": "virtual"}
 
 
@@ -82,6 +84,7 @@ class Entry:
     conference: str
     description: str
     partners: tuple[str, ...] = ()  # on a manager's page: whose event it is
+    people: tuple[str, ...] = ()  # organizer and attendees, by name (their emails are in the feed)
 
 
 @cache
@@ -150,7 +153,21 @@ def _entry(ev: Event, zone_name: str, codes: Mapping[str, str], names: Mapping[s
         conference=ev.conference,
         description=ev.description,
         partners=tuple(names.get(p, p) for p in ev.viewers),
+        people=_people(ev),
     )
+
+
+def _people(ev: Event) -> tuple[str, ...]:
+    found = [] if ev.organizer is None else [f"{ev.organizer.name} (organizer)"]
+    found += [p.name + (f" ({p.role})" if p.role else "") for p in ev.attendees]
+    return tuple(dict.fromkeys(name for name in found if name.strip()))
+
+
+@dataclass(frozen=True, slots=True)
+class _Month:
+    short: str  # "Jan": fits over a single week's column
+    full: str  # "January 2027", for readers and screen readers
+    span: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,19 +224,19 @@ class Site:
             for purpose in ("accountability", "collaboration")
         ]
 
-    def _columns(self) -> tuple[list[tuple[str, int]], list[_Column]]:
-        """Month names over the weeks they start in (with colspans), and one column a week."""
-        months: list[tuple[str, int]] = []
+    def _columns(self) -> tuple[list[_Month], list[_Column]]:
+        """Month names over their weeks (with colspans), and one column a week."""
+        months: list[_Month] = []
         columns: list[_Column] = []
         for i in range(self.weeks.count):
             monday = self.weeks.monday(i)
             # A week belongs to the month holding most of it (its Thursday).
             month = monday + timedelta(days=3)
-            name = f"{MONTHS[month.month - 1]} {month.year}"
-            if months and months[-1][0] == name:
-                months[-1] = (name, months[-1][1] + 1)
+            full = f"{MONTH_NAMES[month.month - 1]} {month.year}"
+            if months and months[-1].full == full:
+                months[-1] = replace(months[-1], span=months[-1].span + 1)
             else:
-                months.append((name, 1))
+                months.append(_Month(MONTHS[month.month - 1], full, 1))
             columns.append(_Column(monday.isoformat(), str(monday.day)))
         return months, columns
 
@@ -255,11 +272,19 @@ class Site:
             "groups": [
                 {
                     "manager": manager.name if manager else "(no manager)",
+                    "href": self._manager_href(manager, here),
                     "rows": [self._row(p, here) for p in partners],
                 }
                 for manager, partners in groups
             ],
         }
+
+    def _manager_href(self, manager: ManagerInfo | None, here: str) -> str | None:
+        """A link to the manager's page, never on a private site (it lists their partners)."""
+        page = None if manager is None else self.links.pages.get(("manager", manager.id))
+        if page is None or self.links.private or page == here:
+            return None
+        return _href(here, page)
 
     def _files(self, owner: tuple[str, str], here: str) -> dict[str, Any]:
         """Subscribe and download links of one owner's feed and table."""
@@ -322,15 +347,12 @@ class Site:
         partner = next(p for p in self.plan.partners if p.id == partner_id)
         here = self.links.pages[("partner", partner_id)]
         manager = self.managers.get(partner.manager_id)
-        manager_page = self.links.pages.get(("manager", partner.manager_id))
         context = self._common(here, f"{partner.name}: {self.plan.program_name}")
         score = self.scores.get(partner_id)
         context.update(
             partner=partner,
             manager=manager.name if manager else partner.manager_id,
-            manager_href=(
-                None if manager_page is None or self.links.private else _href(here, manager_page)
-            ),
+            manager_href=self._manager_href(manager, here),
             grid=self._grid([(manager, [partner])], here, f"The year of {partner.name} by week"),
             files=self._files(("partner", partner_id), here),
             agenda=[_entry(e, partner.timezone, self.codes, self.names) for e in events],
