@@ -9,7 +9,9 @@ live under tests/golden/site/ (rewrite with `pytest --update-golden`).
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import os
 import posixpath
 import shutil
@@ -452,3 +454,37 @@ def test_private_without_a_usable_secret_exits_2(
     assert code == 2
     assert words in stderr and "Traceback" not in stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_addresses_lists_where_each_private_file_is(tmp_path: Path) -> None:
+    """--addresses writes one row per owner whose links are the files written under --out."""
+    program = program_copy(tmp_path / "p", "minimal.yaml")
+    out, book = tmp_path / "out", tmp_path / "links.csv"
+    code, _stdout, stderr = run(
+        "export", str(program), "--ics", "--csv", "--html", "--private", "--out", str(out),
+        "--addresses", str(book), *PINNED, env={"CHANCAL_FEED_SECRET": SECRET},
+    )  # fmt: skip
+    assert code == 0, stderr
+    rows = list(csv.DictReader(io.StringIO(book.read_text(encoding="utf-8"))))
+    assert [(r["kind"], r["id"]) for r in rows] == [
+        ("all", "minimal-program"), ("partner", "acme"), ("manager", "sam")
+    ]  # fmt: skip
+    written = set(tree(out))
+    for row in rows:
+        for column in ("page", "feed", "table"):
+            if row[column]:
+                assert row[column] in written, (row, column)
+    assert rows[1]["page"] == stem("partner", "acme", SECRET.encode()) + ".html"
+    assert rows[2]["table"] == ""  # managers have no table
+    assert rows[0]["page"] == ""  # the index of a private site is nobody's page
+
+
+def test_addresses_inside_the_published_folder_are_refused(tmp_path: Path) -> None:
+    program = program_copy(tmp_path / "p", "minimal.yaml")
+    out = tmp_path / "out"
+    code, _stdout, stderr = run(
+        "export", str(program), "--html", "--out", str(out), "--addresses",
+        str(out / "links.csv"), *PINNED,
+    )  # fmt: skip
+    assert code == 2 and "--addresses" in stderr
+    assert not out.exists()

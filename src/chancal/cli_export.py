@@ -58,6 +58,17 @@ PrivateOption = Annotated[
     ),
 ]
 
+AddressesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--addresses",
+        help="Also write a CSV of every partner's and manager's page, feed and table "
+        "address to this file (outside --out): the links to hand out for --private.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+
 
 def export_command(
     file: ProgramArg = DEFAULT_PROGRAM,
@@ -67,6 +78,7 @@ def export_command(
     html: HtmlOption = False,
     base_url: BaseUrlOption = None,
     private: PrivateOption = False,
+    addresses: AddressesOption = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the feeds.", file_okay=False)
     ] = Path("calendars"),
@@ -138,7 +150,7 @@ def export_command(
 
       chancal export --ics --html --base-url https://calendars.example.com/
 
-      CHANCAL_FEED_SECRET=... chancal export --ics --html --private   [dim]# private addresses[/dim]
+      CHANCAL_FEED_SECRET=... chancal export --ics --html --private --addresses links.csv
 
       SOURCE_DATE_EPOCH=1798761600 chancal export --ics   [dim]# reproducible bytes[/dim]
 
@@ -148,12 +160,14 @@ def export_command(
     from chancal.publish.workflow import (
         SECRET_VARIABLE,
         Formats,
+        address_list,
         feed_secret,
         out_of_date,
         parse_base_url,
         resolve_stamp,
         resolve_today,
         write,
+        write_atomic,
     )
 
     with user_errors():
@@ -161,6 +175,11 @@ def export_command(
             raise UsageError("choose what to export: --ics, --csv, --html or any of them")
         if csv_bom and not csv:
             raise UsageError("--csv-bom needs --csv")
+        if addresses is not None and addresses.resolve().is_relative_to(out.resolve()):
+            raise UsageError(
+                f"--addresses {addresses} is inside --out {out}, which is published; "
+                "write the list of addresses somewhere else"
+            )
         formats = Formats(
             ics=ics,
             csv=csv,
@@ -199,6 +218,11 @@ def export_command(
                 progress=progress,
                 formats=formats,
             )
+        if addresses is not None:
+            try:
+                write_atomic(addresses, address_list(published, formats))
+            except OSError as exc:
+                raise UsageError(f"cannot write {addresses}: {exc.strerror or exc}") from None
     written = done.feeds
     parts = []
     for form, kind in [(form, kind) for form in ("ics", "csv") for kind in written.KINDS]:

@@ -11,14 +11,18 @@ the secret, and all different once the secret changes.
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import hmac
+import io
 import re
+from collections.abc import Iterable
 from hashlib import sha256
 from typing import Literal
 from urllib.parse import urlsplit
 
 from chancal.errors import UsageError
+from chancal.exporters.csv_export import safe_cell
 from chancal.publish import files
 
 Owner = Literal["all", "partner", "manager"]
@@ -145,3 +149,45 @@ def absolute(base_url: str, path: str) -> str:
 def webcal(url: str) -> str:
     """The `webcal://` form of a feed's URL: calendar apps open it as a subscription."""
     return "webcal://" + url.split("://", 1)[1]
+
+
+ADDRESS_COLUMNS = ("kind", "id", "name", "page", "feed", "table")
+
+
+def address_book(
+    owners: Iterable[tuple[Owner, str, str]],
+    *,
+    secret: bytes | None,
+    base_url: str | None,
+    page: bool,
+    feed: bool,
+    table: bool,
+) -> bytes:
+    """A CSV of where each owner's files are: (kind, id, name) in, one row each, out.
+
+    For the people who hand out a private site's links (`export --addresses`):
+    absolute URLs with a base URL, else paths relative to `--out`; a column is
+    empty where the run publishes no such file (managers have no table).
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(ADDRESS_COLUMNS)
+    prefix = base_url or ""
+    for kind, ident, name in owners:
+        where = prefix + stem(kind, ident, secret)
+        if kind == "all":  # its page is the index, which a private site keeps unlisted
+            at_page = prefix + INDEX if page and secret is None else ""
+        else:
+            at_page = where + ".html" if page else ""
+        at_table = where + ".csv" if table and kind != "manager" else ""
+        writer.writerow(
+            [
+                kind,
+                safe_cell(ident),
+                safe_cell(name),
+                at_page,
+                where + ".ics" if feed else "",
+                at_table,
+            ]
+        )
+    return buffer.getvalue().encode("utf-8")

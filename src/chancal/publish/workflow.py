@@ -28,6 +28,7 @@ from chancal.planner.build import program_id as id_of_program
 from chancal.publish.addresses import (  # for the CLI, as Formats
     SECRET_VARIABLE as SECRET_VARIABLE,
 )
+from chancal.publish.addresses import Owner, address_book
 from chancal.publish.addresses import (
     feed_secret as feed_secret,
 )
@@ -254,6 +255,22 @@ def scores(published: Published) -> HealthReport:
     config = published.program.config
     return check_health(
         published.plan, config.program.health, strategy_gap=config.program.strategy_gap
+    )
+
+
+def address_list(published: Published, formats: Formats) -> bytes:
+    """Where `write` puts every partner's, manager's and the program's files, as CSV."""
+    plan = published.reconciled.plan
+    owners: list[tuple[Owner, str, str]] = [("all", plan.program_id, plan.program_name)]
+    owners += [("partner", p.id, p.name) for p in plan.partners]
+    owners += [("manager", m.id, m.name) for m in plan.managers]
+    return address_book(
+        owners,
+        secret=formats.secret,
+        base_url=formats.base_url,
+        page=formats.html,
+        feed=formats.ics,
+        table=formats.csv,
     )
 
 
