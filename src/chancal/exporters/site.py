@@ -122,7 +122,10 @@ def _day(value: date) -> str:
     return f"{WEEKDAYS[value.weekday()]} {value.isoformat()}"
 
 
-def _entry(ev: Event, zone_name: str, codes: Mapping[str, str], names: Mapping[str, str]) -> Entry:
+def _entry(
+    ev: Event, zone_name: str, codes: Mapping[str, str], names: Mapping[str, str] | None = None
+) -> Entry:
+    """The event as the agenda shows it; `names`: the partners worth naming (a manager's own)."""
     span = ev.span
     if isinstance(span, AllDay):
         last = span.end - timedelta(days=1)
@@ -152,7 +155,8 @@ def _entry(ev: Event, zone_name: str, codes: Mapping[str, str], names: Mapping[s
         location=ev.location,
         conference=ev.conference,
         description=ev.description,
-        partners=tuple(names.get(p, p) for p in ev.viewers),
+        # A conference has every partner as viewer: name only the reader's own.
+        partners=() if names is None else tuple(names[p] for p in ev.viewers if p in names),
         people=_people(ev),
     )
 
@@ -188,9 +192,12 @@ class Site:
         self.codes = kind_codes(plan.events)
         self.weeks = Weeks.of(plan)
         self.cells = grid_cells(plan, self.weeks, self.codes)
-        self.names = {p.id: p.name for p in plan.partners}
+        self.partners = {p.id: p for p in plan.partners}
         self.managers = {m.id: m for m in plan.managers}
         self._loads: dict[str, dict[int, Any]] | None = None
+        # The same on every page: worked out once, not once a page (10,000 pages).
+        self.legend = self._legend()
+        self.columns = self._columns()
 
     # -- pieces every page shares ------------------------------------------------
 
@@ -203,7 +210,7 @@ class Site:
             "css": _href(here, self.links.stylesheet),
             "home": _href(here, self.links.index),
             "private": self.links.private,
-            "legend": self._legend(),
+            "legend": self.legend,
         }
 
     def _legend(self) -> list[dict[str, Any]]:
@@ -264,7 +271,7 @@ class Site:
 
     def _grid(self, groups: Sequence[tuple[ManagerInfo | None, Sequence[PartnerInfo]]], here: str,
               caption: str) -> dict[str, Any]:  # fmt: skip
-        months, columns = self._columns()
+        months, columns = self.columns
         return {
             "caption": caption,
             "months": months,
@@ -344,7 +351,7 @@ class Site:
 
     def partner(self, partner_id: str, events: Sequence[Event]) -> bytes:
         """One partner's page: year grid, subscribe links, agenda in its zone, scorecard."""
-        partner = next(p for p in self.plan.partners if p.id == partner_id)
+        partner = self.partners[partner_id]
         here = self.links.pages[("partner", partner_id)]
         manager = self.managers.get(partner.manager_id)
         context = self._common(here, f"{partner.name}: {self.plan.program_name}")
@@ -355,7 +362,7 @@ class Site:
             manager_href=self._manager_href(manager, here),
             grid=self._grid([(manager, [partner])], here, f"The year of {partner.name} by week"),
             files=self._files(("partner", partner_id), here),
-            agenda=[_entry(e, partner.timezone, self.codes, self.names) for e in events],
+            agenda=[_entry(e, partner.timezone, self.codes) for e in events],
             scorecard=None if score is None else _scorecard(score),
         )
         return self._render("partner.html", context)
@@ -366,6 +373,7 @@ class Site:
         here = self.links.pages[("manager", manager_id)]
         context = self._common(here, f"{manager.name}: {self.plan.program_name}")
         partners = [p for p in self.plan.partners if p.manager_id == manager_id]
+        mine = {p.id: p.name for p in partners}
         context.update(
             manager=manager,
             partners=[
@@ -379,7 +387,7 @@ class Site:
             ],
             files=self._files(("manager", manager_id), here),
             load=self._load(manager),
-            agenda=[_entry(e, manager.timezone, self.codes, self.names) for e in events],
+            agenda=[_entry(e, manager.timezone, self.codes, mine) for e in events],
         )
         return self._render("manager.html", context)
 
