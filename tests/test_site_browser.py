@@ -13,6 +13,7 @@ import itertools
 import os
 import shutil
 import urllib.parse
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -353,6 +354,7 @@ def test_every_link_resolves_inside_the_site(
     must be the --base-url address (https or webcal) of a feed that exists.
     """
     problems: list[str] = []
+    kinds: Counter[tuple[str, str]] = Counter()
     for site in sites.values():
         conferences = _conferences(site)
         ids = {
@@ -363,10 +365,45 @@ def test_every_link_resolves_inside_the_site(
         for page in (p for p in loaded.values() if p.site is site):
             where = f"{site.name}:{page.path.relative_to(site.out)}"
             for link in page.facts["links"]:
+                kinds[(site.name, _link_kind(link))] += 1
                 problem = _link_problem(site, link, ids, conferences)
                 if problem:
                     problems.append(f"{where}: {link['href']!r} {problem}")
     assert not problems, "\n".join(problems[:20])
+    # Each rule above was exercised: meeting links on both sites, subscribe links where
+    # --base-url was given, downloads of feeds and tables everywhere.
+    for needed in [("public", "join"), ("private", "join"), ("private", "subscribe")]:
+        assert kinds[needed] > 0, f"no {needed[1]} link on the {needed[0]} site: {kinds}"
+    assert kinds[("public", "subscribe")] == 0
+    assert kinds[("public", "download")] >= 2 * (1 + 14)
+
+
+def _link_kind(link: dict[str, Any]) -> str:
+    classes = set(link["cls"].split())
+    return next((k for k in ("join", "subscribe", "download") if k in classes), "page")
+
+
+def test_every_page_of_a_public_site_is_reached_from_its_index(
+    loaded: dict[tuple[str, str], Loaded], sites: dict[str, Site]
+) -> None:
+    """Following links from index.html reaches every page, feed and table the site holds."""
+    site = sites["public"]
+    by_path = {page.path.resolve(): page for page in loaded.values() if page.site is site}
+    reached: set[Path] = set()
+    todo = [(site.out / "index.html").resolve()]
+    while todo:
+        path = todo.pop()
+        if path in reached:
+            continue
+        reached.add(path)
+        if path in by_path:
+            for link in by_path[path].facts["links"]:
+                target = _site_file(site, link["url"])
+                if target is not None and target.is_file():
+                    todo.append(target.resolve())
+    published = {p.resolve() for p in site.out.rglob("*") if p.suffix in (".html", ".ics", ".csv")}
+    unreached = sorted(str(p.relative_to(site.out.resolve())) for p in published - reached)
+    assert not unreached, f"not linked from any page: {unreached}"
 
 
 def _link_problem(
