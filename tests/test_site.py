@@ -488,3 +488,16 @@ def test_addresses_inside_the_published_folder_are_refused(tmp_path: Path) -> No
     )  # fmt: skip
     assert code == 2 and "--addresses" in stderr
     assert not out.exists()
+
+
+def test_one_partners_page_alone_comes_with_its_stylesheet(tmp_path: Path) -> None:
+    """--partner with --html writes that page and site.css (no index: not every page is there)."""
+    program = program_copy(tmp_path / "p")
+    out = tmp_path / "out"
+    code, _stdout, stderr = run(
+        "export", str(program), "--ics", "--html", "--partner", "northwind", "--out", str(out),
+        *PINNED,
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert sorted(tree(out)) == ["partners/northwind.html", "partners/northwind.ics", "site.css"]
+    assert "../site.css" in read_page(out / "partners/northwind.html").links

@@ -376,15 +376,19 @@ def _files(
 
 
 def _pages(feeds: Sequence[Feed]) -> list[tuple[int, Feed]]:
-    """The site: index.html and site.css with all.ics, and a page beside each other feed."""
+    """The site: site.css (every page needs it, also with --partner), index.html with
+    all.ics, and a page beside each other feed; each with the index of the feed it shows."""
     pages = []
     for index, feed in enumerate(feeds):
+        if index == 0:
+            pages.append(
+                (index, replace(feed, path=STYLESHEET, kind="all", owner=None, format="css"))
+            )
         if feed.kind == "all":
             pages.append((index, replace(feed, path=INDEX, format="html")))
-            pages.append((index, replace(feed, path=STYLESHEET, format="css")))
         else:
-            pages.append((index, replace(feed, path=feed.path.removesuffix(".ics") + ".html",
-                                         format="html")))  # fmt: skip
+            page = feed.path.removesuffix(".ics") + ".html"
+            pages.append((index, replace(feed, path=page, format="html")))
     return pages
 
 
