@@ -580,6 +580,32 @@ def test_screenshot_fits_the_width_and_shows_the_page(
     assert colours > 20 and share > 0.02, f"{shot} looks blank: {colours} colours, {share:.3f}"
 
 
+# Grid cells whose text is wider than the cell: clipped ("De" for "Dec") or running into
+# the next week's number ("1825"). A row's partner name may end in an ellipsis on purpose.
+CUT_CELLS_JS = """() => [...document.querySelectorAll('table.year th, table.year td')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1)
+    .filter(e => !(e.matches('th[scope=row]')
+                   && getComputedStyle(e).textOverflow === 'ellipsis'))
+    .map(e => `${e.textContent.trim()} (${e.scrollWidth} px in ${e.clientWidth})`)"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("name", ["index.html", "partners/northwind.html"])
+def test_year_grid_text_fits_its_cells(
+    browser: Browser, sites: dict[str, Site], name: str, width: int
+) -> None:
+    """Every month name, week number and event code of the grid is whole and legible."""
+    site = sites["public"]
+    context, _ = offline_context(
+        browser, site.out, javascript=False, viewport={"width": width, "height": 900}
+    )
+    page = context.new_page()
+    page.goto(site.uri(site.out / name))
+    cut = page.evaluate(CUT_CELLS_JS)
+    context.close()
+    assert not cut, f"{name} at {width} px: {len(cut)} grid cells cut, first {cut[:6]}"
+
+
 # The elements that stick out of the viewport, outside any box that scrolls them:
 # named in the failure so the cause is found without opening the screenshot.
 WIDE_ELEMENTS_JS = """() => {
