@@ -8,6 +8,7 @@ The first tests prove each check can fail, on small pages written here.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import os
@@ -37,7 +38,7 @@ from browser_support import (
 from chancal.cli import app
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, Request
 
 pytestmark = pytest.mark.browser
 
@@ -272,6 +273,10 @@ class Loaded:
     failed: list[str]
 
 
+def _note_url(into: list[str], request: Request) -> None:
+    into.append(request.url)
+
+
 @pytest.fixture(scope="module")
 def loaded(browser: Browser, sites: dict[str, Site]) -> dict[tuple[str, str], Loaded]:
     """Every page of both sites, opened from file:// with JavaScript disabled, offline."""
@@ -280,7 +285,7 @@ def loaded(browser: Browser, sites: dict[str, Site]) -> dict[tuple[str, str], Lo
         context, log = offline_context(browser, site.out, javascript=False)
         page = context.new_page()
         failed: list[str] = []
-        page.on("requestfailed", lambda r, failed=failed: failed.append(r.url))
+        page.on("requestfailed", functools.partial(_note_url, failed))
         for path in site.pages():
             before_refused, before_failed = len(log.refused), len(failed)
             response = page.goto(site.uri(path), wait_until="load")
