@@ -161,7 +161,8 @@ def partner_ids() -> list[str]:
 
 
 def test_every_page_is_well_formed_and_names_its_language(site: Path) -> None:
-    """Index, partner and manager pages: nested elements, lang="en", no script at all."""
+    """Index, partner and manager pages: nested elements, lang="en", no script at all, and
+    no Referer sent when a link is followed."""
     pages = sorted(site.rglob("*.html"))
     assert len(pages) == 1 + len(partner_ids()) + 3
     for path in pages:
@@ -169,6 +170,8 @@ def test_every_page_is_well_formed_and_names_its_language(site: Path) -> None:
         assert page.problems == [], path
         assert page.lang == "en", path
         assert page.scripts == 0, path
+        metas = {a.get("name"): a.get("content") for tag, a in page.classes if tag == "meta"}
+        assert metas["referrer"] == "no-referrer", path  # a private address never leaks on
 
 
 def test_every_event_of_a_partners_feed_is_on_its_page_at_the_same_instant(site: Path) -> None:
