@@ -504,3 +504,17 @@ def test_one_partners_page_alone_comes_with_its_stylesheet(tmp_path: Path) -> No
     assert code == 0, stderr
     assert sorted(tree(out)) == ["partners/northwind.html", "partners/northwind.ics", "site.css"]
     assert "../site.css" in read_page(out / "partners/northwind.html").links
+
+
+def test_a_private_export_over_a_public_site_warns_of_the_public_files(tmp_path: Path) -> None:
+    """Export never deletes: the public pages left from before are named on stderr."""
+    program = program_copy(tmp_path / "p", "minimal.yaml")
+    out = tmp_path / "out"
+    args = ("export", str(program), "--ics", "--html", *PINNED)
+    assert run(*args, "--out", str(out))[0] == 0
+    secret = {"CHANCAL_FEED_SECRET": SECRET}
+    code, _stdout, stderr = run(*args, "--out", str(out), "--private", env=secret)
+    assert code == 0
+    assert "warning: partners, managers, all.ics" in stderr and "delete them" in stderr
+    code, _stdout, stderr = run(*args, "--out", str(tmp_path / "fresh"), "--private", env=secret)
+    assert code == 0 and "warning" not in stderr

@@ -164,6 +164,7 @@ def export_command(
         feed_secret,
         out_of_date,
         parse_base_url,
+        public_leftovers,
         resolve_stamp,
         resolve_today,
         write,
@@ -236,4 +237,11 @@ def export_command(
         parts.append(f"{pages} page{'s' if pages != 1 else ''}")
     place = f"{out}" + (" (private addresses)" if private else "")
     stdout().print(f"wrote {', '.join(parts)} to {place}", markup=False)
+    left = public_leftovers(out) if private else []
+    if left:
+        stderr().print(
+            f"warning: {', '.join(left)} under {out} are public files of an earlier export, "
+            "still readable by anyone; delete them to keep the site private",
+            markup=False,
+        )
     print_lock_outcome(program.lock_path, calendar.changes, written=done.lock_written)

@@ -18,6 +18,7 @@ import io
 import re
 from collections.abc import Iterable
 from hashlib import sha256
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -191,3 +192,13 @@ def address_book(
             ]
         )
     return buffer.getvalue().encode("utf-8")
+
+
+def public_leftovers(out: Path) -> list[str]:
+    """Files of a public site under `out` that a private export leaves readable.
+
+    Export never deletes; a folder that was published publicly before keeps
+    every partner's public feed and page unless someone removes them.
+    """
+    names = ["partners", "managers", "all.ics", "all.csv"]
+    return [name for name in names if (out / name).exists()]

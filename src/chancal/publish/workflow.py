@@ -25,16 +25,13 @@ from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
-from chancal.publish.addresses import (  # for the CLI, as Formats
-    SECRET_VARIABLE as SECRET_VARIABLE,
-)
+
+# Re-exported for the CLI, which reaches publishing only through here.
+from chancal.publish.addresses import SECRET_VARIABLE as SECRET_VARIABLE
 from chancal.publish.addresses import Owner, address_book
-from chancal.publish.addresses import (
-    feed_secret as feed_secret,
-)
-from chancal.publish.addresses import (
-    parse_base_url as parse_base_url,
-)
+from chancal.publish.addresses import feed_secret as feed_secret
+from chancal.publish.addresses import parse_base_url as parse_base_url
+from chancal.publish.addresses import public_leftovers as public_leftovers
 from chancal.publish.feeds import ICS_ONLY, Written, stale_feeds, write_feeds
 from chancal.publish.feeds import (
     Formats as Formats,  # for the CLI, which reaches publishing only through here
