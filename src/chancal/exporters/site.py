@@ -169,7 +169,7 @@ def _people(ev: Event) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class _Month:
-    short: str  # "Jan": fits over a single week's column
+    short: str  # "Jan" ("J" over a single week's column)
     full: str  # "January 2027", for readers and screen readers
     span: int
 
@@ -241,14 +241,15 @@ class Site:
             month = monday + timedelta(days=3)
             full = f"{MONTH_NAMES[month.month - 1]} {month.year}"
             if months and months[-1].full == full:
-                months[-1] = replace(months[-1], span=months[-1].span + 1)
-            else:
-                months.append(_Month(MONTHS[month.month - 1], full, 1))
+                last = months[-1]
+                months[-1] = replace(last, short=MONTHS[month.month - 1], span=last.span + 1)
+            else:  # a month with one week in the year (its end or start): one letter fits
+                months.append(_Month(MONTHS[month.month - 1][0], full, 1))
             columns.append(_Column(monday.isoformat(), str(monday.day)))
         return months, columns
 
     def _row(self, partner: PartnerInfo, here: str) -> dict[str, Any]:
-        cells: list[dict[str, str] | None] = []
+        cells: list[dict[str, str] | None] = []  # code, "+" when more, purpose, title
         for i in range(self.weeks.count):
             cell: GridCell | None = self.cells.get((partner.id, i))
             if cell is None:
@@ -257,7 +258,8 @@ class Site:
             said = "; ".join(f"{e.title} ({e.day.isoformat()})" for e in cell.events)
             cells.append(
                 {
-                    "text": cell.code + ("+" if cell.more else ""),
+                    "code": cell.code,
+                    "more": "+" if cell.more else "",
                     "purpose": cell.purpose,
                     "title": f"week of {self.weeks.monday(i).isoformat()}: {said}",
                 }
