@@ -285,6 +285,7 @@ CLI_MAY_IMPORT = (
     "chancal.cli_output",
     "chancal.cli_options",
     "chancal.cli_publish",  # publish --caldav: the workflow, then caldav_push
+    "chancal.cli_export",  # export: the workflow's write
     "chancal.publish.workflow",
     "chancal.exporters",
     "chancal.health",

@@ -18,12 +18,11 @@ import typer
 from rich.console import Console
 
 from chancal import __version__
+from chancal.cli_export import export_command
 from chancal.cli_options import (
     DEFAULT_PROGRAM,
     AllowMassCancelOption,
     AllowUnplacedOption,
-    CsvBomOption,
-    CsvOption,
     FormatOption,
     LockStampOption,
     LockTodayOption,
@@ -34,25 +33,21 @@ from chancal.cli_options import (
 )
 from chancal.cli_output import (
     count,
-    export_progress,
     planning_progress,
     print_lock_outcome,
+    published_year,
     refuse_unknown_ids,
-    refuse_untrustworthy,
-    report_check,
     stderr,
     stdout,
     user_errors,
-    writable_program,
 )
 from chancal.cli_publish import publish_command
 from chancal.errors import printable
 
 if TYPE_CHECKING:
-    from datetime import date, datetime
+    from datetime import date
 
     from chancal.loader import Located
-    from chancal.publish.workflow import Published
 
 app = typer.Typer(
     name="chancal",
@@ -206,158 +201,7 @@ def init(
     )
 
 
-def _published(
-    file: Path,
-    *,
-    today: date,
-    stamp: datetime,
-    replan: bool,
-    allow_unplaced: bool | None = None,
-    allow_mass_cancel: bool = False,
-    only: tuple[str | None, str | None] = (None, None),
-) -> Published:
-    """The year as `export` would publish it (no writes), with a spinner on a terminal.
-
-    With `allow_unplaced` set (the commands that publish), a year that breaks a
-    hard rule, leaves an event unplaced (unless `allow_unplaced` is True) or
-    cancels too much (unless `allow_mass_cancel`) exits 1 before anything is
-    written. `only` (a --partner and a --manager) must name ones the program defines.
-    """
-    from chancal.publish.workflow import open_program, publish
-
-    program = open_program(file if allow_unplaced is None else writable_program(file))
-    refuse_unknown_ids(program, partner=only[0], manager=only[1])
-    with planning_progress(len(program.config.partners)):
-        published = publish(program, today=today, stamp=stamp, replan=replan)
-    if allow_unplaced is not None:
-        refuse_untrustworthy(
-            published, allow_unplaced=allow_unplaced, allow_mass_cancel=allow_mass_cancel
-        )
-    return published
-
-
-@app.command()
-def export(
-    file: ProgramArg = DEFAULT_PROGRAM,
-    ics: Annotated[bool, typer.Option("--ics", help="Write iCalendar (.ics) feeds.")] = False,
-    csv: CsvOption = False,
-    csv_bom: CsvBomOption = False,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the feeds.", file_okay=False)
-    ] = Path("calendars"),
-    partner: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--partner", help="Only this partner's feed (repeatable).", show_default=False
-        ),
-    ] = None,
-    manager: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--manager", help="Only this manager's feed (repeatable).", show_default=False
-        ),
-    ] = None,
-    stamp: Annotated[
-        str | None,
-        typer.Option(
-            "--stamp",
-            help="DTSTAMP as ISO date-time (UTC if no offset); default SOURCE_DATE_EPOCH, "
-            "else now.",
-            show_default=False,
-        ),
-    ] = None,
-    today: Annotated[
-        str | None,
-        typer.Option(
-            "--today", help="Plan as if today were this date (YYYY-MM-DD).", show_default=False
-        ),
-    ] = None,
-    check: Annotated[
-        bool,
-        typer.Option(
-            "--check",
-            help="Write nothing; exit 1 if chancal.lock or any feed on disk would change.",
-        ),
-    ] = False,
-    replan: ReplanOption = False,
-    allow_unplaced: AllowUnplacedOption = False,
-    allow_mass_cancel: AllowMassCancelOption = False,
-) -> None:
-    """Write the plan as subscribable calendar feeds: one per partner, one per manager, all.ics.
-
-    Export refuses (exit 1, nothing written) a year that breaks a hard rule
-    (see 'chancal verify') or leaves an event the program asks for unplaced,
-    unless --allow-unplaced, or that would cancel more than a quarter of the
-    published events still ahead, unless --allow-mass-cancel. The plan's errors
-    and warnings are summarised on stderr.
-
-    Nothing is written unless every feed is: a failed run leaves --out as it was.
-    The published calendar is recorded in chancal.lock beside the program file
-    (staged before the feeds, renamed into place after them): locked dates stay
-    put while still allowed, changed events get a higher SEQUENCE, removed ones
-    are published as cancelled.
-
-    [bold]Examples[/bold]
-
-      chancal export partners.yaml --ics
-
-      chancal export --ics --out public/calendars --partner northwind
-
-      chancal export --ics --csv --csv-bom   [dim]# spreadsheets beside the feeds[/dim]
-
-      SOURCE_DATE_EPOCH=1798761600 chancal export --ics   [dim]# reproducible bytes[/dim]
-
-      chancal export --ics --check   [dim]# in CI: exit 1 if anything is out of date[/dim]
-    """
-    from chancal.errors import UsageError
-    from chancal.publish.workflow import Formats, out_of_date, resolve_stamp, resolve_today, write
-
-    with user_errors():
-        if not ics and not csv:
-            raise UsageError("choose what to export: --ics, --csv or both")
-        if csv_bom and not csv:
-            raise UsageError("--csv-bom needs --csv")
-        formats = Formats(ics=ics, csv=csv, bom=csv_bom)
-        dtstamp = resolve_stamp(stamp)
-        published = _published(
-            file,
-            today=resolve_today(today),
-            stamp=dtstamp,
-            replan=replan,
-            allow_unplaced=allow_unplaced,
-            allow_mass_cancel=allow_mass_cancel,
-        )
-        program, calendar = published.program, published.reconciled
-        if check:
-            if not out.is_dir():
-                stderr().print(
-                    f"note: no feeds at {out}; checked {program.lock_path} only", markup=False
-                )
-            stale = out_of_date(
-                published, out, stamp=dtstamp, partners=partner, managers=manager, formats=formats
-            )
-            report_check([str(path) for path in stale], calendar.changes)
-            return
-        with export_progress(len(calendar.plan.events)) as progress:
-            done = write(
-                published,
-                out,
-                stamp=dtstamp,
-                partners=partner,
-                managers=manager,
-                progress=progress,
-                formats=formats,
-            )
-    written = done.feeds
-    parts = []
-    for form, kind in [(form, kind) for form in ("ics", "csv") for kind in written.KINDS]:
-        files, events = written.count(kind, form)
-        if files:
-            noun = "table" if form == "csv" else "feed"
-            what = f"{files} {kind} {noun}{'s' if files != 1 else ''}"
-            parts.append(f"{f'all.{form}' if kind == 'all' else what} ({events} events)")
-    stdout().print(f"wrote {', '.join(parts)} to {out}", markup=False)
-    print_lock_outcome(program.lock_path, calendar.changes, written=done.lock_written)
+app.command("export")(export_command)  # chancal.cli_export: feeds, tables, the site
 
 
 @app.command("lock")
@@ -387,7 +231,7 @@ def lock_command(
     from chancal.publish.workflow import resolve_stamp, resolve_today, save_lock
 
     with user_errors():
-        published = _published(
+        published = published_year(
             file,
             today=resolve_today(today),
             stamp=resolve_stamp(stamp),
@@ -444,7 +288,7 @@ def diff_command(
 
     with user_errors():
         # The stamp only marks new versions in the lock, which diff never writes.
-        published = _published(
+        published = published_year(
             file,
             today=resolve_today(today),
             stamp=dt.datetime(1970, 1, 1, tzinfo=dt.UTC),

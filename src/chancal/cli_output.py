@@ -17,6 +17,7 @@ from rich.console import Console
 from chancal.errors import ChancalError, ConfigError, printable
 
 if TYPE_CHECKING:
+    from datetime import date, datetime
     from pathlib import Path
 
     from chancal.changes import Change
@@ -221,3 +222,33 @@ def writable_program(file: Path) -> Path:
             "read from standard input ('-') has none; give the program's file name"
         )
     return file
+
+
+def published_year(
+    file: Path,
+    *,
+    today: date,
+    stamp: datetime,
+    replan: bool,
+    allow_unplaced: bool | None = None,
+    allow_mass_cancel: bool = False,
+    only: tuple[str | None, str | None] = (None, None),
+) -> Published:
+    """The year as `export` would publish it (no writes), with a spinner on a terminal.
+
+    With `allow_unplaced` set (the commands that publish), a year that breaks a
+    hard rule, leaves an event unplaced (unless `allow_unplaced` is True) or
+    cancels too much (unless `allow_mass_cancel`) exits 1 before anything is
+    written. `only` (a --partner and a --manager) must name ones the program defines.
+    """
+    from chancal.publish.workflow import open_program, publish
+
+    program = open_program(file if allow_unplaced is None else writable_program(file))
+    refuse_unknown_ids(program, partner=only[0], manager=only[1])
+    with planning_progress(len(program.config.partners)):
+        published = publish(program, today=today, stamp=stamp, replan=replan)
+    if allow_unplaced is not None:
+        refuse_untrustworthy(
+            published, allow_unplaced=allow_unplaced, allow_mass_cancel=allow_mass_cancel
+        )
+    return published

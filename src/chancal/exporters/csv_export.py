@@ -80,13 +80,14 @@ def _row(ev: Event) -> list[str]:
         ev.timezone,
         "yes" if ev.all_day else "no",
         ev.mode,
-        _cell(ev.location),
-        _cell(ev.conference),
-        _cell(ev.title),
+        safe_cell(ev.location),
+        safe_cell(ev.conference),
+        safe_cell(ev.title),
     ]
 
 
-def _cell(text: str) -> str:
+def safe_cell(text: str) -> str:
+    """Return `text` as a spreadsheet shows it, never as a formula it would run."""
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

@@ -52,6 +52,9 @@ class FeedHeader:
     name: str
     description: str
     timezone: str  # X-WR-TIMEZONE: the subscriber calendar's default zone
+    # RFC 7986, only with --base-url: SOURCE is the feed's own address, URL its page's.
+    source: str = ""
+    url: str = ""
 
 
 def normalize_text(value: str) -> str:
@@ -344,7 +347,7 @@ def feed_head(header: FeedHeader, tzids: Iterable[str], years: tuple[int, int]) 
     """
     name = escape_text(header.name)
     description = escape_text(header.description)
-    lines = (
+    lines: tuple[str, ...] = (
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:" + PRODID,
@@ -358,10 +361,19 @@ def feed_head(header: FeedHeader, tzids: Iterable[str], years: tuple[int, int]) 
         "REFRESH-INTERVAL;VALUE=DURATION:" + REFRESH,
         "X-PUBLISHED-TTL:" + REFRESH,
     )
+    if header.source:
+        lines += ("SOURCE;VALUE=URI:" + _uri(header.source),)
+    if header.url:
+        lines += ("URL:" + _uri(header.url),)
     zones = sorted(tzids) or [header.timezone]
     return b"".join(
         [*(fold(line) + CRLF for line in lines), *(vtimezone_block(z, *years) for z in zones)]
     )
+
+
+def _uri(value: str) -> str:
+    # Validated already (`--base-url`); a URI value is never escaped, so no break may pass.
+    return _CTL_OR_TAB.sub("", value)
 
 
 def year_range(events: Iterable[Event], first: date, last: date) -> tuple[int, int]:

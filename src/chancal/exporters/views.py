@@ -74,19 +74,19 @@ def kind_codes(events: Iterable[Event]) -> dict[str, str]:
     return codes
 
 
-def _kind_label(kind: str) -> str:
+def kind_label(kind: str) -> str:
     return kind.replace("_", " ")
 
 
 @dataclass(frozen=True, slots=True)
-class _Weeks:
-    """The Monday-based weeks that cover the planning year."""
+class Weeks:
+    """The weeks that cover the planning year, from Monday or a manager's first working day."""
 
     first: date
     count: int
 
     @classmethod
-    def of(cls, plan: Plan, start: int = 0) -> _Weeks:
+    def of(cls, plan: Plan, start: int = 0) -> Weeks:
         """Weeks starting on weekday `start` (Monday 0), from the one holding the first day."""
         first = plan.year_start - timedelta(days=(plan.year_start.weekday() - start) % 7)
         count = math.ceil((plan.year_end - first).days / 7)
@@ -106,7 +106,7 @@ class _Weeks:
 _SHRINK_LABEL_TO = 18  # names may shrink this far before the year wraps into more blocks
 
 
-def _layout(weeks: _Weeks, width: int, cell: int, label: int, min_label: int) -> tuple[int, int]:
+def _layout(weeks: Weeks, width: int, cell: int, label: int, min_label: int) -> tuple[int, int]:
     """Choose the label width and weeks per block: the whole year, halves, or quarters."""
     for parts in (1, 2, 4):
         per_block = math.ceil(weeks.count / parts)
@@ -117,7 +117,7 @@ def _layout(weeks: _Weeks, width: int, cell: int, label: int, min_label: int) ->
     return max(min_label, width - 1 - cell * per_block), per_block
 
 
-def _month_header(weeks: _Weeks, block: range, cell: int, label: int) -> Text:
+def _month_header(weeks: Weeks, block: range, cell: int, label: int) -> Text:
     """Month names above the week where each month starts."""
     chars = [" "] * (cell * len(block))
     for n, i in enumerate(block):
@@ -156,6 +156,38 @@ def _title(plan: Plan) -> Text:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    """One partner's week in the year grid: its first event's letter and purpose, and all of it."""
+
+    code: str
+    purpose: Purpose
+    events: tuple[Event, ...]  # in day order, then key
+
+    @property
+    def more(self) -> bool:
+        """Whether the week holds more than one event (shown as `MORE`)."""
+        return len(self.events) > 1
+
+
+def grid_cells(
+    plan: Plan, weeks: Weeks, codes: Mapping[str, str]
+) -> dict[tuple[str, int], GridCell]:
+    """The year grid's cells by (partner id, week index): the terminal grid's and the site's."""
+    cells: dict[tuple[str, int], GridCell] = {}
+    for pid, events in _partner_events(plan).items():
+        by_week: defaultdict[int, list[Event]] = defaultdict(list)
+        for e in events:
+            i = weeks.index(e.day)
+            if i is not None:
+                by_week[i].append(e)
+        for i, week in by_week.items():
+            week.sort(key=lambda e: (e.day, e.key))
+            first = week[0]
+            cells[pid, i] = GridCell(codes[first.kind], first.purpose, tuple(week))
+    return cells
+
+
 @dataclass(slots=True)
 class YearGrid:
     """Partners (grouped by manager) against the weeks of the year; one letter per touchpoint."""
@@ -172,7 +204,7 @@ class YearGrid:
 
     def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         plan = self.plan
-        weeks = _Weeks.of(plan)
+        weeks = Weeks.of(plan)
         names = [Text(p.name).cell_len + 3 for p in plan.partners]
         label = min(self.max_label, max([14, *names]))
         label, per_block = _layout(weeks, options.max_width, 2, label, 10)
@@ -192,19 +224,11 @@ class YearGrid:
         yield Text()
         yield from self.legend(options.max_width)
 
-    def _cells(self, weeks: _Weeks) -> dict[tuple[str, int], tuple[str, str]]:
-        cells: dict[tuple[str, int], tuple[str, str]] = {}
-        for pid, events in _partner_events(self.plan).items():
-            by_week: defaultdict[int, list[Event]] = defaultdict(list)
-            for e in events:
-                i = weeks.index(e.day)
-                if i is not None:
-                    by_week[i].append(e)
-            for i, week in by_week.items():
-                first = min(week, key=lambda e: (e.day, e.key))
-                more = MORE if len(week) > 1 else " "
-                cells[pid, i] = (self.codes[first.kind] + more, PURPOSE_STYLE[first.purpose])
-        return cells
+    def _cells(self, weeks: Weeks) -> dict[tuple[str, int], tuple[str, str]]:
+        return {
+            at: (cell.code + (MORE if cell.more else " "), PURPOSE_STYLE[cell.purpose])
+            for at, cell in grid_cells(self.plan, weeks, self.codes).items()
+        }
 
     def legend(self, width: int) -> Iterator[Text]:
         """Which letter is which kind, grouped by purpose, flowed into lines of `width`."""
@@ -217,7 +241,7 @@ class YearGrid:
             )
             if kinds:
                 entries = [
-                    Text.assemble((self.codes[k], PURPOSE_STYLE[purpose]), f" {_kind_label(k)}")
+                    Text.assemble((self.codes[k], PURPOSE_STYLE[purpose]), f" {kind_label(k)}")
                     for k in kinds
                 ]
                 head = Text.assemble((f"{purpose}:", PURPOSE_STYLE[purpose]))
@@ -267,7 +291,7 @@ class ManagerLoad:
         """Weekly load per manager id, in each manager's own working weeks (indexed from the
         one holding the year's first day), counted by the manager's dates as capacity is."""
         managers = {m.id: m for m in self.plan.managers}
-        weeks_of = {m.id: _Weeks.of(self.plan, m.week_start) for m in self.plan.managers}
+        weeks_of = {m.id: Weeks.of(self.plan, m.week_start) for m in self.plan.managers}
         loads: dict[str, dict[int, _Load]] = {m.id: {} for m in self.plan.managers}
         for e in self.plan.events:
             if e.manager_id not in loads or e.status == "CANCELLED":
@@ -308,7 +332,7 @@ class ManagerLoad:
 
     def _lines(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         plan = self.plan
-        weeks = _Weeks.of(plan)
+        weeks = Weeks.of(plan)
         label, per_block = _layout(weeks, options.max_width, 1, 11, 10)
         loads = self.loads()
         yield _title(plan)
@@ -321,7 +345,7 @@ class ManagerLoad:
         )
         for m in plan.managers:
             load = loads[m.id]
-            weeks = _Weeks.of(plan, m.week_start)  # the manager's own working weeks
+            weeks = Weeks.of(plan, m.week_start)  # the manager's own working weeks
             yield Text()
             yield Text.assemble(
                 (m.name, "bold"),
@@ -373,7 +397,7 @@ class ManagerLoad:
             return EMPTY, "dim"
         return str(min(load.travel_days, 9)), "magenta"
 
-    def _summary(self, m: ManagerInfo, load: Mapping[int, _Load], weeks: _Weeks) -> Iterator[Text]:
+    def _summary(self, m: ManagerInfo, load: Mapping[int, _Load], weeks: Weeks) -> Iterator[Text]:
         total = _Load(
             sum(x.meetings for x in load.values()),
             sum(x.hours for x in load.values()),

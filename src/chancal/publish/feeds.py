@@ -1,8 +1,11 @@
 """Which ICS feeds a plan publishes, where they go, and writing them all or nothing.
 
 Feeds: `partners/<id>.ics` (what one partner sees), `managers/<id>.ics` (what
-one manager runs) and `all.ics`, and CSV tables beside all.ics and partners'
-feeds. They are rendered here and written all or nothing by
+one manager runs) and `all.ics`, CSV tables beside all.ics and partners'
+feeds, and the static site: `index.html`, `site.css` and a page beside each
+partner's and manager's feed (`partners/<id>.html`). Where each goes is
+`chancal.publish.addresses.stem` (private paths with `--private`). They are
+rendered here and written all or nothing by
 `chancal.publish.files`: a failed run leaves an existing folder exactly as it
 was, and feeds already on disk with the same bytes are not rewritten.
 """
@@ -17,7 +20,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
-from hashlib import sha256
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -31,42 +33,43 @@ from chancal.exporters.ics import (
     used_tzids,
     year_range,
 )
+from chancal.exporters.site import Links, Site, stylesheet
 from chancal.plan import ALL_FEED, Event, Plan, audience, feed_name
 from chancal.publish import files, transaction
+from chancal.publish.addresses import INDEX, STYLESHEET, Owner, stem
+from chancal.publish.addresses import safe_name as safe_name  # where it lived first
 from chancal.publish.spool import Progress, feed_parts, write_events
 from chancal.publish.transaction import Move
+from chancal.scores import HealthReport
 from chancal.suggest import did_you_mean
 
 FeedKind = Literal["all", "partner", "manager"]
 
-# Device names Windows reserves in any folder, with any extension ("con.ics" too).
-_RESERVED = frozenset(
-    ["con", "prn", "aux", "nul"]
-    + [f"com{i}" for i in range(10)]
-    + [f"lpt{i}" for i in range(10)]
-    + ["com¹", "com²", "com³", "lpt¹", "lpt²", "lpt³"]
-)
-_MAX_STEM = 120  # bytes; leaves room for ".ics", temp suffixes and long --out paths
+FileFormat = Literal["ics", "csv", "html", "css"]
 
 
 @dataclass(frozen=True, slots=True)
 class Feed:
-    """One calendar file to publish."""
+    """One file to publish: a calendar feed, a table, a page or the site's stylesheet."""
 
     path: str  # relative, '/'-separated, made only of safe names
     kind: FeedKind
-    owner: str | None  # the partner or manager id; None for all.ics
+    owner: str | None  # the partner or manager id; None for all.ics, index.html, site.css
     header: FeedHeader
-    format: Literal["ics", "csv"] = "ics"
+    format: FileFormat = "ics"
 
 
 @dataclass(frozen=True, slots=True)
 class Formats:
-    """What a run writes: the ICS feeds, the CSV tables, or both."""
+    """What a run writes (ICS feeds, CSV tables, the site) and where it will be found."""
 
     ics: bool = True
     csv: bool = False
     bom: bool = False  # a UTF-8 byte-order mark at the start of each CSV table
+    html: bool = False  # the static site: index.html, site.css, a page per partner and manager
+    base_url: str | None = None  # where --out is published (ending in '/'): absolute links
+    # With a secret: every owner's files at private/<token>/ (`addresses.stem`).
+    secret: bytes | None = field(default=None, repr=False)
 
 
 ICS_ONLY = Formats()
@@ -84,30 +87,6 @@ class Written:
         """Return (files, events) written for feeds of `kind` in format `form`."""
         chosen = [n for feed, n in self.feeds if feed.kind == kind and feed.format == form]
         return len(chosen), sum(chosen)
-
-
-def safe_name(identifier: str) -> str:
-    """Return a file-name stem for `identifier` that is valid on every file system.
-
-    Distinct ids give distinct stems, also on case-insensitive systems: only
-    lower-case letters, digits, '-' and '_' are kept; every other character
-    (upper-case letters, '.', '/', '~', ...) becomes `~` and its UTF-8 bytes in
-    hex. A Windows device name gets a trailing '~', which encoding never
-    produces. Stems too long for a file system are cut and completed with a
-    hash of the whole id.
-    """
-    stem = "".join(
-        c
-        if c in files.NAME_CHARS
-        else "".join(f"~{b:02x}" for b in c.encode("utf-8", "surrogatepass"))
-        for c in identifier
-    )
-    if not stem or stem in _RESERVED:
-        stem += "~"
-    if len(stem) > _MAX_STEM:
-        digest = sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        stem = stem[: _MAX_STEM - 18].rstrip("~0123456789abcdef") + "~~" + digest
-    return stem
 
 
 def period_text(start: date, end: date) -> str:
@@ -131,8 +110,14 @@ def select_feeds(
     plan: Plan,
     partners: Sequence[str] | None = None,
     managers: Sequence[str] | None = None,
+    formats: Formats = ICS_ONLY,
 ) -> list[Feed]:
-    """List the feeds to write: all of them, or only the partners and managers asked for."""
+    """List the feeds to write: all of them, or only the partners and managers asked for.
+
+    Paths follow `addresses.stem` (private ones when `formats` holds a secret).
+    With a base URL each feed names itself (RFC 7986 SOURCE) and its page (URL:
+    the page when the site is published too, else the feed itself).
+    """
     known_partners = {p.id: p for p in plan.partners}
     known_managers = {m.id: m for m in plan.managers}
     for asked, known, what in (
@@ -149,7 +134,7 @@ def select_feeds(
     if everything:
         feeds.append(
             Feed(
-                "all.ics",
+                stem("all", plan.program_id, formats.secret) + ".ics",
                 "all",
                 None,
                 FeedHeader(
@@ -164,7 +149,7 @@ def select_feeds(
         partner = known_partners[ident]
         feeds.append(
             Feed(
-                f"partners/{safe_name(ident)}.ics",
+                stem("partner", ident, formats.secret) + ".ics",
                 "partner",
                 ident,
                 FeedHeader(
@@ -180,7 +165,7 @@ def select_feeds(
         manager = known_managers[ident]
         feeds.append(
             Feed(
-                f"managers/{safe_name(ident)}.ics",
+                stem("manager", ident, formats.secret) + ".ics",
                 "manager",
                 ident,
                 FeedHeader(
@@ -190,7 +175,17 @@ def select_feeds(
                 ),
             )
         )
+    if formats.base_url is not None:
+        feeds = [_located(feed, formats.base_url, formats.html) for feed in feeds]
     return feeds
+
+
+def _located(feed: Feed, base_url: str, site: bool) -> Feed:
+    """The feed with its own URL (SOURCE) and its page's (URL) in its header."""
+    source = base_url + feed.path
+    page = INDEX if feed.kind == "all" else feed.path.removesuffix(".ics") + ".html"
+    url = base_url + page if site else source
+    return replace(feed, header=replace(feed.header, source=source, url=url))
 
 
 def router(plan: Plan, feeds: Sequence[Feed]) -> Callable[[Event], Sequence[int]]:
@@ -225,9 +220,14 @@ class _Routed:
     all_is_spool: bool
 
 
-def _prepare(plan: Plan, partners: Sequence[str] | None, managers: Sequence[str] | None) -> _Routed:
+def _prepare(
+    plan: Plan,
+    partners: Sequence[str] | None,
+    managers: Sequence[str] | None,
+    formats: Formats,
+) -> _Routed:
     """Select the feeds, order the events and route them."""
-    feeds = select_feeds(plan, partners, managers)
+    feeds = select_feeds(plan, partners, managers, formats)
     ordered = feed_order(plan.events)
     route = router(plan, feeds)
     all_is_spool = bool(feeds) and feeds[0].kind == "all"
@@ -245,19 +245,21 @@ def write_feeds(
     managers: Sequence[str] | None = None,
     progress: Progress | None = None,
     formats: Formats = ICS_ONLY,
+    report: HealthReport | None = None,
     lock: Move | None = None,
 ) -> Written:
     """Write the selected feeds (in `formats`) under `out`, and `lock` with them, as one commit.
 
-    `lock` is a lock file already staged beside its target: it is renamed into
-    place with the feeds, and the commit's journal then lives beside it, so
-    that opening the program completes a commit that stopped half-way (see
-    `chancal.publish.transaction`). A failure the user can fix (permissions, a
-    full disk, a file where a folder must be) is a UsageError naming the path;
-    every file is then as it was.
+    With `formats.html`, the site's pages too (each partner's with its
+    scorecard from `report`). `lock` is a lock file already staged beside its
+    target: it is renamed into place with the feeds, and the commit's journal
+    then lives beside it, so that opening the program completes a commit that
+    stopped half-way (see `chancal.publish.transaction`). A failure the user
+    can fix (permissions, a full disk, a file where a folder must be) is a
+    UsageError naming the path; every file is then as it was.
     """
     try:
-        return _write_feeds(plan, out, stamp, partners, managers, progress, formats, lock)
+        return _write_feeds(plan, out, stamp, partners, managers, progress, formats, report, lock)
     except OSError as exc:
         raise UsageError(_cannot_write(exc, out)) from None
 
@@ -276,11 +278,11 @@ def _write_feeds(
     managers: Sequence[str] | None,
     progress: Progress | None,
     formats: Formats,
+    report: HealthReport | None,
     lock: Move | None,
 ) -> Written:
-    routed = _prepare(plan, partners, managers)
-    tables = _tables(routed.feeds) if formats.csv else []
-    feeds = (routed.feeds if formats.ics else []) + [table for _, table in tables]
+    routed = _prepare(plan, partners, managers, formats)
+    feeds, tables, pages = _files(routed, formats)
     paths = [feed.path for feed in feeds]
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
@@ -316,7 +318,10 @@ def _write_feeds(
                 changed.insert(0, 0)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(staging / ".spool")
-        more = _emit_tables(routed, tables, len(feeds) - len(tables), emit, formats.bom)
+        first = len(feeds) - len(tables) - len(pages)
+        more = _emit_tables(routed, tables, first, emit, formats.bom)
+        counts, changed = counts + more[0], changed + more[1]
+        more = _emit_pages(routed, pages, first + len(tables), emit, _site(plan, formats, report))
         counts, changed = counts + more[0], changed + more[1]
         moves = [Move(str(staging / paths[i]), targets[i], str(parked / paths[i])) for i in changed]
         leftovers = [str(staging)]
@@ -341,6 +346,7 @@ def stale_feeds(
     partners: Sequence[str] | None = None,
     managers: Sequence[str] | None = None,
     formats: Formats = ICS_ONLY,
+    report: HealthReport | None = None,
 ) -> list[str]:
     """List the feeds under `out` (relative paths) that a write would create or change.
 
@@ -348,9 +354,8 @@ def stale_feeds(
     and compared byte for byte with the file on disk; only the spool (all.ics's
     bytes) goes to a scratch file outside `out`. Nothing under `out` is touched.
     """
-    routed = _prepare(plan, partners, managers)
-    tables = _tables(routed.feeds) if formats.csv else []
-    feeds = (routed.feeds if formats.ics else []) + [table for _, table in tables]
+    routed = _prepare(plan, partners, managers, formats)
+    feeds, tables, pages = _files(routed, formats)
     paths = [feed.path for feed in feeds]
     root = out.resolve()
     targets = files.targets_of(root, paths)
@@ -365,8 +370,105 @@ def stale_feeds(
             _, stale = _stage(routed, spool, emit, stamp, None)
             if routed.all_is_spool and not files.same_file(spool, targets[0]):
                 stale.insert(0, 0)
-    stale += _emit_tables(routed, tables, len(feeds) - len(tables), emit, formats.bom)[1]
+    first = len(feeds) - len(tables) - len(pages)
+    stale += _emit_tables(routed, tables, first, emit, formats.bom)[1]
+    site = _site(plan, formats, report)
+    stale += _emit_pages(routed, pages, first + len(tables), emit, site)[1]
     return [feeds[i].path for i in stale]
+
+
+def _files(
+    routed: _Routed, formats: Formats
+) -> tuple[list[Feed], list[tuple[int, Feed]], list[tuple[int, Feed]]]:
+    """Every file of the run in writing order (feeds, tables, pages), and the tables and pages
+    each with the index of the feed it shows."""
+    tables = _tables(routed.feeds) if formats.csv else []
+    pages = _pages(routed.feeds) if formats.html else []
+    feeds = (routed.feeds if formats.ics else []) + [t for _, t in tables] + [p for _, p in pages]
+    return feeds, tables, pages
+
+
+def _pages(feeds: Sequence[Feed]) -> list[tuple[int, Feed]]:
+    """The site: site.css (every page needs it, also with --partner), index.html with
+    all.ics, and a page beside each other feed; each with the index of the feed it shows."""
+    pages = []
+    for index, feed in enumerate(feeds):
+        if index == 0:
+            pages.append(
+                (index, replace(feed, path=STYLESHEET, kind="all", owner=None, format="css"))
+            )
+        if feed.kind == "all":
+            pages.append((index, replace(feed, path=INDEX, format="html")))
+        else:
+            page = feed.path.removesuffix(".ics") + ".html"
+            pages.append((index, replace(feed, path=page, format="html")))
+    return pages
+
+
+def _site(plan: Plan, formats: Formats, report: HealthReport | None) -> Site:
+    """The site's map of paths (every owner's, whatever this run writes) and its scores."""
+    secret = formats.secret
+    owners: list[tuple[Owner, str]] = [("partner", p.id) for p in plan.partners]
+    owners += [("manager", m.id) for m in plan.managers]
+    stems = {(kind, ident): stem(kind, ident, secret) for kind, ident in owners}
+    if secret is None:  # a private site's whole feed is listed nowhere
+        stems["all", ""] = stem("all", plan.program_id)
+    links = Links(
+        pages={owner: path + ".html" for owner, path in stems.items() if owner[0] != "all"},
+        feeds={owner: path + ".ics" for owner, path in stems.items()} if formats.ics else {},
+        tables=(
+            {owner: path + ".csv" for owner, path in stems.items() if owner[0] != "manager"}
+            if formats.csv
+            else {}
+        ),
+        base_url=formats.base_url,
+        private=secret is not None,
+        index=INDEX,
+        stylesheet=STYLESHEET,
+    )
+    scores = {score.partner.id: score for score in report.partners} if report else {}
+    return Site(plan, links, scores)
+
+
+def _emit_pages(
+    routed: _Routed,
+    pages: Sequence[tuple[int, Feed]],
+    first: int,
+    emit: Callable[[int, Callable[[], Iterator[bytes]]], bool],
+    site: Site,
+) -> tuple[list[int], list[int]]:
+    """`emit` each page (as `first`+n); a partner's or manager's agenda holds exactly the
+    events of its ICS feed. Returns events per page and the pages changed."""
+    rows = _rows(routed, {index for index, page in pages if page.kind != "all"})
+    counts, changed = [], []
+    for n, (index, page) in enumerate(pages):
+        events = rows.get(index, [])
+        if page.format == "css":
+            render: Callable[[], bytes] = stylesheet
+        elif page.kind == "all":
+            render, events = site.index, routed.ordered
+        elif page.kind == "partner":
+            render = partial(site.partner, page.owner or "", events)
+        else:
+            render = partial(site.manager, page.owner or "", events)
+        if emit(first + n, _chunks(render)):
+            changed.append(first + n)
+        counts.append(0 if page.format == "css" else len(events))
+    return counts, changed
+
+
+def _chunks(render: Callable[[], bytes]) -> Callable[[], Iterator[bytes]]:
+    return lambda: iter((render(),))
+
+
+def _rows(routed: _Routed, indexes: set[int]) -> dict[int, list[Event]]:
+    """The events routed to each of the feeds at `indexes`, in feed order, withdrawn copies too."""
+    rows: dict[int, list[Event]] = {index: [] for index in indexes}
+    for ev in routed.ordered if rows else ():
+        for index in routed.route(ev):
+            if index in rows:
+                rows[index].append(ev)
+    return rows
 
 
 def _tables(feeds: Sequence[Feed]) -> list[tuple[int, Feed]]:
@@ -389,11 +491,7 @@ def _emit_tables(
 
     Withdrawn copies included, in feed order. Returns rows per table and the tables changed.
     """
-    rows: dict[int, list[Event]] = {index: [] for index, _ in tables}
-    for ev in routed.ordered if tables else ():
-        for index in routed.route(ev):
-            if index in rows:
-                rows[index].append(ev)
+    rows = _rows(routed, {index for index, _ in tables})
     changed = []
     for n, (index, _) in enumerate(tables):
         if emit(first + n, (csv_table(rows[index], bom=bom),).__iter__):

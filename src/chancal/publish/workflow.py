@@ -20,12 +20,20 @@ from pathlib import Path
 
 from chancal import planner
 from chancal.errors import ChancalError, ConfigError, Problem, UsageError
+from chancal.health import check_health
 from chancal.limits import max_lock_bytes, read_capped
 from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
 from chancal.publish import transaction
+
+# Re-exported for the CLI, which reaches publishing only through here.
+from chancal.publish.addresses import SECRET_VARIABLE as SECRET_VARIABLE
+from chancal.publish.addresses import Owner, address_book
+from chancal.publish.addresses import feed_secret as feed_secret
+from chancal.publish.addresses import parse_base_url as parse_base_url
+from chancal.publish.addresses import public_leftovers as public_leftovers
 from chancal.publish.feeds import ICS_ONLY, Written, stale_feeds, write_feeds
 from chancal.publish.feeds import (
     Formats as Formats,  # for the CLI, which reaches publishing only through here
@@ -35,6 +43,7 @@ from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, YEARS, Lock, dump_chunks
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
 from chancal.publish.spool import Progress
+from chancal.scores import HealthReport
 from chancal.verify import Break, verify
 
 
@@ -206,6 +215,7 @@ def write(
             progress=progress,
             formats=formats,
             lock=None if staged is None else _lock_move(staged, program.lock_path),
+            report=scores(published) if formats.html else None,
         )
     finally:
         if staged is not None:
@@ -232,10 +242,40 @@ def out_of_date(
     if out.is_dir():
         plan = published.reconciled.plan
         found = stale_feeds(
-            plan, out, stamp=stamp, partners=partners, managers=managers, formats=formats
+            plan,
+            out,
+            stamp=stamp,
+            partners=partners,
+            managers=managers,
+            formats=formats,
+            report=scores(published) if formats.html else None,
         )
         stale += [out / path for path in found]
     return stale
+
+
+def scores(published: Published) -> HealthReport:
+    """The health check of the year as planned, as `chancal check` scores it (for the site)."""
+    config = published.program.config
+    return check_health(
+        published.plan, config.program.health, strategy_gap=config.program.strategy_gap
+    )
+
+
+def address_list(published: Published, formats: Formats) -> bytes:
+    """Where `write` puts every partner's, manager's and the program's files, as CSV."""
+    plan = published.reconciled.plan
+    owners: list[tuple[Owner, str, str]] = [("all", plan.program_id, plan.program_name)]
+    owners += [("partner", p.id, p.name) for p in plan.partners]
+    owners += [("manager", m.id, m.name) for m in plan.managers]
+    return address_book(
+        owners,
+        secret=formats.secret,
+        base_url=formats.base_url,
+        page=formats.html,
+        feed=formats.ics,
+        table=formats.csv,
+    )
 
 
 def lock_path_for(program: Path, program_id: str) -> Path:
