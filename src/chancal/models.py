@@ -29,6 +29,7 @@ from pydantic import (
 
 from chancal.durations import DURATION_PATTERN, format_duration, parse_duration
 from chancal.kinds import Mode, Purpose
+from chancal.models_publish import PublishSettings
 from chancal.rrules import check as check_rrule
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -688,3 +689,4 @@ class Config(Model):
     managers: tuple[Manager, ...] = Field(min_length=1)
     tiers: tuple[Tier, ...] = Field(min_length=1)
     partners: tuple[Partner, ...] = ()
+    publish: PublishSettings = PublishSettings()
