@@ -318,15 +318,6 @@ def test_a_wrong_password_is_one_line_and_exit_2(
     assert "Traceback" not in err
 
 
-def test_an_unreachable_server_is_one_line_and_exit_2(program: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/alice/"
-    code, _, err = push(program, url)
-    assert code == 2
-    assert err.count("\n") == 1, err
-    assert "cannot reach the CalDAV server" in err and "Traceback" not in err
-    assert not (program.parent / "chancal.lock").exists()
-
-
 def test_a_run_cut_short_exits_1_and_the_next_run_finishes(
     radicale: Server, program: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
