@@ -115,9 +115,7 @@ class Radicale:
         return text.count(f"{method} request for")
 
     def _call(self, path: str, method: str, body: str = "", depth: str | None = None) -> str:
-        request = urllib.request.Request(
-            self.url + path, data=body.encode() or None, method=method
-        )
+        request = urllib.request.Request(self.url + path, data=body.encode() or None, method=method)
         if method == "PUT":
             request.add_header("Content-Type", "text/calendar; charset=utf-8")
         token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 STATE_FORMAT = 1
 SAVE_EVERY = 200  # writes between two saves of the state (each save rewrites the file)
 
-Action = Literal["create", "update", "delete", "conflict", "adopt"]
+Action = Literal["create", "update", "delete", "conflict", "adopt", "kept"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,7 @@ class Outcome:
     deleted: int = 0
     unchanged: int = 0
     conflicts: list[str] = field(default_factory=list)  # UIDs changed on the server, kept
+    kept: int = 0  # changed or deleted on the server, and chancal has nothing new for them
     dry_run: bool = False
     url: str = ""  # the server's base URL
 
@@ -101,13 +102,15 @@ class Outcome:
         text = f"{self.url}: {', '.join(parts)} event(s)"
         if self.calendars_created:
             text += f"; {verb}create {len(self.calendars_created)} calendar(s)"
+        if self.kept:
+            text += f"; {self.kept} event(s) changed or deleted on the server kept as they are"
         return text
 
     def conflict_text(self) -> str:
         shown = ", ".join(self.conflicts[:5]) + (" ..." if len(self.conflicts) > 5 else "")
         return (
-            f"{len(self.conflicts)} event(s) were changed on the server since chancal "
-            f"published them and were kept: {shown}; pass --force to overwrite them"
+            f"{len(self.conflicts)} event(s) were changed or deleted on the server since "
+            f"chancal published them and were kept: {shown}; pass --force to overwrite them"
         )
 
 
@@ -293,14 +296,21 @@ def push(
     total = sum(len(c.events) for c in calendars)
     done = saved = 0
     try:
-        for calendar in calendars:
-            listing = server.listing(calendar.url)
+        # Every calendar is listed before anything is written, so a mapped one that is
+        # missing stops the run with the server as it was.
+        listings = [server.listing(calendar.url) for calendar in calendars]
+        for calendar, listing in zip(calendars, listings, strict=True):
+            if listing is None and calendar.mapped:
+                raise UsageError(
+                    f"the calendar {calendar.url} (publish.caldav.calendars) does not exist "
+                    "on the server; create it there or fix its address"
+                )
+        for calendar, listing in zip(calendars, listings, strict=True):
             if listing is None:
-                if calendar.mapped:
-                    raise UsageError(
-                        f"the calendar {calendar.url} (publish.caldav.calendars) does not exist "
-                        "on the server; create it there or fix its address"
-                    )
+                # A calendar deleted on the server starts afresh: nothing in it is kept.
+                prefix = path_key(calendar.url)
+                for gone in [k for k in state if k.startswith(prefix)]:
+                    del state[gone]
                 outcome.calendars_created.append(calendar.url)
                 if not dry_run:
                     _make_calendar(server, calendar)
@@ -361,15 +371,20 @@ def _sync_event(
     digest = sha256(body).hexdigest()
     known = state.get(key)
     on_server = listing.get(key)
+    news = known is None or known.get("digest") != digest  # differs from what chancal sent
     if on_server is None:
+        # Not there: new, or deleted on the server by someone (chancal had put it there).
+        # A deletion is kept like an edit; a cancellation it anticipated is no conflict.
         action: Action = "create"
+        if known is not None and not force:
+            action = "conflict" if news and ev.status != "CANCELLED" else "kept"
     elif known is not None and known.get("etag") == on_server:
-        if known.get("digest") == digest:
+        if not news:
             outcome.unchanged += 1
             return
         action = "update"
-    elif known is not None:
-        action = "update" if force else "conflict"
+    elif known is not None:  # changed on the server: kept, reported only if chancal has news
+        action = "update" if force else "conflict" if news else "kept"
     else:  # on the server but not in the state (a lost state file): compare versions
         status, _, text = server.request(url, "GET")
         mine = (ev.sequence, _stamp_text(body))
@@ -382,6 +397,9 @@ def _sync_event(
             action = "conflict"
     if action == "conflict":
         outcome.conflicts.append(ev.uid)
+        return
+    if action == "kept":
+        outcome.kept += 1
         return
     if action == "adopt":
         state[key] = {"etag": on_server or "", "digest": digest}
