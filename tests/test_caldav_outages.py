@@ -172,7 +172,7 @@ def test_an_edit_between_listing_and_put_is_a_412_and_kept(
     front.before_put = edit
     code, _, err = push(program, front.url)
     assert code == 1
-    assert edited and edited[0] in err and "changed on the server" in err
+    assert edited and edited[0] in err and "changed or deleted on the server" in err
     assert "pass --force" in err
     calendar = "manager-alex"  # the first calendar pushed, so the first PUT is there
     assert radicale.calendar(calendar)[edited[0]].count("SUMMARY:Edited by hand") == 1
