@@ -12,9 +12,9 @@ answers a method with a redirect.
 from __future__ import annotations
 
 import base64
-import re
 import http.client
 import http.server
+import re
 import socket
 import subprocess
 import sys
@@ -186,7 +186,7 @@ class Front:
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
             def handle_any(self) -> None:

@@ -23,6 +23,7 @@ pytest.importorskip("caldav")
 ROOT = Path(__file__).parent.parent
 STARTER = ROOT / "src" / "chancal" / "templates" / "partners.yaml"
 CALENDARS = ("partner-northwind", "manager-alex")
+TIMES = ("--today", "2027-01-04", "--stamp", "2027-01-01T00:00:00Z")
 
 
 @pytest.fixture
@@ -54,8 +55,7 @@ def program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def push(program: Path, url: str, *extra: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(
         app,
-        ["publish", str(program), "--caldav", url, "--today", "2027-01-04"]
-        + ["--stamp", "2027-01-01T00:00:00Z", *extra],
+        ["publish", str(program), "--caldav", url, *TIMES, *extra],
     )
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.stderr

@@ -63,8 +63,15 @@ def with_publish(program: Path, section: dict[str, object]) -> None:
 def run(program: Path, *extra: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(
         app,
-        ["publish", str(program), "--today", "2027-01-04", "--stamp", "2027-01-01T00:00:00Z"]
-        + list(extra),
+        [
+            "publish",
+            str(program),
+            "--today",
+            "2027-01-04",
+            "--stamp",
+            "2027-01-01T00:00:00Z",
+            *extra,
+        ],
     )
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.stderr
@@ -324,11 +331,11 @@ def test_the_api_refuses_what_the_cli_refuses(
 
     _, front = server
     loaded = api.load(program)
-    when = {"today": date(2027, 1, 4), "stamp": datetime(2027, 1, 4, tzinfo=UTC)}
+    today, stamp = date(2027, 1, 4), datetime(2027, 1, 4, tzinfo=UTC)
     with pytest.raises(UsageError, match="did you mean 'northwind'"):
-        api.push_caldav(loaded, front.url, partners=["northwnd"], **when)  # type: ignore[arg-type]
-    with pytest.raises(UsageError, match="pass --caldav URL or set publish.caldav.url"):
-        api.push_caldav(loaded, **when)  # type: ignore[arg-type]
+        api.push_caldav(loaded, front.url, partners=["northwnd"], today=today, stamp=stamp)
+    with pytest.raises(UsageError, match=r"pass --caldav URL or set publish\.caldav\.url"):
+        api.push_caldav(loaded, today=today, stamp=stamp)
     assert sum(front.counts.values()) == 0
-    dry = api.push_caldav(loaded, front.url, dry_run=True, **when)  # type: ignore[arg-type]
+    dry = api.push_caldav(loaded, front.url, dry_run=True, today=today, stamp=stamp)
     assert dry.created > 0 and front.writes() == 0
