@@ -2,13 +2,15 @@
 
 One calendar collection per partner and per manager under the URL given
 (`partner-<id>/`, `manager-<id>/`, made with MKCALENDAR when missing, named
-as the feeds are). Each event is one resource, `<uid>.ics`, holding a
+as the feeds are), or the existing calendar the program's
+`publish.caldav.calendars` maps an id to (never made: it must exist). Each event is one resource, `<uid>.ics`, holding a
 VCALENDAR with the event and the VTIMEZONE its times need, rendered by the
 same pure writer as the feeds (`chancal.exporters.ics`).
 
 Writes are conditional: `If-None-Match: *` for a new event, `If-Match` with
-the ETag last seen for an update, so an event someone changed on the
-server is reported and kept unless `force`. SEQUENCE is chancal's own (the
+the ETag last seen for an update, so an event someone changed or deleted
+on the server is kept unless `force` (reported as a conflict once chancal
+has a new version of it; until then there is nothing to overwrite). SEQUENCE is chancal's own (the
 lock's); the caldav client's habit of raising it is bypassed by PUTting
 raw bytes. A small state file beside the lock records, per resource, the
 ETag the server gave and a digest of the bytes sent: an unchanged event
