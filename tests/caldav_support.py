@@ -5,7 +5,8 @@ its storage in a temporary folder; it can be killed and started again on the
 same folder. `Front` is a small reverse proxy on 127.0.0.1 in front of it:
 chancal talks to the front, which counts each request Radicale answered and,
 when told, kills Radicale just before forwarding the N-th PUT (answering that
-PUT as a dead backend does: 502 from a gateway, or a dropped connection), or
+PUT as a dead backend does: 502 from a gateway, or a dropped connection) or
+just after Radicale stored it (its answer lost on the way), or
 answers a method with a redirect.
 """
 
@@ -167,7 +168,7 @@ class Radicale:
         return found[1]
 
 
-Answer = Literal["502", "drop"]
+Answer = Literal["502", "drop", "lost"]
 
 
 class Front:
@@ -177,6 +178,8 @@ class Front:
         self.backend = backend
         self.counts: Counter[str] = Counter()  # requests Radicale answered, by method
         self.kill_at_put: int | None = None  # kill Radicale before forwarding this PUT (1-based)
+        # 502: a gateway's answer; drop: the connection closes unanswered; lost: the PUT
+        # reaches Radicale, which dies before its answer gets back.
         self.dead_answer: Answer = "502"
         self.redirect: dict[str, str] = {}  # method -> Location answered with 302
         self.before_put: Callable[[str], None] | None = None  # runs once, with the PUT's path
@@ -222,7 +225,9 @@ class Front:
             if self.before_put is not None:
                 hook, self.before_put = self.before_put, None
                 hook(handler.path)
-            if self.kill_at_put is not None and self._puts >= self.kill_at_put:
+            if self.kill_at_put is not None and self._puts > self.kill_at_put:
+                self.backend.kill()  # and so are the later ones, while it is down
+            elif self._puts == self.kill_at_put and self.dead_answer != "lost":
                 self.backend.kill()
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP}
         connection = http.client.HTTPConnection("127.0.0.1", self.backend.port, timeout=30)
@@ -239,6 +244,10 @@ class Front:
         finally:
             connection.close()
         self.counts[method] += 1
+        if method == "PUT" and self._puts == self.kill_at_put and self.dead_answer == "lost":
+            self.backend.kill()
+            handler.close_connection = True
+            return
         kept = {k: v for k, v in response.getheaders() if k.lower() not in _HOP}
         self._answer(handler, response.status, kept, data)
 

@@ -115,6 +115,29 @@ def test_a_server_killed_mid_run_is_finished_by_the_next_run(
     assert "create 0, update 0, delete 0" in out
 
 
+def test_a_put_the_server_took_but_never_answered_is_adopted_next_run(
+    server: tuple[Radicale, Front], program: Path
+) -> None:
+    """Radicale stores the 6th PUT and dies before answering: the state records the 5
+    confirmed writes; the next run finds the 6th on the server with chancal's own
+    SEQUENCE and DTSTAMP and adopts it instead of sending it again."""
+    radicale, front = server
+    front.kill_at_put = 6
+    front.dead_answer = "lost"
+    code, _, err = push(program, front.url)
+    assert code == 1 and "stopped answering" in err and err.count("\n") == 1
+    front.kill_at_put = None
+    radicale.start()
+    assert len(held(radicale)) == 6
+    assert len(state_of(program, front.url)) == 5
+    code, out, err = push(program, front.url)
+    assert code == 0, err
+    total = len(held(radicale))
+    assert f"create {total - 6}," in out
+    assert front.counts["PUT"] == total  # the 6th was not sent again
+    assert state_of(program, front.url) == held(radicale)
+
+
 def test_a_server_that_never_answers_is_one_line_and_exit_1(program: Path) -> None:
     """Network gone from the start (connection refused): exit 1, one line, nothing recorded."""
     url = f"http://127.0.0.1:{free_port()}/alice/"
