@@ -177,12 +177,14 @@ class Front:
     def __init__(self, backend: Radicale) -> None:
         self.backend = backend
         self.counts: Counter[str] = Counter()  # requests Radicale answered, by method
+        self.statuses: list[tuple[str, int]] = []  # (method, status) of each of those answers
         self.kill_at_put: int | None = None  # kill Radicale before forwarding this PUT (1-based)
         # 502: a gateway's answer; drop: the connection closes unanswered; lost: the PUT
         # reaches Radicale, which dies before its answer gets back.
         self.dead_answer: Answer = "502"
         self.redirect: dict[str, str] = {}  # method -> Location answered with 302
-        self.before_put: Callable[[str], None] | None = None  # runs once, with the PUT's path
+        # method -> a hook run once, with the request's path, before it is forwarded
+        self.before: dict[str, Callable[[str], None]] = {}
         self._puts = 0
         front = self
 
@@ -220,11 +222,11 @@ class Front:
         if method in self.redirect:
             self._answer(handler, 302, {"Location": self.redirect[method]}, b"")
             return
+        hook = self.before.pop(method, None)
+        if hook is not None:
+            hook(handler.path)
         if method == "PUT":
             self._puts += 1
-            if self.before_put is not None:
-                hook, self.before_put = self.before_put, None
-                hook(handler.path)
             if self.kill_at_put is not None and self._puts > self.kill_at_put:
                 self.backend.kill()  # and so are the later ones, while it is down
             elif self._puts == self.kill_at_put and self.dead_answer != "lost":
@@ -244,6 +246,7 @@ class Front:
         finally:
             connection.close()
         self.counts[method] += 1
+        self.statuses.append((method, response.status))
         if method == "PUT" and self._puts == self.kill_at_put and self.dead_answer == "lost":
             self.backend.kill()
             handler.close_connection = True

@@ -6,6 +6,7 @@ A real Radicale runs behind `caldav_support.Front`, a counting proxy on
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -192,7 +193,7 @@ def test_an_edit_between_listing_and_put_is_a_412_and_kept(
     def edit(path: str) -> None:
         edited.append(radicale.edit_summary(path, "Edited by hand"))
 
-    front.before_put = edit
+    front.before["PUT"] = edit
     code, _, err = push(program, front.url)
     assert code == 1
     assert edited and edited[0] in err and "changed or deleted on the server" in err
@@ -201,3 +202,35 @@ def test_an_edit_between_listing_and_put_is_a_412_and_kept(
     assert radicale.calendar(calendar)[edited[0]].count("SUMMARY:Edited by hand") == 1
     others = [text for uid, text in radicale.calendar(calendar).items() if uid != edited[0]]
     assert any("Northwind Two" in text for text in others)  # the rest went up
+
+
+def test_an_event_deleted_just_before_chancal_deletes_it_is_a_404_and_fine(
+    server: tuple[Radicale, Front], program: Path
+) -> None:
+    """chancal deletes an event the plan no longer publishes; someone deleted it a moment
+    earlier, so the DELETE answers 404: the run succeeds and the state forgets it."""
+    from datetime import UTC, datetime
+
+    from chancal.publish import caldav_push
+    from chancal.publish.workflow import open_program, publish
+
+    radicale, front = server
+    stamp = datetime(2027, 1, 1, tzinfo=UTC)
+    plan = publish(open_program(program), today=stamp.date(), stamp=stamp).reconciled.plan
+    state = program.parent / "state.json"
+    send = caldav_push.caldav_transport(front.url, USER, PASSWORD)
+    caldav_push.push(plan, front.url, stamp=stamp, state_file=state, transport=send)
+    gone = next(ev for ev in plan.events if ev.viewers == ("northwind",))
+    fewer = dataclasses.replace(plan, events=tuple(ev for ev in plan.events if ev is not gone))
+    front.before["DELETE"] = lambda path: radicale.delete(path.removeprefix(f"/{USER}/"))
+    outcome = caldav_push.push(fewer, front.url, stamp=stamp, state_file=state, transport=send)
+    deletes = [status for method, status in front.statuses if method == "DELETE"]
+    assert deletes[0] == 404 and deletes[1:] == [200]  # two calendars had it; one was gone
+    assert outcome.deleted == 2
+    for calendar in CALENDARS:
+        assert gone.uid not in radicale.calendar(calendar)
+    recorded = json.loads(state.read_text(encoding="utf-8"))["servers"][front.url]
+    assert not [key for key in recorded if gone.uid in key]
+    writes = front.writes()
+    again = caldav_push.push(fewer, front.url, stamp=stamp, state_file=state, transport=send)
+    assert again.writes == 0 and front.writes() == writes
