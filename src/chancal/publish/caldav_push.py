@@ -3,9 +3,10 @@
 One calendar collection per partner and per manager under the URL given
 (`partner-<id>/`, `manager-<id>/`, made with MKCALENDAR when missing, named
 as the feeds are), or the existing calendar the program's
-`publish.caldav.calendars` maps an id to (never made: it must exist). Each event is one resource, `<uid>.ics`, holding a
-VCALENDAR with the event and the VTIMEZONE its times need, rendered by the
-same pure writer as the feeds (`chancal.exporters.ics`).
+`publish.caldav.calendars` maps an id to (never made: it must exist). Each
+event is one resource, `<uid>.ics`, holding a VCALENDAR with the event and
+the VTIMEZONE its times need, rendered by the same pure writer as the feeds
+(`chancal.exporters.ics`).
 
 Writes are conditional: `If-None-Match: *` for a new event, `If-Match` with
 the ETag last seen for an update, so an event someone changed or deleted
