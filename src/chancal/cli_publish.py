@@ -65,7 +65,11 @@ def publish_command(
         bool, typer.Option("--dry-run", help="Print what would change; write nothing anywhere.")
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite events someone changed on the server.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite (or put back) events someone changed or deleted on the server.",
+        ),
     ] = False,
     today: LockTodayOption = None,
     stamp: LockStampOption = None,
@@ -79,9 +83,10 @@ def publish_command(
     or the existing calendar publish.caldav.calendars maps the id to) is made
     when missing. Each event is PUT by its UID with chancal's SEQUENCE: a moved
     event updates in place, a removed one turns CANCELLED (deleted once its date
-    has passed), an unchanged one sends nothing. An event someone changed on the
-    server is kept and reported (exit 1) unless --force. --partner and --manager
-    push only those calendars.
+    has passed), an unchanged one sends nothing. An event someone changed or
+    deleted on the server is kept, and reported (exit 1) once chancal has a new
+    version of it, unless --force. --partner and --manager push only those
+    calendars.
 
     Credentials come from CHANCAL_CALDAV_USER and CHANCAL_CALDAV_PASSWORD (else
     ~/.netrc), never the command line. Like export it refuses (exit 1) a year that breaks a hard
