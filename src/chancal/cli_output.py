@@ -172,16 +172,22 @@ EXPORT_PROGRESS_MIN_EVENTS = 20_000
 
 
 @contextmanager
-def export_progress(events: int) -> Iterator[Callable[[int, int], None] | None]:
-    """Yield a progress callback drawing a transient bar on a terminal's stderr, else None."""
+def export_progress(
+    events: int, label: str = "Writing feeds", minimum: int = EXPORT_PROGRESS_MIN_EVENTS
+) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a progress callback drawing a transient bar on a terminal's stderr, else None.
+
+    `label` says what is happening; a bar shows from `minimum` events on (a CalDAV
+    push waits on the network for every event, so it shows one sooner than export).
+    """
     err = stderr()
-    if events < EXPORT_PROGRESS_MIN_EVENTS or not err.is_terminal:
+    if events < minimum or not err.is_terminal:
         yield None
         return
     from rich.progress import Progress
 
     with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("Writing feeds", total=None)
+        task = bar.add_task(label, total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

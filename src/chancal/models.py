@@ -41,6 +41,7 @@ from chancal.model_values import (
     TimeZone,
     no_bool,
 )
+from chancal.models_publish import PublishSettings
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -543,3 +544,4 @@ class Config(Model):
     managers: tuple[Manager, ...] = Field(min_length=1)
     tiers: tuple[Tier, ...] = Field(min_length=1)
     partners: tuple[Partner, ...] = ()
+    publish: PublishSettings = PublishSettings()

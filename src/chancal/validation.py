@@ -145,7 +145,31 @@ def check(
             )
     if year_known:
         _event_limits(report, config, tiers, year_start, year_end)
+    _calendars(report, config, manager_ids)
     return problems
+
+
+def _calendars(report: _Report, config: Config, manager_ids: Collection[str]) -> None:
+    """`publish.caldav.calendars`: each id a partner or manager, each calendar used once."""
+    mapped = config.publish.caldav.calendars
+    partner_ids = {p.id for p in config.partners}
+    first: dict[str, Path] = {}
+    for what, table, known in (
+        ("partner", mapped.partners, partner_ids),
+        ("manager", mapped.managers, manager_ids),
+    ):
+        for ident, url in table.items():
+            path: Path = ("publish", "caldav", "calendars", f"{what}s", ident)
+            if ident not in known:
+                options = sorted(known)
+                hint = did_you_mean(ident, options) or f"; known: {', '.join(options)}"
+                report(path, f"unknown {what} '{ident}'{hint}", key=True)
+                continue
+            # Two calendars in one collection would each delete the other's events.
+            same = url if url.endswith("/") else url + "/"
+            if same in first:
+                report(path, f"{_fmt(first[same])} already uses this calendar; give each its own")
+            first.setdefault(same, path)
 
 
 def _unique(report: _Report, where: str | Path, ids: Sequence[str], what: str = "id") -> None:

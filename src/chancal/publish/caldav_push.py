@@ -2,13 +2,16 @@
 
 One calendar collection per partner and per manager under the URL given
 (`partner-<id>/`, `manager-<id>/`, made with MKCALENDAR when missing, named
-as the feeds are). Each event is one resource, `<uid>.ics`, holding a
-VCALENDAR with the event and the VTIMEZONE its times need, rendered by the
-same pure writer as the feeds (`chancal.exporters.ics`).
+as the feeds are), or the existing calendar the program's
+`publish.caldav.calendars` maps an id to (never made: it must exist). Each
+event is one resource, `<uid>.ics`, holding a VCALENDAR with the event and
+the VTIMEZONE its times need, rendered by the same pure writer as the feeds
+(`chancal.exporters.ics`).
 
 Writes are conditional: `If-None-Match: *` for a new event, `If-Match` with
-the ETag last seen for an update, so an event someone changed on the
-server is reported and kept unless `force`. SEQUENCE is chancal's own (the
+the ETag last seen for an update, so an event someone changed or deleted
+on the server is kept unless `force` (reported as a conflict once chancal
+has a new version of it; until then there is nothing to overwrite). SEQUENCE is chancal's own (the
 lock's); the caldav client's habit of raising it is bypassed by PUTting
 raw bytes. A small state file beside the lock records, per resource, the
 ETag the server gave and a digest of the bytes sent: an unchanged event
@@ -23,14 +26,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from chancal.errors import ChancalError, UsageError
 from chancal.exporters.ics import (
@@ -42,29 +44,26 @@ from chancal.exporters.ics import (
     used_tzids,
     year_range,
 )
+from chancal.models_publish import check_calendar_url
 from chancal.plan import ALL_FEED, Event, Plan, audience
+from chancal.publish.caldav_server import (
+    PushInterrupted,
+    Server,
+    Transport,
+    Unreachable,
+    caldav_transport,
+    credentials,
+    path_key,
+)
 from chancal.publish.feeds import safe_name, select_feeds
 
 if TYPE_CHECKING:
     from chancal.publish.workflow import Published
 
-ENV_USER = "CHANCAL_CALDAV_USER"
-ENV_PASSWORD = "CHANCAL_CALDAV_PASSWORD"
 STATE_FORMAT = 1
-TIMEOUT = 30  # seconds per request
 SAVE_EVERY = 200  # writes between two saves of the state (each save rewrites the file)
 
-Action = Literal["create", "update", "delete", "conflict", "adopt"]
-
-
-class PushInterrupted(ChancalError):
-    """The server stopped answering part-way: what was done is recorded; run again to finish."""
-
-    exit_code = 1
-
-
-Transport = Callable[[str, str, str, dict[str, str]], tuple[int, dict[str, str], str]]
-"""`send(url, method, body, headers)` -> (status, lower-cased headers, body): one request."""
+Action = Literal["create", "update", "delete", "conflict", "adopt", "kept"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +73,7 @@ class Collection:
     url: str  # ends with '/'
     header: FeedHeader
     events: list[Event]
+    mapped: bool = False  # named in publish.caldav.calendars: it must exist, chancal never makes it
 
 
 @dataclass(slots=True)
@@ -86,13 +86,15 @@ class Outcome:
     deleted: int = 0
     unchanged: int = 0
     conflicts: list[str] = field(default_factory=list)  # UIDs changed on the server, kept
+    kept: int = 0  # changed or deleted on the server, and chancal has nothing new for them
     dry_run: bool = False
+    url: str = ""  # the server's base URL
 
     @property
     def writes(self) -> int:
         return self.created + self.updated + self.deleted + len(self.calendars_created)
 
-    def summary(self, url: str) -> str:
+    def summary(self) -> str:
         verb = "would " if self.dry_run else ""
         parts = [
             f"{verb}create {self.created}",
@@ -100,48 +102,71 @@ class Outcome:
             f"{verb}delete {self.deleted}",
             f"{self.unchanged} unchanged",
         ]
-        text = f"{url}: {', '.join(parts)} event(s)"
+        text = f"{self.url}: {', '.join(parts)} event(s)"
         if self.calendars_created:
             text += f"; {verb}create {len(self.calendars_created)} calendar(s)"
+        if self.kept:
+            text += f"; {self.kept} event(s) changed or deleted on the server kept as they are"
         return text
 
     def conflict_text(self) -> str:
         shown = ", ".join(self.conflicts[:5]) + (" ..." if len(self.conflicts) > 5 else "")
         return (
-            f"{len(self.conflicts)} event(s) were changed on the server since chancal "
-            f"published them and were kept: {shown}; pass --force to overwrite them"
+            f"{len(self.conflicts)} event(s) were changed or deleted on the server since "
+            f"chancal published them and were kept: {shown}; pass --force to overwrite them"
         )
 
 
 # -- what goes where ------------------------------------------------------------
 
 
-def collections(plan: Plan, base_url: str) -> list[Collection]:
+def collections(
+    plan: Plan,
+    base_url: str,
+    *,
+    mapped: Mapping[str, str] | None = None,
+    partners: Sequence[str] | None = None,
+    managers: Sequence[str] | None = None,
+) -> list[Collection]:
     """The calendars to publish: one per partner and per manager, with their events.
 
-    A partner or manager the program no longer has keeps its calendar on the
+    `mapped` gives an existing calendar's URL by `partner/<id>` or `manager/<id>`
+    instead of `<base_url>partner-<id>/`. With `partners` or `managers`, only
+    those calendars (an unknown id is a UsageError with a did-you-mean). A
+    partner or manager the program no longer has keeps its calendar on the
     server; its events there come back CANCELLED (reconciling gives them a
     copy for the feeds they left) under a plain name.
     """
-    base = base_url if base_url.endswith("/") else base_url + "/"
+    base = _slash(base_url)
+    mapped = mapped or {}
     manager_of = {p.id: p.manager_id for p in plan.partners}
     headers: dict[str, FeedHeader] = {}
-    for feed in select_feeds(plan):
+    for feed in select_feeds(plan, partners, managers):  # refuses unknown ids
         if feed.kind != "all" and feed.owner is not None:
             headers[f"{feed.kind}/{feed.owner}"] = feed.header
+    only = set(headers) if partners or managers else None
     members: dict[str, list[Event]] = {name: [] for name in headers}
     for ev in feed_order(plan.events):
         for name in audience(ev, manager_of):
-            if name != ALL_FEED:
+            if name != ALL_FEED and (only is None or name in only):
                 members.setdefault(name, []).append(ev)
     found = []
+    owner: dict[str, str] = {}
     for name in sorted(members):
         kind, _, ident = name.partition("/")
         header = headers.get(name) or FeedHeader(
             f"{plan.program_name}: {ident}", f"No longer in {plan.program_name}.", plan.timezone
         )
-        found.append(Collection(f"{base}{kind}-{safe_name(ident)}/", header, members[name]))
+        url = _slash(mapped[name]) if name in mapped else f"{base}{kind}-{safe_name(ident)}/"
+        if url in owner:  # two calendars in one collection would delete each other's events
+            raise UsageError(f"{owner[url]} and {name} would share the calendar {url}")
+        owner[url] = name
+        found.append(Collection(url, header, members[name], mapped=name in mapped))
     return found
+
+
+def _slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
 
 class Renderer:
@@ -165,11 +190,6 @@ class Renderer:
 def resource_url(collection_url: str, uid: str) -> str:
     """Where an event lives in its calendar: its UID, percent-encoded, with `.ics`."""
     return f"{collection_url}{quote(uid, safe='')}.ics"
-
-
-def _key(url: str) -> str:
-    """A resource's key in the state and in listings: its path, decoded."""
-    return unquote(urlsplit(url).path)
 
 
 # -- state beside the lock -------------------------------------------------------
@@ -215,13 +235,7 @@ def save_state(path: Path, base_url: str, state: State) -> None:
         tmp.unlink(missing_ok=True)
 
 
-# -- talking to the server ------------------------------------------------------
-
-_PROPFIND = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    '<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>'
-)
-_DAV = "{DAV:}"
+# -- what goes to the server ------------------------------------------------------
 
 
 def _mkcalendar_body(header: FeedHeader) -> str:
@@ -238,121 +252,6 @@ def _mkcalendar_body(header: FeedHeader) -> str:
         "</c:supported-calendar-component-set>"
         "</d:prop></d:set></c:mkcalendar>"
     )
-
-
-def caldav_transport(url: str, user: str | None, password: str | None) -> Transport:
-    """Requests through the `caldav` package's client (auth, TLS, proxies as it does them)."""
-    from caldav.davclient import DAVClient  # heavy: only when publishing
-
-    client = DAVClient(
-        url=url, username=user, password=password, timeout=TIMEOUT, enable_rfc6764=False
-    )
-
-    def send(
-        target: str, method: str, body: str, headers: dict[str, str]
-    ) -> tuple[int, dict[str, str], str]:
-        response = client.request(target, method, body, headers)
-        raw = response.raw
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
-        headers = {str(k).lower(): str(v) for k, v in dict(response.headers).items()}
-        return int(response.status), headers, text
-
-    return send
-
-
-def credentials() -> tuple[str | None, str | None]:
-    """The user and password from CHANCAL_CALDAV_USER and CHANCAL_CALDAV_PASSWORD.
-
-    None when unset: the HTTP client then uses ~/.netrc's entry for the host, if any.
-    """
-    return os.environ.get(ENV_USER) or None, os.environ.get(ENV_PASSWORD) or None
-
-
-class _Server:
-    """Requests with chancal's error policy: refused auth and a dead server are one line."""
-
-    def __init__(self, transport: Transport, base_url: str) -> None:
-        self._send = transport
-        self._base = base_url
-        self.answered = False  # any request has had an answer
-
-    def request(
-        self, url: str, method: str, body: str = "", headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], str]:
-        try:
-            status, got, text = self._send(url, method, body, headers or {})
-        except ChancalError:
-            raise
-        except Exception as exc:
-            raise self._failure(exc) from None
-        if status in (401, 403):
-            raise UsageError(_denied(self._base, status))
-        if status >= 500:
-            raise self._failure(None, f"{method} {url} answered {status}")
-        self.answered = True
-        return status, got, text
-
-    def _failure(self, exc: Exception | None, why: str = "") -> ChancalError:
-        name = type(exc).__name__ if exc is not None else ""
-        if exc is not None and ("Authorization" in name or "Unauthorized" in str(exc)):
-            # The caldav client raises AuthorizationError for 401 and 403 alike.
-            return UsageError(_denied(self._base, 403 if "Forbidden" in str(exc) else 401))
-        why = why or _reason(exc)
-        if not self.answered:
-            return UsageError(f"cannot reach the CalDAV server at {self._base}: {why}")
-        return PushInterrupted(f"the CalDAV server at {self._base} stopped answering: {why}")
-
-    def listing(self, collection_url: str) -> dict[str, str] | None:
-        """ETag of each resource in a collection; None when the collection does not exist."""
-        status, _, text = self.request(
-            collection_url,
-            "PROPFIND",
-            _PROPFIND,
-            {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
-        )
-        if status == 404:
-            return None
-        if status != 207:
-            raise UsageError(f"{collection_url} is not a calendar the server lists (HTTP {status})")
-        found: dict[str, str] = {}
-        own = _key(collection_url)
-        for response in ET.fromstring(text).iter(f"{_DAV}response"):
-            href = response.findtext(f"{_DAV}href") or ""
-            etag = response.findtext(f".//{_DAV}getetag")
-            key = _key(href)
-            if key != own and key.rstrip("/") != own.rstrip("/") and etag:
-                found[key] = etag
-        return found
-
-    def etag_of(self, url: str) -> str | None:
-        status, _, text = self.request(
-            url, "PROPFIND", _PROPFIND, {"Depth": "0", "Content-Type": "application/xml"}
-        )
-        if status != 207:
-            return None
-        return ET.fromstring(text).findtext(f".//{_DAV}getetag")
-
-
-def _reason(exc: Exception | None) -> str:
-    text = str(exc) if exc is not None else ""
-    for pattern, words in (
-        (r"Connection refused|ConnectionRefused", "connection refused"),
-        (r"Name or service not known|NameResolution|getaddrinfo|resolve", "unknown host"),
-        (r"[Tt]imed? ?out", "timed out"),
-        (r"SSL|TLS|certificate", "TLS error"),
-    ):
-        if re.search(pattern, text):
-            return words
-    return type(exc).__name__ if exc is not None else "no answer"
-
-
-def _denied(base_url: str, status: int) -> str:
-    if status == 401:
-        return (
-            f"the CalDAV server at {base_url} refused the credentials (401); "
-            f"set {ENV_USER} and {ENV_PASSWORD}"
-        )
-    return f"the CalDAV server at {base_url} forbids this (403): check the account's rights"
 
 
 # -- the push ---------------------------------------------------------------------
@@ -375,29 +274,46 @@ def push(
     stamp: datetime,
     state_file: Path,
     transport: Transport,
+    mapped: Mapping[str, str] | None = None,
+    partners: Sequence[str] | None = None,
+    managers: Sequence[str] | None = None,
     dry_run: bool = False,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Outcome:
     """Bring the calendars under `base_url` up to the plan; see the module's docstring.
 
-    Raises UsageError (exit 2) for an unreachable server or refused credentials
-    before anything is written, PushInterrupted (exit 1) when the server stops
-    answering part-way (the state records what was done).
+    `mapped`, `partners` and `managers` are as for `collections`. Raises
+    UsageError (exit 2) for refused credentials or a redirect, Unreachable
+    (exit 1) when the server never answers, PushInterrupted (exit 1) when it
+    stops answering part-way. Whatever stops a run, the state records every
+    write the server confirmed.
     """
-    base = base_url if base_url.endswith("/") else base_url + "/"
-    server = _Server(transport, base)
+    base = _slash(base_url)
+    server = Server(transport, base)
     state = load_state(state_file, base)
     initial = {key: dict(value) for key, value in state.items()}
-    outcome = Outcome(dry_run=dry_run)
+    outcome = Outcome(dry_run=dry_run, url=base)
     render = Renderer(plan, stamp)
-    calendars = collections(plan, base)
+    calendars = collections(plan, base, mapped=mapped, partners=partners, managers=managers)
     total = sum(len(c.events) for c in calendars)
     done = saved = 0
     try:
-        for calendar in calendars:
-            listing = server.listing(calendar.url)
+        # Every calendar is listed before anything is written, so a mapped one that is
+        # missing stops the run with the server as it was.
+        listings = [server.listing(calendar.url) for calendar in calendars]
+        for calendar, listing in zip(calendars, listings, strict=True):
+            if listing is None and calendar.mapped:
+                raise UsageError(
+                    f"the calendar {calendar.url} (publish.caldav.calendars) does not exist "
+                    "on the server; create it there or fix its address"
+                )
+        for calendar, listing in zip(calendars, listings, strict=True):
             if listing is None:
+                # A calendar deleted on the server starts afresh: nothing in it is kept.
+                prefix = path_key(calendar.url)
+                for gone in [k for k in state if k.startswith(prefix)]:
+                    del state[gone]
                 outcome.calendars_created.append(calendar.url)
                 if not dry_run:
                     _make_calendar(server, calendar)
@@ -405,20 +321,23 @@ def push(
             for ev in calendar.events:
                 _sync_event(server, calendar, ev, render, listing, state, outcome, dry_run, force)
                 done += 1
-                if progress is not None and done % 50 == 0:
+                if progress is not None:
                     progress(done, total)
             _remove_withdrawn(server, calendar, listing, state, outcome, dry_run)
             if not dry_run and outcome.writes >= saved + SAVE_EVERY:
                 save_state(state_file, base, state)  # now and then: a crash loses little
                 saved = outcome.writes
-    except PushInterrupted as exc:
-        if not dry_run:
+    except Unreachable:
+        raise
+    except ChancalError as exc:
+        if not dry_run and state != initial:
             save_state(state_file, base, state)
-        left = total - done
+        if not isinstance(exc, PushInterrupted):
+            raise
         raise PushInterrupted(
             f"{exc}; {outcome.created + outcome.updated + outcome.deleted} write(s) done and "
-            f"recorded, {left} of {total} event(s) still to check: run the same command again "
-            "to finish"
+            f"recorded, {total - done} of {total} event(s) still to check: run the same "
+            "command again to finish"
         ) from None
     if progress is not None:
         progress(total, total)
@@ -427,7 +346,7 @@ def push(
     return outcome
 
 
-def _make_calendar(server: _Server, calendar: Collection) -> None:
+def _make_calendar(server: Server, calendar: Collection) -> None:
     status, _, _ = server.request(
         calendar.url,
         "MKCALENDAR",
@@ -439,7 +358,7 @@ def _make_calendar(server: _Server, calendar: Collection) -> None:
 
 
 def _sync_event(
-    server: _Server,
+    server: Server,
     calendar: Collection,
     ev: Event,
     render: Renderer,
@@ -450,20 +369,25 @@ def _sync_event(
     force: bool,
 ) -> None:
     url = resource_url(calendar.url, ev.uid)
-    key = _key(url)
+    key = path_key(url)
     body = render.resource(ev, calendar.header)
     digest = sha256(body).hexdigest()
     known = state.get(key)
     on_server = listing.get(key)
+    news = known is None or known.get("digest") != digest  # differs from what chancal sent
     if on_server is None:
+        # Not there: new, or deleted on the server by someone (chancal had put it there).
+        # A deletion is kept like an edit; a cancellation it anticipated is no conflict.
         action: Action = "create"
+        if known is not None and not force:
+            action = "conflict" if news and ev.status != "CANCELLED" else "kept"
     elif known is not None and known.get("etag") == on_server:
-        if known.get("digest") == digest:
+        if not news:
             outcome.unchanged += 1
             return
         action = "update"
-    elif known is not None:
-        action = "update" if force else "conflict"
+    elif known is not None:  # changed on the server: kept, reported only if chancal has news
+        action = "update" if force else "conflict" if news else "kept"
     else:  # on the server but not in the state (a lost state file): compare versions
         status, _, text = server.request(url, "GET")
         mine = (ev.sequence, _stamp_text(body))
@@ -476,6 +400,9 @@ def _sync_event(
             action = "conflict"
     if action == "conflict":
         outcome.conflicts.append(ev.uid)
+        return
+    if action == "kept":
+        outcome.kept += 1
         return
     if action == "adopt":
         state[key] = {"etag": on_server or "", "digest": digest}
@@ -511,7 +438,7 @@ def _stamp_text(body: bytes) -> str:
 
 
 def _remove_withdrawn(
-    server: _Server,
+    server: Server,
     calendar: Collection,
     listing: dict[str, str],
     state: State,
@@ -519,8 +446,8 @@ def _remove_withdrawn(
     dry_run: bool,
 ) -> None:
     """Delete what chancal put in this calendar that the plan no longer publishes."""
-    wanted = {_key(resource_url(calendar.url, ev.uid)) for ev in calendar.events}
-    prefix = _key(calendar.url)
+    wanted = {path_key(resource_url(calendar.url, ev.uid)) for ev in calendar.events}
+    prefix = path_key(calendar.url)
     for key in sorted(k for k in state if k.startswith(prefix) and k not in wanted):
         etag = listing.get(key)
         if etag is None:  # already gone from the server
@@ -540,9 +467,11 @@ def _remove_withdrawn(
 
 def push_published(
     published: Published,
-    url: str,
+    url: str | None = None,
     *,
     stamp: datetime,
+    partners: Sequence[str] | None = None,
+    managers: Sequence[str] | None = None,
     dry_run: bool = False,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -550,28 +479,65 @@ def push_published(
     """Push what `workflow.publish` reconciled to the server, then record it in the lock.
 
     The workflow's step after `publish` and `refusal`, as `workflow.write` is for
-    feeds. Credentials come from the environment. A run the server cut short
-    still records what it did (the lock, and the state beside it) and raises
-    PushInterrupted; `dry_run` writes nothing anywhere.
+    feeds. `url` defaults to the program's `publish.caldav.url`; its
+    `publish.caldav.calendars` name existing calendars. Credentials come from
+    the environment (or ~/.netrc). The lock is written once the server has
+    taken any write, so a run the server cut short still records what it did
+    (the lock, and the state beside it); `dry_run` writes nothing anywhere.
     """
     from chancal.publish.workflow import save_lock
 
+    settings = published.program.config.publish.caldav
+    base = _base_url(url, settings.url)
+    mapped = {f"partner/{k}": v for k, v in settings.calendars.partners.items()}
+    mapped.update((f"manager/{k}", v) for k, v in settings.calendars.managers.items())
+    for name, where in sorted(mapped.items()):
+        if urlsplit(where)[:2] != urlsplit(base)[:2]:
+            raise UsageError(
+                f"the calendar of {name} ({where}) is not on the server at {base}: chancal "
+                "sends the credentials to one server only"
+            )
     user, password = credentials()
+    state_file = state_path(published.program.lock_path)
+    before = _read(state_file)
     try:
         outcome = push(
             published.reconciled.plan,
-            url,
+            base,
             stamp=stamp,
-            state_file=state_path(published.program.lock_path),
-            transport=caldav_transport(url, user, password),
+            state_file=state_file,
+            transport=caldav_transport(base, user, password),
+            mapped=mapped,
+            partners=partners,
+            managers=managers,
             dry_run=dry_run,
             force=force,
             progress=progress,
         )
-    except PushInterrupted:
-        if not dry_run:
+    except ChancalError:
+        if not dry_run and _read(state_file) != before:
             save_lock(published)
         raise
     if not dry_run:
         save_lock(published)
     return outcome
+
+
+def _base_url(given: str | None, configured: str | None) -> str:
+    """The server's URL: the one given, else the program's; checked as the program's is."""
+    url = given or configured
+    if url is None:
+        raise UsageError(
+            "no CalDAV server: pass --caldav URL or set publish.caldav.url in the program file"
+        )
+    try:
+        return _slash(check_calendar_url(url))
+    except ValueError as exc:
+        raise UsageError(f"--caldav: {exc}") from None
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
