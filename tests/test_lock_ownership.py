@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from chancal.cli import app
@@ -56,6 +57,29 @@ def test_a_feed_folder_of_another_program_is_refused_untouched(tmp_path: Path) -
     assert result.exit_code == 2, result.output
     assert "contoso-2027" in result.stderr and "emea-2027" in result.stderr
     assert "Traceback" not in result.output
+    after = _files(tmp_path)
+    after.pop("emea.yaml")
+    assert after == before
+
+
+def test_a_private_site_of_another_program_is_refused_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A private site's all.ics lies at private/<token>/all.ics: it counts as well."""
+    monkeypatch.setenv("CHANCAL_FEED_SECRET", "a-secret-of-sixteen-or-more")
+    main = tmp_path / "partners.yaml"
+    shutil.copy(EXAMPLE, main)
+    out = tmp_path / "site"
+    first = runner.invoke(
+        app, ["export", str(main), *ARGS, "--html", "--private", "--out", str(out)]
+    )
+    assert first.exit_code == 0, first.output
+    assert not (out / "all.ics").exists()
+    before = _files(tmp_path)
+    other = _second_program(tmp_path)
+    result = runner.invoke(app, ["export", str(other), *ARGS, "--html", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "contoso-2027" in result.stderr and "emea-2027" in result.stderr
     after = _files(tmp_path)
     after.pop("emea.yaml")
     assert after == before

@@ -27,10 +27,10 @@ from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner.build import program_id as id_of_program
 from chancal.publish import transaction
+from chancal.publish.addresses import PRIVATE, Owner, address_book
 
 # Re-exported for the CLI, which reaches publishing only through here.
 from chancal.publish.addresses import SECRET_VARIABLE as SECRET_VARIABLE
-from chancal.publish.addresses import Owner, address_book
 from chancal.publish.addresses import feed_secret as feed_secret
 from chancal.publish.addresses import parse_base_url as parse_base_url
 from chancal.publish.addresses import public_leftovers as public_leftovers
@@ -356,16 +356,19 @@ def _stage_lock(published: Published) -> Path | None:
 
 
 def refuse_foreign_feeds(out: Path, program: Program) -> None:
-    """Refuse (UsageError, exit 2) an output folder whose all.ics another program published."""
-    feed = out / "all.ics"
-    try:
-        with feed.open("rb") as handle:
-            head = handle.read(1 << 20).decode("utf-8", "replace")  # its first UIDs suffice
-    except OSError:
-        return  # no feeds yet (or unreadable: writing will say so)
-    others = sorted(_program_ids(head) - {program.program_id})
-    if others:
-        raise UsageError(_foreign(feed, others[0], program.program_id, program.file))
+    """Refuse (UsageError, exit 2) an output folder whose all.ics another program published.
+
+    A private site's all.ics lies under `private/<token>/`, so those are read too.
+    """
+    for feed in [out / "all.ics", *sorted(out.glob(f"{PRIVATE}/*/all.ics"))]:
+        try:
+            with feed.open("rb") as handle:
+                head = handle.read(1 << 20).decode("utf-8", "replace")  # its first UIDs suffice
+        except OSError:
+            continue  # no feeds yet (or unreadable: writing will say so)
+        others = sorted(_program_ids(head) - {program.program_id})
+        if others:
+            raise UsageError(_foreign(feed, others[0], program.program_id, program.file))
 
 
 def _foreign(path: Path, other: str, ident: str, file: Path) -> str:
