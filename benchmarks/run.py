@@ -457,7 +457,12 @@ def floor_command(program: Program, copies: int, files: int, out: Path) -> list[
 
 
 def measure_program(
-    chancal: list[str], program: Program, repeat: int, work: Path, commands: Sequence[str]
+    chancal: list[str],
+    program: Program,
+    repeat: int,
+    work: Path,
+    commands: Sequence[str],
+    first: bool = True,
 ) -> Measured:
     """Time export (beside its floor), first export, validate, plan and check for one program."""
     got = Measured(program)
@@ -478,9 +483,10 @@ def measure_program(
     got.figures["export"], got.floor = measure(export, floor, repeat, env=STAMP_ENV, warm_up=False)
     got.floor_bytes = sum(p.stat().st_size for p in floor_out.glob("*.ics"))
     shutil.rmtree(floor_out, ignore_errors=True)
-    got.figures["first"], got.first_floor = first_publish(
-        chancal, program, max(1, repeat if program.n <= 2000 else 1), work, floor, floor_out
-    )
+    if first:
+        got.figures["first"], got.first_floor = first_publish(
+            chancal, program, max(1, repeat if program.n <= 2000 else 1), work, floor, floor_out
+        )
     for command in commands:
         got.figures[command], _ = measure(
             [*chancal, *command_args(command, program, out)],
@@ -579,6 +585,8 @@ def report_program(got: Measured) -> None:
         ("export", got.floor, "export"),
         ("first", got.first_floor, "first export"),
     ):
+        if key not in got.figures:
+            continue
         figure = got.figures[key]
         assert floor is not None
         ratio = figure.seconds / floor.seconds
@@ -740,6 +748,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated parts: startup, sizes, exporter (default: %(default)s)",
     )
     parser.add_argument(
+        "--no-first",
+        action="store_true",
+        help="skip the first-publish runs (export into an empty folder, no chancal.lock)",
+    )
+    parser.add_argument(
         "--commands",
         default="validate,plan,check",
         help="commands timed beside export (default: %(default)s)",
@@ -781,7 +794,9 @@ def main(argv: list[str] | None = None) -> int:
                 measured = []
                 for program in programs:
                     repeat = args.repeat if program.n <= 2000 else args.repeat_large
-                    got = measure_program(chancal, program, repeat, work, commands)
+                    got = measure_program(
+                        chancal, program, repeat, work, commands, first=not args.no_first
+                    )
                     report_program(got)
                     measured.append(got)
                 report_across(measured)
