@@ -430,14 +430,15 @@ def command_args(command: str, program: Program, out: Path) -> list[str]:
 
 def count_feeds(out: Path) -> tuple[int, int, int, int]:
     """Files, VEVENT copies, distinct events (all.ics) and bytes of the .ics feeds under out."""
-    files = copies = size = 0
+    files = copies = events = size = 0
     for path in out.rglob("*.ics"):
-        data = path.read_bytes()
         files += 1
-        size += len(data)
-        copies += data.count(b"\r\nBEGIN:VEVENT\r\n")
-    everything = out / "all.ics"
-    events = everything.read_bytes().count(b"\r\nBEGIN:VEVENT\r\n") if everything.exists() else 0
+        size += path.stat().st_size
+        with path.open("rb") as feed:  # line by line: all.ics is 250 MB at 10,000 partners
+            found = sum(1 for row in feed if row == b"BEGIN:VEVENT\r\n")
+        copies += found
+        if path == out / "all.ics":
+            events = found
     return files, copies, events, size
 
 
