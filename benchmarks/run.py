@@ -657,16 +657,18 @@ def report_across(measured: Sequence[Measured]) -> None:
             f"<= {OVERLOAD_RATIO:g}x",
             ratio <= OVERLOAD_RATIO,
         )
-    print("-- scaling (re-export; per VEVENT written, copies in several feeds counted)")
+    print("-- scaling (re-export): per planned event, and per VEVENT written (feed copies)")
     for m in sorted(measured, key=lambda m: (m.program.portfolio, m.program.n)):
         export = m.figures["export"]
-        if not m.copies:
+        if not m.copies or not m.events:
             continue
+        floor = m.floor.seconds if m.floor else 0.0
         line(
-            f"per VEVENT {m.program.label}",
-            f"{export.seconds / m.copies * 1e6:,.0f} us, {export.rss_mb * 1024 / m.copies:,.1f} KB",
-            f"{m.copies:,} VEVENTs; floor "
-            f"{(m.floor.seconds if m.floor else 0) / m.copies * 1e6:,.0f} us",
+            f"per event {m.program.label}",
+            f"{export.seconds / m.events * 1e6:,.0f} us, {export.rss_mb * 1024 / m.events:,.1f} KB"
+            f" ({m.events:,} events)",
+            f"per VEVENT {export.seconds / m.copies * 1e6:,.0f} us "
+            f"(floor {floor / m.copies * 1e6:,.0f} us), {export.rss_mb * 1024 / m.copies:,.1f} KB",
         )
 
 
