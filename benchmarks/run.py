@@ -396,6 +396,7 @@ class Measured:
     """What was measured for one program."""
 
     program: Program
+    load: str = ""
     figures: dict[str, Figure] = field(default_factory=dict)
     floor: Figure | None = None
     first_floor: Figure | None = None
@@ -466,7 +467,7 @@ def measure_program(
     first: bool = True,
 ) -> Measured:
     """Time export (beside its floor), first export, validate, plan and check for one program."""
-    got = Measured(program)
+    got = Measured(program, load=load_line())
     out = work / f"feeds-{program.portfolio}-{program.n}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
@@ -579,7 +580,8 @@ def report_program(got: Measured) -> None:
     print(
         f"-- {program.label}: {got.events:,} events, {got.copies:,} VEVENTs in {got.feeds:,} "
         f"feeds ({got.feed_bytes / 2**20:,.1f} MB; floor {got.floor_bytes / 2**20:,.1f} MB); "
-        f"plan: {', '.join(f'{v:,} {k}' for k, v in got.diagnostics.items())}",
+        f"plan: {', '.join(f'{v:,} {k}' for k, v in got.diagnostics.items())}; "
+        f"{got.load} when it began, {load_line()} now",
         flush=True,
     )
     for key, floor, what in (
