@@ -256,8 +256,15 @@ def capacity_lines(tiers: list[str]) -> list[str]:
     ]
 
 
-def manager_regions(count: int, rng: random.Random) -> list[list[Region]]:
-    """Give each manager one or more regions: every region is covered, big ones get more."""
+def manager_regions(count: int, rng: random.Random, portfolio: Portfolio) -> list[list[Region]]:
+    """Give each manager one or more regions: big regions get more managers.
+
+    Overloaded programs cover every region, so a manager of a small one holds
+    several (issue 7's shape). Realistic managers hold one region each, so their
+    partners' working hours overlap theirs; a small program covers fewer regions.
+    """
+    if count <= len(REGIONS) and portfolio == "realistic":
+        return [[region] for region in REGIONS[:count]]
     if count <= len(REGIONS):
         out: list[list[Region]] = [[] for _ in range(count)]
         for r, region in enumerate(REGIONS):
@@ -371,7 +378,7 @@ def generate(n: int, seed: int = 1, portfolio: Portfolio = "realistic") -> str:
         "managers:",
     ]
     sizes = manager_sizes(n, rng, portfolio)
-    territories = manager_regions(len(sizes), rng)
+    territories = manager_regions(len(sizes), rng, portfolio)
     portfolio_tiers = [tier_mix(size, rng, MAX_VISITED[portfolio]) for size in sizes]
     managers: list[str] = []
     for i, regions in enumerate(territories):

@@ -89,11 +89,15 @@ def test_a_program_smaller_than_a_portfolio_has_one_manager() -> None:
     assert _portfolio_sizes(GENERATE.generate(4, 1)) == [4]
 
 
-def test_a_realistic_year_fits_every_manager() -> None:
+@pytest.mark.parametrize("n", [20, 120])
+def test_a_realistic_year_fits_every_manager(n: int) -> None:
     """A realistic program asks no manager for more than their year holds: no over-demand
-    warning and no double-booking."""
-    config = loads(GENERATE.generate(120, 2)).config
+    warning, no double-booking, and at most the odd unplaced event (a follow-up due in the
+    year-end freeze; a small program's managers each keep to one region, so partners share
+    their working hours)."""
+    config = loads(GENERATE.generate(n, 1)).config
     plan = make_plan(config, today=date(2027, 1, 1))
     codes = Counter(d.code for d in plan.diagnostics)
     assert codes["over-demand"] == 0 and codes["double-booked"] == 0, codes
-    assert len(plan.events) > 120 * 10
+    assert codes["unplaced"] <= 2, codes
+    assert len(plan.events) > n * 10
