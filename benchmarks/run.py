@@ -678,7 +678,7 @@ def report_across(measured: Sequence[Measured]) -> None:
 
 
 def exporter(programs: Sequence[Program], repeat: int, sample: int) -> None:
-    """Exporter throughput against the icalendar object model, in children (throughput.py)."""
+    """Issue 7's exporter figures: throughput and memory, and the icalendar object model."""
     child = [sys.executable, str(HERE / "throughput.py")]
     largest = max(programs, key=lambda p: p.n)
     probe = subprocess.run(
@@ -702,7 +702,8 @@ def exporter(programs: Sequence[Program], repeat: int, sample: int) -> None:
         data: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
         return data
 
-    child_json("prepare", str(largest.path))
+    for program in {programs[0], largest}:
+        child_json("prepare", str(program.path))
     fast_runs: list[dict[str, float]] = []
     naive_runs: list[dict[str, float]] = []
     for _ in range(repeat):
@@ -710,12 +711,62 @@ def exporter(programs: Sequence[Program], repeat: int, sample: int) -> None:
         naive_runs.append(child_json("naive", str(largest.path), "--sample", str(sample)))
     naive_eps = statistics.median(r["events_per_second"] for r in naive_runs)
     events = int(fast_runs[0]["events"])
-    for label, key in (("", ""), (" again", "again_")):
+    feeds = int(fast_runs[0]["feeds"])
+    sampled = int(naive_runs[0]["events"])
+    for label, key, what in (
+        ("", "", f"into an empty folder: {feeds:,} files created"),
+        (" again", "again_", "re-export, every feed up to date on disk"),
+    ):
         eps = statistics.median(r[f"{key}events_per_second"] for r in fast_runs)
+        cpu = statistics.median(r[f"{key}cpu"] for r in fast_runs)
+        ratio = eps / naive_eps
         line(
-            f"exporter events/s{label} {largest.label}",
-            f"{eps:,.0f} ev/s ({events:,} events)",
-            f"icalendar model: {naive_eps:,.0f} ev/s ({eps / naive_eps:.0f}x)",
+            f"exporter events/s{label} N={largest.n:,}",
+            f"{eps:,.0f} ev/s (cpu {events / cpu:,.0f}; {events:,} events)",
+            f"icalendar model: {naive_eps:,.0f} ev/s (on {sampled:,}); {what}",
+            f">= 50,000; >= 20x ({ratio:.0f}x)",
+            eps >= 50_000 and ratio >= 20,
+        )
+    naive_seconds = events / naive_eps
+    fast_seconds = statistics.median(r["seconds"] for r in fast_runs)
+    line(
+        f"exporter feed time N={largest.n:,}",
+        fmt_time(fast_seconds),
+        f"icalendar model, scaled: {fmt_time(naive_seconds)}",
+    )
+    cost = child_json("files", str(largest.path.parent))["ms_per_file"]
+    line(
+        "file creation in work folder",
+        f"{cost:.3f} ms per 12 KB file",
+        f"x {feeds:,} feeds = {fmt_time(cost * feeds / 1000)} (--work to choose the folder)",
+    )
+    naive_kb = statistics.median(r["bytes_per_event"] for r in naive_runs) / 1024
+    line("icalendar model memory/event", f"{naive_kb:.1f} KB/event (traced, on the sample)")
+
+    # Memory that does not grow with the number of events: the exporter's own peak
+    # (traced, beyond the plan it is given) at the smallest and largest sizes.
+    peaks: list[tuple[int, float, float]] = []
+    for program in sorted({programs[0], largest}, key=lambda p: p.n):
+        data = child_json("memory", str(program.path))
+        peaks.append((int(data["events"]), data["peak_mb"], data["output_mb"]))
+    (n_small, mb_small, out_small), (n_big, mb_big, out_big) = peaks[0], peaks[-1]
+    growth = mb_big / mb_small if mb_small else float("inf")
+    line(
+        "exporter peak memory",
+        f"{mb_small:.1f} MB -> {mb_big:.1f} MB",
+        f"{n_small:,} -> {n_big:,} events; {out_small:.0f} -> {out_big:.0f} MB written",
+        f"flat: <= 2x ({growth:.1f}x)",
+        growth <= 2.0,
+    )
+    # The sizes differ in feeds as well as events (100 -> 10,000 partner feeds,
+    # each with its name, header and offsets): show what the growth is made of.
+    if n_big > n_small:
+        per_event = (mb_big - mb_small) * 2**20 / (n_big - n_small)
+        written = (out_big - out_small) * 2**20 / (n_big - n_small)
+        line(
+            "  exporter growth per event",
+            f"{per_event:,.0f} bytes (feeds included)",
+            f"{written:,.0f} bytes written per event; icalendar model {naive_kb * 1024:,.0f}",
         )
 
 
