@@ -1,19 +1,29 @@
-"""Write a realistic chancal program with N partners, for benchmarks (issue 7).
+"""Write a chancal program with N partners, for benchmarks (issues 7 and 17).
 
     python benchmarks/generate.py 10000 --seed 7 --out /tmp/partners-10000.yaml
+    python benchmarks/generate.py 10000 --portfolio overloaded   # issue 7's shape
 
-The output is deterministic for a given N and seed: every choice comes from one
-`random.Random(seed)` drawing from literal tuples in a fixed order, so neither
-the hash seed nor the machine changes a byte. The tiers are the starter's
-(`chancal init`), copied verbatim, so the benchmark plans the same extends chain
-users start from. Partners are spread over 40 countries with their real IANA
-time zones, Sunday-Thursday working weeks where that is the custom, fiscal years
-that start in April or July where that is common, several contacts, two to four
-focus areas, sharing topics, local blackouts and, for some, overrides of their
-tier's plan. Managers own 50 to 200 partners each; big portfolios are mostly the
-transactional long tail (at most 30 visited partners per manager), and each
-manager's weekly capacity and travel are sized to the portfolio (a throughput
-benchmark: see `capacity_lines`), so the program plans without errors.
+The output is deterministic for a given N, seed and portfolio: every choice
+comes from one `random.Random(seed)` drawing from literal tuples in a fixed
+order, so neither the hash seed nor the machine changes a byte. The tiers are
+the starter's (`chancal init`), copied verbatim, so the benchmark plans the same
+extends chain users start from. Partners are spread over 40 countries with their
+real IANA time zones, Sunday-Thursday working weeks where that is the custom,
+fiscal years that start in April or July where that is common, several contacts,
+two to four focus areas, sharing topics, local blackouts and, for some,
+overrides of their tier's plan.
+
+Two portfolio shapes (`--portfolio`):
+
+- `realistic` (the default): managers own 10 to 40 partners each, as real
+  channel teams do, and each manager's weekly capacity and travel are sized to
+  the portfolio with room to spare (`capacity_lines`), so the year fits.
+- `overloaded`: managers own 50 to 200 partners each (at most 30 visited ones),
+  issue 7's throughput shape. Their meetings outgrow their working weeks, so
+  every manager gets an `over-demand` warning and the events that do not fit
+  are `unplaced` errors (`chancal export --allow-unplaced` publishes the rest).
+  For a given N and seed, `--portfolio overloaded` writes the program this
+  script wrote before issue 17 (only the first comment line differs).
 """
 
 from __future__ import annotations
@@ -24,6 +34,15 @@ import math
 import random
 import sys
 from pathlib import Path
+from typing import Literal
+
+Portfolio = Literal["realistic", "overloaded"]
+PORTFOLIOS: tuple[Portfolio, ...] = ("realistic", "overloaded")
+# Partners per manager, (fewest, most, most common), by portfolio shape.
+PORTFOLIO_SIZES: dict[Portfolio, tuple[int, int, int]] = {
+    "realistic": (10, 40, 20),
+    "overloaded": (50, 200, 60),
+}
 
 YEAR = 2027
 
@@ -141,12 +160,17 @@ THEY_SHARE = (
 ROLES = ("managing director", "sales lead", "marketing manager", "technical lead", "ops")
 # Large programs are pyramids: few strategic partners, many transactional ones.
 TIER_MIX = (("strategic", 8), ("growth", 27), ("transactional", 65))
-# Partners a manager visits (growth and strategic: two 2-day site visits a year each).
-# A manager can be on site on ~120 days a year at most, so big portfolios are the
-# transactional long tail, as in real programs: the cap turns the excess into
-# transactional partners (the overall mix of a 10,000-partner program is then about
-# 7% strategic, 23% growth, 70% transactional).
-MAX_VISITED = 30
+# Partners a manager visits (growth and strategic: two 2-day site visits a year each,
+# on-site workshops and strategy sessions), by portfolio shape. The cap turns the
+# excess into transactional partners, as in real programs where big portfolios are
+# the transactional long tail. Overloaded: a manager can be on site on ~120 days a
+# year at most (the overall mix of a 10,000-partner program is then about 7%
+# strategic, 23% growth, 70% transactional). Realistic: 8, because the visits, the
+# on-site workshops and strategy sessions all fall in the first half, beside the
+# first-quarter reviews; with 12 or more, a 35-partner manager's second quarter had
+# no free hour left and whole workshops went unplaced (measured on seeds 1-3 at
+# 1,000 partners), so the year would not fit (about 5% strategic, 22% growth).
+MAX_VISITED: dict[Portfolio, int] = {"realistic": 8, "overloaded": 30}
 # What one partner of each tier costs its manager a year under the starter's tiers
 # (measured on generated programs): timed meetings, their hours, 2-day trips to the
 # partner, days on site (both directions).
@@ -179,21 +203,23 @@ def slug(text: str) -> str:
     return "-".join("".join(out).split()) or "p"
 
 
-def manager_sizes(n: int, rng: random.Random) -> list[int]:
-    """Split n partners into portfolios of 50 to 200 (one smaller one only if n < 50)."""
+def manager_sizes(n: int, rng: random.Random, portfolio: Portfolio = "realistic") -> list[int]:
+    """Split n partners into portfolios of the shape's size range (smaller only if n is)."""
+    fewest, most, mode = PORTFOLIO_SIZES[portfolio]
     sizes: list[int] = []
     remaining = n
-    while remaining > 200:
-        # Most portfolios are small; a few managers carry up to 200 partners.
-        size = min(round(rng.triangular(50, 200, 60)), remaining - 50)
+    while remaining > most:
+        # Most portfolios are small; a few managers carry the most. Leaving at
+        # least `fewest` keeps the last portfolio inside the range too.
+        size = min(round(rng.triangular(fewest, most, mode)), remaining - fewest)
         sizes.append(size)
         remaining -= size
     sizes.append(remaining)
     return sizes
 
 
-def portfolio(size: int, rng: random.Random) -> list[str]:
-    """Tiers of one manager's partners: the pyramid mix, at most MAX_VISITED visited ones."""
+def tier_mix(size: int, rng: random.Random, most_visited: int) -> list[str]:
+    """Tiers of one manager's partners: the pyramid mix, at most `most_visited` visited ones."""
     tiers = [t for t, _ in TIER_MIX]
     weights = [w for _, w in TIER_MIX]
     out = rng.choices(tiers, weights, k=size)
@@ -201,7 +227,7 @@ def portfolio(size: int, rng: random.Random) -> list[str]:
     for k, tier in enumerate(out):
         if tier != "transactional":
             visited += 1
-            if visited > MAX_VISITED:
+            if visited > most_visited:
                 out[k] = "transactional"
     return out
 
@@ -209,14 +235,14 @@ def portfolio(size: int, rng: random.Random) -> list[str]:
 def capacity_lines(tiers: list[str]) -> list[str]:
     """A manager's weekly limits and travel, scaled to fit the portfolio.
 
-    This is a benchmark of throughput, not a model of one person's week: a
-    manager with 200 partners is a team's worth of meetings, so the limits
-    are sized to the portfolio's yearly load (TIER_LOAD) with room for the
-    way reviews cluster after quarter ends (x2 over ~44 working weeks), and
-    trips to partners (all in the first half) over ~5 months. Meetings beyond
-    what one working day holds are then placed as overlapping ("double-booked",
-    one warning per manager) instead of failing; what the benchmark measures is
-    the planner and exporter at this volume.
+    The limits are sized to the portfolio's yearly load (TIER_LOAD) with room
+    for the way reviews cluster after quarter ends (x2 over ~44 working weeks),
+    and trips to partners (all in the first half) over ~5 months. A realistic
+    portfolio (10 to 40 partners) then fits its manager's year. An overloaded
+    one (50 to 200) is a team's worth of meetings: the limits grow with it, but
+    one person's working days do not, so the planner names the over-demand and
+    leaves the excess unplaced; what that shape measures is the planner and
+    exporter at volume and under pressure.
     """
     meetings = sum(TIER_LOAD[t][0] for t in tiers)
     hours = sum(TIER_LOAD[t][1] + 8 * TIER_LOAD[t][3] for t in tiers)
@@ -230,8 +256,15 @@ def capacity_lines(tiers: list[str]) -> list[str]:
     ]
 
 
-def manager_regions(count: int, rng: random.Random) -> list[list[Region]]:
-    """Give each manager one or more regions: every region is covered, big ones get more."""
+def manager_regions(count: int, rng: random.Random, portfolio: Portfolio) -> list[list[Region]]:
+    """Give each manager one or more regions: big regions get more managers.
+
+    Overloaded programs cover every region, so a manager of a small one holds
+    several (issue 7's shape). Realistic managers hold one region each, so their
+    partners' working hours overlap theirs; a small program covers fewer regions.
+    """
+    if count <= len(REGIONS) and portfolio == "realistic":
+        return [[region] for region in REGIONS[:count]]
     if count <= len(REGIONS):
         out: list[list[Region]] = [[] for _ in range(count)]
         for r, region in enumerate(REGIONS):
@@ -301,11 +334,14 @@ def overrides(rng: random.Random, tier: str, focus: list[str]) -> list[str]:
     return []
 
 
-def generate(n: int, seed: int = 1) -> str:
-    """Return the YAML text of a program with `n` partners."""
+def generate(n: int, seed: int = 1, portfolio: Portfolio = "realistic") -> str:
+    """Return the YAML text of a program with `n` partners in portfolios of the given shape."""
+    if portfolio not in PORTFOLIOS:
+        raise ValueError(f"unknown portfolio {portfolio!r}; choose one of {PORTFOLIOS}")
     rng = random.Random(seed)
+    flag = "" if portfolio == "realistic" else f" --portfolio {portfolio}"
     lines: list[str] = [
-        f"# Generated by benchmarks/generate.py {n} --seed {seed}; do not edit.",
+        f"# Generated by benchmarks/generate.py {n} --seed {seed}{flag}; do not edit.",
         "version: 1",
         "",
         "program:",
@@ -341,9 +377,9 @@ def generate(n: int, seed: int = 1) -> str:
         "",
         "managers:",
     ]
-    sizes = manager_sizes(n, rng)
-    territories = manager_regions(len(sizes), rng)
-    portfolio_tiers = [portfolio(size, rng) for size in sizes]
+    sizes = manager_sizes(n, rng, portfolio)
+    territories = manager_regions(len(sizes), rng, portfolio)
+    portfolio_tiers = [tier_mix(size, rng, MAX_VISITED[portfolio]) for size in sizes]
     managers: list[str] = []
     for i, regions in enumerate(territories):
         _, home_country, home_zone, _ = regions[0]
@@ -374,7 +410,7 @@ def generate(n: int, seed: int = 1) -> str:
         countries_for(size, regions, rng) for size, regions in zip(sizes, territories, strict=True)
     ]
     owners = [mid for mid, size in zip(managers, sizes, strict=True) for _ in range(size)]
-    assigned = [country for portfolio in portfolios for country in portfolio]
+    assigned = [country for countries in portfolios for country in countries]
     partner_tiers = [tier for tiers in portfolio_tiers for tier in tiers]
     used_ids: set[str] = set()
     for i in range(n):
@@ -440,16 +476,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int, help="number of partners")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "--portfolio",
+        choices=PORTFOLIOS,
+        default="realistic",
+        help="realistic: 10 to 40 partners per manager, a year that fits (default); "
+        "overloaded: 50 to 200, more meetings than working weeks hold",
+    )
     parser.add_argument("--out", type=Path, help="output file (default: stdout)")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("N must be at least 1")
-    text = generate(args.n, args.seed)
+    text = generate(args.n, args.seed, args.portfolio)
     if args.out is None:
         sys.stdout.buffer.write(text.encode("utf-8"))
     else:
         args.out.write_bytes(text.encode("utf-8"))
-        print(f"wrote {args.out}: {args.n} partners, {math.ceil(len(text) / 1024)} KiB")
+        print(
+            f"wrote {args.out}: {args.n} partners ({args.portfolio}), "
+            f"{math.ceil(len(text) / 1024)} KiB"
+        )
     return 0
 
 

@@ -6,12 +6,19 @@ The steps are the publishing workflow's (`chancal.publish.workflow`): open the
 program and its lock, plan, verify, reconcile, then write the feeds and the
 lock. Peak RSS is this process's high-water mark (`getrusage`), so each figure
 is the largest so far; planning workers run in their own processes and are not
-counted, as with `/usr/bin/time chancal export`.
+counted, as with `/usr/bin/time chancal export` (run.py counts them). The cyclic
+garbage collector is off for the whole run, as in the CLI (`chancal.__main__`),
+so no phase is charged for collections the CLI never makes.
+
+    CHANCAL_JOBS=1 python -m cProfile -o export.prof benchmarks/phases.py partners.yaml out
+
+profiles every phase in one process (planning included).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import resource
 import sys
 import time
@@ -25,17 +32,22 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--today", type=date.fromisoformat, default=date(2027, 1, 1))
     args = parser.parse_args()
-
-    from chancal.publish import workflow
-    from chancal.publish.reconcile import reconcile
-    from chancal.verify import verify
-
+    gc.disable()
     began = time.perf_counter()
     factor = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss: KB, bytes on macOS
 
     def step(label: str) -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / factor
-        print(f"{label:20s} {time.perf_counter() - began:7.1f} s   peak RSS {peak:6.0f} MB")
+        print(
+            f"{label:20s} {time.perf_counter() - began:7.1f} s   peak RSS {peak:6.0f} MB",
+            flush=True,
+        )
+
+    from chancal.publish import workflow
+    from chancal.publish.reconcile import reconcile
+    from chancal.verify import verify
+
+    step("imports")
 
     today = args.today
     stamp = datetime.combine(today, datetime.min.time(), UTC)

@@ -498,10 +498,10 @@ def test_capacity_forcing_a_pinned_event_to_move_says_why() -> None:
 
 
 def test_the_overloaded_benchmark_program_names_over_demand_and_keeps_every_hard_rule() -> None:
-    """benchmarks/generate.py gives managers 50 to 200 partners, more meetings than their
-    working days hold: each such manager gets one 'over-demand' warning with the figures, the
-    events that do not fit are 'unplaced' errors, and none is double-booked (the suite's
-    verifier checks every placed event)."""
+    """benchmarks/generate.py --portfolio overloaded gives managers 50 to 200 partners, more
+    meetings than their working days hold: each such manager gets one 'over-demand' warning
+    with the figures, the events that do not fit are 'unplaced' errors, and none is
+    double-booked (the suite's verifier checks every placed event)."""
     import importlib.util
 
     from chancal.loader import loads
@@ -511,7 +511,7 @@ def test_the_overloaded_benchmark_program_names_over_demand_and_keeps_every_hard
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    config = loads(module.generate(260)).config
+    config = loads(module.generate(260, portfolio="overloaded")).config
     assert max(sum(p.manager == m.id for p in config.partners) for m in config.managers) > 150
     plan = make_plan(config)
     over = [d for d in plan.diagnostics if d.code == "over-demand"]
