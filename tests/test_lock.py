@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -635,3 +636,40 @@ def test_content_text_ignores_the_order_keys_were_written_in() -> None:
     assert loads(edited + "\n") == lock
     again = reconcile(make_plan(Q1), loads(edited + "\n"), today=TODAY, stamp=STAMP2)
     assert again.changes == () and dumps(again.lock) == dumps(lock)
+
+
+def test_event_text_is_kept_as_read_and_hand_spacing_is_still_the_same_content() -> None:
+    """The reader keeps each event's text as written (no re-encoding on every run); text
+    spaced by hand, or a line with the event first, is still the same content, and the
+    lock written next is canonical again."""
+    lock = reconcile(make_plan(Q1, Q2), EMPTY_LOCK, today=TODAY, stamp=STAMP1).lock
+    header, *lines = dumps(lock).splitlines()
+
+    def event_written(line: str, write: Callable[[dict[str, object]], str]) -> str:
+        value = json.loads(line)
+        event = value.pop("event")
+        return json.dumps(value)[:-1] + ', "event": ' + write(event) + "}"
+
+    compact = [
+        event_written(x, lambda e: json.dumps(e, separators=(",", ":"))) if '"key"' in x else x
+        for x in lines
+    ]
+    reordered = [
+        event_written(x, lambda e: json.dumps(dict(reversed(e.items())))) if '"key"' in x else x
+        for x in lines
+    ]
+    event_first = [
+        json.dumps({"event": (v := json.loads(x)).pop("event"), **v}) if '"key"' in x else x
+        for x in lines
+    ]
+    for edited in (compact, reordered, event_first):
+        read = loads("\n".join([header, *edited]) + "\n")
+        assert read == lock
+        again = reconcile(make_plan(Q1, Q2), read, today=TODAY, stamp=STAMP2)
+        assert again.changes == () and dumps(again.lock) == dumps(lock)
+        # An entry the plan no longer decides is written back canonical too.
+        gone = reconcile(make_plan(Q1), read, today=TODAY, stamp=STAMP2)
+        assert dumps(gone.lock).splitlines()[1:] == [
+            json.dumps(json.loads(x), ensure_ascii=False) for x in dumps(gone.lock).splitlines()[1:]
+        ]
+    assert dumps(loads(dumps(lock))) == dumps(lock)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from chancal.errors import ConfigError, Problem, UsageError
@@ -109,6 +110,17 @@ def read_capped(path: Path, *, limit: int | None = None, what: str = "program fi
     for a writer, reading /dev/zero would never end), and reading stops one byte
     past the limit whatever the file claims its size is.
     """
+    return b"".join(capped_lines(path, limit=limit, what=what, whole=True))
+
+
+def capped_lines(
+    path: Path, *, limit: int | None = None, what: str = "program file", whole: bool = False
+) -> Iterator[bytes]:
+    """A regular file's lines as bytes (`whole`: its bytes in one piece), as `read_capped` checks.
+
+    One line at a time, so a large lock is never held whole; no line is read
+    past the limit either.
+    """
     name = str(path)
     limit = max_file_bytes() if limit is None else limit
     try:
@@ -116,13 +128,18 @@ def read_capped(path: Path, *, limit: int | None = None, what: str = "program fi
         if not stat.S_ISREG(mode):
             raise ConfigError([Problem(name, 1, 1, "", f"not a regular file: {_kind(mode)}")])
         with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+            left = limit + 1
+            while left > 0:
+                piece = handle.read(left) if whole else handle.readline(left)
+                if not piece:
+                    break
+                left -= len(piece)
+                check_size(limit + 1 - left, name, limit=limit, what=what)
+                yield piece
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise ConfigError([Problem(name, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
-    check_size(len(data), name, limit=limit, what=what)
-    return data
 
 
 def _kind(mode: int) -> str:

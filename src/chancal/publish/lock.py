@@ -26,6 +26,7 @@ keeps until the event's day passes: `"withdrawn": [{"feeds": [...],
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -61,31 +62,74 @@ _CONTENT_ORDER = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Shown:
-    """An event as a feed shows it, held as its canonical JSON text.
+    """An event as a feed shows it, held as its JSON text in UTF-8.
 
-    Text, not a dict: a dict per event cost about 3 KB more per entry, 700 MB of
-    a 10,000-partner re-export (80,000 entries), and equal content still means
-    equal text. The fields every entry needs are kept beside it; the rest is
-    parsed on demand (`value`), only for the events published from the lock.
+    Bytes, not a dict: a dict per event cost about 3 KB more per entry, 700 MB of
+    a 10,000-partner re-export, and equal content still means equal text. Bytes,
+    not str: the lock is read and written as bytes, and one non-Latin-1 letter
+    would make a str hold every character in 2 bytes. The fields every entry
+    needs are kept beside it; the rest is parsed on demand (`value`), only for
+    the events published from the lock.
+
+    Text read from a lock is kept as it was written (`canonical` False): chancal
+    wrote it canonical, so re-encoding every entry on every run (a tenth of a
+    re-export) would only catch hand edits. Equality and `canonical_form` settle
+    those when it matters: when the text differs from the plan's, and before an
+    entry the plan did not decide is written back.
     """
 
-    text: str
+    json: bytes
     start: str
     end: str
     timezone: str
+    canonical: bool = True
 
     @classmethod
     def of(cls, content: Mapping[str, Any]) -> Shown:
         """The canonical text of `content` (which has its start, end and timezone)."""
-        ordered = {k: content[k] for k in _CONTENT_ORDER if k in content}
-        ordered.update(sorted((k, v) for k, v in content.items() if k not in ordered))
-        return cls(_json(ordered), content["start"], content["end"], content["timezone"])
+        if not _in_order(content):
+            ordered = {k: content[k] for k in _CONTENT_ORDER if k in content}
+            ordered.update(sorted((k, v) for k, v in content.items() if k not in ordered))
+            content = ordered
+        text = _json(content).encode("utf-8")
+        return cls(text, content["start"], content["end"], content["timezone"])
 
     def value(self) -> Content:
         """The content as JSON values."""
-        return cast(Content, json.loads(self.text))
+        return cast(Content, json.loads(self.json))
+
+    def canonical_form(self) -> Shown:
+        """This content as chancal writes it (itself when it already is)."""
+        return self if self.canonical else Shown.of(self.value())
+
+    def __eq__(self, other: object) -> bool:
+        """Both show the same content, however either text was spaced or ordered."""
+        if not isinstance(other, Shown):
+            return NotImplemented
+        if self.json == other.json:
+            return True
+        if self.canonical and other.canonical:
+            return False
+        return self.canonical_form().json == other.canonical_form().json
+
+    def __hash__(self) -> int:
+        return hash(self.canonical_form().json)
+
+
+_RANK = {name: rank for rank, name in enumerate(_CONTENT_ORDER)}
+
+
+def _in_order(content: Mapping[str, Any]) -> bool:
+    """Whether the keys are all known and in `_CONTENT_ORDER` (as `event_content` makes them)."""
+    last = -1
+    for key in content:
+        rank = _RANK.get(key)
+        if rank is None or rank < last:
+            return False
+        last = rank
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,21 +336,20 @@ def pins(lock: Lock) -> Pins:
 
 def dumps(lock: Lock) -> str:
     """Render the lock as its canonical text: header, owners by (kind, id), events by key."""
-    return "".join(_text_lines(lock))
+    return b"".join(_file_lines(lock)).decode("utf-8")
 
 
 def dump_chunks(lock: Lock, size: int = 1 << 20) -> Iterator[bytes]:
     """The lock file's bytes (`dumps` in UTF-8) in pieces of about `size`.
 
-    A 10,000-partner lock is about 100 MB: comparing it with the file on disk
-    and writing it need no whole copy (text, bytes and lines together were 300 MB).
+    A 10,000-partner lock is about 240 MB: comparing it with the file on disk
+    and writing it need no whole copy.
     """
     pending: list[bytes] = []
     filled = 0
-    for line in _text_lines(lock):
-        data = line.encode("utf-8")
-        pending.append(data)
-        filled += len(data)
+    for line in _file_lines(lock):
+        pending.append(line)
+        filled += len(line)
         if filled >= size:
             yield b"".join(pending)
             pending.clear()
@@ -315,18 +358,18 @@ def dump_chunks(lock: Lock, size: int = 1 << 20) -> Iterator[bytes]:
         yield b"".join(pending)
 
 
-def _text_lines(lock: Lock) -> Iterator[str]:
+def _file_lines(lock: Lock) -> Iterator[bytes]:
     header = {"chancal_lock": FORMAT_VERSION, "program": lock.program_id, "about": _ABOUT}
-    yield _json(header) + "\n"
+    yield _json(header).encode("utf-8") + b"\n"
     for o in sorted(lock.owners, key=lambda o: (o.kind, o.id)):
         owner = {"owner": o.kind, "id": o.id, "name": o.name, "timezone": o.timezone}
-        yield _json(owner) + "\n"
+        yield _json(owner).encode("utf-8") + b"\n"
     for entry in sorted(lock.entries, key=lambda e: e.key):
-        yield entry_line(entry) + "\n"
+        yield entry_line(entry) + b"\n"
 
 
-def entry_line(entry: LockEntry) -> str:
-    """One event's line of the lock: the JSON that `json.dumps` would write."""
+def entry_line(entry: LockEntry) -> bytes:
+    """One event's line of the lock, in UTF-8: the JSON that `json.dumps` would write."""
     head = _json(
         {
             "key": entry.key,
@@ -337,29 +380,32 @@ def entry_line(entry: LockEntry) -> str:
             "feeds": list(entry.feeds),
         }
     )
-    parts = [head[:-1]]
+    parts = [head[:-1].encode("utf-8")]
     if entry.withdrawn:
-        copies = ", ".join(
+        copies = b", ".join(
             _with_event(
                 {"feeds": list(w.feeds), "sequence": w.sequence, "stamp": _stamp_text(w.stamp)},
                 w.content,
             )
             for w in entry.withdrawn
         )
-        parts.append(f', "withdrawn": [{copies}]')
-    parts.append(f', "event": {entry.content.text}}}')
-    return "".join(parts)
+        parts.append(b', "withdrawn": [' + copies + b"]")
+    parts.append(b', "event": ' + entry.content.json + b"}")
+    return b"".join(parts)
 
 
-def _with_event(value: dict[str, object], shown: Shown) -> str:
-    """`value` as JSON with the already canonical `"event"` text appended."""
-    return f'{_json(value)[:-1]}, "event": {shown.text}}}'
+def _with_event(value: dict[str, object], shown: Shown) -> bytes:
+    """`value` as JSON with the `"event"` text appended."""
+    return _json(value)[:-1].encode("utf-8") + b', "event": ' + shown.json + b"}"
+
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every line
 
 
 def _json(value: object) -> str:
     # Non-ASCII stays readable; the three line separators that JSON leaves raw
     # are escaped, so tools that split lines on them still see one event per line.
-    text = json.dumps(value, ensure_ascii=False)
+    text = _encode(value)
     if text.isascii():
         return text
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
@@ -369,24 +415,25 @@ def _stamp_text(stamp: datetime) -> str:
     return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def loads(text: str, name: str = LOCK_NAME) -> Lock:
+def loads(text: str | bytes, name: str = LOCK_NAME) -> Lock:
     """Parse lock text; raise ConfigError locating every problem (file:line:column).
 
     A format-1 lock is read by `chancal.publish.lock_v1.upgrade` instead.
     """
-    reader = _Reader(name)
-    return reader.read(text)
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return read_lines(io.BytesIO(data), name)
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The lines of `text` one at a time: a list of them all would double a large lock."""
-    start = 0
-    while start <= len(text):
-        end = text.find("\n", start)
-        if end < 0:
-            end = len(text)
-        yield text[start:end]
-        start = end + 1
+def read_lines(lines: Iterable[bytes], name: str = LOCK_NAME) -> Lock:
+    """Parse a lock from its lines as bytes (an open binary file reads one line at a time).
+
+    A 10,000-partner lock is 240 MB: read whole and decoded, it took 700 MB at once.
+    """
+    return _Reader(name).read(lines)
+
+
+_EVENT = b', "event": '
+_BOM = b"\xef\xbb\xbf"
 
 
 class _Reader:
@@ -396,7 +443,12 @@ class _Reader:
         self.name = name
         self.problems: list[Problem] = []
         self.line_no = 0
-        self.line = ""
+        self.raw = b""
+        self.event_json: bytes | None = None  # the line's own text of its "event", if split
+
+    @property
+    def line(self) -> str:
+        return self.raw.decode("utf-8", "replace")
 
     def problem(self, message: str, field_name: str | None = None) -> None:
         column = 1
@@ -405,7 +457,7 @@ class _Reader:
             column = found + 1 if found >= 0 else 1
         self.problems.append(Problem(self.name, self.line_no, column, "", message))
 
-    def read(self, text: str) -> Lock:
+    def read(self, lines: Iterable[bytes]) -> Lock:
         program_id: str | None = None
         header_seen = False
         entries: list[LockEntry] = []
@@ -413,17 +465,19 @@ class _Reader:
         seen_keys: dict[str, int] = {}
         seen_uids: dict[str, int] = {}
         seen_owners: set[tuple[str, str]] = set()
-        for self.line_no, raw in enumerate(_lines(text), start=1):
-            self.line = line = raw.removesuffix("\r")  # tolerate CRLF checkouts
-            if not line.strip():
+        for self.line_no, raw in enumerate(lines, start=1):
+            # Tolerate CRLF checkouts, and the BOM some editors add.
+            raw = raw.removesuffix(b"\n").removesuffix(b"\r")
+            self.raw = raw = raw.removeprefix(_BOM) if self.line_no == 1 else raw
+            if not raw.strip():
                 continue
-            if line.startswith(("<<<<<<<", "=======", ">>>>>>>", "|||||||")):
+            if raw.startswith((b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||")):
                 self.problem(
                     "unresolved merge conflict; keep either side, then run 'chancal lock' "
                     "to rebuild the lock from the program"
                 )
                 continue
-            value = self._json(line)
+            value = self._json(raw)
             if value is None:
                 if not header_seen:
                     break
@@ -470,9 +524,19 @@ class _Reader:
         owners.sort(key=lambda o: (o.kind, o.id))
         return Lock(program_id, tuple(entries), tuple(owners))
 
-    def _json(self, line: str) -> dict[str, Any] | None:
+    def _json(self, raw: bytes) -> dict[str, Any] | None:
+        """The line's JSON object. An event line is split before its `"event"` object,
+        which is parsed alone and its text kept, so no entry is ever re-encoded."""
+        self.event_json = None
+        value = self._split(raw)
+        if value is not None:
+            return value
         try:
-            value = json.loads(line)
+            value = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            column = len(raw[: error.start].decode("utf-8", "replace")) + 1
+            self.problems.append(Problem(self.name, self.line_no, column, "", "not UTF-8 text"))
+            return None
         except json.JSONDecodeError as error:
             self.problems.append(
                 Problem(self.name, self.line_no, error.colno, "", f"not JSON: {error.msg}")
@@ -482,6 +546,28 @@ class _Reader:
             self.problem("each line must be a JSON object ({...})")
             return None
         return value
+
+    def _split(self, raw: bytes) -> dict[str, Any] | None:
+        """The line as chancal writes it, `{..., "event": {...}}`, parsed in two parts.
+
+        Exact, not a guess: the head parses as an object only when the split is at
+        the top level (a split inside a nested value leaves a bracket open), and the
+        event only when it is one whole value. Anything else is parsed whole.
+        """
+        at = raw.rfind(_EVENT)
+        if at < 0 or not raw.endswith(b"}"):
+            return None
+        event_json = raw[at + len(_EVENT) : -1]
+        try:
+            head = json.loads((raw[:at] + b"}").decode("utf-8"))
+            event = json.loads(event_json.decode("utf-8"))
+        except ValueError:
+            return None
+        if not isinstance(head, dict) or "event" in head or not isinstance(event, dict):
+            return None
+        head["event"] = event
+        self.event_json = event_json
+        return head
 
     def _header(self, value: Mapping[str, Any]) -> str | None:
         version = value.get("chancal_lock")
@@ -534,7 +620,7 @@ class _Reader:
                 f"unknown status {status!r}; use one of {', '.join(sorted(_STATUSES))}", "status"
             )
         sequence, stamp, feeds = self._version(value)
-        content = self._content(value.get("event"), "event")
+        content = self._content(value.get("event"), "event", self.event_json)
         withdrawn: list[Withdrawn] = []
         copies = value.get("withdrawn", [])
         if not isinstance(copies, list):
@@ -545,7 +631,7 @@ class _Reader:
                 self.problem("each withdrawn copy must be a JSON object", "withdrawn")
                 continue
             w_sequence, w_stamp, w_feeds = self._version(copy)
-            w_content = self._content(copy.get("event"), "withdrawn")
+            w_content = self._content(copy.get("event"), "withdrawn", None)
             if w_stamp is not None and w_content is not None:
                 withdrawn.append(Withdrawn(w_feeds, w_sequence, w_stamp, w_content))
         if len(self.problems) > known or stamp is None or content is None:
@@ -591,7 +677,8 @@ class _Reader:
             feeds = []
         return sequence, stamp, tuple(feeds)
 
-    def _content(self, value: object, field_name: str) -> Shown | None:
+    def _content(self, value: object, field_name: str, written: bytes | None) -> Shown | None:
+        """The checked content; `written` is its text on the line, kept as it is when given."""
         if not isinstance(value, dict):
             self.problem('an event line needs its "event" object', field_name)
             return None
@@ -622,7 +709,9 @@ class _Reader:
         if end <= start:
             self.problem("the event must end after it starts", "end")
             return None
-        return Shown.of(value)
+        if written is None:
+            return Shown.of(value)
+        return Shown(written, value["start"], value["end"], zone, canonical=False)
 
 
 def _offset_given(*texts: str) -> bool:

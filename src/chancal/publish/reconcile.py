@@ -112,6 +112,8 @@ class _Run:
         else:
             sequence = old.sequence
         if kind is None and old.feeds == feeds and withdrawn == old.withdrawn:
+            if old.content.json != content.json:  # the same, spaced or ordered by hand
+                old = replace(old, content=content)
             self._keep(old, event)  # the common case on every CI run: the entry as it is
             return
         entry = LockEntry(
@@ -178,6 +180,9 @@ class _Run:
 
     def _keep(self, entry: LockEntry, planned: Event | None = None) -> Event:
         """Record the entry; publish it (the planned event, if any) and its withdrawn copies."""
+        if not entry.content.canonical and planned is None:
+            # Read from the lock and never compared with the plan: written back canonical.
+            entry = replace(entry, content=entry.content.canonical_form())
         self.entries.append(entry)
         if planned is None:
             event = self._event(entry)
@@ -225,7 +230,9 @@ class _Run:
         if old.status != "CANCELLED" and not old.upgraded:
             left = tuple(f for f in old.feeds if f not in feeds and f != ALL_FEED)
             if left:
-                kept.append(Withdrawn(left, old.sequence + 1, self.stamp, old.content))
+                kept.append(
+                    Withdrawn(left, old.sequence + 1, self.stamp, old.content.canonical_form())
+                )
         return tuple(kept)
 
     def _over(self, shown: Shown) -> bool:

@@ -11,6 +11,7 @@ verifier and the reconciled calendar; `write` (the feed writer,
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 from chancal import planner
 from chancal.errors import ChancalError, ConfigError, Problem, UsageError
 from chancal.health import check_health
-from chancal.limits import max_lock_bytes, read_capped
+from chancal.limits import capped_lines, max_lock_bytes, read_capped
 from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
@@ -39,7 +40,15 @@ from chancal.publish.feeds import (
     Formats as Formats,  # for the CLI, which reaches publishing only through here
 )
 from chancal.publish.files import cannot_write, same_bytes
-from chancal.publish.lock import EMPTY_LOCK, LOCK_NAME, YEARS, Lock, dump_chunks, loads, pins
+from chancal.publish.lock import (
+    EMPTY_LOCK,
+    LOCK_NAME,
+    YEARS,
+    Lock,
+    dump_chunks,
+    pins,
+    read_lines,
+)
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
 from chancal.publish.spool import Progress
@@ -111,14 +120,7 @@ def open_program(file: Path) -> Program:
     lock_path = lock_path_for(file, ident)
     transaction.recover(lock_path.parent)  # an export that stopped half-way ends first
     transaction.remove_abandoned_staging(lock_path.parent)
-    text = read_text(lock_path)
-    if text is None:
-        return Program(file, located, ident, EMPTY_LOCK, lock_path)
-    text = text.removeprefix("\ufeff")  # a BOM some editors add, as program files may have
-    if text.startswith("chancal-lock 1"):  # written by an older chancal: read once, upgrade
-        lock = upgrade(text, str(lock_path))
-    else:
-        lock = loads(text, str(lock_path))
+    lock = read_lock(lock_path)
     if lock.program_id is not None and lock.program_id != ident:
         raise UsageError(_foreign(lock_path, lock.program_id, ident, file))
     return Program(file, located, ident, lock, lock_path)
@@ -383,6 +385,23 @@ def _foreign(path: Path, other: str, ident: str, file: Path) -> str:
 def _program_ids(text: str) -> set[str]:
     """The program ids in a lock's or feed's UIDs (`...@<program id>.chancal`)."""
     return set(re.findall(r"@([a-z0-9_-]+)\.chancal\b", text))
+
+
+def read_lock(path: Path) -> Lock:
+    """Read a lock file one line at a time (the empty lock when there is none yet)."""
+    lines = capped_lines(path, limit=max_lock_bytes(), what="lock")
+    try:
+        first = next(lines, b"")
+    except FileNotFoundError:
+        return EMPTY_LOCK
+    if first.removeprefix(b"\xef\xbb\xbf").startswith(b"chancal-lock 1"):
+        # Written by an older chancal: read whole once, then upgraded.
+        try:
+            text = b"".join(itertools.chain([first], lines)).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError([Problem(str(path), 1, 1, "", "not UTF-8 text")]) from None
+        return upgrade(text.removeprefix("\ufeff"), str(path))
+    return read_lines(itertools.chain([first], lines), str(path))
 
 
 def read_text(path: Path) -> str | None:
