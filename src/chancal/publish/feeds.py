@@ -321,8 +321,11 @@ def _write_feeds(
         first = len(feeds) - len(tables) - len(pages)
         more = _emit_tables(routed, tables, first, emit, formats.bom)
         counts, changed = counts + more[0], changed + more[1]
-        more = _emit_pages(routed, pages, first + len(tables), emit, _site(plan, formats, report))
-        counts, changed = counts + more[0], changed + more[1]
+        if pages:  # the site's grid and scores cost a second at 10,000 partners: only for pages
+            more = _emit_pages(
+                routed, pages, first + len(tables), emit, _site(plan, formats, report)
+            )
+            counts, changed = counts + more[0], changed + more[1]
         moves = [Move(str(staging / paths[i]), targets[i], str(parked / paths[i])) for i in changed]
         leftovers = [str(staging)]
         if lock is not None:  # last: a reader of the lock finds the feeds already new
