@@ -268,12 +268,12 @@ def test_failure_while_writing_leaves_folder_untouched(
     calls = 0
     real = transaction.write_new
 
-    def failing(path: Path, chunks: Iterable[bytes]) -> None:
+    def failing(path: Path, chunks: Iterable[bytes], *, flush: bool = True) -> None:
         nonlocal calls
         calls += 1
         if calls == 2:  # one feed is already staged
             raise OSError("disk full")
-        real(path, chunks)
+        real(path, chunks, flush=flush)
 
     monkeypatch.setattr(transaction, "write_new", failing)
     with pytest.raises(UsageError, match="disk full"):

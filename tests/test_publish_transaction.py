@@ -39,7 +39,7 @@ CHILD = """
 import os, pickle, signal, sys
 from dataclasses import replace
 from pathlib import Path
-from chancal.publish import workflow
+from chancal.publish import transaction, workflow
 
 limit, source, case = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 with open(source, "rb") as handle:
@@ -62,6 +62,8 @@ def counted(real, starts=False):
     return step
 
 os.fsync = counted(os.fsync, starts=True)
+if transaction._syncfs is not None:  # the staged feeds' one flush (Linux)
+    transaction._syncfs = counted(transaction._syncfs, starts=True)
 for name in ("replace", "unlink", "mkdir", "rmdir"):
     setattr(os, name, counted(getattr(os, name)))
 workflow.write(published, case / "cal", stamp=stamp)
@@ -205,3 +207,24 @@ def test_a_journal_cut_short_commits_nothing(tmp_path: Path) -> None:
     target.write_bytes(b"old")
     assert transaction.recover(tmp_path) == 0
     assert not partial.exists() and target.read_bytes() == b"old"
+
+
+def test_staged_files_are_flushed_by_one_syncfs_or_else_one_fsync_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linux flushes the staging folder's file system once; elsewhere every file is fsynced."""
+    staged = [tmp_path / f"{n}.ics" for n in range(3)]
+    for path in staged:
+        transaction.write_new(path, [b"BEGIN:VCALENDAR\r\n"], flush=False)
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    monkeypatch.setattr(transaction, "_syncfs", lambda fd: synced.append(fd) or 0)
+    transaction.flush_files(tmp_path, staged)
+    assert len(synced) == 1
+    synced.clear()
+    monkeypatch.setattr(transaction, "_syncfs", None)
+    transaction.flush_files(tmp_path, staged)
+    assert len(synced) == 3
+    monkeypatch.setattr(transaction, "_syncfs", lambda fd: -1)
+    with pytest.raises(OSError):
+        transaction.flush_files(tmp_path, staged)

@@ -306,7 +306,7 @@ def _write_feeds(
             # DTSTAMPs) creates no files, and subscribers' caches keep their mtime.
             if feeds[index].path in present and files.same_bytes(chunks(), targets[index]):
                 return False
-            transaction.write_new(staging / feeds[index].path, chunks())
+            transaction.write_new(staging / feeds[index].path, chunks(), flush=False)
             return True
 
         counts: list[int] = []
@@ -327,6 +327,7 @@ def _write_feeds(
             )
             counts, changed = counts + more[0], changed + more[1]
         moves = [Move(str(staging / paths[i]), targets[i], str(parked / paths[i])) for i in changed]
+        transaction.flush_files(staging, [move.staged for move in moves])
         leftovers = [str(staging)]
         if lock is not None:  # last: a reader of the lock finds the feeds already new
             moves.append(lock)
@@ -537,8 +538,7 @@ def _stage(
         )
         if spool_feed is not None:
             spool.write(CALENDAR_END)
-        spool.flush()
-        os.fsync(spool.fileno())  # all.ics itself, when it is the spool: on disk before the commit
+        spool.flush()  # all.ics itself, when it is the spool: flushed with the others
     changed = []
     with open(spool_path, "rb", buffering=0) as reader:
         for index in range(len(feeds)):

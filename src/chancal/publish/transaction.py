@@ -23,6 +23,7 @@ never points at a file whose bytes were still in memory.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from chancal.errors import UsageError
 from chancal.publish.files import cannot_write
@@ -144,12 +145,51 @@ def staged_beside(target: Path) -> tuple[Path, Path]:
     return target.with_name(stem), target.with_name(f"{stem}.replaced")
 
 
-def write_new(path: str | Path, chunks: Iterable[bytes]) -> None:
-    """Create `path` (it must not exist: staging places are new), write `chunks`, flush to disk."""
+def write_new(path: str | Path, chunks: Iterable[bytes], *, flush: bool = True) -> None:
+    """Create `path` (it must not exist: staging places are new), write `chunks`, flush to disk.
+
+    `flush=False` leaves the flush to `flush_files`, for many files at once.
+    """
     with open(path, "xb") as handle:
         handle.writelines(chunks)
         handle.flush()
-        os.fsync(handle.fileno())
+        if flush:
+            os.fsync(handle.fileno())
+
+
+def flush_files(folder: str | Path, paths: Sequence[str | Path]) -> None:
+    """Put `paths`, staged in `folder`, on disk: before the journal may name them.
+
+    On Linux one `syncfs` of the folder's file system replaces an fsync per
+    file: a first export of 10,000 partners stages 10,432 files, and their
+    fsyncs took 3.7 s (benchmarks/README.md, "Flushing the staged files").
+    """
+    if _syncfs is not None and paths:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if _syncfs(fd) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, os.strerror(error), str(folder))
+        finally:
+            os.close(fd)
+        return
+    for path in paths:
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _find_syncfs() -> Callable[[int], int] | None:
+    # Python's os module has sync() (every file system) but not syncfs(2), glibc and
+    # musl have it: called through ctypes, in this one place.
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return cast(Callable[[int], int], ctypes.CDLL(None, use_errno=True).syncfs)
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _find_syncfs()
 
 
 def sync_folder(path: str | Path) -> None:
