@@ -141,6 +141,36 @@ def test_over_demand_is_named_once_per_manager_with_the_figures() -> None:
     assert [d for d in plan.diagnostics if d.code == "unplaced"]
 
 
+def test_export_names_each_over_demanded_manager_and_counts_the_rest(tmp_path: Path) -> None:
+    """Thousands of unplaced events would bury the cause in a CI log: export prints the
+    over-demand line of each manager, the first errors, then the rest counted per manager."""
+    import yaml
+
+    from chancal.cli_output import SHOWN_ERRORS
+
+    partners = "".join(partner(f"p{n}", name=f"P{n}") for n in range(3))
+    config = program(
+        "- {id: x, kind: information_exchange, cadence: every 1 weeks}",
+        partners,
+        program_extra="capacity: {meetings_per_week: 1, hours_per_week: 10}",
+    )
+    path = _program_in(tmp_path, yaml.safe_dump(config.model_dump(mode="json", exclude_none=True)))
+    errors = [d for d in make_plan(config).diagnostics if d.severity == "error"]
+    assert len(errors) > SHOWN_ERRORS + 1
+    out = tmp_path / "calendars"
+    result = runner.invoke(
+        app, ["export", str(path), "--ics", "--out", str(out), "--allow-unplaced", *STAMP]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert sum(line.startswith("  over-demand: ") for line in lines) == 1
+    assert sum(line.startswith("  error unplaced: ") for line in lines) == SHOWN_ERRORS
+    more = len(errors) - SHOWN_ERRORS
+    assert f"  ... and {more} more errors ('chancal plan' lists them), by manager:" in lines
+    manager = config.managers[0]
+    assert f"    {more} for {manager.name} ({manager.id})" in lines
+
+
 def test_a_visit_to_us_avoids_the_vendors_holiday() -> None:
     """A partner's visit to a London office never lands on an English bank holiday."""
     import holidays

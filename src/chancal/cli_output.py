@@ -7,6 +7,7 @@ terminal, so captured output stays byte-for-byte the same.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from chancal.changes import Change
+    from chancal.plan import Plan
     from chancal.publish.workflow import Program, Published
 
 
@@ -112,9 +114,7 @@ def refuse_untrustworthy(
             "('chancal plan' lists them)",
             markup=False,
         )
-    for diagnostic in plan.diagnostics:
-        if diagnostic.severity == "error":
-            print_plain(err, f"  error {diagnostic.code}: {diagnostic.message}")
+    _print_errors(err, plan)
     if unplaced and not allow_unplaced:
         err.print(
             f"refusing to publish: {count(len(unplaced), 'event')} the program asks for "
@@ -132,6 +132,35 @@ def refuse_untrustworthy(
             markup=False,
         )
         raise typer.Exit(code=1)
+
+
+SHOWN_ERRORS = 20
+"""Export lists this many of the plan's errors; `chancal plan` lists them all."""
+
+
+def _print_errors(err: Console, plan: Plan) -> None:
+    """Each over-demanded manager once (the usual cause), then the first errors.
+
+    An over-demanded program leaves thousands of events unplaced: a CI log
+    with a line for each buries the few lines that say why, so past
+    SHOWN_ERRORS the rest is counted per manager instead.
+    """
+    for diagnostic in plan.diagnostics:
+        if diagnostic.code == "over-demand":
+            print_plain(err, f"  over-demand: {diagnostic.message}")
+    errors = [d for d in plan.diagnostics if d.severity == "error"]
+    for diagnostic in errors[:SHOWN_ERRORS]:
+        print_plain(err, f"  error {diagnostic.code}: {diagnostic.message}")
+    if len(errors) <= SHOWN_ERRORS:
+        return
+    manager_of = {p.id: p.manager_id for p in plan.partners}
+    names = {m.id: m.name for m in plan.managers}
+    per_manager = Counter(manager_of.get(d.partner_id or "") for d in errors[SHOWN_ERRORS:])
+    more = count(len(errors) - SHOWN_ERRORS, "more error")
+    print_plain(err, f"  ... and {more} ('chancal plan' lists them), by manager:")
+    for manager, n in sorted(per_manager.items(), key=lambda item: (-item[1], item[0] or "")):
+        who = f"{names.get(manager, manager)} ({manager})" if manager else "program-wide"
+        print_plain(err, f"    {n} for {who}")
 
 
 def changes_text(changes: Sequence[Change]) -> str:
