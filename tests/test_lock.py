@@ -31,10 +31,10 @@ from chancal.publish.lock import (
     Shown,
     dumps,
     event_content,
-    loads,
     pins,
     published_event,
 )
+from chancal.publish.lock_read import loads
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import reconcile
 

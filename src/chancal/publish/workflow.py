@@ -47,8 +47,8 @@ from chancal.publish.lock import (
     Lock,
     dump_chunks,
     pins,
-    read_lines,
 )
+from chancal.publish.lock_read import read_lines
 from chancal.publish.lock_v1 import upgrade
 from chancal.publish.reconcile import Reconciled, reconcile
 from chancal.publish.spool import Progress

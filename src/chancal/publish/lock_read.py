@@ -1,0 +1,354 @@
+"""Reading a lock file: every line checked, every problem located (file:line:column).
+
+The format is `chancal.publish.lock`'s. A 10,000-partner lock is 240 MB, so
+it is read one line at a time, as bytes, and each event's text is kept as it
+was written (`Shown`) instead of being decoded and encoded again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, cast
+
+from chancal.errors import ConfigError, Problem
+from chancal.plan import Status
+from chancal.publish.lock import (
+    FORMAT_VERSION,
+    LOCK_NAME,
+    MAX_SEQUENCE,
+    YEARS,
+    FeedOwner,
+    Lock,
+    LockEntry,
+    Shown,
+    Withdrawn,
+    _instant,
+    _zone_ok,
+)
+
+_TOO_MANY_PROBLEMS = 20
+_STATUSES: frozenset[str] = frozenset(("CONFIRMED", "TENTATIVE", "CANCELLED"))
+
+
+def loads(text: str | bytes, name: str = LOCK_NAME) -> Lock:
+    """Parse lock text; raise ConfigError locating every problem (file:line:column).
+
+    A format-1 lock is read by `chancal.publish.lock_v1.upgrade` instead.
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return read_lines(io.BytesIO(data), name)
+
+
+def read_lines(lines: Iterable[bytes], name: str = LOCK_NAME) -> Lock:
+    """Parse a lock from its lines as bytes (an open binary file reads one line at a time).
+
+    A 10,000-partner lock is 240 MB: read whole and decoded, it took 700 MB at once.
+    """
+    return _Reader(name).read(lines)
+
+
+_EVENT = b', "event": '
+_BOM = b"\xef\xbb\xbf"
+
+
+class _Reader:
+    """Check every line of a lock, collecting located problems instead of stopping at one."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.problems: list[Problem] = []
+        self.line_no = 0
+        self.raw = b""
+        self.event_json: bytes | None = None  # the line's own text of its "event", if split
+        # A partner's events all go to the same three feeds: one tuple for all of them
+        # (about 270 bytes an entry, 50 MB of a 10,000-partner lock).
+        self.feed_lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    @property
+    def line(self) -> str:
+        return self.raw.decode("utf-8", "replace")
+
+    def problem(self, message: str, field_name: str | None = None) -> None:
+        column = 1
+        if field_name is not None:
+            found = self.line.find(f'"{field_name}"')
+            column = found + 1 if found >= 0 else 1
+        self.problems.append(Problem(self.name, self.line_no, column, "", message))
+
+    def read(self, lines: Iterable[bytes]) -> Lock:
+        program_id: str | None = None
+        header_seen = False
+        entries: list[LockEntry] = []
+        owners: list[FeedOwner] = []
+        seen_keys: dict[str, int] = {}
+        seen_uids: dict[str, int] = {}
+        seen_owners: set[tuple[str, str]] = set()
+        for self.line_no, raw in enumerate(lines, start=1):
+            # Tolerate CRLF checkouts, and the BOM some editors add.
+            raw = raw.removesuffix(b"\n").removesuffix(b"\r")
+            self.raw = raw = raw.removeprefix(_BOM) if self.line_no == 1 else raw
+            if not raw.strip():
+                continue
+            if raw.startswith((b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||")):
+                self.problem(
+                    "unresolved merge conflict; keep either side, then run 'chancal lock' "
+                    "to rebuild the lock from the program"
+                )
+                continue
+            value = self._json(raw)
+            if value is None:
+                if not header_seen:
+                    break
+                continue
+            if not header_seen:
+                header_seen = True
+                program_id = self._header(value)
+                if program_id is None:
+                    break
+                continue
+            if "owner" in value:
+                owner = self._owner(value)
+                if owner is not None:
+                    if (owner.kind, owner.id) in seen_owners:
+                        self.problem(f"{owner.kind} '{owner.id}' is listed twice")
+                    seen_owners.add((owner.kind, owner.id))
+                    owners.append(owner)
+                continue
+            entry = self._entry(value)
+            if entry is None:
+                continue
+            if entry.key in seen_keys:
+                self.problem(
+                    f"event key '{entry.key}' is already locked on line {seen_keys[entry.key]}",
+                    "key",
+                )
+            elif entry.uid in seen_uids:
+                self.problem(
+                    f"UID '{entry.uid}' is already used on line {seen_uids[entry.uid]};"
+                    " a UID belongs to one event only",
+                    "uid",
+                )
+            else:
+                seen_keys[entry.key] = seen_uids[entry.uid] = self.line_no
+                entries.append(entry)
+            if len(self.problems) >= _TOO_MANY_PROBLEMS:
+                break
+        if not header_seen and not self.problems:
+            self.line_no = 1
+            self.problem("empty lock file: the first line must be the chancal_lock header")
+        if self.problems:
+            raise ConfigError(self.problems)
+        entries.sort(key=lambda e: e.key)
+        owners.sort(key=lambda o: (o.kind, o.id))
+        return Lock(program_id, tuple(entries), tuple(owners))
+
+    def _json(self, raw: bytes) -> dict[str, Any] | None:
+        """The line's JSON object. An event line is split before its `"event"` object,
+        which is parsed alone and its text kept, so no entry is ever re-encoded."""
+        self.event_json = None
+        value = self._split(raw)
+        if value is not None:
+            return value
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            column = len(raw[: error.start].decode("utf-8", "replace")) + 1
+            self.problems.append(Problem(self.name, self.line_no, column, "", "not UTF-8 text"))
+            return None
+        except json.JSONDecodeError as error:
+            self.problems.append(
+                Problem(self.name, self.line_no, error.colno, "", f"not JSON: {error.msg}")
+            )
+            return None
+        if not isinstance(value, dict):
+            self.problem("each line must be a JSON object ({...})")
+            return None
+        return value
+
+    def _split(self, raw: bytes) -> dict[str, Any] | None:
+        """The line as chancal writes it, `{..., "event": {...}}`, parsed in two parts.
+
+        Exact, not a guess: the head parses as an object only when the split is at
+        the top level (a split inside a nested value leaves a bracket open), and the
+        event only when it is one whole value. Anything else is parsed whole.
+        """
+        at = raw.rfind(_EVENT)
+        if at < 0 or not raw.endswith(b"}"):
+            return None
+        event_json = raw[at + len(_EVENT) : -1]
+        try:
+            head = json.loads((raw[:at] + b"}").decode("utf-8"))
+            event = json.loads(event_json.decode("utf-8"))
+        except ValueError:
+            return None
+        if not isinstance(head, dict) or "event" in head or not isinstance(event, dict):
+            return None
+        head["event"] = event
+        self.event_json = event_json
+        return head
+
+    def _header(self, value: Mapping[str, Any]) -> str | None:
+        version = value.get("chancal_lock")
+        if version is None:
+            self.problem(
+                "not a chancal lock file: the first line must be "
+                f'{{"chancal_lock": {FORMAT_VERSION}, "program": "<program id>"}}'
+            )
+            return None
+        if version != FORMAT_VERSION:
+            self.problem(
+                f"unsupported lock format {version!r}; this chancal reads format "
+                f"{FORMAT_VERSION} (upgrade chancal, or rebuild with 'chancal lock')",
+                "chancal_lock",
+            )
+            return None
+        program = value.get("program")
+        if not isinstance(program, str) or not program:
+            self.problem('the header must name the program id: "program": "..."', "program")
+            return None
+        return program
+
+    def _owner(self, value: Mapping[str, Any]) -> FeedOwner | None:
+        kind, ident = value.get("owner"), value.get("id")
+        if kind not in ("partner", "manager"):
+            self.problem('"owner" must be "partner" or "manager"', "owner")
+            return None
+        if not isinstance(ident, str) or not ident:
+            self.problem('an owner needs its "id"', "id")
+            return None
+        zone, name = value.get("timezone"), value.get("name")
+        if not isinstance(zone, str) or not _zone_ok(zone):
+            self.problem(f"unknown time zone {zone!r}", "timezone")
+            return None
+        if not isinstance(name, str):
+            self.problem('the name must be a JSON string, e.g. "Acme"', "name")
+            return None
+        return FeedOwner(kind, ident, zone, name)
+
+    def _entry(self, value: Mapping[str, Any]) -> LockEntry | None:
+        known = len(self.problems)
+        key, uid = value.get("key"), value.get("uid")
+        if not isinstance(key, str) or not key:
+            self.problem('an event line needs its "key" (a non-empty string)', "key")
+        if not isinstance(uid, str) or not uid:
+            self.problem('an event line needs its "uid" (a non-empty string)', "uid")
+        status = value.get("status")
+        if status not in _STATUSES:
+            self.problem(
+                f"unknown status {status!r}; use one of {', '.join(sorted(_STATUSES))}", "status"
+            )
+        sequence, stamp, feeds = self._version(value)
+        content = self._content(value.get("event"), "event", self.event_json)
+        withdrawn: list[Withdrawn] = []
+        copies = value.get("withdrawn", [])
+        if not isinstance(copies, list):
+            self.problem('"withdrawn" must be a list of cancelled copies', "withdrawn")
+            copies = []
+        for copy in copies:
+            if not isinstance(copy, dict):
+                self.problem("each withdrawn copy must be a JSON object", "withdrawn")
+                continue
+            w_sequence, w_stamp, w_feeds = self._version(copy)
+            w_content = self._content(copy.get("event"), "withdrawn", None)
+            if w_stamp is not None and w_content is not None:
+                withdrawn.append(Withdrawn(w_feeds, w_sequence, w_stamp, w_content))
+        if len(self.problems) > known or stamp is None or content is None:
+            return None
+        return LockEntry(
+            key=cast(str, key),
+            uid=cast(str, uid),
+            status=cast(Status, status),
+            sequence=sequence,
+            stamp=stamp,
+            feeds=feeds,
+            content=content,
+            withdrawn=tuple(withdrawn),
+        )
+
+    def _version(self, value: Mapping[str, Any]) -> tuple[int, datetime | None, tuple[str, ...]]:
+        sequence = value.get("sequence")
+        if (
+            not isinstance(sequence, int)
+            or isinstance(sequence, bool)
+            or not 0 <= sequence <= MAX_SEQUENCE
+        ):
+            self.problem(f'"sequence" must be a whole number from 0 to {MAX_SEQUENCE}', "sequence")
+            sequence = 0
+        stamp: datetime | None = None
+        text = value.get("stamp")
+        with contextlib.suppress(ValueError):
+            stamp = _parse_stamp(text) if isinstance(text, str) else None
+        if stamp is None or not YEARS[0] <= stamp.year <= YEARS[1]:
+            self.problem(
+                f'"stamp" must be a UTC time from {YEARS[0]} to {YEARS[1]}, '
+                'such as "2027-01-04T09:00:00Z"',
+                "stamp",
+            )
+            stamp = None
+        feeds = value.get("feeds")
+        if not isinstance(feeds, list) or not all(
+            isinstance(f, str) and _feed_ok(f) for f in feeds
+        ):
+            self.problem(
+                '"feeds" must list feed names: "all", "partner/<id>" or "manager/<id>"', "feeds"
+            )
+            feeds = []
+        listed = tuple(feeds)
+        return sequence, stamp, self.feed_lists.setdefault(listed, listed)
+
+    def _content(self, value: object, field_name: str, written: bytes | None) -> Shown | None:
+        """The checked content; `written` is its text on the line, kept as it is when given."""
+        if not isinstance(value, dict):
+            self.problem('an event line needs its "event" object', field_name)
+            return None
+        for required in ("title", "start", "end", "timezone"):
+            if not isinstance(value.get(required), str):
+                self.problem(f'the event needs "{required}" as a string', required)
+                return None
+        zone = value["timezone"]
+        if not _zone_ok(zone):
+            self.problem(f"unknown time zone '{zone}'", "timezone")
+            return None
+        try:
+            start, end = _instant(value["start"], zone), _instant(value["end"], zone)
+        except (ValueError, OverflowError):
+            self.problem("start and end must be ISO 8601 dates or date-times with offsets", "start")
+            return None
+        if not all(YEARS[0] <= d.year <= YEARS[1] for d in (start, end)):
+            self.problem(f"start and end must lie between {YEARS[0]} and {YEARS[1]}", "start")
+            return None
+        if isinstance(start, datetime) != isinstance(end, datetime):
+            self.problem("start and end must both be dates or both date-times", "end")
+            return None
+        if isinstance(start, datetime) and (
+            start.utcoffset() is None or not _offset_given(value["start"], value["end"])
+        ):
+            self.problem("a timed event's start and end need their UTC offset", "start")
+            return None
+        if end <= start:
+            self.problem("the event must end after it starts", "end")
+            return None
+        if written is None:
+            return Shown.of(value)
+        return Shown(written, value["start"], value["end"], sys.intern(zone), canonical=False)
+
+
+def _offset_given(*texts: str) -> bool:
+    return all(t[-6] in "+-" or t.endswith("Z") for t in texts if len(t) > 6)
+
+
+def _feed_ok(name: str) -> bool:
+    kind, _, ident = name.partition("/")
+    return name == "all" or (kind in ("partner", "manager") and bool(ident))
+
+
+@lru_cache(maxsize=256)
+def _parse_stamp(text: str) -> datetime:
+    # Most entries share a handful of stamps (one per run that changed them).
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
