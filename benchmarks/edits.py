@@ -39,7 +39,8 @@ from chancal.loader import load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner import make_plan
-from chancal.publish.lock import Lock, loads, pins
+from chancal.publish.lock import Lock, pins
+from chancal.publish.lock_read import loads
 from chancal.verify import format_break, verify
 
 ROOT = Path(__file__).resolve().parent.parent
