@@ -154,10 +154,10 @@ def test_a_failure_leaves_feeds_and_tables_as_they_were(
     real = transaction.write_new
     changed = replace(plan, events=tuple(replace(e, title=e.title + "!") for e in plan.events))
 
-    def failing(path: Path, chunks: Iterable[bytes]) -> None:
+    def failing(path: Path, chunks: Iterable[bytes], *, flush: bool = True) -> None:
         if path.suffix == ".csv" and "partners" in str(path):
             raise OSError("disk full")
-        real(path, chunks)
+        real(path, chunks, flush=flush)
 
     monkeypatch.setattr(transaction, "write_new", failing)
     with pytest.raises(UsageError, match="disk full"):
