@@ -125,12 +125,14 @@ class _Planner:
         Nothing moves before `today`. An over-demanded manager is not repaired.
         """
         partners = sorted(partners, key=lambda p: p.id)
-        over = self._over_demand(manager, partners)
-        chosen = self._round(manager, partners)
+        # The first round's items, before placing, are also what the demand is counted on.
+        todo = self._work(manager, partners)
+        over = self._over_demand(manager, todo)
+        chosen = self._round(manager, todo)
         # An over-demanded manager's year cannot hold everything however it is arranged
         # (said once, up front): reshuffling published events would only churn calendars.
         if self.pins and not over and (chosen.unplaced or chosen.moves):
-            fresh = self._round(manager, partners, mode="fresh")
+            fresh = self._round(manager, self._work(manager, partners), mode="fresh")
             if (len(chosen.unplaced), len(chosen.absent)) > (
                 len(fresh.unplaced),
                 len(fresh.absent),
@@ -140,33 +142,47 @@ class _Planner:
                 # A repair can displace a published event that then finds no place
                 # itself: it joins the events placed first, a few times at most.
                 for _ in range(REPAIR_ROUNDS):
-                    rounds.append(self._round(manager, partners, mode="repair", first=first))
+                    todo = self._work(manager, partners)
+                    rounds.append(self._round(manager, todo, mode="repair", first=first))
                     more = rounds[-1].absent - fresh.absent - first
                     if not rounds[-1].unplaced or not more:
                         break
                     first |= more
-                rounds.append(self._round(manager, partners, mode="release", first=first))
+                todo = self._work(manager, partners)
+                rounds.append(self._round(manager, todo, mode="release", first=first))
                 rounds.append(fresh)
                 chosen = min(rounds, key=lambda r: r.score)
         self.events += chosen.events
         self.diagnostics += chosen.diagnostics
 
+    def _work(self, manager: Manager, partners: list[Partner]) -> _Work:
+        """Every partner's items, not yet placed, and the notes the wants made building them."""
+        mark = len(self.diagnostics)
+        found = []
+        for partner in partners:
+            state = self.wants.partner_state(partner, manager)
+            found.append((partner, state, self.wants.items(partner, state, report=True)))
+        notes = self.diagnostics[mark:]
+        del self.diagnostics[mark:]  # the round that uses these items reports them
+        return _Work(found, notes)
+
     def _round(
         self,
         manager: Manager,
-        partners: list[Partner],
+        todo: _Work,
         *,
         mode: Literal["keep", "repair", "release", "fresh"] = "keep",
         first: frozenset[str] = frozenset(),
     ) -> _Round:
         """Plan one manager once and return what it would add, without adding it.
 
-        keep: published slots are reserved first; repair: `first` is placed before
-        they are; release: nothing is reserved, each event tries its published
-        slot when its turn comes; fresh: published slots not yet past are ignored.
+        `todo` is used up: each round places its own items. keep: published slots
+        are reserved first; repair: `first` is placed before they are; release:
+        nothing is reserved, each event tries its published slot when its turn
+        comes; fresh: published slots not yet past are ignored.
         """
-        fresh = mode == "fresh"
         events, diagnostics = len(self.events), len(self.diagnostics)
+        self.diagnostics += todo.notes
         capacity = manager.capacity or self.program.capacity
         travel = manager.travel or self.program.travel
         placer = Placer(
@@ -177,16 +193,13 @@ class _Planner:
                 travel.site_visits_per_month,
             )
         )
-        work: list[tuple[Partner, PartnerState, list[Item]]] = []
-        for partner in partners:
-            state = self.wants.partner_state(partner, manager)
-            items = self.wants.items(partner, state, report=True)
-            if fresh:
+        work = todo.partners
+        if mode == "fresh":
+            for _, _, items in work:
                 for item in _every(items):
                     if not self._frozen(item):
                         item.pin = None
                         item.pin_slot = None
-            work.append((partner, state, items))
         room = _listing(sorted(first))
         # Phase 1: pins before `today` are history: kept exactly, whatever changed.
         for _, _, items in work:
@@ -288,18 +301,10 @@ class _Planner:
         del self.diagnostics[diagnostics:]
         return result
 
-    def _over_demand(self, manager: Manager, partners: list[Partner]) -> bool:
+    def _over_demand(self, manager: Manager, todo: _Work) -> bool:
         """Say once, before searching, when a manager's year asks for more than fits."""
         side = self.wants.manager_side(manager)
-        mark = len(self.diagnostics)
-        wanted = [
-            x
-            for partner in partners
-            for x in _every(
-                self.wants.items(partner, self.wants.partner_state(partner, manager), report=False)
-            )
-        ]
-        del self.diagnostics[mark:]  # the rounds report partner notes themselves
+        wanted = [x for _, _, items in todo.partners for x in _every(items)]
         capacity = manager.capacity or self.program.capacity
         travel = manager.travel or self.program.travel
         text = over_demand(side, capacity, travel, wanted, (self.ys, self.ye))
@@ -625,6 +630,14 @@ def review_kinds(config: Config) -> tuple[str, ...]:
 def _every(items: list[Item]) -> list[Item]:
     """Items and their follow-ups, in placement order."""
     return [x for item in items for x in (item, *item.children)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """What one round of a manager places: each partner's items, and the wants' notes on them."""
+
+    partners: list[tuple[Partner, PartnerState, list[Item]]]
+    notes: list[Diagnostic]
 
 
 @dataclass(frozen=True, slots=True)
