@@ -34,7 +34,7 @@ from chancal.kinds import REVIEW_KINDS
 from chancal.models import Config, Manager, Partner, ProgramSettings
 from chancal.plan import Diagnostic, Event, Pins, Plan, Timed
 from chancal.planner import constraints, parallel
-from chancal.planner.constraints import R_CAPACITY, Ledger, local_datetime, month_of
+from chancal.planner.constraints import R_CAPACITY, Ledger, Slot, local_datetime, month_of
 from chancal.planner.demand import over_demand
 from chancal.planner.events import EventWriter
 from chancal.planner.placement import (
@@ -205,7 +205,7 @@ class _Planner:
         for _, _, items in work:
             for item in _every(items):
                 if item.pin_slot is not None and self._frozen(item):
-                    placer.commit(item, *item.pin_slot, 0)
+                    placer.keep_past(item, *item.pin_slot)
                     item.frozen = True
         # Repair: what could not be placed around the published events goes first.
         if mode == "repair":
@@ -326,8 +326,8 @@ class _Planner:
             return None
         return slot
 
-    def _pin_refusal(self, placer: Placer, item: Item) -> str | None:
-        """Why the published slot cannot be kept (None: it can).
+    def _pin_check(self, placer: Placer, item: Item) -> tuple[Slot | None, str | None]:
+        """The published slot as `Placer.commit` takes it, and why it cannot be kept (None: it can).
 
         A published slot stays while the hard rules hold, the strategy gap, the
         check-in month rule and the site-visit halves hold, and the day is no
@@ -337,31 +337,36 @@ class _Planner:
         """
         slot = self._pinned_slot(item)
         if slot is None:
-            return "it changed between a timed and an all-day event"
+            return None, "it changed between a timed and an all-day event"
         day, start = slot
         lo, hi = span(item)
         # A window clipped away by the year's end leaves the period (what `span` searches),
         # so a slot placed there is kept like any other instead of moving on every run.
         if not lo <= day < hi:
-            return "it is outside the rule's window"
-        why = placer.pin_refusal(item, day, start)
-        if why is not None:
-            return why
-        if item.skip and not self._eligible(item):
-            return R_MONTH
-        return None
+            return None, "it is outside the rule's window"
+        checked, why = placer.pin_refusal(item, day, start)
+        if why is None and item.skip and not self._eligible(item):
+            why = R_MONTH
+        return checked, why
 
     def _try_pin(self, placer: Placer, item: Item) -> bool:
         """Keep the item's published slot if it is still allowed; return whether it was."""
-        if item.pin is None or item.day is not None or self._pin_refusal(placer, item):
+        if item.pin is None or item.day is not None:
             return False
-        slot = self._pinned_slot(item)
-        assert slot is not None
-        day, start = slot
+        checked, why = self._pin_check(placer, item)
+        if why is not None:
+            return False
+        self._keep_pin(placer, item, checked)
+        return True
+
+    def _keep_pin(self, placer: Placer, item: Item, checked: Slot | None) -> None:
+        """Commit the published slot that `_pin_check` allowed; say where it bends a preference."""
+        assert item.pin_slot is not None
+        day = item.pin_slot[0]
         inside = any(lo <= day < hi for lo, hi in item.window)
         widened = 0 if inside else 1 if distance(item.window, day) <= WIDEN_DAYS else 2
         off_rhythm = placer.rhythm_refusal(item, day) is not None
-        placer.commit(item, day, start, widened)
+        placer.commit(item, day, checked, widened)
         if widened:
             self._relaxed(item, widened, "kept where it was published")
         elif off_rhythm:
@@ -375,13 +380,15 @@ class _Planner:
                 item.spec.id,
                 _day(day),
             )
-        return True
 
     def _place(self, placer: Placer, item: Item, room_for: str) -> bool:
         """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
-        if self._try_pin(placer, item):
-            return True  # a follow-up whose base was placed only now keeps its slot too
-        why_pin = self._pin_refusal(placer, item) if item.pin is not None else None
+        why_pin = None
+        if item.pin is not None:
+            checked, why_pin = self._pin_check(placer, item)
+            if why_pin is None:  # a follow-up whose base was placed only now keeps its slot too
+                self._keep_pin(placer, item, checked)
+                return True
         if item.skip and not self._eligible(item):
             # A check-in whose own window is taken by other accountability events or a
             # strategy gap is skipped, never pushed into a neighbouring month. Only the

@@ -132,7 +132,10 @@ def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[S
     if not partner.works(day):
         return ()
     clock = _clock_slots(_clock(manager, partner, day, seconds))
-    return tuple(slot for slot in clock if manager.works(slot.manager_day))
+    closed = [mday for mday in (day - 1, day, day + 1) if not manager.works(mday)]
+    if not closed:  # most days: the clock's slots as they are, shared, not copied
+        return clock
+    return tuple(slot for slot in clock if slot.manager_day not in closed)
 
 
 def find_slot(sides: tuple[Side, Side], day: int, start: int, seconds: int) -> Slot | None:
@@ -289,12 +292,13 @@ class Ledger:
 
     def slot_refusal(
         self, book: PartnerBook, sides: tuple[Side, Side], day: int, start: int, seconds: int
-    ) -> str | None:
-        """Why a given start (a published one) cannot be kept; None when it can."""
+    ) -> tuple[Slot | None, str | None]:
+        """Check a given start (a published one): its slot, and why it cannot be kept (None: it
+        can). The slot found here is the one committed: the start is looked up once."""
         slot = find_slot(sides, day, start, seconds)
         if slot is None:
-            return R_DAY if not sides[1].works(day) else R_HOURS
-        return self.timed_refusal(book, day, slot, seconds)
+            return None, R_DAY if not sides[1].works(day) else R_HOURS
+        return slot, self.timed_refusal(book, day, slot, seconds)
 
     def commit_timed(self, book: PartnerBook, day: int, slot: Slot, seconds: int) -> None:
         """Record a timed event at `slot` (partner date `day`)."""
