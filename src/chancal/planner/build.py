@@ -45,6 +45,7 @@ from chancal.planner.placement import (
     PartnerState,
     Placer,
     distance,
+    eligible,
     span,
 )
 from chancal.planner.recurrence import slug
@@ -345,7 +346,7 @@ class _Planner:
         if not lo <= day < hi:
             return None, "it is outside the rule's window"
         checked, why = placer.pin_refusal(item, day, start)
-        if why is None and item.skip and not self._eligible(item):
+        if why is None and item.skip and not eligible(item):
             why = R_MONTH
         return checked, why
 
@@ -389,7 +390,7 @@ class _Planner:
             if why_pin is None:  # a follow-up whose base was placed only now keeps its slot too
                 self._keep_pin(placer, item, checked)
                 return True
-        if item.skip and not self._eligible(item):
+        if item.skip and not eligible(item):
             # A check-in whose own window is taken by other accountability events or a
             # strategy gap is skipped, never pushed into a neighbouring month. Only the
             # partner's own events decide this, so pins and capacity cannot flip it.
@@ -449,19 +450,6 @@ class _Planner:
             item.spec.id,
             _day(item.day) if item.day is not None else None,
         )
-
-    @staticmethod
-    def _eligible(item: Item) -> bool:
-        """False when every allowed day of the window is in an accountability month or gap."""
-        p = item.partner
-        seen = False
-        for lo, hi in item.window:
-            for d in range(lo, hi):
-                if p.side.works(d):
-                    if month_gap_refusal(item, d) is None:
-                        return True
-                    seen = True
-        return not seen
 
     def _start_of(self, item: Item) -> date | datetime:
         assert item.day is not None
@@ -614,18 +602,6 @@ class _Planner:
             tiers=self.writer.tier_infos(),
             review_kinds=self.review_kinds,
         )
-
-
-def month_gap_refusal(item: Item, day: int) -> str | None:
-    """The month and gap checks alone: what decides whether a check-in is skipped."""
-    p = item.partner
-    rules = p.acc_months.get(month_of(day))
-    if rules and (len(rules) > 1 or item.rule_key not in rules):
-        return R_MONTH
-    for first, end, g in p.gap_events:
-        if first <= day <= end or (item.is_review and first - g < day < end + g):
-            return R_GAP
-    return None
 
 
 def review_kinds(config: Config) -> tuple[str, ...]:

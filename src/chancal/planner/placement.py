@@ -381,6 +381,31 @@ class Placer:
         return -1, first_reason or main_reason(reasons)
 
 
+def eligible(item: Item) -> bool:
+    """False when every allowed day of the window is in an accountability month or gap."""
+    p = item.partner
+    seen = False
+    for lo, hi in item.window:
+        for d in range(lo, hi):
+            if p.side.works(d):
+                if month_gap_refusal(item, d) is None:
+                    return True
+                seen = True
+    return not seen
+
+
+def month_gap_refusal(item: Item, day: int) -> str | None:
+    """The month and gap checks alone: what decides whether a check-in is skipped."""
+    p = item.partner
+    rules = p.acc_months.get(month_of(day))
+    if rules and (len(rules) > 1 or item.rule_key not in rules):
+        return R_MONTH
+    for first, end, g in p.gap_events:
+        if first <= day <= end or (item.is_review and first - g < day < end + g):
+            return R_GAP
+    return None
+
+
 def span(item: Item) -> tuple[int, int]:
     """The widest range any relaxation step may search."""
     ys, ye = item.partner.year
