@@ -7,6 +7,8 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chancal.planner.calendar import country_weekdays, holiday_ordinals, weekday_mask
 from chancal.planner.constraints import (
@@ -19,6 +21,7 @@ from chancal.planner.constraints import (
     Ledger,
     PartnerBook,
     Side,
+    find_slot,
     meeting_sides,
     timed_slots,
     week_of,
@@ -173,6 +176,49 @@ def test_at_an_on_site_meeting_the_visitor_works_the_hosts_hours() -> None:
     slots = timed_slots(*hosting, day("2027-02-10"), 3 * 3600)
     assert local(slots[0].start, "America/New_York")[11:] == "09:00"
     assert meeting_sides(ny, hamburg, on_site=False, host_is_us=False) == (ny, hamburg)
+
+
+ZONES = (
+    ("America/Los_Angeles", "US"),
+    ("America/New_York", "US"),
+    ("Europe/Berlin", "DE"),
+    ("Asia/Jerusalem", "IL"),
+    ("Asia/Kolkata", "IN"),
+    ("Australia/Sydney", "AU"),
+    ("Pacific/Auckland", "NZ"),
+)
+HOURS = (("08:00", "17:00"), ("09:00", "17:30"), ("07:30", "16:00"), ("10:15", "19:00"))
+
+
+@given(
+    manager=st.sampled_from(ZONES),
+    partner=st.sampled_from(ZONES),
+    manager_hours=st.sampled_from(HOURS),
+    partner_hours=st.sampled_from(HOURS),
+    on=st.integers(day("2027-01-01"), day("2027-12-31")),
+    minutes=st.sampled_from([30, 60, 90, 180]),
+    half_hours=st.integers(-4, 52),
+    off=st.sampled_from([0, 0, 0, 60, 900]),
+)
+def test_finding_one_start_agrees_with_listing_the_days_starts(
+    manager: tuple[str, str],
+    partner: tuple[str, str],
+    manager_hours: tuple[str, str],
+    partner_hours: tuple[str, str],
+    on: int,
+    minutes: int,
+    half_hours: int,
+    off: int,
+) -> None:
+    """find_slot checks a published start directly: it finds exactly the slot that
+    timed_slots lists with that start (earliest manager date first), and None otherwise,
+    across zones a day apart, daylight saving, holidays and starts off the half hour."""
+    m = side(*manager, *manager_hours, weekdays=SUN_THU if manager[1] == "IL" else MON_FRI)
+    p = side(*partner, *partner_hours, weekdays=SUN_THU if partner[1] == "IL" else MON_FRI)
+    midnight = int(datetime.combine(date.fromordinal(on), time(), ZoneInfo(p.zone)).timestamp())
+    start = midnight + half_hours * 1800 + off
+    listed = [s for s in timed_slots(m, p, on, minutes * 60) if s.start == start]
+    assert find_slot((m, p), on, start, minutes * 60) == (listed[0] if listed else None)
 
 
 def _ledger(

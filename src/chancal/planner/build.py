@@ -34,7 +34,7 @@ from chancal.kinds import REVIEW_KINDS
 from chancal.models import Config, Manager, Partner, ProgramSettings
 from chancal.plan import Diagnostic, Event, Pins, Plan, Timed
 from chancal.planner import constraints, parallel
-from chancal.planner.constraints import R_CAPACITY, Ledger, local_datetime, month_of
+from chancal.planner.constraints import R_CAPACITY, Ledger, Slot, local_datetime, month_of
 from chancal.planner.demand import over_demand
 from chancal.planner.events import EventWriter
 from chancal.planner.placement import (
@@ -45,6 +45,7 @@ from chancal.planner.placement import (
     PartnerState,
     Placer,
     distance,
+    eligible,
     span,
 )
 from chancal.planner.recurrence import slug
@@ -125,12 +126,14 @@ class _Planner:
         Nothing moves before `today`. An over-demanded manager is not repaired.
         """
         partners = sorted(partners, key=lambda p: p.id)
-        over = self._over_demand(manager, partners)
-        chosen = self._round(manager, partners)
+        # The first round's items, before placing, are also what the demand is counted on.
+        todo = self._work(manager, partners)
+        over = self._over_demand(manager, todo)
+        chosen = self._round(manager, todo)
         # An over-demanded manager's year cannot hold everything however it is arranged
         # (said once, up front): reshuffling published events would only churn calendars.
         if self.pins and not over and (chosen.unplaced or chosen.moves):
-            fresh = self._round(manager, partners, mode="fresh")
+            fresh = self._round(manager, self._work(manager, partners), mode="fresh")
             if (len(chosen.unplaced), len(chosen.absent)) > (
                 len(fresh.unplaced),
                 len(fresh.absent),
@@ -140,33 +143,47 @@ class _Planner:
                 # A repair can displace a published event that then finds no place
                 # itself: it joins the events placed first, a few times at most.
                 for _ in range(REPAIR_ROUNDS):
-                    rounds.append(self._round(manager, partners, mode="repair", first=first))
+                    todo = self._work(manager, partners)
+                    rounds.append(self._round(manager, todo, mode="repair", first=first))
                     more = rounds[-1].absent - fresh.absent - first
                     if not rounds[-1].unplaced or not more:
                         break
                     first |= more
-                rounds.append(self._round(manager, partners, mode="release", first=first))
+                todo = self._work(manager, partners)
+                rounds.append(self._round(manager, todo, mode="release", first=first))
                 rounds.append(fresh)
                 chosen = min(rounds, key=lambda r: r.score)
         self.events += chosen.events
         self.diagnostics += chosen.diagnostics
 
+    def _work(self, manager: Manager, partners: list[Partner]) -> _Work:
+        """Every partner's items, not yet placed, and the notes the wants made building them."""
+        mark = len(self.diagnostics)
+        found = []
+        for partner in partners:
+            state = self.wants.partner_state(partner, manager)
+            found.append((partner, state, self.wants.items(partner, state, report=True)))
+        notes = self.diagnostics[mark:]
+        del self.diagnostics[mark:]  # the round that uses these items reports them
+        return _Work(found, notes)
+
     def _round(
         self,
         manager: Manager,
-        partners: list[Partner],
+        todo: _Work,
         *,
         mode: Literal["keep", "repair", "release", "fresh"] = "keep",
         first: frozenset[str] = frozenset(),
     ) -> _Round:
         """Plan one manager once and return what it would add, without adding it.
 
-        keep: published slots are reserved first; repair: `first` is placed before
-        they are; release: nothing is reserved, each event tries its published
-        slot when its turn comes; fresh: published slots not yet past are ignored.
+        `todo` is used up: each round places its own items. keep: published slots
+        are reserved first; repair: `first` is placed before they are; release:
+        nothing is reserved, each event tries its published slot when its turn
+        comes; fresh: published slots not yet past are ignored.
         """
-        fresh = mode == "fresh"
         events, diagnostics = len(self.events), len(self.diagnostics)
+        self.diagnostics += todo.notes
         capacity = manager.capacity or self.program.capacity
         travel = manager.travel or self.program.travel
         placer = Placer(
@@ -177,22 +194,19 @@ class _Planner:
                 travel.site_visits_per_month,
             )
         )
-        work: list[tuple[Partner, PartnerState, list[Item]]] = []
-        for partner in partners:
-            state = self.wants.partner_state(partner, manager)
-            items = self.wants.items(partner, state, report=True)
-            if fresh:
+        work = todo.partners
+        if mode == "fresh":
+            for _, _, items in work:
                 for item in _every(items):
                     if not self._frozen(item):
                         item.pin = None
                         item.pin_slot = None
-            work.append((partner, state, items))
         room = _listing(sorted(first))
         # Phase 1: pins before `today` are history: kept exactly, whatever changed.
         for _, _, items in work:
             for item in _every(items):
                 if item.pin_slot is not None and self._frozen(item):
-                    placer.commit(item, *item.pin_slot, 0)
+                    placer.keep_past(item, *item.pin_slot)
                     item.frozen = True
         # Repair: what could not be placed around the published events goes first.
         if mode == "repair":
@@ -288,18 +302,10 @@ class _Planner:
         del self.diagnostics[diagnostics:]
         return result
 
-    def _over_demand(self, manager: Manager, partners: list[Partner]) -> bool:
+    def _over_demand(self, manager: Manager, todo: _Work) -> bool:
         """Say once, before searching, when a manager's year asks for more than fits."""
         side = self.wants.manager_side(manager)
-        mark = len(self.diagnostics)
-        wanted = [
-            x
-            for partner in partners
-            for x in _every(
-                self.wants.items(partner, self.wants.partner_state(partner, manager), report=False)
-            )
-        ]
-        del self.diagnostics[mark:]  # the rounds report partner notes themselves
+        wanted = [x for _, _, items in todo.partners for x in _every(items)]
         capacity = manager.capacity or self.program.capacity
         travel = manager.travel or self.program.travel
         text = over_demand(side, capacity, travel, wanted, (self.ys, self.ye))
@@ -321,8 +327,8 @@ class _Planner:
             return None
         return slot
 
-    def _pin_refusal(self, placer: Placer, item: Item) -> str | None:
-        """Why the published slot cannot be kept (None: it can).
+    def _pin_check(self, placer: Placer, item: Item) -> tuple[Slot | None, str | None]:
+        """The published slot as `Placer.commit` takes it, and why it cannot be kept (None: it can).
 
         A published slot stays while the hard rules hold, the strategy gap, the
         check-in month rule and the site-visit halves hold, and the day is no
@@ -332,31 +338,36 @@ class _Planner:
         """
         slot = self._pinned_slot(item)
         if slot is None:
-            return "it changed between a timed and an all-day event"
+            return None, "it changed between a timed and an all-day event"
         day, start = slot
         lo, hi = span(item)
         # A window clipped away by the year's end leaves the period (what `span` searches),
         # so a slot placed there is kept like any other instead of moving on every run.
         if not lo <= day < hi:
-            return "it is outside the rule's window"
-        why = placer.pin_refusal(item, day, start)
-        if why is not None:
-            return why
-        if item.skip and not self._eligible(item):
-            return R_MONTH
-        return None
+            return None, "it is outside the rule's window"
+        checked, why = placer.pin_refusal(item, day, start)
+        if why is None and item.skip and not eligible(item):
+            why = R_MONTH
+        return checked, why
 
     def _try_pin(self, placer: Placer, item: Item) -> bool:
         """Keep the item's published slot if it is still allowed; return whether it was."""
-        if item.pin is None or item.day is not None or self._pin_refusal(placer, item):
+        if item.pin is None or item.day is not None:
             return False
-        slot = self._pinned_slot(item)
-        assert slot is not None
-        day, start = slot
+        checked, why = self._pin_check(placer, item)
+        if why is not None:
+            return False
+        self._keep_pin(placer, item, checked)
+        return True
+
+    def _keep_pin(self, placer: Placer, item: Item, checked: Slot | None) -> None:
+        """Commit the published slot that `_pin_check` allowed; say where it bends a preference."""
+        assert item.pin_slot is not None
+        day = item.pin_slot[0]
         inside = any(lo <= day < hi for lo, hi in item.window)
         widened = 0 if inside else 1 if distance(item.window, day) <= WIDEN_DAYS else 2
         off_rhythm = placer.rhythm_refusal(item, day) is not None
-        placer.commit(item, day, start, widened)
+        placer.commit(item, day, checked, widened)
         if widened:
             self._relaxed(item, widened, "kept where it was published")
         elif off_rhythm:
@@ -370,14 +381,16 @@ class _Planner:
                 item.spec.id,
                 _day(day),
             )
-        return True
 
     def _place(self, placer: Placer, item: Item, room_for: str) -> bool:
         """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
-        if self._try_pin(placer, item):
-            return True  # a follow-up whose base was placed only now keeps its slot too
-        why_pin = self._pin_refusal(placer, item) if item.pin is not None else None
-        if item.skip and not self._eligible(item):
+        why_pin = None
+        if item.pin is not None:
+            checked, why_pin = self._pin_check(placer, item)
+            if why_pin is None:  # a follow-up whose base was placed only now keeps its slot too
+                self._keep_pin(placer, item, checked)
+                return True
+        if item.skip and not eligible(item):
             # A check-in whose own window is taken by other accountability events or a
             # strategy gap is skipped, never pushed into a neighbouring month. Only the
             # partner's own events decide this, so pins and capacity cannot flip it.
@@ -437,19 +450,6 @@ class _Planner:
             item.spec.id,
             _day(item.day) if item.day is not None else None,
         )
-
-    @staticmethod
-    def _eligible(item: Item) -> bool:
-        """False when every allowed day of the window is in an accountability month or gap."""
-        p = item.partner
-        seen = False
-        for lo, hi in item.window:
-            for d in range(lo, hi):
-                if p.side.works(d):
-                    if month_gap_refusal(item, d) is None:
-                        return True
-                    seen = True
-        return not seen
 
     def _start_of(self, item: Item) -> date | datetime:
         assert item.day is not None
@@ -604,18 +604,6 @@ class _Planner:
         )
 
 
-def month_gap_refusal(item: Item, day: int) -> str | None:
-    """The month and gap checks alone: what decides whether a check-in is skipped."""
-    p = item.partner
-    rules = p.acc_months.get(month_of(day))
-    if rules and (len(rules) > 1 or item.rule_key not in rules):
-        return R_MONTH
-    for first, end, g in p.gap_events:
-        if first <= day <= end or (item.is_review and first - g < day < end + g):
-            return R_GAP
-    return None
-
-
 def review_kinds(config: Config) -> tuple[str, ...]:
     """Kinds that evaluate a partner: the built-in reviews and custom kinds marked `review`."""
     custom = (k for k, kind in config.kinds.items() if getattr(kind, "review", False))
@@ -625,6 +613,14 @@ def review_kinds(config: Config) -> tuple[str, ...]:
 def _every(items: list[Item]) -> list[Item]:
     """Items and their follow-ups, in placement order."""
     return [x for item in items for x in (item, *item.children)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """What one round of a manager places: each partner's items, and the wants' notes on them."""
+
+    partners: list[tuple[Partner, PartnerState, list[Item]]]
+    notes: list[Diagnostic]
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,7 +131,45 @@ def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[S
     """
     if not partner.works(day):
         return ()
-    clock = _clock_slots(
+    clock = _clock_slots(_clock(manager, partner, day, seconds))
+    closed = [mday for mday in (day - 1, day, day + 1) if not manager.works(mday)]
+    if not closed:  # most days: the clock's slots as they are, shared, not copied
+        return clock
+    return tuple(slot for slot in clock if slot.manager_day not in closed)
+
+
+def find_slot(sides: tuple[Side, Side], day: int, start: int, seconds: int) -> Slot | None:
+    """The slot of a given start on the partner's date `day`, if it is one of `timed_slots`.
+
+    A published start is checked where it is (a range holds a start or not)
+    instead of listing the whole day's starts to find it: re-exporting checks
+    every published event this way, and commits look up the manager's date here.
+    """
+    manager, partner = sides
+    if not partner.works(day):
+        return None
+    # The earliest manager date first, as in the sorted `timed_slots`.
+    for mday, starts in _clock_starts(_clock(manager, partner, day, seconds)):
+        if start in starts and manager.works(mday):
+            return Slot(start, mday)
+    return None
+
+
+class _Clock(NamedTuple):
+    """What the clock alone decides a day's starts by: shared by partners of one zone and hours."""
+
+    manager_zone: str
+    manager_start: time
+    manager_end: time
+    partner_zone: str
+    partner_start: time
+    partner_end: time
+    day: int  # the partner's date
+    seconds: int
+
+
+def _clock(manager: Side, partner: Side, day: int, seconds: int) -> _Clock:
+    return _Clock(
         manager.zone,
         manager.start,
         manager.end,
@@ -141,40 +179,29 @@ def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[S
         day,
         seconds,
     )
-    return tuple(slot for slot in clock if manager.works(slot.manager_day))
 
 
 @lru_cache(maxsize=1 << 17)
-def _clock_slots(
-    manager_zone: str,
-    manager_start: time,
-    manager_end: time,
-    partner_zone: str,
-    partner_start: time,
-    partner_end: time,
-    day: int,
-    seconds: int,
-) -> tuple[Slot, ...]:
-    """`timed_slots` by the clock alone, before either side's closed days (cached: shared by
-    every partner with the same zone and hours)."""
-    p0, p1 = working_window(partner_zone, partner_start, partner_end, day)
+def _clock_starts(c: _Clock) -> tuple[tuple[int, range], ...]:
+    """The starts on the partner's date by the clock alone, before either side's closed days:
+    per manager date (the day before, the day itself, the day after), a range of UTC instants
+    on the partner's local half hours that keep the event inside both working days."""
+    p0, p1 = working_window(c.partner_zone, c.partner_start, c.partner_end, c.day)
     # The partner's local midnight of that date, for aligning starts to local half hours.
-    midnight = p0 - (partner_start.hour * 3600 + partner_start.minute * 60)
-    out: list[Slot] = []
-    for mday in (day - 1, day, day + 1):
-        m0, m1 = working_window(manager_zone, manager_start, manager_end, mday)
+    midnight = p0 - (c.partner_start.hour * 3600 + c.partner_start.minute * 60)
+    out: list[tuple[int, range]] = []
+    for mday in (c.day - 1, c.day, c.day + 1):
+        m0, m1 = working_window(c.manager_zone, c.manager_start, c.manager_end, mday)
         lo, hi = max(p0, m0), min(p1, m1)
         first = midnight + -(-(lo - midnight) // HALF_HOUR) * HALF_HOUR
-        out.extend(Slot(s, mday) for s in range(first, hi - seconds + 1, HALF_HOUR))
-    return tuple(sorted(out))
+        out.append((mday, range(first, hi - c.seconds + 1, HALF_HOUR)))
+    return tuple(out)
 
 
-def find_slot(sides: tuple[Side, Side], day: int, start: int, seconds: int) -> Slot | None:
-    """The slot of a given start on the partner's date `day`, if it is one."""
-    for slot in timed_slots(*sides, day, seconds):
-        if slot.start == start:
-            return slot
-    return None
+@lru_cache(maxsize=1 << 17)
+def _clock_slots(c: _Clock) -> tuple[Slot, ...]:
+    """`_clock_starts` as one list of slots in time order (cached: a day's search lists them)."""
+    return tuple(sorted(Slot(s, mday) for mday, starts in _clock_starts(c) for s in starts))
 
 
 @dataclass(slots=True)
@@ -265,12 +292,13 @@ class Ledger:
 
     def slot_refusal(
         self, book: PartnerBook, sides: tuple[Side, Side], day: int, start: int, seconds: int
-    ) -> str | None:
-        """Why a given start (a published one) cannot be kept; None when it can."""
+    ) -> tuple[Slot | None, str | None]:
+        """Check a given start (a published one): its slot, and why it cannot be kept (None: it
+        can). The slot found here is the one committed: the start is looked up once."""
         slot = find_slot(sides, day, start, seconds)
         if slot is None:
-            return R_DAY if not sides[1].works(day) else R_HOURS
-        return self.timed_refusal(book, day, slot, seconds)
+            return None, R_DAY if not sides[1].works(day) else R_HOURS
+        return slot, self.timed_refusal(book, day, slot, seconds)
 
     def commit_timed(self, book: PartnerBook, day: int, slot: Slot, seconds: int) -> None:
         """Record a timed event at `slot` (partner date `day`)."""
@@ -342,7 +370,7 @@ def forget() -> None:
     They serve one planning run; at 10,000 partners they hold a few hundred MB
     that the rest of an export (reconcile, lock, feeds) would otherwise carry.
     """
-    for cached in (working_window, in_zone, _clock_slots, local_datetime):
+    for cached in (working_window, in_zone, _clock_starts, _clock_slots, local_datetime):
         cached.cache_clear()
 
 

@@ -52,6 +52,8 @@ class EventWriter:
         self.config = config
         self.program = config.program
         self.pid = pid
+        # Derived from the program's name by regular expressions: once, not per partner's rule.
+        self.vendor = config.program.vendor
         self.tiers = {t.id: t for t in config.tiers}
         self._attendees: dict[tuple[str, tuple[str, ...] | None], tuple[Person, ...]] = {}
         self._fixed_cache: dict[tuple[str, str, str], tuple[Any, Any, tuple[Any, ...]]] = {}
@@ -146,7 +148,7 @@ class EventWriter:
         if kind == "site_visit" and direction is None:
             direction = "to_partner"
         program_name = self.program.name
-        vendor = self.program.vendor
+        vendor = self.vendor
         if direction == "to_us":
             direction_text = f"{partner.name} visits {vendor}"
         elif direction == "to_partner":
@@ -256,7 +258,7 @@ class EventWriter:
                 {
                     "title": shared.title,
                     "program_name": self.program.name,
-                    "organization": self.program.vendor,
+                    "organization": self.vendor,
                 },
             )
             out.append(

@@ -266,22 +266,36 @@ class Placer:
         """The manager's and the partner's side of the item's meeting (travel included)."""
         return meeting_sides(self.ledger.side, item.partner.side, item.on_site, item.host_is_us)
 
-    def pin_refusal(self, item: Item, day: int, start: int | None) -> str | None:
-        """Why a published slot cannot be kept under the hard rules and the fixed preferences."""
+    def pin_refusal(
+        self, item: Item, day: int, start: int | None
+    ) -> tuple[Slot | None, str | None]:
+        """Check a published slot under the hard rules and the fixed preferences.
+
+        Returns what `commit` takes (a timed event's slot, None for all-day) and why
+        the slot cannot be kept (None: it can).
+        """
         why = self.day_refusal(item, day, spacing=False)
         if why is not None:
-            return why
+            return None, why
         p, ledger = item.partner, self.ledger
         if start is None:
             host = p.vendor_closed if item.visit_direction == "to_us" else frozenset()
-            return ledger.all_day_refusal(p.book, p.side, day, item.days, host, item.travels)
+            return None, ledger.all_day_refusal(p.book, p.side, day, item.days, host, item.travels)
         return ledger.slot_refusal(p.book, self.sides(item), day, start, item.seconds)
 
     # -- commit ---------------------------------------------------------------
 
-    def commit(self, item: Item, day: int, start: int | None, level: int) -> None:
-        """Record the item on `day` (and at `start` when timed) in both states."""
-        item.day, item.start, item.level = day, start, level
+    def keep_past(self, item: Item, day: int, start: int | None) -> None:
+        """Record an event published before `today` where it was: history, unchecked."""
+        slot = None
+        if start is not None:
+            slot = find_slot(self.sides(item), day, start, item.seconds) or Slot(start, day)
+        self.commit(item, day, slot, 0)
+
+    def commit(self, item: Item, day: int, slot: Slot | None, level: int) -> None:
+        """Record the item on `day` (timed: at `slot`, as checked) in both states."""
+        item.day, item.level = day, level
+        item.start = slot.start if slot is not None else None
         p, ledger = item.partner, self.ledger
         length = item.days or 1
         days = range(day, day + length)
@@ -294,10 +308,7 @@ class Placer:
             if item.visit_direction is not None:
                 p.visit_halves.setdefault(item.visit_direction, set()).add(_half(p, day))
         else:
-            assert start is not None
-            slot = find_slot(self.sides(item), day, start, item.seconds)
-            if slot is None:  # a frozen past event: history, wherever it was
-                slot = Slot(start, day)
+            assert slot is not None
             ledger.commit_timed(p.book, day, slot, item.seconds)
         if item.is_accountability:
             p.acc_days.update(days)
@@ -319,8 +330,8 @@ class Placer:
         spacing: bool,
         reasons: dict[str, int],
         soft: list[int] | None = None,
-    ) -> tuple[bool, int | None]:
-        """Check the day; return (ok, start time) or count why it was refused.
+    ) -> tuple[bool, Slot | None]:
+        """Check the day; return (ok, the timed event's slot) or count why it was refused.
 
         Days refused for spacing or rhythm alone are added to `soft`: the only days
         that dropping them (step 3) can win, since nothing is committed meanwhile.
@@ -329,7 +340,7 @@ class Placer:
         if why is None:
             slot, why = self.hard_refusal(item, day)
             if why is None:
-                return True, slot.start if slot is not None else None
+                return True, slot
         elif soft is not None and why in _SOFT:
             soft.append(day)
         reasons[why] = reasons.get(why, 0) + 1
@@ -346,9 +357,9 @@ class Placer:
         window = item.window
         order = _outward(window, _preferred_index(item, window, prefer_day))
         for day in order:
-            ok, start = self.attempt(item, day, True, reasons, soft)
+            ok, slot = self.attempt(item, day, True, reasons, soft)
             if ok:
-                self.commit(item, day, start, 0)
+                self.commit(item, day, slot, 0)
                 return 0, ""
         first_reason = main_reason(reasons)
         near, far = _widened(item, prefer_day)
@@ -358,16 +369,41 @@ class Placer:
         )
         for level, tries, spacing in steps:
             for day in tries:
-                ok, start = self.attempt(item, day, spacing, reasons, soft)
+                ok, slot = self.attempt(item, day, spacing, reasons, soft)
                 if ok:
-                    self.commit(item, day, start, level)
+                    self.commit(item, day, slot, level)
                     return level, first_reason
         for day in soft:
-            ok, start = self.attempt(item, day, False, {})
+            ok, slot = self.attempt(item, day, False, {})
             if ok:
-                self.commit(item, day, start, 3)
+                self.commit(item, day, slot, 3)
                 return 3, first_reason
         return -1, first_reason or main_reason(reasons)
+
+
+def eligible(item: Item) -> bool:
+    """False when every allowed day of the window is in an accountability month or gap."""
+    p = item.partner
+    seen = False
+    for lo, hi in item.window:
+        for d in range(lo, hi):
+            if p.side.works(d):
+                if month_gap_refusal(item, d) is None:
+                    return True
+                seen = True
+    return not seen
+
+
+def month_gap_refusal(item: Item, day: int) -> str | None:
+    """The month and gap checks alone: what decides whether a check-in is skipped."""
+    p = item.partner
+    rules = p.acc_months.get(month_of(day))
+    if rules and (len(rules) > 1 or item.rule_key not in rules):
+        return R_MONTH
+    for first, end, g in p.gap_events:
+        if first <= day <= end or (item.is_review and first - g < day < end + g):
+            return R_GAP
+    return None
 
 
 def span(item: Item) -> tuple[int, int]:
