@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import pairwise
 from typing import Literal, get_args
@@ -33,6 +33,7 @@ RULES: tuple[RuleName, ...] = get_args(RuleName)
 _RECURRENCE = frozenset({"cadence", "dates", "rrule"})
 _MONTH_DAYS = 365.2425 / 12
 _SLACK = 1e-9  # hours are sums of floats: 16 x 1h must not read as 16.000000001 > 16
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,9 @@ def _span(first: date, last: date) -> str:
 
 
 def _dates(first: date, last: date) -> tuple[date, ...]:
-    return tuple(first + timedelta(days=i) for i in range(max(1, (last - first).days + 1)))
+    if last <= first:
+        return (first,)  # nearly every event
+    return tuple(first + timedelta(days=i) for i in range((last - first).days + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,10 @@ class _Placed:
     partner: _Side
     manager_dates: tuple[date, ...]
     partner_dates: tuple[date, ...]
-    times: tuple[datetime, datetime] | None  # aware start and end; None for all-day
+    # Start and end in UTC, so that sorting a manager's events compares plain instants
+    # (aware times in different zones are compared through their offsets, 50x slower);
+    # None for all-day.
+    times: tuple[datetime, datetime] | None
     judged: bool  # starts on or after `today`
 
 
@@ -250,6 +256,14 @@ class _Verifier:
         for p in self.placed:
             self.by_manager[p.manager.who].append(p)
             self.by_partner[p.partner.who].append(p)
+        # Read once, not once per partner: a scan of every diagnostic for each partner
+        # made the rhythm rule quadratic in the size of the program.
+        self.explained: dict[str, set[str | None]] = defaultdict(set)  # partner -> rule ids
+        for d in plan.diagnostics:
+            if d.partner_id is not None:
+                self.explained[d.partner_id].add(d.rule_id)
+        self.tiers = {t.id: t for t in config.tiers}
+        self.tier_cadences: dict[str, dict[str, Cadence | None]] = {}  # resolved once per tier
 
     def _partner_side(self, p: Partner) -> _Side:
         if p.working_days:
@@ -308,11 +322,10 @@ class _Verifier:
 
             # The end is exclusive: a meeting ending at midnight does not touch the next day.
             def local(zone: ZoneInfo) -> tuple[date, ...]:
-                tick = timedelta(microseconds=1)
-                return _dates(start.astimezone(zone).date(), (end - tick).astimezone(zone).date())
+                return _dates(start.astimezone(zone).date(), (end - _TICK).astimezone(zone).date())
 
             partner_dates, manager_dates = local(partner.zone), local(manager.zone)
-            times = (start, end)
+            times = (start.astimezone(UTC), end.astimezone(UTC))
         judged = self.today is None or partner_dates[0] >= self.today
         return _Placed(event, manager, partner, manager_dates, partner_dates, times, judged)
 
@@ -354,21 +367,22 @@ class _Verifier:
         if p.times is None:
             return
         for side in (p.manager, p.partner):
-            start, end = (t.astimezone(side.zone) for t in p.times)
+            start, end = p.times[0].astimezone(side.zone), p.times[1].astimezone(side.zone)
             h = side.hours
+            one_date = start.date() == end.date()
+            if one_date and h.start <= start.time() and end.time() <= h.end:
+                continue  # nearly every event: only a break is worth the words
             whose = f"{side.who}'s working hours {h.start:%H:%M}-{h.end:%H:%M}"
             where = f"{side.zone.key} ({start.date()})"
-            if start.date() != end.date():
+            if not one_date:
                 what = f"runs {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} {side.zone.key}"
                 what += f", across two of {side.who}'s dates"
             elif start.time() < h.start and end.time() > h.end:
                 what = f"runs {start:%H:%M}-{end:%H:%M} {where}, outside {whose}"
             elif start.time() < h.start:
                 what = f"starts {start:%H:%M} {where}, before {whose}"
-            elif end.time() > h.end:
-                what = f"ends {end:%H:%M} {where}, after {whose}"
             else:
-                continue
+                what = f"ends {end:%H:%M} {where}, after {whose}"
             yield from self._break("working-hours", [p], start.date(), f"{p.event.key} {what}")
 
     def _days(self, p: _Placed) -> Iterator[Break]:
@@ -462,7 +476,7 @@ class _Verifier:
         zone = self.managers[manager_id].zone
         timed = sorted(
             ((p, p.times) for p in placed if p.times is not None),
-            key=lambda pt: (pt[1][0], pt[0].event.key),  # aware: compared as instants
+            key=lambda pt: (pt[1][0], pt[0].event.key),
         )
         active: list[tuple[_Placed, tuple[datetime, datetime]]] = []
         for p, (start, end) in timed:
@@ -524,9 +538,10 @@ class _Verifier:
 
     def _rhythm(self, partner_id: str, placed: list[_Placed]) -> Iterator[Break]:
         partner = self.partner_models[partner_id]
-        tiers = {t.id: t for t in self.config.tiers}
-        cadences = _edit(_tier_cadences(partner.tier, tiers), partner.overrides)
-        explained = {d.rule_id for d in self.plan.diagnostics if d.partner_id == partner_id}
+        if partner.tier not in self.tier_cadences:
+            self.tier_cadences[partner.tier] = _tier_cadences(partner.tier, self.tiers)
+        cadences = _edit(self.tier_cadences[partner.tier], partner.overrides)
+        explained = self.explained.get(partner_id, set())
         series: dict[str, list[_Placed]] = defaultdict(list)
         for p in placed:
             e = p.event
