@@ -6,7 +6,8 @@ core, not even rule resolution), so a misreading of a rule in the planner
 cannot hide by being repeated here, and `export` can trust it to refuse a year
 that breaks one. It reads the program straight from the models and public
 holidays straight from `holidays`, one event at a time, and prefers obvious to
-fast: indexes per manager and partner and caches per place, nothing cleverer.
+fast: indexes per manager, partner and day (blackouts, shared events, diagnostics
+per partner) and caches per place and tier, nothing cleverer.
 """
 
 from __future__ import annotations
@@ -169,10 +170,7 @@ class _Placed:
     partner: _Side
     manager_dates: tuple[date, ...]
     partner_dates: tuple[date, ...]
-    # Start and end in UTC, so that sorting a manager's events compares plain instants
-    # (aware times in different zones are compared through their offsets, 50x slower);
-    # None for all-day.
-    times: tuple[datetime, datetime] | None
+    times: tuple[datetime, datetime] | None  # aware start and end; None for all-day
     judged: bool  # starts on or after `today`
 
 
@@ -279,9 +277,9 @@ class _Verifier:
         # Read once, not once per partner: a scan of every diagnostic for each partner
         # made the rhythm rule quadratic in the size of the program.
         self.explained: dict[str, set[str | None]] = defaultdict(set)  # partner -> rule ids
-        for d in plan.diagnostics:
-            if d.partner_id is not None:
-                self.explained[d.partner_id].add(d.rule_id)
+        for diagnostic in plan.diagnostics:
+            if diagnostic.partner_id is not None:
+                self.explained[diagnostic.partner_id].add(diagnostic.rule_id)
         self.tiers = {t.id: t for t in config.tiers}
         self.tier_cadences: dict[str, dict[str, Cadence | None]] = {}  # resolved once per tier
 
@@ -345,7 +343,7 @@ class _Verifier:
                 return _dates(start.astimezone(zone).date(), (end - _TICK).astimezone(zone).date())
 
             partner_dates, manager_dates = local(partner.zone), local(manager.zone)
-            times = (start.astimezone(UTC), end.astimezone(UTC))
+            times = (start, end)
         judged = self.today is None or partner_dates[0] >= self.today
         return _Placed(event, manager, partner, manager_dates, partner_dates, times, judged)
 
@@ -488,8 +486,13 @@ class _Verifier:
 
     def _overlap_manager(self, manager_id: str, placed: list[_Placed]) -> Iterator[Break]:
         zone = self.managers[manager_id].zone
+        # In UTC: aware times of many zones compare through their offsets, 50x slower.
         timed = sorted(
-            ((p, p.times) for p in placed if p.times is not None),
+            (
+                (p, (p.times[0].astimezone(UTC), p.times[1].astimezone(UTC)))
+                for p in placed
+                if p.times is not None
+            ),
             key=lambda pt: (pt[1][0], pt[0].event.key),
         )
         active: list[tuple[_Placed, tuple[datetime, datetime]]] = []
