@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from chancal.models import Config
+from chancal.models import Blackout, Config
 from chancal.plan import AllDay, Diagnostic, Event, Plan, Span, Timed
 from chancal.verify import Break, format_break, verify
 
@@ -398,8 +398,11 @@ def test_a_diagnostic_of_that_partner_and_rule_explains_a_rhythm_gap() -> None:
     events.append(at("northwind/check-in/2027-05", "2027-05-05 10:00"))
     skipped = Diagnostic("info", "skipped", "April holds a review", "northwind", "check-in")
     other_rule = dataclasses.replace(skipped, rule_id="sync")
+    other_partner = dataclasses.replace(skipped, partner_id="acme")
     assert verify(_config(), _plan(events, (skipped,))) == ()
     assert [b.rule for b in verify(_config(), _plan(events, (other_rule,)))] == ["rhythm"]
+    assert [b.rule for b in verify(_config(), _plan(events, (other_partner,)))] == ["rhythm"]
+    assert verify(_config(), _plan(events, (other_partner, other_rule, skipped))) == ()
 
 
 @pytest.mark.parametrize(
@@ -468,6 +471,27 @@ def test_shared_events_of_the_plan_block_their_invited_partners() -> None:
     ]
     assert _found(verify(_config(), _plan(events))) == [
         ("blackout", ("acme/review/a",), "2027-09-15")
+    ]
+
+
+def test_a_day_in_several_blackouts_names_each_once_in_a_stable_order() -> None:
+    """Each blackout of a day is named once: the manager's side, then the partner's, as listed."""
+    config = _config()
+    stocktake = Blackout(start=date(2027, 8, 12), end=date(2027, 8, 16), reason="stocktake")
+    move = Blackout(start=date(2027, 8, 13), reason="office move")
+    acme = config.partners[0].model_copy(update={"blackouts": (stocktake, move)})
+    config = config.model_copy(update={"partners": (acme, *config.partners[1:])})
+    breaks = verify(config, _plan([days("acme/workshop/a", "2027-08-11", "2027-08-17")]))
+    freeze = "program blackout 2027-08-09..2027-08-13 (systems freeze)"
+    stock = "acme's blackout 2027-08-12..2027-08-16 (stocktake)"
+    assert [b.message for b in breaks if b.rule == "blackout"] == [
+        f"acme/workshop/a on wed 2027-08-11: {freeze}",
+        f"acme/workshop/a on thu 2027-08-12: {freeze}; {stock}",
+        f"acme/workshop/a on fri 2027-08-13: {freeze}; {stock}; acme's blackout 2027-08-13 "
+        "(office move)",
+        f"acme/workshop/a on sat 2027-08-14: {stock}",
+        f"acme/workshop/a on sun 2027-08-15: {stock}",
+        f"acme/workshop/a on mon 2027-08-16: {stock}",
     ]
 
 
