@@ -118,8 +118,14 @@ _RANK = {name: rank for rank, name in enumerate(_CONTENT_ORDER)}
 
 def _in_order(content: Mapping[str, Any]) -> bool:
     """Whether the keys are all known and in `_CONTENT_ORDER` (as `event_content` makes them)."""
+    return _keys_in_order(tuple(content))
+
+
+@lru_cache(maxsize=1024)
+def _keys_in_order(keys: tuple[str, ...]) -> bool:
+    # A year's events have a few dozen sets of fields: each is checked once.
     last = -1
-    for key in content:
+    for key in keys:
         rank = _RANK.get(key)
         if rank is None or rank < last:
             return False
@@ -365,17 +371,15 @@ def _file_lines(lock: Lock) -> Iterator[bytes]:
 
 def entry_line(entry: LockEntry) -> bytes:
     """One event's line of the lock, in UTF-8: the JSON that `json.dumps` would write."""
-    head = _json(
-        {
-            "key": entry.key,
-            "uid": entry.uid,
-            "status": entry.status,
-            "sequence": entry.sequence,
-            "stamp": _stamp_text(entry.stamp),
-            "feeds": list(entry.feeds),
-        }
+    # Spelled out, not a dict given to the encoder: 0.5 us an entry instead of 2.4
+    # (a second of writing a 10,000-partner lock); a test compares it with `json.dumps`.
+    # The status, stamp and sequence need no escaping; the feed list is shared per partner.
+    head = (
+        f'{{"key": {_json(entry.key)}, "uid": {_json(entry.uid)}, "status": "{entry.status}", '
+        f'"sequence": {entry.sequence:d}, "stamp": "{_stamp_text(entry.stamp)}", '
+        f'"feeds": {_feeds_json(entry.feeds)}'
     )
-    parts = [head[:-1].encode("utf-8")]
+    parts = [head.encode("utf-8")]
     if entry.withdrawn:
         copies = b", ".join(
             _with_event(
@@ -406,7 +410,15 @@ def _json(value: object) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
 
 
+@lru_cache(maxsize=1024)
+def _feeds_json(feeds: tuple[str, ...]) -> str:
+    # Every event of a partner goes to the same feeds.
+    return _json(list(feeds))
+
+
+@lru_cache(maxsize=256)
 def _stamp_text(stamp: datetime) -> str:
+    # Most entries share a handful of stamps (one per run that changed them).
     return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

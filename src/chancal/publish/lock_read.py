@@ -292,14 +292,17 @@ class _Reader:
             )
             stamp = None
         feeds = value.get("feeds")
-        if not isinstance(feeds, list) or not all(
-            isinstance(f, str) and _feed_ok(f) for f in feeds
-        ):
+        listed = (
+            tuple(feeds)
+            if isinstance(feeds, list) and all(isinstance(f, str) for f in feeds)
+            else None
+        )
+        # A partner's feed names are checked on its first event, not on every one.
+        if listed is None or (listed not in self.feed_lists and not all(map(_feed_ok, listed))):
             self.problem(
                 '"feeds" must list feed names: "all", "partner/<id>" or "manager/<id>"', "feeds"
             )
-            feeds = []
-        listed = tuple(feeds)
+            return sequence, stamp, ()
         return sequence, stamp, self.feed_lists.setdefault(listed, listed)
 
     def _content(self, value: object, field_name: str, written: bytes | None) -> Shown | None:
@@ -312,31 +315,36 @@ class _Reader:
                 self.problem(f'the event needs "{required}" as a string', required)
                 return None
         zone = value["timezone"]
-        if not _zone_ok(zone):
-            self.problem(f"unknown time zone '{zone}'", "timezone")
-            return None
-        try:
-            start, end = _instant(value["start"], zone), _instant(value["end"], zone)
-        except (ValueError, OverflowError):
-            self.problem("start and end must be ISO 8601 dates or date-times with offsets", "start")
-            return None
-        if not all(YEARS[0] <= d.year <= YEARS[1] for d in (start, end)):
-            self.problem(f"start and end must lie between {YEARS[0]} and {YEARS[1]}", "start")
-            return None
-        if isinstance(start, datetime) != isinstance(end, datetime):
-            self.problem("start and end must both be dates or both date-times", "end")
-            return None
-        if isinstance(start, datetime) and (
-            start.utcoffset() is None or not _offset_given(value["start"], value["end"])
-        ):
-            self.problem("a timed event's start and end need their UTC offset", "start")
-            return None
-        if end <= start:
-            self.problem("the event must end after it starts", "end")
+        found = _span_problem(value["start"], value["end"], zone)
+        if found is not None:
+            self.problem(*found)
             return None
         if written is None:
             return Shown.of(value)
         return Shown(written, value["start"], value["end"], sys.intern(zone), canonical=False)
+
+
+@lru_cache(maxsize=65536)
+def _span_problem(start: str, end: str, zone: str) -> tuple[str, str] | None:
+    """What is wrong with an event's start, end and zone, and in which field; None if nothing.
+
+    A year's events share a few thousand spans: each is checked once, not once an entry.
+    """
+    if not _zone_ok(zone):
+        return f"unknown time zone '{zone}'", "timezone"
+    try:
+        first, last = _instant(start, zone), _instant(end, zone)
+    except (ValueError, OverflowError):
+        return "start and end must be ISO 8601 dates or date-times with offsets", "start"
+    if not all(YEARS[0] <= d.year <= YEARS[1] for d in (first, last)):
+        return f"start and end must lie between {YEARS[0]} and {YEARS[1]}", "start"
+    if isinstance(first, datetime) != isinstance(last, datetime):
+        return "start and end must both be dates or both date-times", "end"
+    if isinstance(first, datetime) and (first.utcoffset() is None or not _offset_given(start, end)):
+        return "a timed event's start and end need their UTC offset", "start"
+    if last <= first:
+        return "the event must end after it starts", "end"
+    return None
 
 
 def _offset_given(*texts: str) -> bool:

@@ -1,0 +1,150 @@
+"""The lock's shortcuts give what the plain way gives: entry lines, published events, checks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, fields, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chancal.errors import ConfigError
+from chancal.plan import Event, Person, Timed
+from chancal.publish.lock import LockEntry, Shown, Withdrawn, _json, _stamp_text, entry_line
+from chancal.publish.lock_read import loads
+from chancal.publish.reconcile import _as_published
+
+STAMP = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+CONTENT = Shown.of(
+    {
+        "title": "Review",
+        "start": "2027-04-14T10:00:00+02:00",
+        "end": "2027-04-14T11:00:00+02:00",
+        "timezone": "Europe/Berlin",
+    }
+)
+
+
+def _plain_line(entry: LockEntry) -> bytes:
+    """The entry's line as one dict given to the encoder: what `entry_line` must equal."""
+    value: dict[str, object] = {
+        "key": entry.key,
+        "uid": entry.uid,
+        "status": entry.status,
+        "sequence": entry.sequence,
+        "stamp": _stamp_text(entry.stamp),
+        "feeds": list(entry.feeds),
+    }
+    if entry.withdrawn:
+        value["withdrawn"] = [
+            {
+                "feeds": list(w.feeds),
+                "sequence": w.sequence,
+                "stamp": _stamp_text(w.stamp),
+                "event": w.content.value(),
+            }
+            for w in entry.withdrawn
+        ]
+    value["event"] = entry.content.value()
+    return _json(value).encode("utf-8")
+
+
+@given(
+    key=st.text(min_size=1),
+    uid=st.text(min_size=1),
+    feeds=st.lists(st.text(), max_size=3),
+    status=st.sampled_from(["CONFIRMED", "TENTATIVE", "CANCELLED"]),
+    sequence=st.integers(0, 2**31 - 1),
+    withdrawn=st.booleans(),
+)
+def test_entry_line_is_the_json_of_the_whole_entry(
+    key: str, uid: str, feeds: list[str], status: str, sequence: int, withdrawn: bool
+) -> None:
+    """entry_line writes exactly what encoding the entry as one JSON object writes,
+    whatever the key, UID and feed names hold (quotes, non-ASCII, line separators)."""
+    copies = (Withdrawn(("manager/bo",), 2, STAMP, CONTENT),) if withdrawn else ()
+    entry = LockEntry(
+        key,
+        uid,
+        status,
+        sequence,
+        STAMP,
+        tuple(feeds),
+        CONTENT,
+        copies,  # type: ignore[arg-type]
+    )
+    assert entry_line(entry) == _plain_line(entry)
+    assert json.loads(entry_line(entry))["key"] == key
+
+
+def test_published_copy_keeps_every_planned_field() -> None:
+    """_as_published equals dataclasses.replace: it fails when Event gains a field it misses."""
+    start = datetime(2027, 4, 14, 8, 0, tzinfo=UTC)
+    planned = Event(
+        key="acme/qbr/2027-q2",
+        uid="planned-uid",
+        partner_id="acme",
+        manager_id="ana",
+        rule_id="qbr",
+        kind="quarterly_business_review",
+        purpose="accountability",
+        title="Review",
+        span=Timed(start, start + timedelta(hours=1)),
+        timezone="Europe/Berlin",
+        mode="on_site",
+        location="Berlin",
+        description="Numbers",
+        conference="https://meet.example/acme",
+        focus_area="cloud",
+        organizer=Person("Ana", "ana@example.com"),
+        attendees=(Person("Bo", "bo@acme.example"),),
+        reminders=(timedelta(days=1),),
+        status="TENTATIVE",
+        sequence=7,
+        partner_ids=("acme",),
+        stamp=datetime(2026, 12, 1, tzinfo=UTC),
+        direction="to_partner",
+        feeds=("all",),
+    )
+    for field in fields(Event):
+        if field.default is not MISSING:
+            assert getattr(planned, field.name) != field.default, f"set {field.name} here"
+    entry = LockEntry(
+        planned.key, "lock-uid", "TENTATIVE", 3, STAMP, ("all", "partner/acme"), CONTENT
+    )
+    expected = replace(planned, uid="lock-uid", sequence=3, stamp=STAMP, feeds=entry.feeds)
+    assert _as_published(planned, entry) == expected
+
+
+HEADER = '{"chancal_lock": 2, "program": "prog"}\n'
+
+
+def _event_line(n: int, *, start: str, feeds: str = '["all"]') -> str:
+    return (
+        f'{{"key": "acme/qbr/{n}", "uid": "u{n}", "status": "CONFIRMED", "sequence": 0, '
+        f'"stamp": "2027-01-04T09:00:00Z", "feeds": {feeds}, "event": {{"title": "T", '
+        f'"start": "{start}", "end": "2027-04-14T11:00:00+02:00", '
+        f'"timezone": "Europe/Berlin"}}}}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "feeds", "message"),
+    [
+        ("2027-04-14T12:00:00+02:00", '["all"]', "the event must end after it starts"),
+        ("2027-04-14T09:00:00+02:00", '["bogus"]', '"feeds" must list feed names'),
+    ],
+)
+def test_a_problem_shared_by_many_entries_is_located_on_each(
+    start: str, feeds: str, message: str
+) -> None:
+    """Spans and feed lists are checked once, yet every line that has the problem is named."""
+    good = _event_line(1, start="2027-04-14T10:00:00+02:00")
+    text = HEADER + good + "".join(_event_line(n, start=start, feeds=feeds) for n in (2, 3))
+    with pytest.raises(ConfigError) as raised:
+        loads(text)
+    found = [(p.line, p.message) for p in raised.value.problems]
+    assert [line for line, _ in found] == [3, 4]
+    assert all(m.startswith(message) for _, m in found)
