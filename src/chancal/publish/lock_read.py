@@ -7,7 +7,6 @@ was written (`Shown`) instead of being decoded and encoded again.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import sys
@@ -93,7 +92,7 @@ class _Reader:
             # Tolerate CRLF checkouts, and the BOM some editors add.
             raw = raw.removesuffix(b"\n").removesuffix(b"\r")
             self.raw = raw = raw.removeprefix(_BOM) if self.line_no == 1 else raw
-            if not raw.strip():
+            if not raw or raw.isspace():
                 continue
             if raw.startswith((b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||")):
                 self.problem(
@@ -280,10 +279,8 @@ class _Reader:
         ):
             self.problem(f'"sequence" must be a whole number from 0 to {MAX_SEQUENCE}', "sequence")
             sequence = 0
-        stamp: datetime | None = None
         text = value.get("stamp")
-        with contextlib.suppress(ValueError):
-            stamp = _parse_stamp(text) if isinstance(text, str) else None
+        stamp = _parse_stamp(text) if isinstance(text, str) else None
         if stamp is None or not YEARS[0] <= stamp.year <= YEARS[1]:
             self.problem(
                 f'"stamp" must be a UTC time from {YEARS[0]} to {YEARS[1]}, '
@@ -324,19 +321,15 @@ class _Reader:
         return Shown(written, value["start"], value["end"], sys.intern(zone), canonical=False)
 
 
-@lru_cache(maxsize=65536)
 def _span_problem(start: str, end: str, zone: str) -> tuple[str, str] | None:
-    """What is wrong with an event's start, end and zone, and in which field; None if nothing.
-
-    A year's events share a few thousand spans: each is checked once, not once an entry.
-    """
+    """What is wrong with an event's start, end and zone, and in which field; None if nothing."""
     if not _zone_ok(zone):
         return f"unknown time zone '{zone}'", "timezone"
     try:
         first, last = _instant(start, zone), _instant(end, zone)
     except (ValueError, OverflowError):
         return "start and end must be ISO 8601 dates or date-times with offsets", "start"
-    if not all(YEARS[0] <= d.year <= YEARS[1] for d in (first, last)):
+    if not (YEARS[0] <= first.year <= YEARS[1] and YEARS[0] <= last.year <= YEARS[1]):
         return f"start and end must lie between {YEARS[0]} and {YEARS[1]}", "start"
     if isinstance(first, datetime) != isinstance(last, datetime):
         return "start and end must both be dates or both date-times", "end"
@@ -357,6 +350,10 @@ def _feed_ok(name: str) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _parse_stamp(text: str) -> datetime:
+def _parse_stamp(text: str) -> datetime | None:
+    """The stamp's UTC time; None if it is not one."""
     # Most entries share a handful of stamps (one per run that changed them).
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
