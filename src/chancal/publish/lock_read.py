@@ -262,7 +262,7 @@ class _Reader:
         return LockEntry(
             key=cast(str, key),
             uid=cast(str, uid),
-            status=cast(Status, status),
+            status=cast(Status, sys.intern(status)),  # one string, not 58 bytes an entry
             sequence=sequence,
             stamp=stamp,
             feeds=feeds,
