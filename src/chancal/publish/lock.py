@@ -267,15 +267,18 @@ def _person(person: Person) -> dict[str, str]:
 def published_event(
     key: str,
     uid: str,
-    shown: Shown,
+    shown: Shown | Content,
     *,
     status: Status,
     sequence: int,
     stamp: datetime,
     feeds: tuple[str, ...],
 ) -> Event:
-    """The event a lock entry (or one of its withdrawn copies) describes."""
-    content = shown.value()
+    """The event a lock entry (or one of its withdrawn copies) describes.
+
+    `shown` is its content, or that content already decoded.
+    """
+    content = shown.value() if isinstance(shown, Shown) else shown
     zone = content["timezone"]
     organizer = content.get("organizer")
     return Event(

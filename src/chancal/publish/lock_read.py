@@ -32,7 +32,12 @@ from chancal.publish.lock import (
 )
 
 _TOO_MANY_PROBLEMS = 20
-_STATUSES: frozenset[str] = frozenset(("CONFIRMED", "TENTATIVE", "CANCELLED"))
+# Each status's one string: an entry refers to it instead of holding a copy (58 bytes).
+_STATUSES: dict[str, Status] = {
+    "CONFIRMED": "CONFIRMED",
+    "TENTATIVE": "TENTATIVE",
+    "CANCELLED": "CANCELLED",
+}
 
 
 def loads(text: str | bytes, name: str = LOCK_NAME) -> Lock:
@@ -262,7 +267,7 @@ class _Reader:
         return LockEntry(
             key=cast(str, key),
             uid=cast(str, uid),
-            status=cast(Status, sys.intern(status)),  # one string, not 58 bytes an entry
+            status=_STATUSES[cast(str, status)],
             sequence=sequence,
             stamp=stamp,
             feeds=feeds,

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from chancal.changes import Change, ChangeKind
 from chancal.plan import ALL_FEED, Event, ManagerInfo, PartnerInfo, Plan, Span, audience
 from chancal.publish.lock import (
+    Content,
     FeedOwner,
     Lock,
     LockEntry,
@@ -180,11 +181,17 @@ class _Run:
 
     def _keep(self, entry: LockEntry, planned: Event | None = None) -> Event:
         """Record the entry; publish it (the planned event, if any) and its withdrawn copies."""
-        if not entry.content.canonical and planned is None:
-            # Read from the lock and never compared with the plan: written back canonical.
-            entry = replace(entry, content=entry.content.canonical_form())
+        if planned is None:
+            # Decoded once, both to publish it and to write it back canonical (it was
+            # read from the lock and never compared with the plan): a frozen entry
+            # was decoded twice, 0.4 s of a 10,000-partner re-export in July.
+            content = entry.content.value()
+            if not entry.content.canonical:
+                entry = replace(entry, content=Shown.of(content))
+            event = self._event(entry, content)
+        else:
+            event = _as_published(planned, entry)
         self.entries.append(entry)
-        event = self._event(entry) if planned is None else _as_published(planned, entry)
         self.events.append(event)
         for w in entry.withdrawn:
             self.events.append(
@@ -200,11 +207,12 @@ class _Run:
             )
         return event
 
-    def _event(self, entry: LockEntry) -> Event:
+    def _event(self, entry: LockEntry, content: Content | None = None) -> Event:
+        """The event the entry publishes (`content`: its content, if already decoded)."""
         return published_event(
             entry.key,
             entry.uid,
-            entry.content,
+            entry.content if content is None else content,
             status=entry.status,
             sequence=entry.sequence,
             stamp=entry.stamp,
