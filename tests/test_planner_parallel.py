@@ -154,3 +154,17 @@ def test_600_partners_give_the_same_bytes_with_one_process_or_two(
     assert len(made["1"][1]) > 600
     assert made["2"][0] == made["1"][0]
     assert made["2"][1] == made["1"][1]
+
+
+def test_events_read_back_from_a_worker_equal_the_events_sent() -> None:
+    """Every field of a planned event (timed and all-day) survives pickling, as workers send it."""
+    import pickle
+
+    plan = make_plan(load(EXAMPLE).config, today=TODAY)
+    timed = next(e for e in plan.events if not e.all_day and e.attendees and e.organizer)
+    all_day = next(e for e in plan.events if e.all_day)
+    for event in (timed, all_day):
+        back = pickle.loads(pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == event
+        assert type(back.span) is type(event.span)
+    assert pickle.loads(pickle.dumps(timed)).span.start.tzinfo is timed.span.start.tzinfo

@@ -131,11 +131,10 @@ def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[S
     """
     if not partner.works(day):
         return ()
-    clock = _clock_slots(_clock(manager, partner, day, seconds))
-    closed = [mday for mday in (day - 1, day, day + 1) if not manager.works(mday)]
-    if not closed:  # most days: the clock's slots as they are, shared, not copied
-        return clock
-    return tuple(slot for slot in clock if slot.manager_day not in closed)
+    # Whether each of the manager's three dates is closed: a day's slots are then
+    # filtered once per clock and pattern, not again on every attempt.
+    closed = (not manager.works(day - 1), not manager.works(day), not manager.works(day + 1))
+    return _open_slots(_clock(manager, partner, day, seconds), closed)
 
 
 def find_slot(sides: tuple[Side, Side], day: int, start: int, seconds: int) -> Slot | None:
@@ -204,6 +203,19 @@ def _clock_slots(c: _Clock) -> tuple[Slot, ...]:
     return tuple(sorted(Slot(s, mday) for mday, starts in _clock_starts(c) for s in starts))
 
 
+@lru_cache(maxsize=1 << 17)
+def _open_slots(c: _Clock, closed: tuple[bool, bool, bool]) -> tuple[Slot, ...]:
+    """`_clock_slots` without those on the manager's closed dates (the day before, of, after).
+
+    Cached: the first export's search asks for the same day's slots again and again
+    (350,000 times at 10,000 partners), and a Monday or a Friday has a closed neighbour.
+    """
+    slots = _clock_slots(c)
+    if not any(closed):  # most days: the clock's slots as they are, shared, not copied
+        return slots
+    return tuple(s for s in slots if not closed[s.manager_day - c.day + 1])
+
+
 @dataclass(slots=True)
 class PartnerBook:
     """What one partner has committed to, as far as the hard rules care."""
@@ -253,13 +265,13 @@ class Ledger:
         return None
 
     def _busy(self, slot: Slot, seconds: int) -> str | None:
-        end = slot.start + seconds
+        return _overlap(self._taken(slot.manager_day), slot.start, slot.start + seconds)
+
+    def _taken(self, mday: int) -> list[tuple[int, int]]:
+        """The manager's meetings that may overlap a start on the manager's date `mday`."""
         # Neighbouring dates too: a travelling manager's dates are the host's.
-        for near in (slot.manager_day - 1, slot.manager_day, slot.manager_day + 1):
-            for taken_start, taken_end in self.busy.get(near, ()):
-                if slot.start < taken_end and taken_start < end:
-                    return R_BUSY
-        return None
+        busy = self.busy
+        return [*busy.get(mday - 1, ()), *busy.get(mday, ()), *busy.get(mday + 1, ())]
 
     def free_slot(
         self,
@@ -279,12 +291,15 @@ class Ledger:
             return None, R_DAY if not partner.works(day) else R_HOURS
         first = int(prefer * len(slots)) % len(slots)
         reasons: list[str] = []
-        by_day: dict[int, str | None] = {}  # one date's refusal holds for all its starts
+        # One manager's date's refusal holds for all its starts, and its meetings are
+        # gathered once for all of them.
+        by_day: dict[int, tuple[str | None, list[tuple[int, int]]]] = {}
         for slot in (*slots[first:], *slots[:first]):
             mday = slot.manager_day
             if mday not in by_day:
-                by_day[mday] = self._day_refusal(book, day, mday, seconds)
-            why = by_day[mday] or self._busy(slot, seconds)
+                by_day[mday] = self._day_refusal(book, day, mday, seconds), self._taken(mday)
+            refused, taken = by_day[mday]
+            why = refused or _overlap(taken, slot.start, slot.start + seconds)
             if why is None:
                 return slot, ""
             reasons.append(why)
@@ -361,6 +376,14 @@ class Ledger:
         return out
 
 
+def _overlap(taken: list[tuple[int, int]], start: int, end: int) -> str | None:
+    """R_BUSY when [start, end) overlaps one of the meetings taken."""
+    for taken_start, taken_end in taken:
+        if start < taken_end and taken_start < end:
+            return R_BUSY
+    return None
+
+
 def forget() -> None:
     """Empty this module's caches once a plan is made.
 
@@ -370,7 +393,14 @@ def forget() -> None:
     They serve one planning run; at 10,000 partners they hold a few hundred MB
     that the rest of an export (reconcile, lock, feeds) would otherwise carry.
     """
-    for cached in (working_window, in_zone, _clock_starts, _clock_slots, local_datetime):
+    for cached in (
+        working_window,
+        in_zone,
+        _clock_starts,
+        _clock_slots,
+        _open_slots,
+        local_datetime,
+    ):
         cached.cache_clear()
 
 

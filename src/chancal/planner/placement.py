@@ -443,11 +443,12 @@ def _widened(item: Item, prefer_day: int | None = None) -> tuple[list[int], list
 
 
 def _preferred_index(item: Item, window: Ranges, prefer_day: int | None) -> int:
-    days = [d for lo, hi in window for d in range(lo, hi)]
-    n = len(days)
+    # Only a preferred day needs the window's days listed; the rest is arithmetic on its size.
+    n = sum(hi - lo for lo, hi in window)
     if n == 0:
         return 0
     if prefer_day is not None:
+        days = [d for lo, hi in window for d in range(lo, hi)]
         return min(range(n), key=lambda i: (abs(days[i] - prefer_day), i))
     parent = item.parent
     if parent is not None and parent.day is not None:
