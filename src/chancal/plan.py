@@ -6,12 +6,11 @@ Nothing here knows about YAML or pydantic, so a test can build a `Plan` by hand.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from operator import attrgetter
-from typing import Any, Literal, TypeVar
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from chancal.kinds import REVIEW_KINDS, Mode, Purpose
@@ -27,27 +26,6 @@ def make_uid(program_id: str, key: str) -> str:
     return f"{digest}@{program_id}.chancal"
 
 
-_T = TypeVar("_T")
-
-
-def _pickled_as_call(cls: type[_T]) -> type[_T]:
-    """Pickle a frozen slotted dataclass as a call of the class with its field values.
-
-    Planning workers send every event they plan back to the main process
-    (`chancal.planner.parallel`). Python's own pickling of such a class looks
-    up its fields for every object and sets them one at a time: 10,000
-    partners' events took 13 us each to read back, 7 us this way (and 10 us
-    instead of 14.5 to write), time the main process spends while it also plans.
-    """
-    values: Callable[[Any], tuple[Any, ...]] = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
-
-    def reduce(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
-        return cls, values(self)
-
-    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
-    return cls
-
-
 Pins = Mapping[str, "date | datetime"]
 """Published starts by event key (from the lock): the planner keeps them while still allowed."""
 
@@ -58,7 +36,6 @@ Severity = Literal["info", "warning", "error"]
 Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
 
 
-@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class Person:
     """Someone who organises or attends an event."""
@@ -68,7 +45,6 @@ class Person:
     role: str = ""
 
 
-@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class Timed:
     """A meeting's span: from one moment to another, both aware, in the event's zone.
@@ -86,7 +62,6 @@ class Timed:
             raise ValueError("a timed span needs aware date-times")
 
 
-@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class AllDay:
     """Whole days on the event's own calendar: `end` is exclusive, as in RFC 5545."""
@@ -104,7 +79,6 @@ Span = Timed | AllDay
 """When an event takes place: a timed meeting or whole days."""
 
 
-@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class Event:
     """One dated occurrence placed by the planner.
