@@ -350,18 +350,17 @@ class _Planner:
             why = R_MONTH
         return checked, why
 
-    def _try_pin(self, placer: Placer, item: Item) -> bool:
-        """Keep the item's published slot if it is still allowed; return whether it was."""
-        if item.pin is None or item.day is not None:
-            return False
+    def _try_pin(self, placer: Placer, item: Item) -> None:
+        """Keep the item's published slot if it is still allowed (an item not yet placed)."""
+        if item.pin is not None and item.day is None:
+            self._keep_pin(placer, item)
+
+    def _keep_pin(self, placer: Placer, item: Item) -> str | None:
+        """Commit the published slot if it is still allowed, saying where it bends a
+        preference; else return why it cannot stay (None: it stayed)."""
         checked, why = self._pin_check(placer, item)
         if why is not None:
-            return False
-        self._keep_pin(placer, item, checked)
-        return True
-
-    def _keep_pin(self, placer: Placer, item: Item, checked: Slot | None) -> None:
-        """Commit the published slot that `_pin_check` allowed; say where it bends a preference."""
+            return why
         assert item.pin_slot is not None
         day = item.pin_slot[0]
         inside = any(lo <= day < hi for lo, hi in item.window)
@@ -381,14 +380,14 @@ class _Planner:
                 item.spec.id,
                 _day(day),
             )
+        return None
 
     def _place(self, placer: Placer, item: Item, room_for: str) -> bool:
         """Place an unpinned (or no longer pinnable) item; False when a check-in is skipped."""
         why_pin = None
         if item.pin is not None:
-            checked, why_pin = self._pin_check(placer, item)
+            why_pin = self._keep_pin(placer, item)
             if why_pin is None:  # a follow-up whose base was placed only now keeps its slot too
-                self._keep_pin(placer, item, checked)
                 return True
         if item.skip and not eligible(item):
             # A check-in whose own window is taken by other accountability events or a
