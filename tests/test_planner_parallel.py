@@ -168,3 +168,40 @@ def test_events_read_back_from_a_worker_equal_the_events_sent() -> None:
         assert back == event
         assert type(back.span) is type(event.span)
     assert pickle.loads(pickle.dumps(timed)).span.start.tzinfo is timed.span.start.tzinfo
+
+
+@pytest.mark.parametrize(("jobs", "started"), [(1, False), (2, True)])
+def test_opening_a_program_that_needs_workers_starts_their_fork_server_early(
+    monkeypatch: pytest.MonkeyPatch, jobs: int, started: bool
+) -> None:
+    """`open_program` starts the fork server when the program will be planned on several
+    processes (it imports the planner while the lock is read), and not for a small one."""
+    from chancal.publish.workflow import open_program
+
+    calls: list[None] = []
+    monkeypatch.setattr(parallel, "jobs", lambda partners: jobs)
+    monkeypatch.setattr(pool, "warm_up", lambda: calls.append(None))
+    open_program(EXAMPLE)
+    assert bool(calls) is started
+
+
+@pytest.mark.skipif(pool.start_method() != "forkserver", reason="the fork server is Linux's")
+def test_a_warmed_up_fork_server_is_the_one_workers_come_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After `pool.warm_up` the fork server runs, and planning forks its workers from it
+    (no second server); a fork server that cannot start leaves planning to `run`."""
+    import multiprocessing.forkserver as forkserver
+
+    pool.warm_up()
+    server = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    assert server is not None
+    assert os.waitpid(server, os.WNOHANG) == (0, 0), "the fork server is not running"
+    plan_with(monkeypatch, 2)
+    assert forkserver._forkserver._forkserver_pid == server  # type: ignore[attr-defined]
+
+    def refused() -> None:
+        raise OSError("no sockets here")
+
+    monkeypatch.setattr(forkserver, "ensure_running", refused)
+    pool.warm_up()  # best effort: says nothing, raises nothing

@@ -49,6 +49,12 @@ def jobs(partners: int) -> int:
     return pool.jobs(partners, MIN_PARTNERS_PER_WORKER)
 
 
+def warm_up(partners: int) -> None:
+    """Get worker processes ready early when a program of `partners` partners will use them."""
+    if jobs(partners) > 1:
+        pool.warm_up()
+
+
 def plan_all(
     planner: ManagerPlanner,
     factory: Factory,

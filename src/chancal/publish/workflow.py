@@ -26,6 +26,7 @@ from chancal.limits import capped_lines, max_lock_bytes, read_capped
 from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
+from chancal.planner import parallel
 from chancal.planner.build import program_id as id_of_program
 from chancal.publish import transaction
 from chancal.publish.addresses import PRIVATE, Owner, address_book
@@ -116,6 +117,9 @@ def open_program(file: Path) -> Program:
     A lock that belongs to another program is refused (UsageError), never reconciled.
     """
     located = load(file)
+    # Every command that opens a program plans it: the planning workers' fork
+    # server starts now and is ready once the lock is read.
+    parallel.warm_up(len(located.config.partners))
     ident = id_of_program(located.config.program)
     lock_path = lock_path_for(file, ident)
     transaction.recover(lock_path.parent)  # an export that stopped half-way ends first
