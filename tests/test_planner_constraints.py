@@ -308,3 +308,100 @@ def test_a_visit_to_us_avoids_the_vendors_holidays() -> None:
     assert (
         ledger.all_day_refusal(PartnerBook(), partner, bank_holiday, 1, frozenset(), False) is None
     )
+
+
+def _search_start_by_start(
+    ledger: Ledger,
+    book: PartnerBook,
+    sides: tuple[Side, Side],
+    on: int,
+    seconds: int,
+    prefer: float,
+) -> tuple[object, str]:
+    """free_slot's contract, spelled out with the one-start rule (`timed_refusal`)."""
+    slots = timed_slots(*sides, on, seconds)
+    if not slots:
+        return None, R_DAY if not sides[1].works(on) else R_HOURS
+    first = int(prefer * len(slots)) % len(slots)
+    reasons = []
+    for slot in (*slots[first:], *slots[:first]):
+        why = ledger.timed_refusal(book, on, slot, seconds)
+        if why is None:
+            return slot, ""
+        reasons.append(why)
+    rank = (R_CAPACITY, R_TRAVEL, R_BUSY, R_ALL_DAY, R_HOURS, R_DAY)
+    return None, min(reasons, key=rank.index)
+
+
+@given(
+    partner=st.sampled_from(ZONES),
+    partner_hours=st.sampled_from(HOURS),
+    meetings=st.integers(2, 12),
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 1),  # which of two partners who share a clock
+            st.integers(0, 4),  # which day of the week
+            st.sampled_from([60, 120, 180]),  # minutes
+            st.floats(0, 0.99),  # the partner's offset into the day
+            st.sampled_from(["timed", "timed", "timed", "all-day"]),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+)
+def test_the_slot_search_agrees_with_checking_each_start_while_the_days_fill(
+    partner: tuple[str, str],
+    partner_hours: tuple[str, str],
+    meetings: int,
+    steps: list[tuple[int, int, int, float, str]],
+) -> None:
+    """As meetings and all-day events fill a week, every search gives what checking each
+    start with the one-start rule gives (the first free start from the offset, or the most
+    telling reason), also when it answers from the days it found full before: for another
+    partner on the same clock, and after the week reached its capacity."""
+    ledger = _ledger(meetings=meetings, hours=40.0)
+    p = side(*partner, *partner_hours, weekdays=SUN_THU if partner[1] == "IL" else MON_FRI)
+    books = (PartnerBook(), PartnerBook())
+    sides = (ledger.side, p)
+    first_day = day("2027-03-08")
+    for who, offset, minutes, prefer, kind in steps:
+        on, book = first_day + offset, books[who]
+        if kind == "all-day":
+            # The partner's own all-day event (a day out for that partner alone).
+            if on not in book.timed_days and p.works(on):
+                book.all_day.add(on)
+            continue
+        expected = _search_start_by_start(ledger, book, sides, on, minutes * 60, prefer)
+        found = ledger.free_slot(book, sides, on, minutes * 60, prefer)
+        assert found == expected
+        if found[0] is not None:
+            ledger.commit_timed(book, on, found[0], minutes * 60)
+
+
+def test_a_day_found_full_still_reports_the_weeks_capacity_once_it_is_reached() -> None:
+    """Two one-hour meetings fill the two hours both sides work on Monday; once a third
+    meeting on Tuesday reaches the week's capacity, Monday is refused for capacity (the
+    most telling reason), as the start-by-start search says, not still for the meetings."""
+    ledger = _ledger(meetings=3, hours=40.0)
+    narrow = side("Asia/Jerusalem", "IL", "15:00", "17:00")
+    book, sides, monday = PartnerBook(), (ledger.side, narrow), day("2027-03-08")
+    for on in (monday, monday, monday + 1):
+        slot, why = ledger.free_slot(book, sides, on, 3600, 0.0)
+        assert slot is not None, why
+        if on == monday + 1:
+            assert ledger.free_slot(PartnerBook(), sides, monday, 3600, 0.0) == (None, R_BUSY)
+        ledger.commit_timed(book, on, slot, 3600)
+    assert ledger.free_slot(book, sides, monday, 3600, 0.0) == (None, R_CAPACITY)
+    assert _search_start_by_start(ledger, book, sides, monday, 3600, 0.0) == (None, R_CAPACITY)
+
+
+def test_a_day_one_partner_spends_elsewhere_stays_open_to_another_on_the_same_clock() -> None:
+    """Partner A's all-day event refuses Monday for A only: partner B, with the very same
+    hours and zone, still gets a start on it."""
+    ledger = _ledger()
+    narrow = side("Asia/Jerusalem", "IL", "15:00", "17:00")
+    sides, monday = (ledger.side, narrow), day("2027-03-08")
+    away = PartnerBook(all_day={monday})
+    assert ledger.free_slot(away, sides, monday, 3600, 0.0) == (None, R_ALL_DAY)
+    slot, why = ledger.free_slot(PartnerBook(), sides, monday, 3600, 0.0)
+    assert slot is not None, why

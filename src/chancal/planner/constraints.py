@@ -131,10 +131,17 @@ def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[S
     """
     if not partner.works(day):
         return ()
-    # Whether each of the manager's three dates is closed: a day's slots are then
-    # filtered once per clock and pattern, not again on every attempt.
+    return _open_slots(*_day_key(manager, partner, day, seconds))
+
+
+def _day_key(
+    manager: Side, partner: Side, day: int, seconds: int
+) -> tuple[_Clock, tuple[bool, bool, bool]]:
+    """What a day's starts depend on once the partner works that day: the clock, and
+    whether each of the manager's three dates is closed (so a day's slots are filtered
+    once per clock and pattern, not again on every attempt)."""
     closed = (not manager.works(day - 1), not manager.works(day), not manager.works(day + 1))
-    return _open_slots(_clock(manager, partner, day, seconds), closed)
+    return _clock(manager, partner, day, seconds), closed
 
 
 def find_slot(sides: tuple[Side, Side], day: int, start: int, seconds: int) -> Slot | None:
@@ -239,6 +246,9 @@ class Ledger:
     travel: dict[int, int] = field(default_factory=dict)  # per month (year * 12 + month - 1)
     busy: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # manager date
     all_day: set[int] = field(default_factory=set)  # days on all-day events
+    # Clocks (with the manager's closed dates) whose every start overlaps a meeting, and
+    # the manager dates of their starts: meetings are only ever added, so it stays so.
+    full: dict[tuple[_Clock, tuple[bool, bool, bool]], frozenset[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.week_start = week_start(self.side.weekdays)
@@ -285,12 +295,21 @@ class Ledger:
 
         `sides` are the manager's and the partner's, as `meeting_sides` gives them.
         """
-        partner = sides[1]
-        slots = timed_slots(*sides, day, seconds)
+        manager, partner = sides
+        if not partner.works(day):
+            return None, R_DAY
+        key = _day_key(manager, partner, day, seconds)
+        slots = _open_slots(*key)
         if not slots:
-            return None, R_DAY if not partner.works(day) else R_HOURS
+            return None, R_HOURS
+        full = self.full.get(key)
+        if full is not None:
+            # Every start still overlaps a meeting; only its dates' refusals may have
+            # changed. Half an overloaded program's searches end here (benchmarks/README.md).
+            reasons = [self._day_refusal(book, day, mday, seconds) or R_BUSY for mday in full]
+            return None, min(reasons, key=_REASON_RANK.index)
         first = int(prefer * len(slots)) % len(slots)
-        reasons: list[str] = []
+        reasons = []
         # One manager's date's refusal holds for all its starts, and its meetings are
         # gathered once for all of them.
         by_day: dict[int, tuple[str | None, list[tuple[int, int]]]] = {}
@@ -303,6 +322,8 @@ class Ledger:
             if why is None:
                 return slot, ""
             reasons.append(why)
+        if all(refused is None for refused, _ in by_day.values()):
+            self.full[key] = frozenset(by_day)
         return None, min(reasons, key=_REASON_RANK.index)
 
     def slot_refusal(
