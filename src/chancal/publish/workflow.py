@@ -117,8 +117,8 @@ def open_program(file: Path) -> Program:
     A lock that belongs to another program is refused (UsageError), never reconciled.
     """
     located = load(file)
-    # Every command that opens a program plans it: the planning workers' fork
-    # server starts now and is ready once the lock is read.
+    # A program is opened to be planned (every command, `api.load` then `plan`):
+    # the planning workers' fork server starts now and is ready once the lock is read.
     parallel.warm_up(len(located.config.partners))
     ident = id_of_program(located.config.program)
     lock_path = lock_path_for(file, ident)
