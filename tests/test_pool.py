@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import pytest
@@ -48,6 +49,11 @@ def _square_but_not_in_a_worker(n: int) -> int:
     return n * n
 
 
+def _slow_square(n: int) -> int:
+    time.sleep(0.05)  # leaves items for this process to take
+    return n * n
+
+
 def _die(n: int) -> int:
     os._exit(3)  # a crash: no exception, no result, the process is simply gone
 
@@ -71,6 +77,37 @@ def test_work_runs_in_other_processes_and_comes_back_in_order(a_worker_goes_firs
     assert outcome.results == [n * n for n in items]
     assert outcome.pids - {os.getpid()}, "no worker process delivered anything"
     assert outcome.redone == 0
+
+
+def test_results_are_received_promptly_while_this_process_works(
+    a_worker_goes_first: None,
+) -> None:
+    """While this process does its share, the thread receiving workers' results may take
+    the GIL every RESULT_SWITCH_INTERVAL (not Python's 5 ms, which kept a worker blocked on
+    a full pipe); the interval is restored afterwards, also when the work raises."""
+    seen: list[float] = []
+
+    def here(n: int) -> int:
+        seen.append(sys.getswitchinterval())
+        return n * n
+
+    before = sys.getswitchinterval()
+    assert before > pool.RESULT_SWITCH_INTERVAL  # Python's default, 5 ms
+    outcome = pool.run(
+        _slow_square, list(range(8)), here, processes=2, initializer=_remember_parent, payload=b"0"
+    )
+    assert outcome.results == [n * n for n in range(8)]
+    assert seen and set(seen) == {pool.RESULT_SWITCH_INTERVAL}
+    assert sys.getswitchinterval() == before
+
+    def broken(n: int) -> int:
+        raise KeyError(n)
+
+    with pytest.raises(KeyError):
+        pool.run(
+            _slow_square, [1, 2, 3], broken, processes=2, initializer=_remember_parent, payload=b"0"
+        )
+    assert sys.getswitchinterval() == before
 
 
 def test_one_process_runs_here_without_a_pool() -> None:
