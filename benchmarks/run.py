@@ -857,6 +857,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown portfolio {sorted(unknown)}; choose from {PORTFOLIOS}")
     parts = set(args.only.split(","))
     chancal = chancal_command()
+    if sizes and sizes[-1] > 20_000:
+        # Above twice the 10,000-partner program a file needs chancal's size and events
+        # limits raised, as a user would (README, "Limits"); smaller runs keep the defaults.
+        os.environ.setdefault("CHANCAL_MAX_FILE_MB", "64")
 
     print(
         f"chancal benchmarks: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "

@@ -46,7 +46,9 @@ MAX_TOPICS = 50  # focus areas, shared topics, health terms
 # that a manager could still hold.
 MAX_EVENTS_PER_RULE = 366
 MAX_EVENTS_PER_PARTNER = 1_000
-MAX_EVENTS_PER_YEAR = 500_000  # twice the 10,000-partner benchmark program
+MAX_EVENTS_PER_YEAR = 500_000
+"""Events a program may ask for at the default file limit: twice the 10,000-partner benchmark
+program. `max_events_per_year` scales it with CHANCAL_MAX_FILE_MB."""
 MAX_RRULES = 100  # different rrule texts in a program, each expanded once
 
 
@@ -61,6 +63,16 @@ def max_file_bytes() -> int:
             f"e.g. {MAX_FILE_ENV}=64 (default {DEFAULT_MAX_FILE_MB})"
         )
     return int(text) * 1024 * 1024
+
+
+def max_events_per_year() -> int:
+    """The events a program's rules may ask for in a year: in proportion to the file limit.
+
+    A program whose file needs a raised CHANCAL_MAX_FILE_MB is meant to be big,
+    so the one setting that says so raises this bound with it (64 MB: 2,000,000
+    events, enough for the 50,000-partner benchmark); a lowered limit lowers it.
+    """
+    return MAX_EVENTS_PER_YEAR * max_file_bytes() // (DEFAULT_MAX_FILE_MB * 1024 * 1024)
 
 
 def max_lock_bytes() -> int:

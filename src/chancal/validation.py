@@ -480,7 +480,7 @@ def _event_limits(
     """Report rules, partners and a program that would ask the planner for too many events.
 
     Counted as the rules ask, before planning: at most `MAX_EVENTS_PER_RULE` events a
-    rule (with its follow-ups), `MAX_EVENTS_PER_PARTNER` a partner, `MAX_EVENTS_PER_YEAR`
+    rule (with its follow-ups), `MAX_EVENTS_PER_PARTNER` a partner, `max_events_per_year()`
     the program, and `MAX_RRULES` different rrules, each expanded in bounded time.
     """
     count = _Counter(report, start, end)
@@ -516,11 +516,15 @@ def _event_limits(
                 f"{limits.MAX_EVENTS_PER_PARTNER:,}: no manager could hold them",
             )
         total += events
-    if total > limits.MAX_EVENTS_PER_YEAR:
+    most = limits.max_events_per_year()
+    if total > most:
         report(
             ("partners",),
-            f"the program's rules ask for {total:,} events a year; the limit is "
-            f"{limits.MAX_EVENTS_PER_YEAR:,}: split it into several programs (by region)",
+            f"the program's rules ask for {total:,} events a year; the limit is {most:,}: "
+            "split it into several programs (by region), or raise it with "
+            f"{limits.MAX_FILE_ENV} (in proportion: "
+            f"{limits.MAX_FILE_ENV}={2 * limits.max_file_bytes() // (1024 * 1024)} "
+            f"allows {2 * most:,})",
             key=True,
         )
 
