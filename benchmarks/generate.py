@@ -491,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         sys.stdout.buffer.write(text.encode("utf-8"))
     else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)  # `--out big/partners.yaml` just works
         args.out.write_bytes(text.encode("utf-8"))
         print(
             f"wrote {args.out}: {args.n} partners ({args.portfolio}), "

@@ -101,3 +101,13 @@ def test_a_realistic_year_fits_every_manager(n: int) -> None:
     assert codes["over-demand"] == 0 and codes["double-booked"] == 0, codes
     assert codes["unplaced"] <= 2, codes
     assert len(plan.events) > n * 10
+
+
+def test_out_into_a_folder_not_made_yet(tmp_path: Path) -> None:
+    """`--out big/partners.yaml` makes the folder (it stopped with a traceback)."""
+    out = tmp_path / "big" / "partners.yaml"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "20", "--out", str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8") == GENERATE.generate(20, 1, "realistic")
