@@ -301,16 +301,17 @@ def test_a_program_with_too_many_events_is_one_line(tmp_path: Path) -> None:
     # 561 partners, each 3 x 300 + 4 reviews + 1 workshop = 905 events: 507,705.
     assert lines == [
         f"{tmp_path / 'partners.yaml'}:38:1: partners: the program's rules ask for 507,705 events "
-        "a year; the limit is 500,000: split it into several programs (by region), or raise it "
-        "with CHANCAL_MAX_FILE_MB (in proportion: CHANCAL_MAX_FILE_MB=32 allows 1,000,000)"
+        "a year; the limit is 500,000: split it into several programs (by region), or if it is "
+        "meant to be this big, raise it with CHANCAL_MAX_FILE_MB=17 (500,000 events per 16 MB)"
     ]
-    # The one setting that says "this program is meant to be big" raises both bounds...
+    # The one setting that says "this program is meant to be big" raises both bounds, and
+    # the value the hint names is enough (17 MB: 531,250 events); one less is not.
     raised = CliRunner().invoke(
-        app, ["validate", str(tmp_path / "partners.yaml")], env={limits.MAX_FILE_ENV: "32"}
+        app, ["validate", str(tmp_path / "partners.yaml")], env={limits.MAX_FILE_ENV: "17"}
     )
     assert raised.exit_code == 0, raised.output
-    # ...and a lowered file limit lowers the events' bound with it.
-    assert limits.max_events_per_year() == 500_000
+    assert refused(tmp_path, text + partners, env={limits.MAX_FILE_ENV: "16"}) == lines
+    # A lowered file limit lowers the events' bound with it.
     lowered = refused(tmp_path, text + partners, env={limits.MAX_FILE_ENV: "8"})
     assert len(lowered) == 1 and "the limit is 250,000: " in lowered[0]
 

@@ -75,6 +75,11 @@ def max_events_per_year() -> int:
     return MAX_EVENTS_PER_YEAR * max_file_bytes() // (DEFAULT_MAX_FILE_MB * 1024 * 1024)
 
 
+def file_mb_for_events(events: int) -> int:
+    """The smallest CHANCAL_MAX_FILE_MB whose `max_events_per_year` admits `events`."""
+    return -(-events * DEFAULT_MAX_FILE_MB // MAX_EVENTS_PER_YEAR)
+
+
 def max_lock_bytes() -> int:
     """The lock's limit in bytes: LOCK_FACTOR times the program file's."""
     return LOCK_FACTOR * max_file_bytes()

@@ -521,10 +521,9 @@ def _event_limits(
         report(
             ("partners",),
             f"the program's rules ask for {total:,} events a year; the limit is {most:,}: "
-            "split it into several programs (by region), or raise it with "
-            f"{limits.MAX_FILE_ENV} (in proportion: "
-            f"{limits.MAX_FILE_ENV}={2 * limits.max_file_bytes() // (1024 * 1024)} "
-            f"allows {2 * most:,})",
+            "split it into several programs (by region), or if it is meant to be this big, "
+            f"raise it with {limits.MAX_FILE_ENV}={limits.file_mb_for_events(total)} "
+            f"({limits.MAX_EVENTS_PER_YEAR:,} events per {limits.DEFAULT_MAX_FILE_MB} MB)",
             key=True,
         )
 
