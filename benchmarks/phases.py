@@ -1,4 +1,4 @@
-"""Print the time and peak memory after each step of one export, in this process.
+"""Print each step of one export, in this process: its time, the time so far, peak memory.
 
     python benchmarks/phases.py partners.yaml out/ [--today 2027-01-01]
 
@@ -33,15 +33,19 @@ def main() -> None:
     parser.add_argument("--today", type=date.fromisoformat, default=date(2027, 1, 1))
     args = parser.parse_args()
     gc.disable()
-    began = time.perf_counter()
+    began = last = time.perf_counter()
     factor = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss: KB, bytes on macOS
 
     def step(label: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / factor
         print(
-            f"{label:20s} {time.perf_counter() - began:7.1f} s   peak RSS {peak:6.0f} MB",
+            f"{label:20s} {now - last:7.1f} s (elapsed {now - began:7.1f} s)   "
+            f"peak RSS {peak:6.0f} MB",
             flush=True,
         )
+        last = now
 
     from chancal.publish import workflow
     from chancal.publish.reconcile import reconcile
