@@ -1,0 +1,110 @@
+"""Each stage of one export timed in one process, and what moving its data between processes costs.
+
+    python benchmarks/stages.py partners.yaml out/ [--today 2027-01-01]
+
+Run it beside an export's chancal.lock (and with `out/` holding that export's
+feeds) to cost a re-export; without them it costs a first export. Everything
+runs in this process (`CHANCAL_JOBS=1`), so each stage's CPU time is the work
+itself, whoever would do it. The last lines pickle and unpickle what a design
+that spreads the year over processes would have to send between them: the
+planned events, the lock's entries, each event's rendered VEVENT and lock line
+as bytes, and the program (each worker's payload).
+
+These are the figures the per-manager streaming design in benchmarks/README.md
+("Streaming a manager at a time, costed") is costed from; `phases.py` gives
+the wall time of the export as it runs today, planning workers included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import pickle
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def stage(label: str, work: Callable[[], T]) -> T:
+    """Run `work`, print its CPU and wall seconds, return what it returned."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    value = work()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(f"{label:48s} cpu {cpu:7.2f} s   wall {wall:7.2f} s", flush=True)
+    return value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("program", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--today", type=date.fromisoformat, default=date(2027, 1, 1))
+    args = parser.parse_args()
+    os.environ["CHANCAL_JOBS"] = "1"  # every stage in this process: CPU time is the work
+    gc.disable()  # as in the CLI (chancal.__main__)
+
+    from chancal import planner
+    from chancal.exporters.ics import EventWriter, feed_order
+    from chancal.publish import workflow
+    from chancal.publish.feeds import router, select_feeds
+    from chancal.publish.lock import dump_chunks, entry_line, pins
+    from chancal.publish.reconcile import reconcile
+    from chancal.publish.spool import write_events
+    from chancal.verify import verify
+
+    today = args.today
+    stamp = datetime.combine(today, datetime.min.time(), UTC)
+    program = stage("open: load and check the program", lambda: workflow.open_program(args.program))
+    # Opened again, to time the lock alone (open_program read it above too).
+    lock = stage(
+        "read the lock (parse, check every line)", lambda: workflow.read_lock(program.lock_path)
+    )
+    pinned = stage("pins from the lock", lambda: pins(lock))
+    config = program.config
+    plan = stage("plan", lambda: planner.make_plan(config, today=today, pins=pinned))
+    breaks = stage("verify", lambda: tuple(verify(config, plan, today=today)))
+    reconciled = stage("reconcile", lambda: reconcile(plan, lock, today=today, stamp=stamp))
+    year = reconciled.plan
+
+    feeds = stage("write: select the feeds", lambda: select_feeds(year))
+    ordered = stage("write: put the events in feed order", lambda: feed_order(year.events))
+    routes = router(year, feeds)
+
+    def render() -> None:
+        with tempfile.TemporaryFile() as spool:
+            write_events(ordered, map(routes, ordered), len(feeds), spool, stamp=stamp)
+
+    stage("write: render every event once (the spool)", render)
+    stage("write: the lock's bytes", lambda: sum(map(len, dump_chunks(reconciled.lock))))
+    published = workflow.Published(program, plan, reconciled, breaks, today)
+    stage(
+        "write: all of it (files compared or written)",
+        lambda: workflow.write(published, args.out, stamp=stamp),
+    )
+
+    writer = EventWriter(stamp)
+    sent: list[tuple[str, object]] = [
+        ("planned events", list(plan.events)),
+        ("lock entries", list(lock.entries)),
+        ("rendered VEVENTs, bytes each", [writer.event(e) for e in year.events]),
+        ("lock lines, bytes each", [entry_line(e) for e in reconciled.lock.entries]),
+        ("the program (a worker's payload)", config),
+    ]
+    for label, value in sent:
+        data = stage(f"pickle {label}", partial(pickle.dumps, value, pickle.HIGHEST_PROTOCOL))
+        stage(f"unpickle it ({len(data) / 1e6:,.0f} MB)", partial(pickle.loads, data))
+    print(
+        f"{len(plan.events):,} events planned, {len(lock.entries):,} in the lock read, "
+        f"{len(feeds):,} feeds"
+    )
+
+
+if __name__ == "__main__":  # planning workers import this module: run only as a script
+    main()
