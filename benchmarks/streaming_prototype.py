@@ -11,7 +11,8 @@ every process, this one included (`chancal.pool`, as planning uses it today),
 takes whole managers, largest first: it reads and checks only that manager's
 partners' lock lines, pins them, plans the manager, verifies the manager's
 events, reconciles them with those lines, renders every VEVENT and lock line,
-and sends back bytes only. The main process writes the VEVENTs to
+and appends those bytes to its own spool file, sending back only where they
+lie. The main process then writes the VEVENTs to
 `out/all-events.ics-part` and the lock lines to `out/lock-lines`, in the order
 the managers were handed out, and prints its timings.
 
@@ -40,7 +41,9 @@ from pathlib import Path
 from typing import Any
 
 Ranges = dict[str, tuple[int, int]]
-Result = tuple[bytes, bytes, int, int, int]  # VEVENTs, lock lines, events, breaks, entries read
+# Where a manager's bytes lie in its process's spool (file, VEVENTs at, lock lines at,
+# their end), then its events, breaks found and lock entries read.
+Result = tuple[str, int, int, int, int, int, int]
 
 _state: dict[str, Any] = {}
 """In each process: what `start` built for the managers it takes."""
@@ -72,7 +75,7 @@ def start(payload: bytes) -> None:
     from chancal.verify import _Verifier
 
     gc.disable()  # as the CLI does
-    config, today, stamp, lock, header, ranges = pickle.loads(payload)
+    config, today, stamp, lock, header, ranges, out = pickle.loads(payload)
     # Given non-empty, the planner keeps this very dict: each manager's pins go into it.
     pinned: dict[str, Any] = {"": None}
     planner = build._Planner(config, today, pinned)
@@ -114,6 +117,8 @@ def start(payload: bytes) -> None:
         writer=EventWriter(stamp),
         lock=str(lock),
         fd=os.open(lock, os.O_RDONLY),
+        # Bytes go to this process's own file as they are made, never held: only offsets travel.
+        spool=(out / f".spool-{os.getpid()}").open("ab"),
         header=header,
         ranges=ranges,
     )
@@ -167,7 +172,14 @@ def manager(manager_id: str) -> Result:
     render = _state["writer"].event
     vevents = b"".join(render(e) for e in year.plan.events)
     lock_lines = b"".join(entry_line(e) + b"\n" for e in year.lock.entries)
-    return vevents, lock_lines, len(year.plan.events), breaks, len(locked.entries)
+    spool = _state["spool"]
+    at = spool.tell()
+    spool.write(vevents)
+    spool.write(lock_lines)
+    spool.flush()
+    end = spool.tell()
+    counts = len(year.plan.events), breaks, len(locked.entries)
+    return spool.name, at, at + len(vevents), end, *counts
 
 
 def main() -> None:
@@ -189,7 +201,8 @@ def main() -> None:
     header, ranges = partner_ranges(lock)
     scanned = time.perf_counter()
     stamp = datetime.combine(args.today, datetime.min.time(), UTC)
-    payload = pickle.dumps((config, args.today, stamp, lock, header, ranges), 5)
+    args.out.mkdir(parents=True, exist_ok=True)
+    payload = pickle.dumps((config, args.today, stamp, lock, header, ranges, args.out), 5)
     start(payload)
     sizes: dict[str, int] = defaultdict(int)
     for partner in config.partners:
@@ -205,15 +218,19 @@ def main() -> None:
         payload=payload,
     )
     managed = time.perf_counter()
-    args.out.mkdir(parents=True, exist_ok=True)
+    _state["spool"].close()
+    spools = {name: os.open(name, os.O_RDONLY) for name, *_ in done.results}
     with (args.out / "all-events.ics-part").open("wb") as events:
-        events.writelines(r[0] for r in done.results)
+        events.writelines(os.pread(spools[r[0]], r[2] - r[1], r[1]) for r in done.results)
     with (args.out / "lock-lines").open("wb") as lines:
-        lines.writelines(r[1] for r in done.results)
+        lines.writelines(os.pread(spools[r[0]], r[3] - r[2], r[2]) for r in done.results)
+    for name, fd in spools.items():
+        os.close(fd)
+        os.unlink(name)
     ended = time.perf_counter()
-    events = sum(r[2] for r in done.results)
-    breaks = sum(r[3] for r in done.results)
-    read = sum(r[4] for r in done.results)
+    events = sum(r[4] for r in done.results)
+    breaks = sum(r[5] for r in done.results)
+    read = sum(r[6] for r in done.results)
     print(
         f"{len(done.pids)} processes: load {loaded - began:.2f} s, lock ranges "
         f"{scanned - loaded:.2f} s, start {ready - scanned:.2f} s, managers "
