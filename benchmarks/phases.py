@@ -26,12 +26,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def export_args(description: str) -> argparse.Namespace:
+    """What each script that takes one export apart is given: program, out/, --today."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("program", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--today", type=date.fromisoformat, default=date(2027, 1, 1))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = export_args(__doc__.splitlines()[0])
     gc.disable()
     began = last = time.perf_counter()
     factor = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss: KB, bytes on macOS

@@ -17,17 +17,17 @@ the wall time of the export as it runs today, planning workers included.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import pickle
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import TypeVar
+
+from phases import export_args  # benchmarks/ is a folder of scripts
 
 T = TypeVar("T")
 
@@ -42,11 +42,7 @@ def stage(label: str, work: Callable[[], T]) -> T:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("program", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--today", type=date.fromisoformat, default=date(2027, 1, 1))
-    args = parser.parse_args()
+    args = export_args(__doc__.splitlines()[0])
     os.environ["CHANCAL_JOBS"] = "1"  # every stage in this process: CPU time is the work
     gc.disable()  # as in the CLI (chancal.__main__)
 

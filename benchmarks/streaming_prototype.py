@@ -29,16 +29,17 @@ on purpose; delete it once the real design lands.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import pickle
 import time
 from collections import defaultdict
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from phases import export_args  # benchmarks/ is a folder of scripts
 
 Ranges = dict[str, tuple[int, int]]
 # Where a manager's bytes lie in its process's spool (file, VEVENTs at, lock lines at,
@@ -183,11 +184,7 @@ def manager(manager_id: str) -> Result:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("program", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--today", type=date.fromisoformat, default=date(2027, 1, 1))
-    args = parser.parse_args()
+    args = export_args(__doc__.splitlines()[0])
     gc.disable()
     began = time.perf_counter()
     from chancal import pool
