@@ -217,13 +217,14 @@ def main() -> None:
     managed = time.perf_counter()
     _state["spool"].close()
     spools = {name: os.open(name, os.O_RDONLY) for name, *_ in done.results}
-    with (args.out / "all-events.ics-part").open("wb") as events:
-        events.writelines(os.pread(spools[r[0]], r[2] - r[1], r[1]) for r in done.results)
-    with (args.out / "lock-lines").open("wb") as lines:
-        lines.writelines(os.pread(spools[r[0]], r[3] - r[2], r[2]) for r in done.results)
-    for name, fd in spools.items():
+    with (args.out / "all-events.ics-part").open("wb") as vevents:
+        vevents.writelines(os.pread(spools[r[0]], r[2] - r[1], r[1]) for r in done.results)
+    with (args.out / "lock-lines").open("wb") as lock_lines:
+        lock_lines.writelines(os.pread(spools[r[0]], r[3] - r[2], r[2]) for r in done.results)
+    for fd in spools.values():
         os.close(fd)
-        os.unlink(name)
+    for spool in args.out.glob(".spool-*"):  # a worker that took no manager left an empty one
+        spool.unlink()
     ended = time.perf_counter()
     events = sum(r[4] for r in done.results)
     breaks = sum(r[5] for r in done.results)

@@ -54,3 +54,7 @@ def test_prototype_writes_the_exports_bytes_for_every_partners_event(tmp_path: P
     assert set(made) <= published
     counts = f"{len(made):,} events, {len(partners_lines):,} lock entries read, 0 breaks"
     assert done.stdout.splitlines()[-1] == counts
+    assert sorted(p.name for p in (tmp_path / "proto").iterdir()) == [
+        "all-events.ics-part",
+        "lock-lines",
+    ]
