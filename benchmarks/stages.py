@@ -102,5 +102,5 @@ def main() -> None:
     )
 
 
-if __name__ == "__main__":  # planning workers import this module: run only as a script
+if __name__ == "__main__":  # run only as a script, not when imported
     main()
