@@ -73,13 +73,13 @@ def start(payload: bytes) -> None:
     from chancal.exporters.ics import EventWriter
     from chancal.plan import Plan
     from chancal.planner import build
-    from chancal.verify import _Verifier
+    from chancal.verify import Referee
 
     gc.disable()  # as the CLI does
     config, today, stamp, lock, header, ranges, out = pickle.loads(payload)
     # Given non-empty, the planner keeps this very dict: each manager's pins go into it.
     pinned: dict[str, Any] = {"": None}
-    planner = build._Planner(config, today, pinned)
+    planner = build.Planner(config, today, pinned)
     pinned.clear()
     skeleton = Plan(
         program_id=planner.pid,
@@ -105,7 +105,7 @@ def start(payload: bytes) -> None:
         planner=planner,
         pins=pinned,
         # The verifier's sides of every manager and partner, built once, not per manager.
-        sides=_Verifier(config, skeleton, today),
+        sides=Referee(config, today),
         skeletons={
             m: replace(
                 skeleton,
@@ -127,29 +127,12 @@ def start(payload: bytes) -> None:
 
 def verify_manager(plan: Any) -> int:
     """The verifier's rules over one manager's events, on sides built once; the breaks found."""
-    from chancal.verify import _Verifier
-
-    judge = _Verifier.__new__(_Verifier)
-    judge.__dict__.update(_state["sides"].__dict__)
-    judge.plan = plan
-    judge.events = [e for e in plan.events if e.status != "CANCELLED"]
-    judge.placed = [judge._place(e) for e in judge.events if e.partner_id is not None]
-    judge.by_manager = defaultdict(list)
-    judge.by_partner = defaultdict(list)
-    for placed in judge.placed:
-        judge.by_manager[placed.manager.who].append(placed)
-        judge.by_partner[placed.partner.who].append(placed)
-    judge.explained = defaultdict(set)
-    for diagnostic in plan.diagnostics:
-        if diagnostic.partner_id is not None:
-            judge.explained[diagnostic.partner_id].add(diagnostic.rule_id)
-    judge.tier_cadences = {}
-    return len(set(judge.breaks()))
+    return len(_state["sides"].judge(plan))
 
 
 def manager(manager_id: str) -> Result:
     """One manager from its partners' lock lines to its VEVENTs and lock lines, as bytes."""
-    from chancal.planner.build import _sort_key
+    from chancal.planner.order import event_order
     from chancal.publish.lock import entry_line, pins
     from chancal.publish.lock_read import read_lines
     from chancal.publish.reconcile import reconcile
@@ -165,7 +148,7 @@ def manager(manager_id: str) -> Result:
     events, diagnostics = _state["planner"].plan_batch(manager_id)
     plan = replace(
         _state["skeletons"][manager_id],
-        events=tuple(sorted(events, key=_sort_key)),
+        events=tuple(sorted(events, key=event_order)),
         diagnostics=tuple(diagnostics),
     )
     breaks = verify_manager(plan)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import chancal.planner
 from chancal.cli import app
-from chancal.plan import Plan, Timed
+from chancal.plan import Event, Plan, Timed
 from chancal.verify import format_break, verify
 from planner_support import partner, program
 
@@ -229,17 +229,17 @@ def test_export_refuses_a_year_that_breaks_a_hard_rule(
 ) -> None:
     """If the planner ever put a meeting outside working hours, the independent verifier
     stops export with exit 1, the break on stderr, and nothing written."""
-    real = chancal.planner.build.make_plan
+    build = chancal.planner.build
+    real = build.Planner.plan_batch
 
-    def broken(*args: object, **kwargs: object) -> Plan:
-        plan = real(*args, **kwargs)  # type: ignore[arg-type]
-        events = list(plan.events)
+    def broken(self: build.Planner, *args: object) -> tuple[list[Event], list[object]]:
+        events, diagnostics = real(self, *args)  # type: ignore[arg-type]
         i, span = next((i, e.span) for i, e in enumerate(events) if isinstance(e.span, Timed))
         late = timedelta(hours=6)
         events[i] = dataclasses.replace(events[i], span=Timed(span.start + late, span.end + late))
-        return dataclasses.replace(plan, events=tuple(events))
+        return events, diagnostics
 
-    monkeypatch.setattr(chancal.planner, "make_plan", broken)
+    monkeypatch.setattr(chancal.planner.build.Planner, "plan_batch", broken)
     path = _program_in(tmp_path, EXAMPLE.read_text(encoding="utf-8"))
     out = tmp_path / "calendars"
     result = runner.invoke(app, ["export", str(path), "--ics", "--out", str(out), *STAMP])

@@ -80,13 +80,13 @@ def test_a_crashed_worker_costs_time_not_events(
     serial = plan_with(monkeypatch, 1)
     monkeypatch.setattr(parallel, "_plan_in_worker", _dies)
     planned_here: list[str] = []
-    plan_manager = build._Planner.plan_manager
+    plan_manager = build.Planner.plan_manager
 
-    def watched(planner: build._Planner, manager: Manager, partners: list[Partner]) -> None:
+    def watched(planner: build.Planner, manager: Manager, partners: list[Partner]) -> None:
         planned_here.append(manager.id)  # only this process sees the patch
         plan_manager(planner, manager, partners)
 
-    monkeypatch.setattr(build._Planner, "plan_manager", watched)
+    monkeypatch.setattr(build.Planner, "plan_manager", watched)
     with pytest.warns(pool.RedoneHere, match="BrokenProcessPool"):
         assert plan_with(monkeypatch, 2) == serial
     assert outcomes[-1].redone >= 1

@@ -60,8 +60,30 @@ def verify(config: Config, plan: Plan, *, today: date | None = None) -> tuple[Br
     Events that start before `today` (their partner's date) are history: a break
     is reported only when at least one of its events starts on or after `today`.
     """
-    found = set(_Verifier(config, plan, today).breaks())
-    return tuple(sorted(found, key=_order))
+    return in_order(Referee(config, today).judge(plan))
+
+
+def in_order(breaks: Iterable[Break]) -> tuple[Break, ...]:
+    """The breaks without repeats, in the order `verify` returns them."""
+    return tuple(sorted(set(breaks), key=_order))
+
+
+class Referee:
+    """The rules of one program, ready to judge one planned year or several parts of one.
+
+    Judging each manager's events (with the plan's shared events) finds exactly
+    the breaks that judging the whole year finds: every rule looks at one
+    event, one manager's events or one partner's, and a partner's events are
+    all its manager's. The sides of every manager and partner are built once,
+    here, not once per part.
+    """
+
+    def __init__(self, config: Config, today: date | None) -> None:
+        self._sides = _Verifier(config, today)
+
+    def judge(self, plan: Plan) -> set[Break]:
+        """Every break in `plan` (the whole year or one manager's part of it), unsorted."""
+        return set(self._sides.judge(plan))
 
 
 def _order(b: Break) -> tuple[date, int, str, str, tuple[str, ...], str]:
@@ -240,8 +262,8 @@ def _period_days(cadence: Cadence | None) -> float | None:
 class _Verifier:
     """Every hard rule, judged over one program and one planned year."""
 
-    def __init__(self, config: Config, plan: Plan, today: date | None) -> None:
-        self.config, self.plan, self.today = config, plan, today
+    def __init__(self, config: Config, today: date | None) -> None:
+        self.config, self.today = config, today
         self.program = program = config.program
         self.manager_models = {m.id: m for m in config.managers}
         self.managers = {
@@ -259,11 +281,16 @@ class _Verifier:
         }
         self.partner_models = {p.id: p for p in config.partners}
         self.partners = {p.id: self._partner_side(p) for p in config.partners}
+        self.program_blackouts = _blackout_days(program.blackouts, "program")
+        self.tiers = {t.id: t for t in config.tiers}
+        self.tier_cadences: dict[str, dict[str, Cadence | None]] = {}  # resolved once per tier
+
+    def judge(self, plan: Plan) -> Iterator[Break]:
+        """Yield every break in `plan` (some twice; the caller deduplicates and sorts)."""
         # A cancelled event (a lock's retraction) holds no one's time, and may name a
         # partner that has left the program.
         self.events = [e for e in plan.events if e.status != "CANCELLED"]
         self.shared = self._shared_events()
-        self.program_blackouts = _blackout_days(program.blackouts, "program")
         self.shared_days: dict[date, list[_Shared]] = defaultdict(list)
         for s in self.shared:
             for d in _dates(s.first, s.last):
@@ -280,8 +307,7 @@ class _Verifier:
         for diagnostic in plan.diagnostics:
             if diagnostic.partner_id is not None:
                 self.explained[diagnostic.partner_id].add(diagnostic.rule_id)
-        self.tiers = {t.id: t for t in config.tiers}
-        self.tier_cadences: dict[str, dict[str, Cadence | None]] = {}  # resolved once per tier
+        return self.breaks()
 
     def _partner_side(self, p: Partner) -> _Side:
         if p.working_days:

@@ -25,18 +25,18 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from functools import cached_property
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from chancal.kinds import REVIEW_KINDS
 from chancal.models import Config, Manager, Partner, ProgramSettings
-from chancal.plan import Diagnostic, Event, Pins, Plan, Timed
+from chancal.plan import Diagnostic, Event, ManagerInfo, PartnerInfo, Pins, Plan
 from chancal.planner import constraints, parallel
 from chancal.planner.constraints import R_CAPACITY, Ledger, Slot, local_datetime, month_of
 from chancal.planner.demand import over_demand
 from chancal.planner.events import EventWriter
+from chancal.planner.order import diagnostic_order, event_order
 from chancal.planner.placement import (
     R_GAP,
     R_MONTH,
@@ -71,7 +71,7 @@ def _day(ordinal: int) -> date:
     return date.fromordinal(ordinal)
 
 
-class _Planner:
+class Planner:
     """The state of one make_plan call (caches shared by all partners)."""
 
     def __init__(self, config: Config, today: date | None, pins: Pins | None) -> None:
@@ -79,7 +79,7 @@ class _Planner:
         self.program = config.program
         self.pid = program_id(config.program)
         self.today = today.toordinal() if today is not None else None
-        self.pins = pins or {}
+        self.pins = dict(pins or {})  # its own: `plan_batch` may replace what it holds
         self.ys = self.program.year_start.toordinal()
         self.ye = self.program.year_end.toordinal()
         self.review_kinds = review_kinds(config)
@@ -550,8 +550,16 @@ class _Planner:
             found.setdefault(partner.manager, []).append(partner)
         return found
 
-    def plan_batch(self, manager_id: str) -> parallel.Batch:
-        """Plan one manager; return its events and diagnostics without keeping them."""
+    def plan_batch(self, manager_id: str, pins: Pins | None = None) -> parallel.Batch:
+        """Plan one manager; return its events and diagnostics without keeping them.
+
+        `pins`, when given, are the published starts of this manager's partners'
+        events: they replace the planner's pins (a process that reads each
+        manager's part of the lock as it goes).
+        """
+        if pins is not None:
+            self.pins.clear()  # the very dict the wants read
+            self.pins.update(pins)
         events, diagnostics = len(self.events), len(self.diagnostics)
         manager = next(m for m in self.config.managers if m.id == manager_id)
         self.plan_manager(manager, self._portfolios[manager_id])
@@ -561,46 +569,52 @@ class _Planner:
 
     def plan(self) -> Plan:
         """Plan everything and assemble the Plan."""
-        ids = sorted(self._portfolios)
+        ids = self.manager_ids()
         today = None if self.today is None else date.fromordinal(self.today)
         batches = parallel.plan_all(
             self,
-            _Planner,
+            Planner,
             (self.config, today, self.pins),
             ids,
             [len(self._portfolios[m]) for m in ids],
             parallel.jobs(len(self.config.partners)),
         )
-        for events, diagnostics in batches:
-            self.events += events
-            self.diagnostics += diagnostics
-        self.events += self.writer.shared()
-        events = sorted(self.events, key=_sort_key)
-        severity = {"error": 0, "warning": 1, "info": 2}
-        diagnostics = sorted(
-            self.diagnostics,
-            key=lambda d: (
-                d.partner_id or "",
-                severity[d.severity],
-                d.day or date.min,
-                d.rule_id or "",
-                d.code,
-                d.message,
-            ),
-        )
+        events = [e for batch in batches for e in batch[0]]
+        diagnostics = [d for batch in batches for d in batch[1]]
+        return self.year(events + self.shared, diagnostics)
+
+    def manager_ids(self) -> list[str]:
+        """Every manager with partners, largest portfolio first (ties by id): the order to plan."""
+        return sorted(self._portfolios, key=lambda m: (-len(self._portfolios[m]), m))
+
+    @cached_property
+    def shared(self) -> list[Event]:
+        """The program's shared events (with every partner they invite)."""
+        return self.writer.shared()
+
+    def year(self, events: list[Event], diagnostics: list[Diagnostic]) -> Plan:
+        """The Plan of these events and diagnostics (the whole year, or one manager's part).
+
+        Sorted here, so the plan is the same whichever process planned which manager.
+        """
         return Plan(
             program_id=self.pid,
             program_name=self.program.name,
             timezone=self.program.timezone,
             year_start=self.program.year_start,
             year_end=self.program.year_end,
-            events=tuple(events),
-            diagnostics=tuple(diagnostics),
-            partners=self.writer.partner_infos(),
-            managers=self.writer.manager_infos(self.wants.manager_side),
+            events=tuple(sorted(events, key=event_order)),
+            diagnostics=tuple(sorted(diagnostics, key=diagnostic_order)),
+            partners=self.infos[0],
+            managers=self.infos[1],
             tiers=self.writer.tier_infos(),
             review_kinds=self.review_kinds,
         )
+
+    @cached_property
+    def infos(self) -> tuple[tuple[PartnerInfo, ...], tuple[ManagerInfo, ...]]:
+        """What the plan says of every partner and every manager."""
+        return self.writer.partner_infos(), self.writer.manager_infos(self.wants.manager_side)
 
 
 def review_kinds(config: Config) -> tuple[str, ...]:
@@ -652,20 +666,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-_MIDNIGHT: dict[tuple[str, date], float] = {}
-
-
-def _sort_key(event: Event) -> tuple[float, str]:
-    span = event.span
-    if isinstance(span, Timed):
-        return span.start.timestamp(), event.key
-    cached = _MIDNIGHT.get((event.timezone, span.start))
-    if cached is None:
-        cached = datetime.combine(span.start, time(), ZoneInfo(event.timezone)).timestamp()
-        _MIDNIGHT[(event.timezone, span.start)] = cached
-    return cached, event.key
-
-
 def _who(state: PartnerState) -> str:
     return f"{state.name} ({state.id})"
 
@@ -686,7 +686,7 @@ def make_plan(config: Config, *, today: date | None = None, pins: Pins | None = 
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Planner(config, today, pins).plan()
+        return Planner(config, today, pins).plan()
     finally:
         constraints.forget()
         if enabled:

@@ -54,7 +54,15 @@ def read_lines(lines: Iterable[bytes], name: str = LOCK_NAME) -> Lock:
 
     A 10,000-partner lock is 240 MB: read whole and decoded, it took 700 MB at once.
     """
-    return _Reader(name).read(lines)
+    reader = _Reader(name)
+    lock = reader.read(enumerate(lines, start=1))
+    reader.raise_problems()
+    return lock
+
+
+def reused_uid(uid: str, line: int) -> str:
+    """The problem of a lock line whose UID an earlier line (`line`) already has."""
+    return f"UID '{uid}' is already used on line {line}; a UID belongs to one event only"
 
 
 _EVENT = b', "event": '
@@ -73,6 +81,12 @@ class _Reader:
         # A partner's events all go to the same three feeds: one tuple for all of them
         # (about 270 bytes an entry, 50 MB of a 10,000-partner lock).
         self.feed_lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.program_id: str | None = None
+        self.entries: list[LockEntry] = []
+        self.owners: list[FeedOwner] = []
+        self.seen_keys: dict[str, int] = {}
+        self.uid_lines: dict[str, int] = {}  # each UID's line
+        self.seen_owners: set[tuple[str, str]] = set()
 
     @property
     def line(self) -> str:
@@ -85,25 +99,15 @@ class _Reader:
             column = found + 1 if found >= 0 else 1
         self.problems.append(Problem(self.name, self.line_no, column, "", message))
 
-    def read(self, lines: Iterable[bytes]) -> Lock:
-        program_id: str | None = None
+    def read(self, lines: Iterable[tuple[int, bytes]]) -> Lock:
+        """Read a whole lock from its numbered lines: the header first, then owners and events.
+
+        Problems are collected, not raised (`raise_problems`).
+        """
         header_seen = False
-        entries: list[LockEntry] = []
-        owners: list[FeedOwner] = []
-        seen_keys: dict[str, int] = {}
-        seen_uids: dict[str, int] = {}
-        seen_owners: set[tuple[str, str]] = set()
-        for self.line_no, raw in enumerate(lines, start=1):
-            # Tolerate CRLF checkouts, and the BOM some editors add.
-            raw = raw.removesuffix(b"\n").removesuffix(b"\r")
-            self.raw = raw = raw.removeprefix(_BOM) if self.line_no == 1 else raw
-            if not raw or raw.isspace():
-                continue
-            if raw.startswith((b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||")):
-                self.problem(
-                    "unresolved merge conflict; keep either side, then run 'chancal lock' "
-                    "to rebuild the lock from the program"
-                )
+        for self.line_no, line in lines:
+            raw = self._text(line)
+            if raw is None:
                 continue
             value = self._json(raw)
             if value is None:
@@ -112,45 +116,83 @@ class _Reader:
                 continue
             if not header_seen:
                 header_seen = True
-                program_id = self._header(value)
-                if program_id is None:
+                self.program_id = self._header(value)
+                if self.program_id is None:
                     break
                 continue
-            if "owner" in value:
-                owner = self._owner(value)
-                if owner is not None:
-                    if (owner.kind, owner.id) in seen_owners:
-                        self.problem(f"{owner.kind} '{owner.id}' is listed twice")
-                    seen_owners.add((owner.kind, owner.id))
-                    owners.append(owner)
-                continue
-            entry = self._entry(value)
-            if entry is None:
-                continue
-            if entry.key in seen_keys:
-                self.problem(
-                    f"event key '{entry.key}' is already locked on line {seen_keys[entry.key]}",
-                    "key",
-                )
-            elif entry.uid in seen_uids:
-                self.problem(
-                    f"UID '{entry.uid}' is already used on line {seen_uids[entry.uid]};"
-                    " a UID belongs to one event only",
-                    "uid",
-                )
-            else:
-                seen_keys[entry.key] = seen_uids[entry.uid] = self.line_no
-                entries.append(entry)
+            self._record(value)
             if len(self.problems) >= _TOO_MANY_PROBLEMS:
                 break
         if not header_seen and not self.problems:
             self.line_no = 1
             self.problem("empty lock file: the first line must be the chancal_lock header")
+        return self.lock()
+
+    def read_part(self, lines: Iterable[tuple[int, bytes]]) -> Lock:
+        """Read some numbered lines of a lock after its header (one partner's events, say).
+
+        The events and owners are checked as `read` checks them, against each
+        other only: a UID also used in another part is for the caller to find
+        (`uid_lines`). Problems are collected, not raised.
+        """
+        for self.line_no, line in lines:
+            raw = self._text(line)
+            value = None if raw is None else self._json(raw)
+            if value is not None:
+                self._record(value)
+            if len(self.problems) >= _TOO_MANY_PROBLEMS:
+                break
+        return self.lock()
+
+    def lock(self) -> Lock:
+        """What has been read: its events by key and its owners by (kind, id)."""
+        entries = sorted(self.entries, key=lambda e: e.key)
+        owners = sorted(self.owners, key=lambda o: (o.kind, o.id))
+        return Lock(self.program_id, tuple(entries), tuple(owners))
+
+    def raise_problems(self) -> None:
+        """Raise ConfigError with every problem found, if any."""
         if self.problems:
             raise ConfigError(self.problems)
-        entries.sort(key=lambda e: e.key)
-        owners.sort(key=lambda o: (o.kind, o.id))
-        return Lock(program_id, tuple(entries), tuple(owners))
+
+    def _text(self, raw: bytes) -> bytes | None:
+        """The line without its end; None if there is nothing to read (blank, a conflict marker)."""
+        # Tolerate CRLF checkouts, and the BOM some editors add.
+        raw = raw.removesuffix(b"\n").removesuffix(b"\r")
+        self.raw = raw = raw.removeprefix(_BOM) if self.line_no == 1 else raw
+        if not raw or raw.isspace():
+            return None
+        if raw.startswith((b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||")):
+            self.problem(
+                "unresolved merge conflict; keep either side, then run 'chancal lock' "
+                "to rebuild the lock from the program"
+            )
+            return None
+        return raw
+
+    def _record(self, value: dict[str, Any]) -> None:
+        """Check an owner's or an event's line and keep it, unless it repeats an earlier one."""
+        if "owner" in value:
+            owner = self._owner(value)
+            if owner is not None:
+                if (owner.kind, owner.id) in self.seen_owners:
+                    self.problem(f"{owner.kind} '{owner.id}' is listed twice")
+                self.seen_owners.add((owner.kind, owner.id))
+                self.owners.append(owner)
+            return
+        entry = self._entry(value)
+        if entry is None:
+            return
+        if entry.key in self.seen_keys:
+            self.problem(
+                f"event key '{entry.key}' is already locked on line {self.seen_keys[entry.key]}",
+                "key",
+            )
+        elif entry.uid in self.uid_lines:
+            self.problem(reused_uid(entry.uid, self.uid_lines[entry.uid]), "uid")
+        else:
+            self.seen_keys[entry.key] = self.uid_lines[entry.uid] = self.line_no
+            self.entries.append(entry)
 
     def _json(self, raw: bytes) -> dict[str, Any] | None:
         """The line's JSON object. An event line is split before its `"event"` object,

@@ -21,7 +21,7 @@ Rules, event by event (`reconcile`):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -48,30 +48,92 @@ class Reconciled:
     changes: tuple[Change, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Some of the plan's events reconciled with their partners' lock entries (`reconcile_part`)."""
+
+    events: list[Event]  # as published, withdrawn copies included, in no order
+    entries: list[LockEntry]
+    changes: list[Change]
+    added: list[tuple[str, str]]  # (UID, key) of each event new to the lock
+
+
 def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconciled:
     """Apply the lock to a fresh plan (see the module's rules); pure, no I/O."""
+    part = reconcile_part(plan, plan.events, lock.entries, today=today, stamp=stamp)
+    uid_owner = {e.uid: e.key for e in lock.entries} if part.added else {}
+    return merge(plan, lock.owners, [part], uid_owner.get)
+
+
+def reconcile_part(
+    plan: Plan,
+    events: Sequence[Event],
+    entries: Iterable[LockEntry],
+    *,
+    today: date,
+    stamp: datetime,
+) -> Part:
+    """Reconcile some of the plan's events with the lock entries of the same partners.
+
+    Every event's key begins with its partner's id, so the events and entries
+    of different partners never meet: reconciling them partner by partner (a
+    manager's partners in each process, say) and merging the parts (`merge`)
+    gives what reconciling the whole year at once does. `plan` gives the
+    year, the partners and managers, and the diagnostics that explain moves.
+    """
     if stamp.tzinfo is None:
         raise ValueError("stamp must be timezone-aware")
     stamp = stamp.astimezone(UTC).replace(microsecond=0)
-    counts = Counter(e.key for e in plan.events)
-    if len(counts) != len(plan.events):
+    counts = Counter(e.key for e in events)
+    if len(counts) != len(events):
         twice = sorted(k for k, n in counts.items() if n > 1)
         # Two events under one key would share a UID: a planner bug, never a lock.
         raise ValueError(f"the plan holds these event keys twice: {', '.join(twice[:5])}")
-    run = _Run(plan, lock, today, stamp)
-    for event in plan.events:
+    run = _Run(plan, entries, today, stamp)
+    for event in events:
         run.planned(event)
-    for old in lock.entries:
+    for old in run.locked.values():
         run.locked_only(old)
-    return run.result()
+    return Part(run.events, run.entries, run.changes, run.added)
+
+
+def merge(
+    plan: Plan,
+    owners: Sequence[FeedOwner],
+    parts: Iterable[Part],
+    uid_owner: Callable[[str], str | None],
+) -> Reconciled:
+    """The reconciled year from its parts; `owners`: the lock's, `uid_owner`: its UIDs' keys.
+
+    A UID is never reused: an event new to the lock whose UID the lock holds
+    for another key is refused (ValueError).
+    """
+    parts = list(parts)
+    for part in parts:
+        for uid, key in part.added:
+            owner = uid_owner(uid)
+            if owner is not None and owner != key:
+                raise ValueError(f"UID {uid} of {key} is locked for {owner}; UIDs are never reused")
+    events = sorted((e for part in parts for e in part.events), key=_order)
+    partners, managers = _owners_of(plan, owners, events)
+    result = replace(plan, events=tuple(events), partners=partners, managers=managers)
+    feed_owners = [FeedOwner("partner", p.id, p.timezone, p.name) for p in partners]
+    feed_owners += [FeedOwner("manager", m.id, m.timezone, m.name) for m in managers]
+    feed_owners.sort(key=lambda o: (o.kind, o.id))
+    entries = sorted((e for part in parts for e in part.entries), key=lambda e: e.key)
+    lock = Lock(plan.program_id, tuple(entries), tuple(feed_owners))
+    changes = _in_report_order([c for part in parts for c in part.changes])
+    return Reconciled(result, lock, changes)
 
 
 class _Run:
     """One reconcile: the published events, the new lock entries and the changes so far."""
 
-    def __init__(self, plan: Plan, lock: Lock, today: date, stamp: datetime) -> None:
-        self.plan, self.lock, self.today, self.stamp = plan, lock, today, stamp
-        self.locked = lock.by_key()
+    def __init__(
+        self, plan: Plan, entries: Iterable[LockEntry], today: date, stamp: datetime
+    ) -> None:
+        self.plan, self.today, self.stamp = plan, today, stamp
+        self.locked = {e.key: e for e in entries}
         self.manager_of = {p.id: p.manager_id for p in plan.partners}
         self.partner_ids = tuple(sorted(p.id for p in plan.partners))
         self.moved_reasons = {
@@ -79,11 +141,11 @@ class _Run:
             for d in reversed(plan.diagnostics)
             if d.code == "moved"
         }
-        self.uid_owner: dict[str, str] | None = None
         self.done: set[str] = set()
         self.events: list[Event] = []
         self.entries: list[LockEntry] = []
         self.changes: list[Change] = []
+        self.added: list[tuple[str, str]] = []
 
     def frozen(self, old: LockEntry) -> bool:
         """Published, live and started before today: subscribers keep it as it is."""
@@ -97,7 +159,7 @@ class _Run:
         feeds = audience(event, self.manager_of)
         content = Shown.of(event_content(event))
         if old is None:
-            self._refuse_reused_uid(event)
+            self.added.append((event.uid, event.key))
             entry = LockEntry(event.key, event.uid, event.status, 0, self.stamp, feeds, content)
             self._note("added", self._keep(entry, event), None)
             return
@@ -166,17 +228,6 @@ class _Run:
         self._keep(cancelled)
         self._note("cancelled", self._event(cancelled), old)
 
-    def result(self) -> Reconciled:
-        events = sorted(self.events, key=_order)
-        partners, managers = self._owners_of(events)
-        result = replace(self.plan, events=tuple(events), partners=partners, managers=managers)
-        owners = [FeedOwner("partner", p.id, p.timezone, p.name) for p in partners]
-        owners += [FeedOwner("manager", m.id, m.timezone, m.name) for m in managers]
-        owners.sort(key=lambda o: (o.kind, o.id))
-        self.entries.sort(key=lambda e: e.key)
-        lock = Lock(self.plan.program_id, tuple(self.entries), tuple(owners))
-        return Reconciled(result, lock, _in_report_order(self.changes))
-
     # -- helpers ----------------------------------------------------------
 
     def _keep(self, entry: LockEntry, planned: Event | None = None) -> Event:
@@ -244,46 +295,36 @@ class _Run:
     def _next_sequence(self, old: LockEntry) -> int:
         return max([old.sequence, *(w.sequence for w in old.withdrawn)]) + 1
 
-    def _refuse_reused_uid(self, event: Event) -> None:
-        if not self.locked:
-            return
-        if self.uid_owner is None:
-            self.uid_owner = {e.uid: e.key for e in self.lock.entries}
-        owner = self.uid_owner.get(event.uid)
-        if owner is not None and owner != event.key:
-            raise ValueError(
-                f"UID {event.uid} of {event.key} is locked for {owner}; UIDs are never reused"
-            )
-
     def _note(
         self, kind: ChangeKind, event: Event, old: LockEntry | None, *, reason: str = ""
     ) -> None:
         self.changes.append(_change(kind, event, old, reason=reason))
 
-    def _owners_of(
-        self, events: Iterable[Event]
-    ) -> tuple[tuple[PartnerInfo, ...], tuple[ManagerInfo, ...]]:
-        """The plan's partners and managers, plus every gone one whose feed still has events.
 
-        A removed partner's subscribers still poll its feed: it is written with
-        the cancellations and the past, named as the lock remembers it.
-        """
-        known: dict[tuple[str, str], FeedOwner] = {(o.kind, o.id): o for o in self.lock.owners}
-        have = {f"partner/{p.id}" for p in self.plan.partners}
-        have |= {f"manager/{m.id}" for m in self.plan.managers}
-        missing = sorted({f for e in events for f in e.feeds or () if f != ALL_FEED} - have)
-        partners = list(self.plan.partners)
-        managers = list(self.plan.managers)
-        zone = self.plan.timezone
-        for name in missing:
-            kind, _, ident = name.partition("/")
-            owner = known.get((kind, ident))
-            label, tz = (owner.name, owner.timezone) if owner else (ident, zone)
-            if kind == "partner":
-                partners.append(PartnerInfo(ident, label, "", "", "", tz))
-            else:
-                managers.append(ManagerInfo(ident, label, "", tz, 0, 0.0, 0))
-        return tuple(partners), tuple(managers)
+def _owners_of(
+    plan: Plan, owners: Sequence[FeedOwner], events: Iterable[Event]
+) -> tuple[tuple[PartnerInfo, ...], tuple[ManagerInfo, ...]]:
+    """The plan's partners and managers, plus every gone one whose feed still has events.
+
+    A removed partner's subscribers still poll its feed: it is written with
+    the cancellations and the past, named as the lock remembers it.
+    """
+    known: dict[tuple[str, str], FeedOwner] = {(o.kind, o.id): o for o in owners}
+    have = {f"partner/{p.id}" for p in plan.partners}
+    have |= {f"manager/{m.id}" for m in plan.managers}
+    missing = sorted({f for e in events for f in e.feeds or () if f != ALL_FEED} - have)
+    partners = list(plan.partners)
+    managers = list(plan.managers)
+    zone = plan.timezone
+    for name in missing:
+        kind, _, ident = name.partition("/")
+        owner = known.get((kind, ident))
+        label, tz = (owner.name, owner.timezone) if owner else (ident, zone)
+        if kind == "partner":
+            partners.append(PartnerInfo(ident, label, "", "", "", tz))
+        else:
+            managers.append(ManagerInfo(ident, label, "", tz, 0, 0.0, 0))
+    return tuple(partners), tuple(managers)
 
 
 def _as_published(planned: Event, entry: LockEntry) -> Event:

@@ -11,7 +11,6 @@ verifier and the reconciled calendar; `write` (the feed writer,
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,10 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from chancal import planner
 from chancal.errors import ChancalError, ConfigError, Problem, UsageError
 from chancal.health import check_health
-from chancal.limits import capped_lines, max_lock_bytes, read_capped
+from chancal.limits import max_lock_bytes, read_capped
 from chancal.loader import Located, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
@@ -41,30 +39,24 @@ from chancal.publish.feeds import (
     Formats as Formats,  # for the CLI, which reaches publishing only through here
 )
 from chancal.publish.files import cannot_write, same_bytes
-from chancal.publish.lock import (
-    EMPTY_LOCK,
-    LOCK_NAME,
-    YEARS,
-    Lock,
-    dump_chunks,
-    pins,
-)
-from chancal.publish.lock_read import read_lines
-from chancal.publish.lock_v1 import upgrade
-from chancal.publish.reconcile import Reconciled, reconcile
+from chancal.publish.lock import LOCK_NAME, YEARS, dump_chunks
+from chancal.publish.lock_index import LockIndex, Part, index_lock, read_rest
+from chancal.publish.reconcile import Reconciled
 from chancal.publish.spool import Progress
+from chancal.publish.year import Settings, Year, make_year
 from chancal.scores import HealthReport
-from chancal.verify import Break, verify
+from chancal.verify import Break
 
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """A loaded program file and the lock beside it."""
+    """A loaded program file and the lock beside it (where each partner's lines are)."""
 
     file: Path
     located: Located
     program_id: str
-    lock: Lock
+    lock_index: LockIndex
+    lock_rest: Part  # the header, the owners, and events of no partner in the program
     lock_path: Path
 
     @property
@@ -82,6 +74,7 @@ class Published:
     reconciled: Reconciled
     breaks: tuple[Break, ...]  # hard-rule breaks the verifier found (a planner bug)
     today: date  # nothing before it moves
+    live_ahead: int  # events the lock publishes that are live and not yet over
 
     @property
     def mass_cancel(self) -> tuple[int, int] | None:
@@ -93,9 +86,7 @@ class Published:
         cancelled = sum(c.kind == "cancelled" for c in self.reconciled.changes)
         if cancelled < MASS_CANCEL_MIN:
             return None
-        ahead = sum(
-            e.status != "CANCELLED" and e.last_day >= self.today for e in self.program.lock.entries
-        )
+        ahead = self.live_ahead
         return (cancelled, ahead) if cancelled > MASS_CANCEL_SHARE * ahead else None
 
     @property
@@ -124,26 +115,32 @@ def open_program(file: Path) -> Program:
     lock_path = lock_path_for(file, ident)
     transaction.recover(lock_path.parent)  # an export that stopped half-way ends first
     transaction.remove_abandoned_staging(lock_path.parent)
-    lock = read_lock(lock_path)
-    if lock.program_id is not None and lock.program_id != ident:
-        raise UsageError(_foreign(lock_path, lock.program_id, ident, file))
-    return Program(file, located, ident, lock, lock_path)
+    # Each partner's events are read by the process that plans its manager
+    # (`chancal.publish.year`); the rest, header first, here and now.
+    index = index_lock(lock_path)
+    rest = read_rest(index, {p.id for p in located.config.partners})
+    program_id = rest.lock.program_id
+    if index.exists and program_id is None:  # no header to go by: nothing else is read
+        raise ConfigError(list(rest.problems))
+    if program_id is not None and program_id != ident:
+        raise UsageError(_foreign(lock_path, program_id, ident, file))
+    return Program(file, located, ident, index, rest, lock_path)
 
 
 def plan_year(program: Program, *, today: date, replan: bool = False) -> Plan:
     """Plan the program's year, keeping published dates (unless `replan`) and the past."""
-    # Through the package, so a test can swap the planner for a broken one.
-    return planner.make_plan(
-        program.config, today=today, pins=None if replan else pins(program.lock)
-    )
+    return _year(program, Settings(today, None, replan)).plan
 
 
 def publish(program: Program, *, today: date, stamp: datetime, replan: bool = False) -> Published:
     """Plan, verify and reconcile the year with the lock: what `export` would publish. No writes."""
-    plan = plan_year(program, today=today, replan=replan)
-    breaks = tuple(verify(program.config, plan, today=today))
-    reconciled = reconcile(plan, program.lock, today=today, stamp=stamp)
-    return Published(program, plan, reconciled, breaks, today)
+    year = _year(program, Settings(today, stamp, replan))
+    assert year.reconciled is not None, "a stamp asks for the year reconciled"
+    return Published(program, year.plan, year.reconciled, year.breaks, today, year.live_ahead)
+
+
+def _year(program: Program, settings: Settings) -> Year:
+    return make_year(program.config, program.lock_index, program.lock_rest, settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,23 +386,6 @@ def _foreign(path: Path, other: str, ident: str, file: Path) -> str:
 def _program_ids(text: str) -> set[str]:
     """The program ids in a lock's or feed's UIDs (`...@<program id>.chancal`)."""
     return set(re.findall(r"@([a-z0-9_-]+)\.chancal\b", text))
-
-
-def read_lock(path: Path) -> Lock:
-    """Read a lock file one line at a time (the empty lock when there is none yet)."""
-    lines = capped_lines(path, limit=max_lock_bytes(), what="lock")
-    try:
-        first = next(lines, b"")
-    except FileNotFoundError:
-        return EMPTY_LOCK
-    if first.removeprefix(b"\xef\xbb\xbf").startswith(b"chancal-lock 1"):
-        # Written by an older chancal: read whole once, then upgraded.
-        try:
-            text = b"".join(itertools.chain([first], lines)).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ConfigError([Problem(str(path), 1, 1, "", "not UTF-8 text")]) from None
-        return upgrade(text.removeprefix("\ufeff"), str(path))
-    return read_lines(itertools.chain([first], lines), str(path))
 
 
 def read_text(path: Path) -> str | None:

@@ -1,0 +1,239 @@
+"""Where each partner's events lie in a lock file, so each process reads only its own.
+
+A 10,000-partner lock is 240 MB and reading it (parsing and checking every
+line) took 5-7 s of one process before anything could be planned. Every
+event's key begins with its partner's id (`<partner>/<rule>/...`), so one
+pass that looks at each line's first bytes finds, for every partner, the
+stretches of lines that hold its events: in a lock chancal wrote (sorted by
+key) one stretch each. The process that plans a manager then reads and
+checks just its partners' lines (`read_partners`), with their true line
+numbers, and this process reads the rest (`read_rest`): the header, the
+owners, shared events and the events of partners no longer in the program.
+Together the parts check every line exactly as reading the whole file does;
+the one check across parts, a UID used twice, is `uids_used_twice`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chancal.errors import ConfigError, Problem
+from chancal.limits import capped_lines, max_lock_bytes
+from chancal.publish.lock import Lock, LockEntry
+from chancal.publish.lock_read import _Reader, reused_uid
+from chancal.publish.lock_v1 import upgrade
+
+_EVENT_LINE = b'{"key": "'
+SHARED = "program"
+"""The first part of a shared event's key (`program/<id>`): never a partner's events."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Stretch:
+    """Lines one after another in the file: where they start, their bytes, the first's number."""
+
+    offset: int
+    size: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class LockIndex:
+    """A lock file's lines sorted out by partner, without reading any event."""
+
+    path: Path
+    name: str  # the file as problems name it
+    stretches: dict[str, tuple[Stretch, ...]] = field(default_factory=dict)  # by partner id
+    rest: tuple[tuple[int, bytes], ...] = ()  # every other line, numbered (the header first)
+    # A lock of an older format, read and upgraded whole: its events by partner id.
+    upgraded: dict[str, tuple[LockEntry, ...]] | None = None
+    upgraded_rest: Lock | None = None
+
+    @property
+    def exists(self) -> bool:
+        """Whether there is a lock file at all."""
+        return bool(self.rest) or bool(self.stretches) or self.upgraded_rest is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Some lines of a lock, read and checked: the lock they make and what was wrong."""
+
+    lock: Lock
+    problems: tuple[Problem, ...]
+    uid_lines: dict[str, int]  # the line of each UID read
+
+
+def index_lock(path: Path) -> LockIndex:
+    """Sort a lock file's lines by partner (an empty index when there is no lock yet).
+
+    A lock in format 1 (an older chancal's) is read and upgraded whole here.
+    """
+    name = str(path)
+    lines = capped_lines(path, limit=max_lock_bytes(), what="lock")
+    try:
+        first = next(lines, b"")
+    except FileNotFoundError:
+        return LockIndex(path, name)
+    if first.removeprefix(b"\xef\xbb\xbf").startswith(b"chancal-lock 1"):
+        return _upgraded(path, name, itertools.chain([first], lines))
+    stretches: dict[str, list[Stretch]] = {}
+    rest: list[tuple[int, bytes]] = [(1, first)]
+    offset = len(first)
+    for number, line in enumerate(lines, start=2):
+        partner = _partner_of(line)
+        if partner is None:
+            rest.append((number, line))
+        else:
+            found = stretches.setdefault(partner, [])
+            last = found[-1] if found else None
+            if last is not None and last.offset + last.size == offset:
+                found[-1] = Stretch(last.offset, last.size + len(line), last.line)
+            else:
+                found.append(Stretch(offset, len(line), number))
+        offset += len(line)
+    return LockIndex(path, name, {p: tuple(s) for p, s in stretches.items()}, tuple(rest))
+
+
+def _partner_of(line: bytes) -> str | None:
+    """The partner whose event this line holds, as chancal writes it; None for any other line."""
+    if not line.startswith(_EVENT_LINE):
+        return None
+    slash = line.find(b"/", len(_EVENT_LINE))
+    quote = line.find(b'"', len(_EVENT_LINE))
+    if slash < 0 or quote < slash or b"\\" in line[len(_EVENT_LINE) : slash]:
+        return None
+    partner = line[len(_EVENT_LINE) : slash].decode("ascii", "replace")
+    return None if partner == SHARED else partner
+
+
+def _upgraded(path: Path, name: str, lines: Iterable[bytes]) -> LockIndex:
+    try:
+        text = b"".join(lines).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(name, 1, 1, "", "not UTF-8 text")]) from None
+    lock = upgrade(text.removeprefix("\ufeff"), name)
+    by_partner: dict[str, list[LockEntry]] = {}
+    rest: list[LockEntry] = []
+    for entry in lock.entries:
+        partner = entry.key.partition("/")[0]
+        if "/" in entry.key and partner != SHARED:
+            by_partner.setdefault(partner, []).append(entry)
+        else:
+            rest.append(entry)
+    upgraded = {p: tuple(entries) for p, entries in by_partner.items()}
+    return LockIndex(
+        path,
+        name,
+        upgraded=upgraded,
+        upgraded_rest=Lock(lock.program_id, tuple(rest), lock.owners),
+    )
+
+
+def read_partners(index: LockIndex, partners: Iterable[str]) -> Part:
+    """Read and check the lines of these partners' events (and nothing else)."""
+    if index.upgraded is not None:
+        entries = [e for p in partners for e in index.upgraded.get(p, ())]
+        entries.sort(key=lambda e: e.key)
+        return Part(Lock(entries=tuple(entries)), (), {})
+    wanted = sorted(s for p in partners for s in index.stretches.get(p, ()))
+    reader = _Reader(index.name)
+    if wanted:
+        fd = os.open(index.path, os.O_RDONLY)
+        try:
+            lock = reader.read_part(_numbered(fd, wanted))
+        finally:
+            os.close(fd)
+    else:
+        lock = reader.lock()
+    return Part(lock, tuple(reader.problems), reader.uid_lines)
+
+
+def _numbered(fd: int, stretches: Iterable[Stretch]) -> Iterator[tuple[int, bytes]]:
+    for stretch in stretches:
+        data = os.pread(fd, stretch.size, stretch.offset)
+        yield from enumerate(data.splitlines(keepends=True), start=stretch.line)
+
+
+def read_rest(index: LockIndex, partners: Collection[str]) -> Part:
+    """Read and check the header, the owners and every event of no partner in `partners`."""
+    if index.upgraded_rest is not None:
+        assert index.upgraded is not None
+        gone = [e for p, entries in index.upgraded.items() if p not in partners for e in entries]
+        entries = sorted([*index.upgraded_rest.entries, *gone], key=lambda e: e.key)
+        lock = index.upgraded_rest
+        return Part(Lock(lock.program_id, tuple(entries), lock.owners), (), {})
+    if not index.exists:
+        return Part(Lock(), (), {})
+    left = sorted(s for p, found in index.stretches.items() if p not in partners for s in found)
+    fd = os.open(index.path, os.O_RDONLY)
+    try:
+        lines = sorted([*index.rest, *_numbered(fd, left)])
+    finally:
+        os.close(fd)
+    reader = _Reader(index.name)
+    lock = reader.read(lines)
+    return Part(lock, tuple(reader.problems), reader.uid_lines)
+
+
+def uids_used_twice(index: LockIndex, parts: Iterable[dict[str, int]]) -> list[Problem]:
+    """A problem for each line whose UID an earlier line of another part already has.
+
+    `parts`: each part's `uid_lines`. Reading the whole file, a line with a UID
+    used before is not kept, so a later line with its key would not count as
+    a repeat; read in parts, it does. Both are problems of a lock edited by
+    hand, reported either way.
+    """
+    first: dict[str, int] = {}
+    later: list[tuple[int, str]] = []
+    for uid_lines in parts:
+        for uid, line in uid_lines.items():
+            seen = first.get(uid)
+            if seen is None:
+                first[uid] = line
+                continue
+            later.append((max(line, seen), uid))
+            first[uid] = min(line, seen)
+    return [
+        Problem(index.name, line, _line(index, line).find(b'"uid"') + 1 or 1, "", message)
+        for line, uid in sorted(later)
+        for message in [reused_uid(uid, first[uid])]
+    ]
+
+
+def key_on_line(index: LockIndex, number: int) -> str | None:
+    """The key of the event on a line of the lock (a line read and found sound before)."""
+    value = json.loads(_line(index, number))
+    key = value.get("key") if isinstance(value, dict) else None
+    return key if isinstance(key, str) else None
+
+
+def upgraded_uids(index: LockIndex) -> dict[str, str]:
+    """Each UID's key in a lock of an older format (empty for any other lock)."""
+    if index.upgraded_rest is None or index.upgraded is None:
+        return {}
+    entries = itertools.chain(index.upgraded_rest.entries, *index.upgraded.values())
+    return {e.uid: e.key for e in entries}
+
+
+def _line(index: LockIndex, number: int) -> bytes:
+    """One line of the file, found by its number: for a rare problem only."""
+    for line, raw in index.rest:
+        if line == number:
+            return raw
+    fd = os.open(index.path, os.O_RDONLY)
+    try:
+        for found in index.stretches.values():
+            for stretch in found:
+                if stretch.line <= number:
+                    for line, raw in _numbered(fd, [stretch]):
+                        if line == number:
+                            return raw
+    finally:
+        os.close(fd)
+    return b""
