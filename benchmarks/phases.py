@@ -24,6 +24,7 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 
 def export_args(description: str) -> argparse.Namespace:
@@ -66,12 +67,23 @@ def main() -> None:
     step("plan")
     breaks = tuple(verify(program.config, plan, today=today))
     step("verify")
-    reconciled = reconcile(plan, program.lock, today=today, stamp=stamp)
-    step("reconcile")
-    published = workflow.Published(program, plan, reconciled, breaks, today)
+    reconciled = reconcile(plan, whole_lock(program.lock_path), today=today, stamp=stamp)
+    step("reconcile")  # with the lock read whole again, as before `publish.year`
+    published = workflow.Published(program, plan, reconciled, breaks, today, 0)
     workflow.write(published, args.out, stamp=stamp)
     step("write feeds, lock")
     print(f"{len(plan.events)} events planned, {len(breaks)} hard-rule breaks")
+
+
+def whole_lock(path: Path) -> Any:
+    """The lock file read whole, in one process, as chancal read it before `publish.year`."""
+    from chancal.publish.lock import EMPTY_LOCK
+    from chancal.publish.lock_read import read_lines
+
+    if not path.exists():
+        return EMPTY_LOCK
+    with path.open("rb") as handle:
+        return read_lines(handle, str(path))
 
 
 if __name__ == "__main__":  # the pool's workers import this module: plan only when run
