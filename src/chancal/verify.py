@@ -282,6 +282,11 @@ class _Verifier:
         self.partner_models = {p.id: p for p in config.partners}
         self.partners = {p.id: self._partner_side(p) for p in config.partners}
         self.program_blackouts = _blackout_days(program.blackouts, "program")
+        # Who each of the program's shared events invites: the same for every part judged.
+        self.program_invited: dict[tuple[str, date, date], set[str]] = defaultdict(set)
+        for s in program.shared_events:
+            invited = {p.id for p in config.partners if s.tiers is None or p.tier in s.tiers}
+            self.program_invited[(s.id, s.start, s.end or s.start)] |= invited
         self.tiers = {t.id: t for t in config.tiers}
         self.tier_cadences: dict[str, dict[str, Cadence | None]] = {}  # resolved once per tier
 
@@ -328,10 +333,8 @@ class _Verifier:
     def _shared_events(self) -> list[_Shared]:
         """Shared events of the program and of the plan, merged by id and dates."""
         found: dict[tuple[str, date, date], set[str]] = defaultdict(set)
-        for s in self.program.shared_events:
-            tiers = s.tiers
-            invited = {p.id for p in self.config.partners if tiers is None or p.tier in tiers}
-            found[(s.id, s.start, s.end or s.start)] |= invited
+        for when, invited in self.program_invited.items():
+            found[when] |= invited
         for e in self.events:
             if e.partner_id is None:
                 # Shared events are all-day; the end is exclusive.

@@ -226,14 +226,12 @@ def _line(index: LockIndex, number: int) -> bytes:
     for line, raw in index.rest:
         if line == number:
             return raw
+    before = [s for found in index.stretches.values() for s in found if s.line <= number]
+    if not before:
+        return b""
     fd = os.open(index.path, os.O_RDONLY)
     try:
-        for found in index.stretches.values():
-            for stretch in found:
-                if stretch.line <= number:
-                    for line, raw in _numbered(fd, [stretch]):
-                        if line == number:
-                            return raw
+        lines = dict(_numbered(fd, [max(before, key=lambda s: s.line)]))  # the one that holds it
     finally:
         os.close(fd)
-    return b""
+    return lines.get(number, b"")
