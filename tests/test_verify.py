@@ -16,7 +16,7 @@ import yaml
 
 from chancal.models import Blackout, Config
 from chancal.plan import AllDay, Diagnostic, Event, Plan, Span, Timed
-from chancal.verify import Break, format_break, verify
+from chancal.verify import Break, Referee, format_break, verify
 
 # The vendor sits in England (Late Summer Bank Holiday); managers in New York,
 # Paris and Jerusalem (Sunday to Thursday); partners in five zones.
@@ -468,6 +468,28 @@ def test_shared_events_of_the_plan_block_their_invited_partners() -> None:
     assert _found(verify(_config(), _plan(events))) == [
         ("blackout", ("acme/review/a",), "2027-09-15")
     ]
+
+
+def test_one_referee_judges_plans_with_other_shared_events_as_afresh() -> None:
+    """A Referee keeps the last plan's shared events (every manager's part has the same):
+    a plan whose shared events differ, or has none, is judged as a new Referee judges it."""
+    shared = dataclasses.replace(
+        days("acme/review/x", "2027-09-14", "2027-09-15"),
+        key="program/roadshow",
+        partner_id=None,
+        manager_id=None,
+        rule_id="roadshow",
+        kind="partner_conference",
+        partner_ids=("acme",),
+    )
+    elsewhere = dataclasses.replace(shared, partner_ids=("lumiere",))
+    meetings = [at("acme/review/a", "2027-09-15 10:00"), at("lumiere/review/a", "2027-09-15 15:00")]
+    plans = [_plan([shared, *meetings]), _plan([elsewhere, *meetings]), _plan(meetings)]
+    referee = Referee(_config(), None)
+    for plan in [*plans, plans[0]]:
+        assert referee.judge(plan) == Referee(_config(), None).judge(plan)
+    found = [sorted(b.keys for b in Referee(_config(), None).judge(plan)) for plan in plans]
+    assert found == [[("acme/review/a",)], [("lumiere/review/a",)], []]
 
 
 def test_a_day_in_several_blackouts_names_each_once_in_a_stable_order() -> None:

@@ -21,7 +21,7 @@ Rules, event by event (`reconcile`):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -72,6 +72,7 @@ def reconcile_part(
     *,
     today: date,
     stamp: datetime,
+    manager_of: Mapping[str, str] | None = None,
 ) -> Part:
     """Reconcile some of the plan's events with the lock entries of the same partners.
 
@@ -80,6 +81,9 @@ def reconcile_part(
     manager's partners in each process, say) and merging the parts (`merge`)
     gives what reconciling the whole year at once does. `plan` gives the
     year, the partners and managers, and the diagnostics that explain moves.
+    `manager_of` (`managers_of(plan)`) may be given by a caller that reconciles
+    many parts of one plan: built for each part, it cost 2-3 ms a manager at
+    10,000 partners, a quarter of reconciling a manager's events.
     """
     if stamp.tzinfo is None:
         raise ValueError("stamp must be timezone-aware")
@@ -89,12 +93,17 @@ def reconcile_part(
         twice = sorted(k for k, n in counts.items() if n > 1)
         # Two events under one key would share a UID: a planner bug, never a lock.
         raise ValueError(f"the plan holds these event keys twice: {', '.join(twice[:5])}")
-    run = _Run(plan, entries, today, stamp)
+    run = _Run(plan, entries, today, stamp, managers_of(plan) if manager_of is None else manager_of)
     for event in events:
         run.planned(event)
     for old in run.locked.values():
         run.locked_only(old)
     return Part(run.events, run.entries, run.changes, run.added)
+
+
+def managers_of(plan: Plan) -> dict[str, str]:
+    """Each of the plan's partners' manager, by partner id."""
+    return {p.id: p.manager_id for p in plan.partners}
 
 
 def merge(
@@ -130,12 +139,16 @@ class _Run:
     """One reconcile: the published events, the new lock entries and the changes so far."""
 
     def __init__(
-        self, plan: Plan, entries: Iterable[LockEntry], today: date, stamp: datetime
+        self,
+        plan: Plan,
+        entries: Iterable[LockEntry],
+        today: date,
+        stamp: datetime,
+        manager_of: Mapping[str, str],
     ) -> None:
         self.plan, self.today, self.stamp = plan, today, stamp
         self.locked = {e.key: e for e in entries}
-        self.manager_of = {p.id: p.manager_id for p in plan.partners}
-        self.partner_ids = tuple(sorted(p.id for p in plan.partners))
+        self.manager_of = manager_of
         self.moved_reasons = {
             (d.partner_id, d.rule_id, d.day): d.message
             for d in reversed(plan.diagnostics)
@@ -216,7 +229,8 @@ class _Run:
         if old.upgraded and old.content.value().get("partner") is None:
             # Format 1 did not record who was invited: tell every partner still here.
             shared = self._event(old)
-            feeds = audience(replace(shared, feeds=None, partner_ids=self.partner_ids), {})
+            everyone = tuple(sorted(p.id for p in self.plan.partners))
+            feeds = audience(replace(shared, feeds=None, partner_ids=everyone), {})
         cancelled = replace(
             old,
             status="CANCELLED",

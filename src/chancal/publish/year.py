@@ -136,6 +136,8 @@ class _Process:
         self.partners_of: dict[str, list[str]] = {}
         for partner in config.partners:
             self.partners_of.setdefault(partner.manager, []).append(partner.id)
+        # Every part's plan has the same partners: their managers are looked up once.
+        self.manager_of = {p.id: p.manager_id for p in self.planner.infos[0]}
 
     def manager(self, manager_id: str) -> _Manager:
         """One manager's part: its lock lines read, planned, judged and reconciled."""
@@ -150,7 +152,12 @@ class _Process:
         reconciled = None
         if settings.stamp is not None:
             reconciled = reconcile_part(
-                part, events, entries, today=settings.today, stamp=settings.stamp
+                part,
+                events,
+                entries,
+                today=settings.today,
+                stamp=settings.stamp,
+                manager_of=self.manager_of,
             )
         return _Manager(
             events,
