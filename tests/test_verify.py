@@ -449,17 +449,22 @@ def test_messages_carry_the_figures() -> None:
     ]
 
 
-def test_shared_events_of_the_plan_block_their_invited_partners() -> None:
-    """A shared event in the plan blocks the partners it lists, and is never judged itself."""
-    shared = dataclasses.replace(
+def _roadshow(partner_ids: tuple[str, ...]) -> Event:
+    """A shared event of the plan, 14-15 September 2027, inviting `partner_ids`."""
+    return dataclasses.replace(
         days("acme/review/x", "2027-09-14", "2027-09-15"),
         key="program/roadshow",
         partner_id=None,
         manager_id=None,
         rule_id="roadshow",
         kind="partner_conference",
-        partner_ids=("acme",),
+        partner_ids=partner_ids,
     )
+
+
+def test_shared_events_of_the_plan_block_their_invited_partners() -> None:
+    """A shared event in the plan blocks the partners it lists, and is never judged itself."""
+    shared = _roadshow(("acme",))
     events = [
         shared,
         at("acme/review/a", "2027-09-15 10:00"),
@@ -473,16 +478,8 @@ def test_shared_events_of_the_plan_block_their_invited_partners() -> None:
 def test_one_referee_judges_plans_with_other_shared_events_as_afresh() -> None:
     """A Referee keeps the last plan's shared events (every manager's part has the same):
     a plan whose shared events differ, or has none, is judged as a new Referee judges it."""
-    shared = dataclasses.replace(
-        days("acme/review/x", "2027-09-14", "2027-09-15"),
-        key="program/roadshow",
-        partner_id=None,
-        manager_id=None,
-        rule_id="roadshow",
-        kind="partner_conference",
-        partner_ids=("acme",),
-    )
-    elsewhere = dataclasses.replace(shared, partner_ids=("lumiere",))
+    shared = _roadshow(("acme",))
+    elsewhere = _roadshow(("lumiere",))
     meetings = [at("acme/review/a", "2027-09-15 10:00"), at("lumiere/review/a", "2027-09-15 15:00")]
     plans = [_plan([shared, *meetings]), _plan([elsewhere, *meetings]), _plan(meetings)]
     referee = Referee(_config(), None)
