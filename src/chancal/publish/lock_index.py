@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,21 +143,26 @@ def read_partners(index: LockIndex, partners: Iterable[str]) -> Part:
         return Part(Lock(entries=tuple(entries)), (), {})
     wanted = sorted(s for p in partners for s in index.stretches.get(p, ()))
     reader = _Reader(index.name)
-    if wanted:
-        fd = os.open(index.path, os.O_RDONLY)
-        try:
-            lock = reader.read_part(_numbered(fd, wanted))
-        finally:
-            os.close(fd)
-    else:
-        lock = reader.lock()
+    lock = reader.read_part(_numbered(index, wanted))
     return Part(lock, tuple(reader.problems), reader.uid_lines)
 
 
-def _numbered(fd: int, stretches: Iterable[Stretch]) -> Iterator[tuple[int, bytes]]:
-    for stretch in stretches:
-        data = os.pread(fd, stretch.size, stretch.offset)
-        yield from enumerate(data.splitlines(keepends=True), start=stretch.line)
+def _numbered(index: LockIndex, stretches: Collection[Stretch]) -> list[tuple[int, bytes]]:
+    """The lines of these stretches of the file, each with its number."""
+    if not stretches:
+        return []
+    fd = os.open(index.path, os.O_RDONLY)
+    try:
+        return [
+            numbered
+            for stretch in stretches
+            for numbered in enumerate(
+                os.pread(fd, stretch.size, stretch.offset).splitlines(keepends=True),
+                start=stretch.line,
+            )
+        ]
+    finally:
+        os.close(fd)
 
 
 def read_rest(index: LockIndex, partners: Collection[str]) -> Part:
@@ -171,13 +176,8 @@ def read_rest(index: LockIndex, partners: Collection[str]) -> Part:
     if not index.exists:
         return Part(Lock(), (), {})
     left = sorted(s for p, found in index.stretches.items() if p not in partners for s in found)
-    fd = os.open(index.path, os.O_RDONLY)
-    try:
-        lines = sorted([*index.rest, *_numbered(fd, left)])
-    finally:
-        os.close(fd)
     reader = _Reader(index.name)
-    lock = reader.read(lines)
+    lock = reader.read(sorted([*index.rest, *_numbered(index, left)]))
     return Part(lock, tuple(reader.problems), reader.uid_lines)
 
 
@@ -229,9 +229,5 @@ def _line(index: LockIndex, number: int) -> bytes:
     before = [s for found in index.stretches.values() for s in found if s.line <= number]
     if not before:
         return b""
-    fd = os.open(index.path, os.O_RDONLY)
-    try:
-        lines = dict(_numbered(fd, [max(before, key=lambda s: s.line)]))  # the one that holds it
-    finally:
-        os.close(fd)
-    return lines.get(number, b"")
+    holder = max(before, key=lambda s: s.line)  # the one stretch that can hold it
+    return dict(_numbered(index, [holder])).get(number, b"")
