@@ -190,6 +190,7 @@ BELOW_MODELS = (
     "chancal.rrules",
     "chancal.limits",
     "chancal.model_values",
+    "chancal.pickling",
 )
 
 Rule = tuple[str, tuple[str, ...]]  # (modules under this prefix, may import only these)
@@ -263,6 +264,7 @@ def test_import_direction(importer: str, forbidden: str) -> None:
     ("importer", "allowed"),
     [
         ("chancal.errors", ()),
+        ("chancal.pickling", ()),
         ("chancal.kinds", ()),
         ("chancal.durations", ()),
         ("chancal.rrules", ()),

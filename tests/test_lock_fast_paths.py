@@ -1,10 +1,12 @@
-"""The lock's shortcuts give what the plain way gives: entry lines, published events, checks."""
+"""The shortcuts give what the plain way gives: entry lines, published events, checks, pickles."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, fields, replace
+import pickle
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from unittest.mock import patch
 
 import pytest
@@ -12,7 +14,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chancal.errors import ConfigError
-from chancal.plan import Event, Person, Timed
+from chancal.pickling import by_fields
+from chancal.plan import AllDay, Diagnostic, Event, Person, Timed
 from chancal.publish.lock import (
     LockEntry,
     Shown,
@@ -87,10 +90,10 @@ def test_entry_line_is_the_json_of_the_whole_entry(
     assert json.loads(entry_line(entry))["key"] == key
 
 
-def test_published_copy_keeps_every_planned_field() -> None:
-    """_as_published equals dataclasses.replace: it fails when Event gains a field it misses."""
+def _every_field_event() -> Event:
+    """An event with every field set, none to its default (it fails when Event gains one)."""
     start = datetime(2027, 4, 14, 8, 0, tzinfo=UTC)
-    planned = Event(
+    event = Event(
         key="acme/qbr/2027-q2",
         uid="planned-uid",
         partner_id="acme",
@@ -116,14 +119,60 @@ def test_published_copy_keeps_every_planned_field() -> None:
         direction="to_partner",
         feeds=("all",),
     )
-    for field in fields(Event):
-        if field.default is not MISSING:
-            assert getattr(planned, field.name) != field.default, f"set {field.name} here"
+    for each in fields(Event):
+        if each.default is not MISSING:
+            assert getattr(event, each.name) != each.default, f"set {each.name} here"
+    return event
+
+
+def test_published_copy_keeps_every_planned_field() -> None:
+    """_as_published equals dataclasses.replace: it fails when Event gains a field it misses."""
+    planned = _every_field_event()
     entry = LockEntry(
         planned.key, "lock-uid", "TENTATIVE", 3, STAMP, ("all", "partner/acme"), CONTENT
     )
     expected = replace(planned, uid="lock-uid", sequence=3, stamp=STAMP, feeds=entry.feeds)
     assert _as_published(planned, entry) == expected
+
+
+def _fields_of(value: Any) -> list[tuple[str, object, type]]:
+    return [(f.name, getattr(value, f.name), type(getattr(value, f.name))) for f in fields(value)]
+
+
+def test_values_sent_between_processes_pickle_as_calls_and_come_back_whole() -> None:
+    """Every value type a planning process sends back pickles as a call of its class
+    (`pickling.by_fields`) and comes back with every field equal and of the same type."""
+    event = _every_field_event()
+    all_day = replace(event, span=AllDay(date(2027, 5, 3), date(2027, 5, 5)))
+    spaced = CONTENT.json.replace(b'":', b'": ')
+    hand_spaced = Shown(spaced, CONTENT.start, CONTENT.end, CONTENT.timezone, canonical=False)
+    copy = Withdrawn(("manager/bo",), 2, STAMP, hand_spaced)
+    entry = LockEntry("k", "u", "CANCELLED", 4, STAMP, ("all",), CONTENT, (copy,), True)
+    diagnostic = Diagnostic("warning", "window-widened", "why", "acme", "qbr", date(2027, 5, 3))
+    values: list[object] = [event, all_day, event.span, event.attendees[0], entry, diagnostic]
+    values += [copy, hand_spaced]
+    for value in values:
+        assert value.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[0] is type(value)
+        back = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        assert type(back) is type(value)
+        assert _fields_of(back) == _fields_of(value)
+
+
+def test_by_fields_refuses_a_class_it_would_pickle_wrongly() -> None:
+    """A field that is not a positional __init__ argument would be lost or misplaced."""
+
+    @dataclass
+    class Hidden:
+        shown: int
+        hidden: int = field(init=False, default=0)
+
+    @dataclass
+    class Alone:
+        only: int
+
+    for cls in (Hidden, Alone):
+        with pytest.raises(TypeError, match="positional"):
+            by_fields(cls)
 
 
 HEADER = '{"chancal_lock": 2, "program": "prog"}\n'

@@ -14,6 +14,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from chancal.kinds import REVIEW_KINDS, Mode, Purpose
+from chancal.pickling import by_fields
 
 
 def make_uid(program_id: str, key: str) -> str:
@@ -36,6 +37,7 @@ Severity = Literal["info", "warning", "error"]
 Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Person:
     """Someone who organises or attends an event."""
@@ -45,6 +47,7 @@ class Person:
     role: str = ""
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Timed:
     """A meeting's span: from one moment to another, both aware, in the event's zone.
@@ -62,6 +65,7 @@ class Timed:
             raise ValueError("a timed span needs aware date-times")
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class AllDay:
     """Whole days on the event's own calendar: `end` is exclusive, as in RFC 5545."""
@@ -79,6 +83,7 @@ Span = Timed | AllDay
 """When an event takes place: a timed meeting or whole days."""
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Event:
     """One dated occurrence placed by the planner.
@@ -168,6 +173,7 @@ class Event:
         return ALL_DAY_HOURS * (span.end - span.start).days
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """Something the planner could not do as asked, and why."""

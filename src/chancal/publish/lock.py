@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chancal.pickling import by_fields
 from chancal.plan import AllDay, Event, Person, Pins, Span, Status, Timed
 
 LOCK_NAME = "chancal.lock"
@@ -57,6 +58,7 @@ _CONTENT_ORDER = (
 )  # fmt: skip
 
 
+@by_fields
 @dataclass(frozen=True, slots=True, eq=False)
 class Shown:
     """An event as a feed shows it, held as its JSON text in UTF-8.
@@ -133,6 +135,7 @@ def _keys_in_order(keys: tuple[str, ...]) -> bool:
     return True
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Withdrawn:
     """A CANCELLED copy of an event, kept in feeds the event has left until its day passes."""
@@ -143,6 +146,7 @@ class Withdrawn:
     content: Shown
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class LockEntry:
     """What subscribers were last given for one event key."""
