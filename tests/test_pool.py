@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -108,6 +111,31 @@ def test_results_are_received_promptly_while_this_process_works(
             _slow_square, [1, 2, 3], broken, processes=2, initializer=_remember_parent, payload=b"0"
         )
     assert sys.getswitchinterval() == before
+
+
+def test_this_process_starts_its_share_while_workers_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Starting workers waits for the fork server (its imports, then the fork): this
+    process does not wait with it, but takes its first item at once."""
+    first_item_here = threading.Event()
+    starts_waited: list[bool] = []
+
+    class SlowToStart(ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            starts_waited.append(first_item_here.wait(timeout=30))
+            super().__init__(*args, **kwargs)
+
+    def here(n: int) -> int:
+        first_item_here.set()
+        return n * n
+
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", SlowToStart)
+    outcome = pool.run(
+        _slow_square, list(range(6)), here, processes=2, initializer=_remember_parent, payload=b"0"
+    )
+    assert outcome.results == [n * n for n in range(6)]
+    assert starts_waited == [True], "workers were started before this process took an item"
 
 
 def test_one_process_runs_here_without_a_pool() -> None:

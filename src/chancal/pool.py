@@ -23,9 +23,10 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -92,11 +93,11 @@ def warm_up() -> None:
     """Start the fork server now (Linux), so it imports the planner while this process works.
 
     A worker can only be forked once the fork server has imported `PRELOAD`
-    (about 0.25 s), and `run` waits for that before this process plans its
-    first item: started when the program is known to need workers, the
-    server is ready by the time the lock is read (in a 1,000-partner export
-    the first fork took 0.15-0.18 s before, 0.01 s after). Best effort: if
-    it cannot start, `run` says so.
+    (about 0.25 s). Started when the program is known to need workers, the
+    server is mostly ready by the time the lock is read (in a 1,000-partner
+    export the first fork took 0.15-0.18 s before, 0.01 s after), and `run`
+    starts workers in a thread of its own, so this process never waits for
+    the rest. Best effort: if it cannot start, `run` says so.
     """
     if start_method() != "forkserver":
         return
@@ -149,35 +150,33 @@ def run(
     # [front, back): the items nobody has taken yet. Not Future.cancel() to take from the
     # back: a pool broken while cancelled futures wait never finishes them (CPython 3.11).
     bounds = context.Array("q", [0, len(items)])
-    workers = min(processes - 1, len(items) - 1)
+    workers = _Workers(min(processes - 1, len(items) - 1), context, bounds)
+    starting = threading.Thread(
+        target=workers.start, args=(task, items, initializer, payload), name="chancal-pool"
+    )
+    starting.start()
     results: dict[int, R] = {}
-    try:
-        executor = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_start,
-            initargs=(bounds, list(items), initializer, payload),
-        )
-        # One task per item at most: each takes the next item from the front, or none.
-        futures = [executor.submit(_take_front, task) for _ in items]
-    except OSError as refused:  # no worker could start (a sandbox without sockets, ...)
-        _redo_warning(len(items), len(items), refused)
-        return Outcome([here(item) for item in items], frozenset(pids), len(items))
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(switch_interval, RESULT_SWITCH_INTERVAL))
     try:
         while (index := _take_back(bounds)) is not None:
             results[index] = here(items[index])
-        wait(futures)
+        starting.join()
+        wait(workers.futures)
     except BaseException:  # a bug here, Ctrl-C: workers take nothing more
         with bounds.get_lock():
             bounds[0] = bounds[1]
         raise
     finally:
         sys.setswitchinterval(switch_interval)
-        executor.shutdown(wait=True, cancel_futures=True)
+        starting.join()
+        if workers.executor is not None:
+            workers.executor.shutdown(wait=True, cancel_futures=True)
+    if workers.refused is not None:  # no worker could start: this process did every item
+        _redo_warning(len(items), len(items), workers.refused)
+        return Outcome([results[i] for i in range(len(items))], frozenset(pids), len(items))
     failures: list[BaseException] = []
-    for future in futures:
+    for future in workers.futures:
         error = future.exception()
         if error is not None:
             failures.append(error)
@@ -194,6 +193,41 @@ def run(
 
 
 Bounds = Any  # a multiprocessing Array of two signed 64-bit integers, with its lock
+
+
+class _Workers:
+    """The worker processes, started by a thread of their own while this process works.
+
+    Starting a worker waits for the fork server to fork it, and the fork
+    server for its own imports (`warm_up`): in a 1,000-partner export this
+    process used to wait 0.12-0.135 s before taking its first item
+    (benchmarks/README.md, "Workers started beside this process's work").
+    """
+
+    def __init__(self, count: int, context: multiprocessing.context.BaseContext, bounds: Bounds):
+        self.count, self.context, self.bounds = count, context, bounds
+        self.executor: ProcessPoolExecutor | None = None
+        self.futures: list[Future[tuple[int, int, Any] | None]] = []
+        self.refused: OSError | None = None  # no worker could start (a sandbox without sockets)
+
+    def start(
+        self,
+        task: Callable[[Any], Any],
+        items: Sequence[Any],
+        initializer: Callable[[bytes], None],
+        payload: bytes,
+    ) -> None:
+        try:
+            self.executor = ProcessPoolExecutor(
+                max_workers=self.count,
+                mp_context=self.context,
+                initializer=_start,
+                initargs=(self.bounds, list(items), initializer, payload),
+            )
+            # One task per item at most: each takes the next item from the front, or none.
+            self.futures = [self.executor.submit(_take_front, task) for _ in items]
+        except OSError as refused:
+            self.refused = refused
 
 
 def _take_back(bounds: Bounds) -> int | None:
