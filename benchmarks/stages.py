@@ -8,7 +8,8 @@ runs in this process (`CHANCAL_JOBS=1`), so each stage's CPU time is the work
 itself, whoever would do it. The last lines pickle and unpickle what a design
 that spreads the year over processes would have to send between them: the
 planned events, the lock's entries, each event's rendered VEVENT and lock line
-as bytes, and the program (each worker's payload).
+as bytes, and the program (each worker's payload); then, as the pool sends
+them, each manager's part of the year (its events, lock entries and changes).
 
 These are the figures the per-manager streaming design in benchmarks/README.md
 ("Streaming a manager at a time, costed") is costed from; `phases.py` gives
@@ -53,6 +54,7 @@ def main() -> None:
     from chancal.publish.lock import dump_chunks, entry_line, pins
     from chancal.publish.reconcile import reconcile
     from chancal.publish.spool import write_events
+    from chancal.publish.year import Settings, _Process
     from chancal.verify import verify
 
     today = args.today
@@ -94,6 +96,19 @@ def main() -> None:
     for label, value in sent:
         data = stage(f"pickle {label}", partial(pickle.dumps, value, pickle.HIGHEST_PROTOCOL))
         stage(f"unpickle it ({len(data) / 1e6:,.0f} MB)", partial(pickle.loads, data))
+
+    # What the pool really sends: each manager's part of the year, pickled on its own.
+    here = _Process(config, program.lock_index, Settings(today, stamp, replan=False))
+    parts = stage(
+        "each manager read, planned, judged, reconciled",
+        lambda: [here.manager(m) for m in here.planner.manager_ids()],
+    )
+    pickled = stage(
+        "pickle each manager's part, as workers send it",
+        lambda: [pickle.dumps(part, pickle.HIGHEST_PROTOCOL) for part in parts],
+    )
+    size = sum(map(len, pickled)) / 1e6
+    stage(f"unpickle them ({size:,.0f} MB)", lambda: [pickle.loads(data) for data in pickled])
     print(
         f"{len(plan.events):,} events planned, {len(lock.entries):,} in the lock read, "
         f"{len(feeds):,} feeds"

@@ -42,9 +42,11 @@ def test_stages_cost_a_first_export_then_a_re_export(tmp_path: Path) -> None:
     first = _run(tmp_path)
     labels = [m["label"] if (m := LINE.match(line)) else None for line in first]
     assert labels[: len(STAGES)] == STAGES, first
-    # Then a pickle and an unpickle line for each of the five things a worker would send.
-    assert sum(line.startswith("pickle ") for line in first) == 5
+    # Then a pickle and an unpickle line for each of the five things a worker would send,
+    # and for what the pool's workers do send: each manager's part, pickled on its own.
+    assert sum(line.startswith("pickle ") for line in first) == 6
     assert sum(line.startswith("unpickle it (") for line in first) == 5
+    assert sum(line.startswith("unpickle them (") for line in first) == 1
     counts = COUNTS.fullmatch(first[-1])
     assert counts and counts[2] == "0", first[-1]  # no lock yet: a first export
     assert (tmp_path / "out" / "all.ics").is_file() and (tmp_path / "chancal.lock").is_file()
