@@ -4,11 +4,12 @@ Every process that plans managers sends its events, lock entries and their
 parts back to this one pickled (`chancal.pool`). Python 3.11 pickles a
 slotted dataclass through `__getstate__` and `__setstate__` written in Python:
 each call lists the class's fields again (`dataclasses.fields`) and sets them
-one `object.__setattr__` at a time. For the events of a 10,000-partner year,
-sending took about a third as long as planning them (benchmarks/README.md,
-"Sending events as calls of their class"). `by_fields` pickles an instance as
-its class and the tuple of its fields (one `operator.attrgetter` call, in C),
-and unpickling calls the class: the dataclass's own `__init__`, so
+one `object.__setattr__` at a time. At 10,000 partners, sending each
+manager's part of the year and reading it back took a third to a half as
+long as making it (benchmarks/README.md, "Less sent between processes, and
+no wait for the workers"). `by_fields` pickles an instance as its class
+and the tuple of its fields (one `operator.attrgetter` call, in C), and
+unpickling calls the class: the dataclass's own `__init__`, so
 `__post_init__` checks run as when the value was first made.
 """
 

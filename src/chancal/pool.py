@@ -201,7 +201,7 @@ class _Workers:
     Starting a worker waits for the fork server to fork it, and the fork
     server for its own imports (`warm_up`): in a 1,000-partner export this
     process used to wait 0.12-0.135 s before taking its first item
-    (benchmarks/README.md, "Workers started beside this process's work").
+    (benchmarks/README.md, "Less sent between processes, and no wait for the workers").
     """
 
     def __init__(self, count: int, context: multiprocessing.context.BaseContext, bounds: Bounds):
