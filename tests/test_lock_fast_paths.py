@@ -23,6 +23,7 @@ from chancal.publish.lock import (
     _json,
     _stamp_text,
     entry_line,
+    event_shown,
 )
 from chancal.publish.lock_read import _span_problem, loads
 from chancal.publish.reconcile import _as_published
@@ -133,6 +134,87 @@ def test_published_copy_keeps_every_planned_field() -> None:
     )
     expected = replace(planned, uid="lock-uid", sequence=3, stamp=STAMP, feeds=entry.feeds)
     assert _as_published(planned, entry) == expected
+
+
+def _plain_content(event: Event) -> dict[str, object]:
+    """The event's content as one dict given to the encoder: what `event_shown` must write."""
+    content: dict[str, object] = {
+        "title": event.title,
+        "kind": event.kind,
+        "purpose": event.purpose,
+        "mode": event.mode,
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat(),
+        "timezone": event.timezone,
+        "partner": event.partner_id,
+        "manager": event.manager_id,
+        "rule": event.rule_id,
+    }
+
+    def person(p: Person) -> dict[str, str]:
+        return {"name": p.name, "email": p.email, **({"role": p.role} if p.role else {})}
+
+    optional: tuple[tuple[str, object], ...] = (
+        ("location", event.location),
+        ("conference", event.conference),
+        ("description", event.description),
+        ("focus_area", event.focus_area),
+        ("direction", event.direction),
+        ("organizer", person(event.organizer) if event.organizer else None),
+        ("attendees", [person(p) for p in event.attendees]),
+        ("reminders", [int(r.total_seconds()) for r in event.reminders]),
+    )
+    content.update((name, value) for name, value in optional if value)
+    return content
+
+
+PEOPLE = st.builds(Person, st.text(), st.text(), st.sampled_from(["", "REQ-PARTICIPANT", "é"]))
+
+
+@given(
+    texts=st.lists(st.text(), min_size=5, max_size=5),
+    partner=st.none() | st.text(),
+    organizer=st.none() | PEOPLE,
+    attendees=st.lists(PEOPLE, max_size=3),
+    reminders=st.lists(st.integers(0, 10**6).map(lambda s: timedelta(seconds=s)), max_size=3),
+    all_day=st.booleans(),
+)
+@example(texts=["a\u2028b", "\x85", '"\\', "\n\t", "é"], partner=None, organizer=None,
+         attendees=[], reminders=[], all_day=False)  # fmt: skip
+def test_event_shown_is_the_encoders_text_of_the_content(
+    texts: list[str],
+    partner: str | None,
+    organizer: Person | None,
+    attendees: list[Person],
+    reminders: list[timedelta],
+    all_day: bool,
+) -> None:
+    """event_shown writes exactly what encoding the content as one dict writes, whatever
+    the texts hold, and leaves out what is at its default as the dict does."""
+    title, location, description, focus, conference = texts
+    event = replace(
+        _every_field_event(),
+        title=title,
+        location=location,
+        description=description,
+        focus_area=focus or None,
+        conference=conference,
+        partner_id=partner,
+        organizer=organizer,
+        attendees=tuple(attendees),
+        reminders=tuple(reminders),
+    )
+    if all_day:
+        event = replace(event, span=AllDay(date(2027, 5, 3), date(2027, 5, 5)))
+    shown = event_shown(event)
+    expected = Shown.of(_plain_content(event))
+    assert (shown.json, shown.start, shown.end, shown.timezone, shown.canonical) == (
+        expected.json,
+        expected.start,
+        expected.end,
+        expected.timezone,
+        expected.canonical,
+    )
 
 
 def _fields_of(value: Any) -> list[tuple[str, object, type]]:

@@ -26,7 +26,7 @@ keeps until the event's day passes: `"withdrawn": [{"feeds": [...],
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -49,7 +49,7 @@ _ABOUT = (
 Content = dict[str, Any]
 """An event as a feed shows it, in JSON values (the lock's `event` object)."""
 
-# The order `event_content` writes; a lock read back is put in the same order,
+# The order `event_shown` writes; a lock read back is put in the same order,
 # so equal content gives equal text even after a hand edit reordered it.
 _CONTENT_ORDER = (
     "title", "kind", "purpose", "mode", "start", "end", "timezone", "partner", "manager",
@@ -119,7 +119,7 @@ _RANK = {name: rank for rank, name in enumerate(_CONTENT_ORDER)}
 
 
 def _in_order(content: Mapping[str, Any]) -> bool:
-    """Whether the keys are all known and in `_CONTENT_ORDER` (as `event_content` makes them)."""
+    """Whether the keys are all known and in `_CONTENT_ORDER` (as `event_shown` writes them)."""
     return _keys_in_order(tuple(content))
 
 
@@ -227,45 +227,79 @@ EMPTY_LOCK = Lock()
 # events <-> JSON values
 
 
-def event_content(event: Event) -> Content:
+def event_shown(event: Event) -> Shown:
     """Everything subscribers see of an event except identity, status, SEQUENCE and DTSTAMP.
 
     Fields at their default are left out, so lines stay short and a field
     added later does not change every line. Who is invited is not content: the
     entry's `feeds` say where it went, and a partner leaving a shared event
     changes nothing for the others.
+
+    Spelled out as JSON text in `_CONTENT_ORDER`, not a dict given to the
+    encoder: reconcile makes one for every planned event, to compare it with
+    what the lock published, and the dict and its encoding took 15% of the
+    work of a manager's year (benchmarks/README.md, "The content of a planned
+    event, spelled out"). A test compares it with the encoder's text of the
+    same values, on any text.
     """
-    content: Content = {
-        "title": event.title,
-        "kind": event.kind,
-        "purpose": event.purpose,
-        "mode": event.mode,
-        "start": event.start.isoformat(),
-        "end": event.end.isoformat(),
-        "timezone": event.timezone,
-        "partner": event.partner_id,
-        "manager": event.manager_id,
-        "rule": event.rule_id,
-    }
-    optional: tuple[tuple[str, object], ...] = (
+    start, end = event.start.isoformat(), event.end.isoformat()
+    pieces = [
+        f'{{"title": {_text(event.title)}, "kind": {_text(event.kind)}, '
+        f'"purpose": {_text(event.purpose)}, "mode": {_text(event.mode)}, '
+        f'"start": {_text(start)}, "end": {_text(end)}, "timezone": {_text(event.timezone)}, '
+        f'"partner": {_text_or_null(event.partner_id)}, '
+        f'"manager": {_text_or_null(event.manager_id)}, "rule": {_text(event.rule_id)}'
+    ]
+    optional = (
         ("location", event.location),
         ("conference", event.conference),
         ("description", event.description),
         ("focus_area", event.focus_area),
         ("direction", event.direction),
-        ("organizer", _person(event.organizer) if event.organizer else None),
-        ("attendees", [_person(p) for p in event.attendees]),
-        ("reminders", [int(r.total_seconds()) for r in event.reminders]),
     )
-    content.update((name, value) for name, value in optional if value)
-    return content
+    pieces.extend(f', "{name}": {_text(value)}' for name, value in optional if value)
+    if event.organizer:
+        pieces.append(f', "organizer": {_person_json(event.organizer)}')
+    if event.attendees:
+        pieces.append(f', "attendees": {_people_json(event.attendees)}')
+    if event.reminders:
+        pieces.append(f', "reminders": {_reminders_json(event.reminders)}')
+    pieces.append("}")
+    text = "".join(pieces)
+    if not text.isascii():
+        text = _escape_separators(text)
+    return Shown(text.encode("utf-8"), start, end, event.timezone)
 
 
-def _person(person: Person) -> dict[str, str]:
-    found = {"name": person.name, "email": person.email}
-    if person.role:
-        found["role"] = person.role
-    return found
+def event_content(event: Event) -> Content:
+    """The event's content (`event_shown`) as JSON values."""
+    return event_shown(event).value()
+
+
+# A JSON string, as the encoder writes it with ensure_ascii=False.
+_text: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _text_or_null(value: str | None) -> str:
+    return "null" if value is None else _text(value)
+
+
+# A partner's contacts are one tuple shared by its events, and the same few
+# organizers and reminder lists recur: each is written once.
+@lru_cache(maxsize=4096)
+def _person_json(person: Person) -> str:
+    role = f', "role": {_text(person.role)}' if person.role else ""
+    return f'{{"name": {_text(person.name)}, "email": {_text(person.email)}{role}}}'
+
+
+@lru_cache(maxsize=4096)
+def _people_json(people: tuple[Person, ...]) -> str:
+    return "[" + ", ".join(map(_person_json, people)) + "]"
+
+
+@lru_cache(maxsize=256)
+def _reminders_json(reminders: tuple[timedelta, ...]) -> str:
+    return "[" + ", ".join(str(int(r.total_seconds())) for r in reminders) + "]"
 
 
 def published_event(
@@ -409,11 +443,13 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every l
 
 
 def _json(value: object) -> str:
+    text = _encode(value)
+    return text if text.isascii() else _escape_separators(text)
+
+
+def _escape_separators(text: str) -> str:
     # Non-ASCII stays readable; the three line separators that JSON leaves raw
     # are escaped, so tools that split lines on them still see one event per line.
-    text = _encode(value)
-    if text.isascii():
-        return text
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
 
 

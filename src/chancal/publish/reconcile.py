@@ -34,7 +34,7 @@ from chancal.publish.lock import (
     LockEntry,
     Shown,
     Withdrawn,
-    event_content,
+    event_shown,
     published_event,
 )
 
@@ -170,7 +170,7 @@ class _Run:
             return  # `locked_only` publishes what subscribers have
         self.done.add(event.key)
         feeds = audience(event, self.manager_of)
-        content = Shown.of(event_content(event))
+        content = event_shown(event)
         if old is None:
             self.added.append((event.uid, event.key))
             entry = LockEntry(event.key, event.uid, event.status, 0, self.stamp, feeds, content)
