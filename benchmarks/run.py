@@ -193,6 +193,7 @@ class Run:
     processes: int
     code: int
     stderr: str = ""
+    system: float = 0.0  # the part of `cpu` spent in the kernel (the floor's varies most)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ class Figure:
     main_mb: float
     processes: int
     runs: int
+    system: float = 0.0
 
     @classmethod
     def of(cls, runs: Sequence[Run]) -> Figure:
@@ -218,6 +220,7 @@ class Figure:
             max(r.main_mb for r in runs),
             max(r.processes for r in runs),
             len(runs),
+            statistics.median(r.system for r in runs),
         )
 
 
@@ -278,6 +281,7 @@ def run_once(
         len(sampler.pids),
         code,
         message if keep_stderr else "",
+        usage.ru_stime,
     )
 
 
@@ -635,7 +639,8 @@ def report_program(got: Measured) -> None:
         line(
             f"{what} {program.label}",
             fmt_run(figure),
-            f"floor {fmt_time(floor.seconds)}: {ratio:.2f}x; main {figure.main_mb:,.0f} MB, "
+            f"floor {fmt_time(floor.seconds)} ({fmt_time(floor.system)} sys): {ratio:.2f}x; "
+            f"main {figure.main_mb:,.0f} MB, "
             f"PSS {figure.pss_mb:,.0f} MB",
             target if judged else "",
             ok if judged else None,
