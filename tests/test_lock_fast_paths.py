@@ -174,16 +174,18 @@ PEOPLE = st.builds(Person, st.text(), st.text(), st.sampled_from(["", "REQ-PARTI
 @given(
     texts=st.lists(st.text(), min_size=5, max_size=5),
     partner=st.none() | st.text(),
+    direction=st.sampled_from([None, "to_partner", "to_us", "two_way"]),
     organizer=st.none() | PEOPLE,
     attendees=st.lists(PEOPLE, max_size=3),
     reminders=st.lists(st.integers(0, 10**6).map(lambda s: timedelta(seconds=s)), max_size=3),
     all_day=st.booleans(),
 )
-@example(texts=["a\u2028b", "\x85", '"\\', "\n\t", "é"], partner=None, organizer=None,
-         attendees=[], reminders=[], all_day=False)  # fmt: skip
+@example(texts=["a\u2028b", "\x85", '"\\', "\n\t", "é"], partner=None, direction=None,
+         organizer=None, attendees=[], reminders=[], all_day=False)  # fmt: skip
 def test_event_shown_is_the_encoders_text_of_the_content(
     texts: list[str],
     partner: str | None,
+    direction: Any,
     organizer: Person | None,
     attendees: list[Person],
     reminders: list[timedelta],
@@ -200,6 +202,8 @@ def test_event_shown_is_the_encoders_text_of_the_content(
         focus_area=focus or None,
         conference=conference,
         partner_id=partner,
+        manager_id=partner,  # a shared event has neither
+        direction=direction,
         organizer=organizer,
         attendees=tuple(attendees),
         reminders=tuple(reminders),
