@@ -138,6 +138,20 @@ def test_this_process_starts_its_share_while_workers_start(
     assert starts_waited == [True], "workers were started before this process took an item"
 
 
+def test_a_pool_that_cannot_start_for_a_bug_raises_here() -> None:
+    """Anything but a refusal to start (OSError) is a bug: raised to the caller, not
+    printed by the thread that starts the workers and forgotten."""
+    with pytest.raises(AttributeError, match="pickle"):
+        pool.run(
+            _square,
+            [1, 2, 3],
+            _square,
+            processes=2,
+            initializer=lambda payload: None,  # a lambda cannot be pickled for a worker
+            payload=b"0",
+        )
+
+
 def test_one_process_runs_here_without_a_pool() -> None:
     """processes=1 (CHANCAL_JOBS=1, or a small program) is this process alone, on purpose."""
     outcome = _run(_die, [1, 2, 3], processes=1)  # _die would end any worker it ran in

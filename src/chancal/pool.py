@@ -162,6 +162,8 @@ def run(
         while (index := _take_back(bounds)) is not None:
             results[index] = here(items[index])
         starting.join()
+        if workers.error is not None:
+            raise workers.error
         wait(workers.futures)
     except BaseException:  # a bug here, Ctrl-C: workers take nothing more
         with bounds.get_lock():
@@ -209,6 +211,7 @@ class _Workers:
         self.executor: ProcessPoolExecutor | None = None
         self.futures: list[Future[tuple[int, int, Any] | None]] = []
         self.refused: OSError | None = None  # no worker could start (a sandbox without sockets)
+        self.error: BaseException | None = None
 
     def start(
         self,
@@ -228,6 +231,8 @@ class _Workers:
             self.futures = [self.executor.submit(_take_front, task) for _ in items]
         except OSError as refused:
             self.refused = refused
+        except BaseException as error:  # a bug (a payload that cannot be pickled): raised by run
+            self.error = error
 
 
 def _take_back(bounds: Bounds) -> int | None:
