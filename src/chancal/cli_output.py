@@ -153,7 +153,9 @@ def _print_errors(err: Console, plan: Plan) -> None:
         print_plain(err, f"  error {diagnostic.code}: {diagnostic.message}")
     if len(errors) <= SHOWN_ERRORS:
         return
-    manager_of = {p.id: p.manager_id for p in plan.partners}
+    from chancal.plan import managers_of
+
+    manager_of = managers_of(plan.partners)
     names = {m.id: m.name for m in plan.managers}
     per_manager = Counter(manager_of.get(d.partner_id or "") for d in errors[SHOWN_ERRORS:])
     more = count(len(errors) - SHOWN_ERRORS, "more error")

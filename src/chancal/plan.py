@@ -6,7 +6,7 @@ Nothing here knows about YAML or pydantic, so a test can build a `Plan` by hand.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -223,6 +223,11 @@ ALL_FEED = "all"
 def feed_name(kind: Literal["partner", "manager"], ident: str) -> str:
     """Name a partner's or manager's feed: `partner/<id>` or `manager/<id>`."""
     return f"{kind}/{ident}"
+
+
+def managers_of(partners: Iterable[PartnerInfo]) -> dict[str, str]:
+    """Each partner's manager, by partner id: what `audience` needs to know of them."""
+    return {p.id: p.manager_id for p in partners}
 
 
 def audience(event: Event, manager_of: Mapping[str, str]) -> tuple[str, ...]:

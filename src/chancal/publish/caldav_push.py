@@ -45,7 +45,7 @@ from chancal.exporters.ics import (
     year_range,
 )
 from chancal.models_publish import check_calendar_url
-from chancal.plan import ALL_FEED, Event, Plan, audience
+from chancal.plan import ALL_FEED, Event, Plan, audience, managers_of
 from chancal.publish.caldav_server import (
     PushInterrupted,
     Server,
@@ -139,7 +139,7 @@ def collections(
     """
     base = _slash(base_url)
     mapped = mapped or {}
-    manager_of = {p.id: p.manager_id for p in plan.partners}
+    manager_of = managers_of(plan.partners)
     headers: dict[str, FeedHeader] = {}
     for feed in select_feeds(plan, partners, managers):  # refuses unknown ids
         if feed.kind != "all" and feed.owner is not None:

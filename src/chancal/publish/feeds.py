@@ -34,7 +34,7 @@ from chancal.exporters.ics import (
     year_range,
 )
 from chancal.exporters.site import Links, Site, stylesheet
-from chancal.plan import ALL_FEED, Event, Plan, audience, feed_name
+from chancal.plan import ALL_FEED, Event, Plan, audience, feed_name, managers_of
 from chancal.publish import files, transaction
 from chancal.publish.addresses import INDEX, STYLESHEET, Owner, stem
 from chancal.publish.addresses import safe_name as safe_name  # where it lived first
@@ -194,7 +194,7 @@ def router(plan: Plan, feeds: Sequence[Feed]) -> Callable[[Event], Sequence[int]
         ALL_FEED if f.kind == "all" else feed_name(f.kind, f.owner or ""): i
         for i, f in enumerate(feeds)
     }
-    manager_of = {p.id: p.manager_id for p in plan.partners}
+    manager_of = managers_of(plan.partners)
     cache: dict[tuple[str, ...], tuple[int, ...]] = {}
 
     def route(ev: Event) -> Sequence[int]:

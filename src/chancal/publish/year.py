@@ -28,7 +28,7 @@ from datetime import date, datetime
 from chancal import pool
 from chancal.errors import ConfigError, Problem
 from chancal.models import Config
-from chancal.plan import Diagnostic, Event, Plan
+from chancal.plan import Diagnostic, Event, Plan, managers_of
 from chancal.planner import constraints, parallel
 from chancal.planner.build import Planner
 from chancal.publish import lock_index
@@ -137,7 +137,7 @@ class _Process:
         for partner in config.partners:
             self.partners_of.setdefault(partner.manager, []).append(partner.id)
         # Every part's plan has the same partners: their managers are looked up once.
-        self.manager_of = {p.id: p.manager_id for p in self.planner.infos[0]}
+        self.manager_of = managers_of(self.planner.infos[0])
 
     def manager(self, manager_id: str) -> _Manager:
         """One manager's part: its lock lines read, planned, judged and reconciled."""
