@@ -138,6 +138,29 @@ def test_this_process_starts_its_share_while_workers_start(
     assert starts_waited == [True], "workers were started before this process took an item"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_workers_results_wait_in_a_pipe_that_holds_a_whole_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker writes a manager's part (about 0.8 MB) to a pipe of RESULT_PIPE_BYTES, not
+    64 KB, so it need not wait for this process's receiving thread to get the GIL."""
+    import fcntl
+
+    sizes: list[int] = []
+
+    class Recorded(ProcessPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Any:
+            if not sizes:  # the pipe the workers will write their results to
+                reader = self._result_queue._reader  # type: ignore[attr-defined]
+                sizes.append(fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ))
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", Recorded)
+    outcome = _run(_square, list(range(6)), processes=2)
+    assert outcome.results == [n * n for n in range(6)]
+    assert sizes == [pool.RESULT_PIPE_BYTES]
+
+
 def test_a_pool_that_cannot_start_for_a_bug_raises_here() -> None:
     """Anything but a refusal to start (OSError) is a bug: raised to the caller, not
     printed by the thread that starts the workers and forgotten."""

@@ -30,6 +30,11 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 JOBS_ENV = "CHANCAL_JOBS"
 """Environment variable capping chancal's processes (1: this process only)."""
 
@@ -50,6 +55,17 @@ default 5 ms it waited that long each time, and a worker sat blocked on the
 full pipe meanwhile: at 10,000 partners the worker was idle 40% of the time
 and did 109 of the 430 managers. At 0.5 ms it is idle about a fifth of the
 time and does about 150 (benchmarks/README.md, "Workers kept busy").
+"""
+
+RESULT_PIPE_BYTES = 1 << 20
+"""What a worker may write to this process's result pipe before it must wait for a read (Linux).
+
+A result is a manager's part of the year, about 0.8 MB pickled, and a pipe
+holds 64 KB: the worker wrote each part in a dozen pieces, each waiting for
+the executor's receiving thread to get the GIL from this process's own work,
+and sat idle about a fifth of the time. In a pipe of 1 MB (Linux's limit for
+an unprivileged process) it writes a part at once and goes on (benchmarks/README.md,
+"A wider pipe for the workers' results").
 """
 
 PRELOAD = ("chancal.planner.build", "chancal.publish.year")
@@ -227,12 +243,30 @@ class _Workers:
                 initializer=_start,
                 initargs=(self.bounds, list(items), initializer, payload),
             )
+            _widen_result_pipe(self.executor)
             # One task per item at most: each takes the next item from the front, or none.
             self.futures = [self.executor.submit(_take_front, task) for _ in items]
         except OSError as refused:
             self.refused = refused
         except BaseException as error:  # a bug (a payload that cannot be pickled): raised by run
             self.error = error
+
+
+def _widen_result_pipe(executor: ProcessPoolExecutor) -> None:
+    """Let the workers' results wait in a pipe of RESULT_PIPE_BYTES (Linux; elsewhere, as it is).
+
+    `concurrent.futures` has no option for it, so this reaches the executor's
+    private result queue (CPython 3.11-3.13: `_result_queue`, a SimpleQueue
+    whose `_reader` end is a pipe made in the constructor, before any worker
+    starts). Only speed depends on it: if those names change, or the kernel
+    refuses the size, the pipe stays as it was.
+    """
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    reader = getattr(getattr(executor, "_result_queue", None), "_reader", None)
+    if set_size is None or reader is None:
+        return
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(reader.fileno(), set_size, RESULT_PIPE_BYTES)
 
 
 def _take_back(bounds: Bounds) -> int | None:
