@@ -219,6 +219,10 @@ class ManagerInfo:
 ALL_FEED = "all"
 """The feed every event goes to (`all.ics`)."""
 
+SHARED_KEY_PREFIX = "program"
+"""The first part of a shared event's key (`program/<id>`); a partner's keys begin with its
+id, so no partner may be called this (`chancal.validation` says so)."""
+
 
 def feed_name(kind: Literal["partner", "manager"], ident: str) -> str:
     """Name a partner's or manager's feed: `partner/<id>` or `manager/<id>`."""

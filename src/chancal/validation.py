@@ -16,6 +16,7 @@ from chancal.durations import format_duration
 from chancal.errors import Problem
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import Blackout, Config, Rule, RuleEdits, RuleFields, Tier, Window
+from chancal.plan import SHARED_KEY_PREFIX
 from chancal.source import format_path
 from chancal.suggest import did_you_mean
 
@@ -126,6 +127,12 @@ def check(
     }
     for i, partner in enumerate(config.partners):
         path = ("partners", i)
+        if partner.id == SHARED_KEY_PREFIX:
+            report(
+                (*path, "id"),
+                f"the partner id '{partner.id}' is reserved: the lock files the program's shared "
+                f"events under it; choose another, such as '{partner.id}-partner'",
+            )
         _known(report, (*path, "tier"), partner.tier, tier_ids, "tier")
         _known(report, (*path, "manager"), partner.manager, manager_ids, "manager")
         _place(report, path, partner.country, partner.subdivision)

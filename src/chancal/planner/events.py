@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from chancal.kinds import BUILTIN_KINDS
 from chancal.models import Config, Manager, Partner
 from chancal.plan import (
+    SHARED_KEY_PREFIX,
     AllDay,
     Event,
     ManagerInfo,
@@ -244,7 +245,7 @@ class EventWriter:
                     if shared.tiers is None or p.tier in shared.tiers
                 )
             )
-            key = f"program/{shared.id}"
+            key = f"{SHARED_KEY_PREFIX}/{shared.id}"
             kind = BUILTIN_KINDS.get(shared.kind)
             custom = self.config.kinds.get(shared.kind)
             purpose = kind.purpose if kind else custom.purpose if custom else "collaboration"

@@ -26,13 +26,16 @@ keeps until the event's day passes: `"withdrawn": [{"feeds": [...],
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chancal.errors import ConfigError, Problem
 from chancal.pickling import by_fields
 from chancal.plan import AllDay, Event, Person, Pins, Span, Status, Timed
 
@@ -208,12 +211,70 @@ class FeedOwner:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """A lock file as it was when read: the new lock copies stretches of it (`Lines`)."""
+
+    path: str
+    identity: tuple[int, int, int, int]  # device, inode, size, modification time (ns)
+
+    @classmethod
+    def of(cls, path: str) -> Source | None:
+        """The file as it is now (None if there is none). Taken before reading it: a file
+        replaced while it is read then fails `open`, never mixing two versions."""
+        try:
+            found = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return cls(path, _identity(found))
+
+    def open(self) -> int:
+        """Open the file to read stretches of it: ConfigError if it is no longer the one read."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            fd = -1
+        if fd < 0 or _identity(os.fstat(fd)) != self.identity:
+            if fd >= 0:
+                os.close(fd)
+            problem = "it changed while chancal was reading it (another run?); run again"
+            raise ConfigError([Problem(self.path, 1, 1, "", problem)])
+        return fd
+
+
+def _identity(found: os.stat_result) -> tuple[int, int, int, int]:
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
+
+
+@by_fields
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Events' lines of a new lock, already written: sorted by key, each ending in a newline.
+
+    Each partner's lines come back this way from the process that reconciled
+    them (`lock_index.written_lines`): as their bytes, or, when they are the
+    very bytes of a stretch of the lock read, as that stretch. The lock of a
+    year whose events did not change is then copied, never held in memory.
+    """
+
+    first_key: str
+    last_key: str
+    data: bytes  # empty when `stretch` holds them
+    stretch: tuple[int, int] | None  # (offset, size) in the lock read (`Lock.source`)
+
+
+@dataclass(frozen=True, slots=True)
 class Lock:
-    """Every published event, sorted by key, and the owners of the feeds they went to."""
+    """Every published event, sorted by key, and the owners of the feeds they went to.
+
+    A lock about to be written may hold some events as `written` lines instead
+    of entries; a lock read holds entries only.
+    """
 
     program_id: str | None = None  # None: no lock yet
     entries: tuple[LockEntry, ...] = ()
     owners: tuple[FeedOwner, ...] = ()  # sorted by (kind, id)
+    written: tuple[Lines, ...] = ()
+    source: Source | None = None  # the lock read, which `written` stretches are copied from
 
     def by_key(self) -> dict[str, LockEntry]:
         """Index the entries by event key."""
@@ -406,8 +467,52 @@ def _file_lines(lock: Lock) -> Iterator[bytes]:
     for o in sorted(lock.owners, key=lambda o: (o.kind, o.id)):
         owner = {"owner": o.kind, "id": o.id, "name": o.name, "timezone": o.timezone}
         yield _json(owner).encode("utf-8") + b"\n"
-    for entry in sorted(lock.entries, key=lambda e: e.key):
-        yield entry_line(entry) + b"\n"
+    if not lock.written:
+        for entry in sorted(lock.entries, key=lambda e: e.key):
+            yield entry_line(entry) + b"\n"
+        return
+    runs: list[tuple[str, str, LockEntry | Lines]] = [(e.key, e.key, e) for e in lock.entries]
+    runs += [(lines.first_key, lines.last_key, lines) for lines in lock.written]
+    runs.sort(key=itemgetter(0))
+    fd = -1
+    try:
+        if any(lines.stretch is not None for lines in lock.written):
+            assert lock.source is not None, "a stretch is copied from the lock read"
+            fd = lock.source.open()
+        # Each partner's lines are one run, and no other key starts with its id and a
+        # slash: the runs follow each other. Only a lock edited by hand (a partner's line
+        # found among the shared events') or a partner called "program" can interleave.
+        if all(runs[i - 1][1] < runs[i][0] for i in range(1, len(runs))):
+            for _, _, run in runs:
+                yield from _run_bytes(run, fd)
+        else:
+            keyed = [(_key_of(line), line) for _, _, run in runs for line in _run_lines(run, fd)]
+            yield from (line for _, line in sorted(keyed, key=itemgetter(0)))
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _run_bytes(run: LockEntry | Lines, fd: int) -> Iterator[bytes]:
+    if isinstance(run, LockEntry):
+        yield entry_line(run) + b"\n"
+    elif run.stretch is None:
+        yield run.data
+    else:
+        offset, size = run.stretch
+        for at in range(offset, offset + size, _COPY_CHUNK):
+            yield os.pread(fd, min(_COPY_CHUNK, offset + size - at), at)
+
+
+def _run_lines(run: LockEntry | Lines, fd: int) -> list[bytes]:
+    return b"".join(_run_bytes(run, fd)).splitlines(keepends=True)
+
+
+def _key_of(line: bytes) -> str:
+    return cast(str, json.loads(line)["key"])
+
+
+_COPY_CHUNK = 1 << 20
 
 
 def entry_line(entry: LockEntry) -> bytes:

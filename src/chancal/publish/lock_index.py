@@ -24,13 +24,14 @@ from pathlib import Path
 
 from chancal.errors import ConfigError, Problem
 from chancal.limits import capped_lines, max_lock_bytes
-from chancal.publish.lock import Lock, LockEntry
+from chancal.plan import SHARED_KEY_PREFIX
+from chancal.publish.lock import Lines, Lock, LockEntry, Source, entry_line
 from chancal.publish.lock_read import _Reader, reused_uid
 from chancal.publish.lock_v1 import upgrade
 
 _EVENT_LINE = b'{"key": "'
-SHARED = "program"
-"""The first part of a shared event's key (`program/<id>`): never a partner's events."""
+_OTHER_LINES = (b'{"owner": "', b'{"chancal_lock": ')  # as chancal writes them
+SHARED = SHARED_KEY_PREFIX  # a shared event's key begins with it: never a partner's
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -53,6 +54,7 @@ class LockIndex:
     # A lock of an older format, read and upgraded whole: its events by partner id.
     upgraded: dict[str, tuple[LockEntry, ...]] | None = None
     upgraded_rest: Lock | None = None
+    source: Source | None = None  # the file as indexed: its partners' stretches are copied
 
     @property
     def exists(self) -> bool:
@@ -75,6 +77,7 @@ def index_lock(path: Path) -> LockIndex:
     A lock in format 1 (an older chancal's) is read and upgraded whole here.
     """
     name = str(path)
+    source = Source.of(name)  # before reading: a file replaced meanwhile is then refused
     lines = capped_lines(path, limit=max_lock_bytes(), what="lock")
     try:
         first = next(lines, b"")
@@ -97,18 +100,34 @@ def index_lock(path: Path) -> LockIndex:
             else:
                 found.append(Stretch(offset, len(line), number))
         offset += len(line)
-    return LockIndex(path, name, {p: tuple(s) for p, s in stretches.items()}, tuple(rest))
+    by_partner = {p: tuple(s) for p, s in stretches.items()}
+    return LockIndex(path, name, by_partner, tuple(rest), source=source)
 
 
 def _partner_of(line: bytes) -> str | None:
-    """The partner whose event this line holds, as chancal writes it; None for any other line."""
-    if not line.startswith(_EVENT_LINE):
+    """The partner whose event this line holds; None for any other line.
+
+    A line as chancal writes it is known by its first bytes. Any other line
+    (respaced by hand or by a JSON tool) is parsed: were it left to the rest,
+    its partner's process would plan the event as new while this one
+    cancelled it, and the lock would hold its key twice.
+    """
+    if line.startswith(_EVENT_LINE):
+        slash = line.find(b"/", len(_EVENT_LINE))
+        quote = line.find(b'"', len(_EVENT_LINE))
+        if slash >= 0 and quote > slash and b"\\" not in line[len(_EVENT_LINE) : slash]:
+            partner = line[len(_EVENT_LINE) : slash].decode("ascii", "replace")
+            return None if partner == SHARED else partner
+    elif line.startswith(_OTHER_LINES):
         return None
-    slash = line.find(b"/", len(_EVENT_LINE))
-    quote = line.find(b'"', len(_EVENT_LINE))
-    if slash < 0 or quote < slash or b"\\" in line[len(_EVENT_LINE) : slash]:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None  # reading the rest reports it
+    key = value.get("key") if isinstance(value, dict) and "owner" not in value else None
+    if not isinstance(key, str) or "/" not in key:
         return None
-    partner = line[len(_EVENT_LINE) : slash].decode("ascii", "replace")
+    partner = key.partition("/")[0]
     return None if partner == SHARED else partner
 
 
@@ -179,6 +198,37 @@ def read_rest(index: LockIndex, partners: Collection[str]) -> Part:
     reader = _Reader(index.name)
     lock = reader.read(sorted([*index.rest, *_numbered(index, left)]))
     return Part(lock, tuple(reader.problems), reader.uid_lines)
+
+
+def written_lines(index: LockIndex, entries: Iterable[LockEntry]) -> list[Lines]:
+    """The new lock's lines of these entries, a partner's at a time: its stretch of the lock
+    read when they are the same bytes (most partners, on most runs), else their bytes.
+
+    What a process that reconciled some managers sends back instead of their
+    entries: a 10,000-partner lock holds 240 MB of events' text, which this
+    process kept in memory only to write them back as they were read.
+    """
+    by_partner: dict[str, list[LockEntry]] = {}
+    for entry in entries:
+        by_partner.setdefault(entry.key.partition("/")[0], []).append(entry)
+    written: list[Lines] = []
+    fd = -1
+    try:
+        for partner, found in by_partner.items():
+            found.sort(key=lambda e: e.key)
+            data = b"".join([entry_line(e) + b"\n" for e in found])
+            stretch = None
+            held = index.stretches.get(partner, ())
+            if index.source is not None and len(held) == 1 and held[0].size == len(data):
+                if fd < 0:
+                    fd = index.source.open()
+                if os.pread(fd, held[0].size, held[0].offset) == data:
+                    data, stretch = b"", (held[0].offset, held[0].size)
+            written.append(Lines(found[0].key, found[-1].key, data, stretch))
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    return written
 
 
 def uids_used_twice(index: LockIndex, parts: Iterable[dict[str, int]]) -> list[Problem]:

@@ -39,9 +39,11 @@ from chancal.plan import (
 from chancal.publish.lock import (
     Content,
     FeedOwner,
+    Lines,
     Lock,
     LockEntry,
     Shown,
+    Source,
     Withdrawn,
     event_shown,
     published_event,
@@ -117,9 +119,13 @@ def merge(
     owners: Sequence[FeedOwner],
     parts: Iterable[Part],
     uid_owner: Callable[[str], str | None],
+    written: Iterable[Lines] = (),
+    source: Source | None = None,
 ) -> Reconciled:
     """The reconciled year from its parts; `owners`: the lock's, `uid_owner`: its UIDs' keys.
 
+    `written`: lines of the new lock that parts send instead of entries
+    (copied from `source`, the lock read, where they are its stretches).
     A UID is never reused: an event new to the lock whose UID the lock holds
     for another key is refused (ValueError).
     """
@@ -136,7 +142,8 @@ def merge(
     feed_owners += [FeedOwner("manager", m.id, m.timezone, m.name) for m in managers]
     feed_owners.sort(key=lambda o: (o.kind, o.id))
     entries = sorted((e for part in parts for e in part.entries), key=lambda e: e.key)
-    lock = Lock(plan.program_id, tuple(entries), tuple(feed_owners))
+    lines = tuple(sorted(written, key=lambda lines: lines.first_key))
+    lock = Lock(plan.program_id, tuple(entries), tuple(feed_owners), lines, source)
     changes = _in_report_order([c for part in parts for c in part.changes])
     return Reconciled(result, lock, changes)
 

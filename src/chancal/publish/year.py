@@ -22,7 +22,7 @@ from __future__ import annotations
 import gc
 import pickle
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from chancal import pool
@@ -32,7 +32,7 @@ from chancal.plan import Diagnostic, Event, Plan, managers_of
 from chancal.planner import constraints, parallel
 from chancal.planner.build import Planner
 from chancal.publish import lock_index
-from chancal.publish.lock import LockEntry, pins
+from chancal.publish.lock import Lines, LockEntry, pins
 from chancal.publish.lock_index import LockIndex
 from chancal.publish.reconcile import Part, Reconciled, merge, reconcile_part
 from chancal.verify import Break, Referee, in_order
@@ -57,7 +57,8 @@ class _Manager:
     events: list[Event]  # as planned
     diagnostics: list[Diagnostic]
     breaks: set[Break]
-    reconciled: Part | None
+    reconciled: Part | None  # its entries sent as `lines` instead
+    lines: list[Lines]  # its partners' lines of the new lock (`lock_index.written_lines`)
     problems: tuple[Problem, ...]  # in its partners' lines of the lock
     uid_lines: dict[str, int]
     live_ahead: int
@@ -122,6 +123,8 @@ def _make_year(config: Config, index: LockIndex, rest: lock_index.Part, settings
         rest.lock.owners,
         [shared, *(part.reconciled for part in parts if part.reconciled is not None)],
         _UidOwner(index, [rest.uid_lines, *(part.uid_lines for part in parts)]),
+        [lines for part in parts for lines in part.lines],
+        index.source,
     )
     return Year(plan, breaks, reconciled, live_ahead)
 
@@ -149,7 +152,7 @@ class _Process:
         # Judged beside the shared events, which are no one's time to plan over.
         part = self.planner.year(events + self.planner.shared, diagnostics)
         breaks = self.referee.judge(part)
-        reconciled = None
+        reconciled, lines = None, []
         if settings.stamp is not None:
             reconciled = reconcile_part(
                 part,
@@ -159,11 +162,16 @@ class _Process:
                 stamp=settings.stamp,
                 manager_of=self.manager_of,
             )
+            # The entries' lines, not the entries: this process writes them only, and
+            # most are copied from the lock read (benchmarks/README.md, "The lock copied").
+            lines = lock_index.written_lines(self.index, reconciled.entries)
+            reconciled = replace(reconciled, entries=[])
         return _Manager(
             events,
             diagnostics,
             breaks,
             reconciled,
+            lines,
             read.problems,
             read.uid_lines,
             _live_ahead(entries, settings.today),

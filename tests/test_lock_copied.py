@@ -1,0 +1,139 @@
+"""The new lock copies each unchanged partner's lines from the lock read, and nothing else.
+
+Each process that reconciles managers sends their partners' lock lines back
+as bytes, or, when a partner's lines are the very bytes of its stretch of
+the lock read, as that stretch (`lock_index.written_lines`). The lock
+written must be exactly the one the whole-lock path (`reconcile.reconcile`)
+writes, also when a hand edit puts a partner's line among the shared ones.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from chancal.errors import ConfigError
+from chancal.publish import workflow
+from chancal.publish.lock import Lines, dumps, entry_line
+from chancal.publish.lock_read import loads
+from chancal.publish.reconcile import reconcile
+
+FIXTURE = Path(__file__).parent / "fixtures" / "lock" / "program.yaml"
+TODAY = date(2027, 1, 4)
+STAMP1 = datetime(2027, 1, 1, tzinfo=UTC)
+STAMP2 = datetime(2027, 2, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def exported(tmp_path: Path) -> Path:
+    """The fixture program, exported once: its file, with chancal.lock beside it."""
+    program = tmp_path / "partners.yaml"
+    shutil.copy(FIXTURE, program)
+    published = workflow.publish(workflow.open_program(program), today=TODAY, stamp=STAMP1)
+    workflow.write(published, tmp_path / "feeds", stamp=STAMP1)
+    return program
+
+
+def _publish(program: Path) -> workflow.Published:
+    return workflow.publish(workflow.open_program(program), today=TODAY, stamp=STAMP2)
+
+
+def _whole_lock_path(published: workflow.Published, lock_text: str) -> bytes:
+    """The lock the whole-lock path writes for the same year: the reference."""
+    reconciled = reconcile(published.plan, loads(lock_text), today=TODAY, stamp=STAMP2)
+    return dumps(reconciled.lock).encode("utf-8")
+
+
+def test_an_unchanged_year_holds_no_line_and_writes_the_lock_read(exported: Path) -> None:
+    lock_path = exported.parent / "chancal.lock"
+    published = _publish(exported)
+    lock = published.reconciled.lock
+    partners = {p.id for p in published.plan.partners}
+    assert {lines.first_key.partition("/")[0] for lines in lock.written} == partners
+    assert all(lines.stretch is not None and lines.data == b"" for lines in lock.written)
+    assert b"".join(published.lock_chunks()) == lock_path.read_bytes()
+    assert not workflow.lock_is_stale(published)
+
+
+def test_a_changed_partner_sends_its_lines_and_the_rest_are_copied(exported: Path) -> None:
+    lock_path = exported.parent / "chancal.lock"
+    before = lock_path.read_text(encoding="utf-8")
+    exported.write_text(
+        exported.read_text().replace("name: Northwind Traders", "name: Northwind Trading")
+    )
+    published = _publish(exported)
+    written = published.reconciled.lock.written
+    sent = {lines.first_key.partition("/")[0] for lines in written if lines.data}
+    assert sent == {"northwind"}
+    assert b"".join(published.lock_chunks()) == _whole_lock_path(published, before)
+    assert workflow.lock_is_stale(published)
+
+
+def test_a_partners_line_edited_by_hand_is_still_written_in_key_order(exported: Path) -> None:
+    """A line respaced by hand is read among the shared events' lines, in the middle of its
+    partner's keys: the partner's copied lines and it are merged line by line."""
+    lock_path = exported.parent / "chancal.lock"
+    lines = lock_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    northwind = [i for i, line in enumerate(lines) if line.startswith('{"key": "northwind/')]
+    middle = northwind[len(northwind) // 2]
+    lines[middle] = json.dumps(json.loads(lines[middle]), separators=(",", ":")) + "\n"
+    edited = "".join(lines)
+    lock_path.write_text(edited, encoding="utf-8")
+    published = _publish(exported)
+    written = b"".join(published.lock_chunks())
+    assert written == _whole_lock_path(published, edited)
+    keys = [json.loads(line)["key"] for line in written.splitlines() if line.startswith(b'{"key"')]
+    assert keys == sorted(keys) and len(keys) == len(set(keys)) == sum(
+        line.startswith('{"key"') for line in lines
+    )
+
+
+def test_a_lock_replaced_after_it_was_read_is_never_copied_from(exported: Path) -> None:
+    lock_path = exported.parent / "chancal.lock"
+    published = _publish(exported)
+    lock_path.write_bytes(lock_path.read_bytes() + b"\n")  # another run wrote it meanwhile
+    with pytest.raises(ConfigError, match="changed while chancal was reading it"):
+        b"".join(published.lock_chunks())
+
+
+def test_a_lock_reformatted_by_a_json_tool_keeps_every_event(exported: Path) -> None:
+    """`jq -c . chancal.lock` writes every line compact: each is still its partner's (read
+    by the process that plans it), so nothing is added or cancelled, and the lock comes
+    back as chancal writes it."""
+    lock_path = exported.parent / "chancal.lock"
+    canonical = lock_path.read_bytes()
+    compact = [
+        json.dumps(json.loads(line), separators=(",", ":")) for line in canonical.splitlines()
+    ]
+    lock_path.write_text("\n".join(compact) + "\n", encoding="utf-8")
+    published = _publish(exported)
+    assert published.reconciled.changes == ()
+    assert b"".join(published.lock_chunks()) == canonical
+
+
+def test_lines_and_entries_are_written_in_key_order_even_when_they_interleave(
+    exported: Path,
+) -> None:
+    """However the runs were cut, the lock's events come out sorted by key."""
+    lock = loads((exported.parent / "chancal.lock").read_text(encoding="utf-8"))
+    northwind = [e for e in lock.entries if e.key.startswith("northwind/")]
+    as_lines = northwind[::2]  # every other one sent as lines: the rest fall inside them
+    block = Lines(
+        as_lines[0].key, as_lines[-1].key, b"".join(entry_line(e) + b"\n" for e in as_lines), None
+    )
+    sent = tuple(e for e in lock.entries if e not in as_lines)
+    assert dumps(replace(lock, entries=sent, written=(block,))) == dumps(lock)
+
+
+def test_no_partner_may_take_the_shared_events_key(tmp_path: Path) -> None:
+    program = tmp_path / "partners.yaml"
+    program.write_text(FIXTURE.read_text().replace("  - id: northwind\n", "  - id: program\n"))
+    with pytest.raises(ConfigError) as raised:
+        workflow.open_program(program)
+    [problem] = [p for p in raised.value.problems if "reserved" in p.message]
+    assert "'program-partner'" in problem.message and problem.line > 1
