@@ -17,6 +17,7 @@ from chancal.errors import ConfigError
 from chancal.pickling import by_fields
 from chancal.plan import AllDay, Diagnostic, Event, Person, Timed
 from chancal.publish.lock import (
+    Lines,
     LockEntry,
     Shown,
     Withdrawn,
@@ -236,7 +237,12 @@ def test_values_sent_between_processes_pickle_as_calls_and_come_back_whole() -> 
     entry = LockEntry("k", "u", "CANCELLED", 4, STAMP, ("all",), CONTENT, (copy,), True)
     diagnostic = Diagnostic("warning", "window-widened", "why", "acme", "qbr", date(2027, 5, 3))
     values: list[object] = [event, all_day, event.span, event.attendees[0], entry, diagnostic]
-    values += [copy, hand_spaced]
+    values += [
+        copy,
+        hand_spaced,
+        Lines("a/1", "a/9", b"", (120, 4096)),
+        Lines("b/1", "b/1", b"x", None),
+    ]
     for value in values:
         assert value.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[0] is type(value)
         back = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))

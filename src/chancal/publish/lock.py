@@ -480,8 +480,8 @@ def _file_lines(lock: Lock) -> Iterator[bytes]:
             assert lock.source is not None, "a stretch is copied from the lock read"
             fd = lock.source.open()
         # Each partner's lines are one run, and no other key starts with its id and a
-        # slash: the runs follow each other. Only a lock edited by hand (a partner's line
-        # found among the shared events') or a partner called "program" can interleave.
+        # slash, so the runs follow each other; were a run ever cut otherwise, its
+        # lines are put in order one by one (a test cuts them so on purpose).
         if all(runs[i - 1][1] < runs[i][0] for i in range(1, len(runs))):
             for _, _, run in runs:
                 yield from _run_bytes(run, fd)
