@@ -10,6 +10,7 @@ writes, also when a hand edit puts a partner's line among the shared ones.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -19,7 +20,7 @@ import pytest
 
 from chancal.errors import ConfigError
 from chancal.publish import workflow
-from chancal.publish.lock import Lines, dumps, entry_line
+from chancal.publish.lock import Lines, dumps, entry_line, read_at
 from chancal.publish.lock_read import loads
 from chancal.publish.reconcile import reconcile
 
@@ -137,3 +138,18 @@ def test_no_partner_may_take_the_shared_events_key(tmp_path: Path) -> None:
         workflow.open_program(program)
     [problem] = [p for p in raised.value.problems if "reserved" in p.message]
     assert "'program-partner'" in problem.message and problem.line > 1
+
+
+def test_stretches_are_read_where_there_is_no_pread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no `os.pread`: the same bytes come by seeking, also past the end."""
+    path = tmp_path / "lines"
+    path.write_bytes(b"0123456789")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with_pread = [read_at(fd, 4, 3), read_at(fd, 8, 6)]
+        monkeypatch.delattr(os, "pread")
+        assert [read_at(fd, 4, 3), read_at(fd, 8, 6)] == with_pread == [b"3456", b"6789"]
+    finally:
+        os.close(fd)

@@ -230,7 +230,7 @@ class Source:
     def open(self) -> int:
         """Open the file to read stretches of it: ConfigError if it is no longer the one read."""
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # bytes on Windows
         except OSError:
             fd = -1
         if fd < 0 or _identity(os.fstat(fd)) != self.identity:
@@ -243,6 +243,14 @@ class Source:
 
 def _identity(found: os.stat_result) -> tuple[int, int, int, int]:
     return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def read_at(fd: int, size: int, offset: int) -> bytes:
+    """`size` bytes of a file from `offset` (fewer at its end)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # Windows has no pread
+    return os.read(fd, size)
 
 
 @by_fields
@@ -501,7 +509,7 @@ def _run_bytes(run: LockEntry | Lines, fd: int) -> Iterator[bytes]:
     else:
         offset, size = run.stretch
         for at in range(offset, offset + size, _COPY_CHUNK):
-            yield os.pread(fd, min(_COPY_CHUNK, offset + size - at), at)
+            yield read_at(fd, min(_COPY_CHUNK, offset + size - at), at)
 
 
 def _run_lines(run: LockEntry | Lines, fd: int) -> list[bytes]:

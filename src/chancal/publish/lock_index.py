@@ -25,7 +25,7 @@ from pathlib import Path
 from chancal.errors import ConfigError, Problem
 from chancal.limits import capped_lines, max_lock_bytes
 from chancal.plan import SHARED_KEY_PREFIX
-from chancal.publish.lock import Lines, Lock, LockEntry, Source, entry_line
+from chancal.publish.lock import Lines, Lock, LockEntry, Source, entry_line, read_at
 from chancal.publish.lock_read import _Reader, reused_uid
 from chancal.publish.lock_v1 import upgrade
 
@@ -170,13 +170,14 @@ def _numbered(index: LockIndex, stretches: Collection[Stretch]) -> list[tuple[in
     """The lines of these stretches of the file, each with its number."""
     if not stretches:
         return []
-    fd = os.open(index.path, os.O_RDONLY)
+    assert index.source is not None, "stretches are found in a lock file"
+    fd = index.source.open()
     try:
         return [
             numbered
             for stretch in stretches
             for numbered in enumerate(
-                os.pread(fd, stretch.size, stretch.offset).splitlines(keepends=True),
+                read_at(fd, stretch.size, stretch.offset).splitlines(keepends=True),
                 start=stretch.line,
             )
         ]
@@ -222,7 +223,7 @@ def written_lines(index: LockIndex, entries: Iterable[LockEntry]) -> list[Lines]
             if index.source is not None and len(held) == 1 and held[0].size == len(data):
                 if fd < 0:
                     fd = index.source.open()
-                if os.pread(fd, held[0].size, held[0].offset) == data:
+                if read_at(fd, held[0].size, held[0].offset) == data:
                     data, stretch = b"", (held[0].offset, held[0].size)
             written.append(Lines(found[0].key, found[-1].key, data, stretch))
     finally:
