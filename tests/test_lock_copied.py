@@ -15,14 +15,18 @@ import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from chancal import pool
 from chancal.errors import ConfigError
 from chancal.publish import workflow
 from chancal.publish.lock import Lines, dumps, entry_line, read_at
 from chancal.publish.lock_read import loads
 from chancal.publish.reconcile import reconcile
+from test_planner_parallel import _generated
+from test_pool import a_worker_goes_first  # noqa: F401 - a fixture
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lock" / "program.yaml"
 TODAY = date(2027, 1, 4)
@@ -153,3 +157,49 @@ def test_stretches_are_read_where_there_is_no_pread(
         assert [read_at(fd, 4, 3), read_at(fd, 8, 6)] == with_pread == [b"3456", b"6789"]
     finally:
         os.close(fd)
+
+
+@pytest.mark.usefixtures("a_worker_goes_first")
+def test_a_year_reconciled_in_workers_writes_the_lock_one_process_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """600 generated partners, published, then one moved to another manager: with
+    CHANCAL_JOBS=2 a worker reconciles managers and sends their lines back, and the lock,
+    the changes and the events are those of CHANCAL_JOBS=1."""
+    program = tmp_path / "partners.yaml"
+    program.write_text(_generated(600), encoding="utf-8")
+    monkeypatch.setattr(pool.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setenv(pool.JOBS_ENV, "1")
+    first = workflow.publish(workflow.open_program(program), today=TODAY, stamp=STAMP1)
+    workflow.write(first, tmp_path / "feeds", stamp=STAMP1)
+    config = first.program.config
+    moved = config.partners[0]
+    other = next(m.id for m in config.managers if m.id != moved.manager)
+    head, _, partners = program.read_text(encoding="utf-8").partition("\npartners:\n")
+    partners = partners.replace(f"    manager: {moved.manager}\n", f"    manager: {other}\n", 1)
+    program.write_text(f"{head}\npartners:\n{partners}", encoding="utf-8")
+    pids: list[frozenset[int]] = []
+    run = pool.run
+
+    def watched(*args: Any, **kwargs: Any) -> pool.Outcome[Any]:
+        outcome = run(*args, **kwargs)
+        pids.append(outcome.pids)
+        return outcome
+
+    monkeypatch.setattr(pool, "run", watched)
+    made = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setenv(pool.JOBS_ENV, jobs)
+        published = _publish(program)
+        reconciled = published.reconciled
+        made[jobs] = b"".join(published.lock_chunks()), reconciled.changes, reconciled.plan
+    assert pids[0] == {os.getpid()} and pids[1] - {os.getpid()}, "no worker reconciled"
+    assert made["2"] == made["1"]
+    assert any(change.kind == "moved" for change in made["1"][1])
+    # Only the two managers' partners can change; every other partner's lines are copied.
+    written = published.reconciled.lock.written
+    sent = {lines.first_key.partition("/")[0] for lines in written if lines.data}
+    involved = {p.id for p in config.partners if p.manager in (moved.manager, other)}
+    assert moved.id in sent and sent <= involved
+    copied = sum(lines.stretch is not None for lines in written)
+    assert copied >= len(config.partners) - len(involved)
