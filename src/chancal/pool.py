@@ -261,7 +261,7 @@ def _widen_result_pipe(executor: ProcessPoolExecutor) -> None:
     starts). Only speed depends on it: if those names change, or the kernel
     refuses the size, the pipe stays as it was.
     """
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # fcntl is None on Windows
     reader = getattr(getattr(executor, "_result_queue", None), "_reader", None)
     if set_size is None or reader is None:
         return

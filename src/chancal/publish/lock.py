@@ -229,14 +229,13 @@ class Source:
 
     def open(self) -> int:
         """Open the file to read stretches of it: ConfigError if it is no longer the one read."""
+        problem = "it changed while chancal was reading it (another run?); run again"
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # bytes on Windows
         except OSError:
-            fd = -1
-        if fd < 0 or _identity(os.fstat(fd)) != self.identity:
-            if fd >= 0:
-                os.close(fd)
-            problem = "it changed while chancal was reading it (another run?); run again"
+            raise ConfigError([Problem(self.path, 1, 1, "", problem)]) from None
+        if _identity(os.fstat(fd)) != self.identity:
+            os.close(fd)
             raise ConfigError([Problem(self.path, 1, 1, "", problem)])
         return fd
 
@@ -475,10 +474,6 @@ def _file_lines(lock: Lock) -> Iterator[bytes]:
     for o in sorted(lock.owners, key=lambda o: (o.kind, o.id)):
         owner = {"owner": o.kind, "id": o.id, "name": o.name, "timezone": o.timezone}
         yield _json(owner).encode("utf-8") + b"\n"
-    if not lock.written:
-        for entry in sorted(lock.entries, key=lambda e: e.key):
-            yield entry_line(entry) + b"\n"
-        return
     runs: list[tuple[str, str, LockEntry | Lines]] = [(e.key, e.key, e) for e in lock.entries]
     runs += [(lines.first_key, lines.last_key, lines) for lines in lock.written]
     runs.sort(key=itemgetter(0))

@@ -31,7 +31,6 @@ from chancal.publish.lock_v1 import upgrade
 
 _EVENT_LINE = b'{"key": "'
 _OTHER_LINES = (b'{"owner": "', b'{"chancal_lock": ')  # as chancal writes them
-SHARED = SHARED_KEY_PREFIX  # a shared event's key begins with it: never a partner's
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -116,8 +115,7 @@ def _partner_of(line: bytes) -> str | None:
         slash = line.find(b"/", len(_EVENT_LINE))
         quote = line.find(b'"', len(_EVENT_LINE))
         if slash >= 0 and quote > slash and b"\\" not in line[len(_EVENT_LINE) : slash]:
-            partner = line[len(_EVENT_LINE) : slash].decode("ascii", "replace")
-            return None if partner == SHARED else partner
+            return _partner_of_key(line[len(_EVENT_LINE) : slash + 1].decode("ascii", "replace"))
     elif line.startswith(_OTHER_LINES):
         return None
     try:
@@ -125,10 +123,14 @@ def _partner_of(line: bytes) -> str | None:
     except ValueError:
         return None  # reading the rest reports it
     key = value.get("key") if isinstance(value, dict) and "owner" not in value else None
-    if not isinstance(key, str) or "/" not in key:
-        return None
-    partner = key.partition("/")[0]
-    return None if partner == SHARED else partner
+    return _partner_of_key(key) if isinstance(key, str) else None
+
+
+def _partner_of_key(key: str) -> str | None:
+    """The partner whose event has this key: its part before the first slash, unless the
+    key is a shared event's (or has no slash)."""
+    partner, slash, _ = key.partition("/")
+    return partner if slash and partner != SHARED_KEY_PREFIX else None
 
 
 def _upgraded(path: Path, name: str, lines: Iterable[bytes]) -> LockIndex:
@@ -140,8 +142,8 @@ def _upgraded(path: Path, name: str, lines: Iterable[bytes]) -> LockIndex:
     by_partner: dict[str, list[LockEntry]] = {}
     rest: list[LockEntry] = []
     for entry in lock.entries:
-        partner = entry.key.partition("/")[0]
-        if "/" in entry.key and partner != SHARED:
+        partner = _partner_of_key(entry.key)
+        if partner is not None:
             by_partner.setdefault(partner, []).append(entry)
         else:
             rest.append(entry)
@@ -206,7 +208,7 @@ def written_lines(index: LockIndex, entries: Iterable[LockEntry]) -> list[Lines]
     read when they are the same bytes (most partners, on most runs), else their bytes.
 
     What a process that reconciled some managers sends back instead of their
-    entries: a 10,000-partner lock holds 240 MB of events' text, which this
+    entries: a 10,000-partner lock holds 240 MB of events' text, which the main
     process kept in memory only to write them back as they were read.
     """
     by_partner: dict[str, list[LockEntry]] = {}

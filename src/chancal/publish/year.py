@@ -162,8 +162,8 @@ class _Process:
                 stamp=settings.stamp,
                 manager_of=self.manager_of,
             )
-            # The entries' lines, not the entries: this process writes them only, and
-            # most are copied from the lock read (benchmarks/README.md, "The lock copied").
+            # Their lines, not the entries: the main process only writes them, and most
+            # are copied from the lock read (benchmarks/README.md, "The lock copied").
             lines = lock_index.written_lines(self.index, reconciled.entries)
             reconciled = replace(reconciled, entries=[])
         return _Manager(
