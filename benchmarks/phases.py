@@ -69,7 +69,7 @@ def main() -> None:
     step("verify")
     reconciled = reconcile(plan, whole_lock(program.lock_path), today=today, stamp=stamp)
     step("reconcile")  # with the lock read whole again, as before `publish.year`
-    published = workflow.Published(program, plan, reconciled, breaks, today, 0)
+    published = workflow.Published(program, reconciled, breaks, today, 0)
     workflow.write(published, args.out, stamp=stamp)
     step("write feeds, lock")
     print(f"{len(plan.events)} events planned, {len(breaks)} hard-rule breaks")

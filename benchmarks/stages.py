@@ -79,7 +79,7 @@ def main() -> None:
 
     stage("write: render every event once (the spool)", render)
     stage("write: the lock's bytes", lambda: sum(map(len, dump_chunks(reconciled.lock))))
-    published = workflow.Published(program, plan, reconciled, breaks, today, 0)
+    published = workflow.Published(program, reconciled, breaks, today, 0)
     stage(
         "write: all of it (files compared or written)",
         lambda: workflow.write(published, args.out, stamp=stamp),

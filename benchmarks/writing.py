@@ -36,7 +36,7 @@ def prepare(program_file: Path, target: Path) -> None:
     published = workflow.publish(program, today=TODAY, stamp=STAMP)
     with target.open("wb") as handle:
         pickle.dump(published, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    print(f"{len(published.plan.events)} events, pickled to {target}")
+    print(f"{len(published.reconciled.plan.events)} events, pickled to {target}")
 
 
 def time_writes(source: Path, runs: int) -> None:

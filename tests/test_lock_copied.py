@@ -50,7 +50,8 @@ def _publish(program: Path) -> workflow.Published:
 
 def _whole_lock_path(published: workflow.Published, lock_text: str) -> bytes:
     """The lock the whole-lock path writes for the same year: the reference."""
-    reconciled = reconcile(published.plan, loads(lock_text), today=TODAY, stamp=STAMP2)
+    planned = workflow.plan_year(published.program, today=TODAY)
+    reconciled = reconcile(planned, loads(lock_text), today=TODAY, stamp=STAMP2)
     return dumps(reconciled.lock).encode("utf-8")
 
 
@@ -58,7 +59,7 @@ def test_an_unchanged_year_holds_no_line_and_writes_the_lock_read(exported: Path
     lock_path = exported.parent / "chancal.lock"
     published = _publish(exported)
     lock = published.reconciled.lock
-    partners = {p.id for p in published.plan.partners}
+    partners = {p.id for p in published.program.config.partners}
     assert {lines.first_key.partition("/")[0] for lines in lock.written} == partners
     assert all(lines.stretch is not None and lines.data == b"" for lines in lock.written)
     assert b"".join(published.lock_chunks()) == lock_path.read_bytes()
@@ -203,3 +204,34 @@ def test_a_year_reconciled_in_workers_writes_the_lock_one_process_writes(
     assert moved.id in sent and sent <= involved
     copied = sum(lines.stretch is not None for lines in written)
     assert copied >= len(config.partners) - len(involved)
+
+
+def test_the_year_as_planned_comes_back_only_when_scored(
+    exported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishing needs the year as reconciled; the year as planned (the site's scores
+    only) stays in the process that planned, judged and reconciled it."""
+    from chancal.health import check_health
+    from chancal.publish import year
+
+    sent: list[int] = []
+    manager = year._Process.manager
+
+    def watched(self: year._Process, manager_id: str) -> Any:
+        part = manager(self, manager_id)
+        sent.append(len(part.events))
+        return part
+
+    monkeypatch.setattr(year._Process, "manager", watched)
+    monkeypatch.setenv(pool.JOBS_ENV, "1")
+    program = workflow.open_program(exported)
+    plain = workflow.publish(program, today=TODAY, stamp=STAMP2)
+    assert sent and not any(sent) and plain.report is None
+    sent.clear()
+    scored = workflow.publish(program, today=TODAY, stamp=STAMP2, scored=True)
+    assert all(sent)
+    planned = workflow.plan_year(program, today=TODAY)
+    health = program.config.program.health
+    gap = program.config.program.strategy_gap
+    assert scored.report == check_health(planned, health, strategy_gap=gap)
+    assert scored.reconciled == plain.reconciled and scored.breaks == plain.breaks

@@ -197,6 +197,7 @@ def export_command(
             replan=replan,
             allow_unplaced=allow_unplaced,
             allow_mass_cancel=allow_mass_cancel,
+            scored=formats.html,
         )
         program, calendar = published.program, published.reconciled
         if check:

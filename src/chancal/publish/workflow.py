@@ -70,11 +70,13 @@ class Published:
     """The year as it would be published: verified, reconciled with the lock."""
 
     program: Program
-    plan: Plan  # as planned (before reconcile): what the verifier judged
-    reconciled: Reconciled
-    breaks: tuple[Break, ...]  # hard-rule breaks the verifier found (a planner bug)
+    reconciled: Reconciled  # its plan keeps the diagnostics of the year as planned
+    breaks: tuple[Break, ...]  # hard-rule breaks the verifier found in the year as planned
     today: date  # nothing before it moves
     live_ahead: int  # events the lock publishes that are live and not yet over
+    # The year as planned, scored as `chancal check` scores it: only when published
+    # `scored` (the site's pages show it).
+    report: HealthReport | None = None
 
     @property
     def mass_cancel(self) -> tuple[int, int] | None:
@@ -92,7 +94,7 @@ class Published:
     @property
     def unplaced(self) -> tuple[Diagnostic, ...]:
         """Events the program asks for that could not be placed."""
-        return tuple(d for d in self.plan.diagnostics if d.code == "unplaced")
+        return tuple(d for d in self.reconciled.plan.diagnostics if d.code == "unplaced")
 
     def lock_chunks(self) -> Iterator[bytes]:
         """The lock file that records this publication, in pieces of about a megabyte."""
@@ -132,11 +134,19 @@ def plan_year(program: Program, *, today: date, replan: bool = False) -> Plan:
     return _year(program, Settings(today, None, replan)).plan
 
 
-def publish(program: Program, *, today: date, stamp: datetime, replan: bool = False) -> Published:
-    """Plan, verify and reconcile the year with the lock: what `export` would publish. No writes."""
-    year = _year(program, Settings(today, stamp, replan))
+def publish(
+    program: Program, *, today: date, stamp: datetime, replan: bool = False, scored: bool = False
+) -> Published:
+    """Plan, verify and reconcile the year with the lock: what `export` would publish. No writes.
+
+    `scored`: also score the year as planned (`Published.report`), as the site's
+    pages need; only then does this process hold the year as planned beside the
+    year as published.
+    """
+    year = _year(program, Settings(today, stamp, replan, planned=scored))
     assert year.reconciled is not None, "a stamp asks for the year reconciled"
-    return Published(program, year.plan, year.reconciled, year.breaks, today, year.live_ahead)
+    report = _scores(program.config, year.plan) if scored else None
+    return Published(program, year.reconciled, year.breaks, today, year.live_ahead, report)
 
 
 def _year(program: Program, settings: Settings) -> Year:
@@ -218,7 +228,7 @@ def write(
             progress=progress,
             formats=formats,
             lock=None if staged is None else _lock_move(staged, program.lock_path),
-            report=scores(published) if formats.html else None,
+            report=_site_scores(published) if formats.html else None,
         )
     finally:
         if staged is not None:
@@ -251,18 +261,22 @@ def out_of_date(
             partners=partners,
             managers=managers,
             formats=formats,
-            report=scores(published) if formats.html else None,
+            report=_site_scores(published) if formats.html else None,
         )
         stale += [out / path for path in found]
     return stale
 
 
-def scores(published: Published) -> HealthReport:
-    """The health check of the year as planned, as `chancal check` scores it (for the site)."""
-    config = published.program.config
-    return check_health(
-        published.plan, config.program.health, strategy_gap=config.program.strategy_gap
-    )
+def _site_scores(published: Published) -> HealthReport:
+    """The scores the site's pages show: the year was published `scored`."""
+    if published.report is None:
+        raise ValueError("the site's pages need the year published with scored=True")
+    return published.report
+
+
+def _scores(config: Config, plan: Plan) -> HealthReport:
+    """The health check of the year as planned, as `chancal check` scores it."""
+    return check_health(plan, config.program.health, strategy_gap=config.program.strategy_gap)
 
 
 def address_list(published: Published, formats: Formats) -> bytes:

@@ -44,7 +44,7 @@ _TOO_MANY_PROBLEMS = 20  # as reading a whole lock reports
 class Year:
     """The year as planned, the verifier's verdict and, when asked for, reconciled with the lock."""
 
-    plan: Plan
+    plan: Plan  # its partners' events only when `Settings.planned`
     breaks: tuple[Break, ...]
     reconciled: Reconciled | None
     live_ahead: int  # events the lock publishes that are live and not yet over
@@ -54,7 +54,7 @@ class Year:
 class _Manager:
     """One manager's part of the year, as a process sends it back."""
 
-    events: list[Event]  # as planned
+    events: list[Event]  # as planned (none unless `Settings.planned`)
     diagnostics: list[Diagnostic]
     breaks: set[Break]
     reconciled: Part | None  # its entries sent as `lines` instead
@@ -71,6 +71,10 @@ class Settings:
     today: date
     stamp: datetime | None  # None: plan and judge only, no reconcile
     replan: bool  # ignore the published dates
+    # False: the partners' events as planned stay in the process that planned, judged and
+    # reconciled them; only the year as reconciled comes back (benchmarks/README.md,
+    # "The year as planned stays where it was planned").
+    planned: bool = True
 
 
 def make_year(config: Config, index: LockIndex, rest: lock_index.Part, settings: Settings) -> Year:
@@ -167,7 +171,7 @@ class _Process:
             lines = lock_index.written_lines(self.index, reconciled.entries)
             reconciled = replace(reconciled, entries=[])
         return _Manager(
-            events,
+            events if settings.planned else [],
             diagnostics,
             breaks,
             reconciled,
