@@ -189,6 +189,17 @@ def _clock(manager: Side, partner: Side, day: int, seconds: int) -> _Clock:
 
 @lru_cache(maxsize=1 << 17)
 def _clock_starts(c: _Clock) -> tuple[tuple[int, range], ...]:
+    """`_starts`, cached for `find_slot`: a re-export checks every published start.
+
+    Only there: a day's search lists its slots once per clock and pattern
+    (`_open_slots`, cached), so caching the starts behind it as well held
+    60,000 entries never asked for again (a first export at 10,000 partners:
+    48 MB a process; benchmarks/README.md, "Caches that pay").
+    """
+    return _starts(c)
+
+
+def _starts(c: _Clock) -> tuple[tuple[int, range], ...]:
     """The starts on the partner's date by the clock alone, before either side's closed days:
     per manager date (the day before, the day itself, the day after), a range of UTC instants
     on the partner's local half hours that keep the event inside both working days."""
@@ -205,20 +216,15 @@ def _clock_starts(c: _Clock) -> tuple[tuple[int, range], ...]:
 
 
 @lru_cache(maxsize=1 << 17)
-def _clock_slots(c: _Clock) -> tuple[Slot, ...]:
-    """`_clock_starts` as one list of slots in time order (cached: a day's search lists them)."""
-    return tuple(sorted(Slot(s, mday) for mday, starts in _clock_starts(c) for s in starts))
-
-
-@lru_cache(maxsize=1 << 17)
 def _open_slots(c: _Clock, closed: tuple[bool, bool, bool]) -> tuple[Slot, ...]:
-    """`_clock_slots` without those on the manager's closed dates (the day before, of, after).
+    """The clock's starts as slots in time order, without those on the manager's closed dates
+    (the day before, of, after).
 
     Cached: the first export's search asks for the same day's slots again and again
     (350,000 times at 10,000 partners), and a Monday or a Friday has a closed neighbour.
     """
-    slots = _clock_slots(c)
-    if not any(closed):  # most days: the clock's slots as they are, shared, not copied
+    slots = tuple(sorted(Slot(s, mday) for mday, starts in _starts(c) for s in starts))
+    if not any(closed):  # most days: the clock's slots as they are
         return slots
     return tuple(s for s in slots if not closed[s.manager_day - c.day + 1])
 
@@ -418,16 +424,20 @@ def forget() -> None:
         working_window,
         in_zone,
         _clock_starts,
-        _clock_slots,
         _open_slots,
         local_datetime,
     ):
         cached.cache_clear()
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 12)
 def local_datetime(ts: int, zone: str) -> datetime:
-    """Return the aware datetime of an instant in a zone (cached: many events share starts)."""
+    """Return the aware datetime of an instant in a zone (cached: many events share starts).
+
+    The events that share a start are mostly one manager's: 4,096 entries
+    planned 10,000 partners as fast as 262,144 did, and held 24 MB less in
+    each process (benchmarks/README.md, "Caches that pay").
+    """
     return datetime.fromtimestamp(ts, ZoneInfo(zone))
 
 
