@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -48,12 +49,14 @@ def main() -> None:
     gc.disable()  # as in the CLI (chancal.__main__)
 
     from chancal import planner
-    from chancal.exporters.ics import EventWriter, feed_order
+    from chancal.exporters.ics import EventWriter
+    from chancal.plan import managers_of
     from chancal.publish import workflow
     from chancal.publish.feeds import router, select_feeds
     from chancal.publish.lock import dump_chunks, entry_line, pins
     from chancal.publish.reconcile import reconcile
     from chancal.publish.spool import write_events
+    from chancal.publish.vevents import Here, new_folder
     from chancal.publish.year import Settings, _Process
     from chancal.verify import verify
 
@@ -70,12 +73,15 @@ def main() -> None:
     year = reconciled.plan
 
     feeds = stage("write: select the feeds", lambda: select_feeds(year))
-    ordered = stage("write: put the events in feed order", lambda: feed_order(year.events))
-    routes = router(year, feeds)
+    ordered = stage(
+        "write: put the events in feed order, name their feeds",
+        lambda: Here(year.events, stamp, managers_of(year.partners)),
+    )
+    route = router(feeds)
 
     def render() -> None:
         with tempfile.TemporaryFile() as spool:
-            write_events(ordered, map(routes, ordered), len(feeds), spool, stamp=stamp)
+            write_events(ordered.items(), route, len(feeds), spool)
 
     stage("write: render every event once (the spool)", render)
     stage("write: the lock's bytes", lambda: sum(map(len, dump_chunks(reconciled.lock))))
@@ -97,12 +103,17 @@ def main() -> None:
         data = stage(f"pickle {label}", partial(pickle.dumps, value, pickle.HIGHEST_PROTOCOL))
         stage(f"unpickle it ({len(data) / 1e6:,.0f} MB)", partial(pickle.loads, data))
 
-    # What the pool really sends: each manager's part of the year, pickled on its own.
-    here = _Process(config, program.lock_index, Settings(today, stamp, replan=False))
+    # What the pool really sends for `export --ics`: each manager's part of the year,
+    # pickled on its own (its events rendered to a scratch folder, not sent).
+    folder = new_folder()
+    settings = Settings(today, stamp, False, planned=False, published=False, vevents=folder)
+    here = _Process(config, program.lock_index, settings)
     parts = stage(
-        "each manager read, planned, judged, reconciled",
+        "each manager read, planned, judged, reconciled, rendered",
         lambda: [here.manager(m) for m in here.planner.manager_ids()],
     )
+    here.close()
+    shutil.rmtree(folder)
     pickled = stage(
         "pickle each manager's part, as workers send it",
         lambda: [pickle.dumps(part, pickle.HIGHEST_PROTOCOL) for part in parts],

@@ -250,6 +250,7 @@ def test_exporters_use_only_values() -> None:
         ("chancal.publish.reconcile", "chancal.planner"),
         ("chancal.publish.feeds", "chancal.planner"),
         ("chancal.publish.spool", "chancal.planner"),
+        ("chancal.publish.vevents", "chancal.planner"),
         ("chancal.publish.files", "chancal.planner"),
         ("chancal.publish", "chancal.cli"),
         ("chancal.api", "chancal.cli"),

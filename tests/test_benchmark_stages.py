@@ -17,7 +17,7 @@ STAGES = [
     "verify",
     "reconcile",
     "write: select the feeds",
-    "write: put the events in feed order",
+    "write: put the events in feed order, name their feeds",
     "write: render every event once (the spool)",
     "write: the lock's bytes",
     "write: all of it (files compared or written)",

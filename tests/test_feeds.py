@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,7 +28,7 @@ from chancal.exporters.ics import (
     used_tzids,
     year_range,
 )
-from chancal.plan import PartnerInfo, Plan
+from chancal.plan import Event, PartnerInfo, Plan, audience, managers_of
 from chancal.publish.feeds import (
     period_text,
     router,
@@ -140,7 +140,12 @@ def test_routing() -> None:
     """A partner's event goes to all, its partner and its manager; the conference to all invited."""
     plan = make_plan_by_hand()
     feeds = select_feeds(plan)
-    route = router(plan, feeds)
+    names_route = router(feeds)
+    manager_of = managers_of(plan.partners)
+
+    def route(ev: Event) -> Sequence[int]:
+        return names_route(audience(ev, manager_of))
+
     paths = [f.path for f in feeds]
     own = timed_event("kol", datetime(2022, 8, 1, 10), 1)
     assert [paths[i] for i in route(own)] == [
@@ -381,10 +386,11 @@ def test_each_feed_equals_its_events_rendered_alone(tmp_path: Path) -> None:
     """Feeds assembled from all.ics's byte ranges equal each feed rendered on its own."""
     plan = make_plan_by_hand()
     written = write_feeds(plan, tmp_path, stamp=STAMP)
-    route = router(plan, [feed for feed, _ in written.feeds])
+    route = router([feed for feed, _ in written.feeds])
+    manager_of = managers_of(plan.partners)
     years = year_range(plan.events, plan.year_start, plan.year_end - timedelta(days=1))
     for index, (feed, count) in enumerate(written.feeds):
-        events = [ev for ev in plan.events if index in route(ev)]
+        events = [ev for ev in plan.events if index in route(audience(ev, manager_of))]
         assert len(events) == count
         expected = render_feed(events, feed.header, stamp=STAMP, years=years)
         assert (tmp_path / feed.path).read_bytes() == expected, feed.path
@@ -404,10 +410,15 @@ def test_feed_parts_assemble_the_spooled_events(
     ordered = feed_order(plan.events)
     routes = [(0, 1) if i % 3 else (0,) for i in range(len(ordered))]  # feed 1: runs and gaps
     monkeypatch.setattr(chancal.publish.spool, "_CHUNK", chunk)
+    writer = EventWriter(STAMP)
+    # Each event's feeds named by the index of the feed: ("0", "1") goes to feeds 0 and 1.
+    items = [
+        (writer.event(ev), tuple(map(str, route)), None if ev.all_day else ev.timezone)
+        for ev, route in zip(ordered, routes, strict=True)
+    ]
     with open(tmp_path / "spool", "w+b") as spool:
         spool.write(b"HEAD")  # offsets count from the start of the file
-        bodies = write_events(ordered, routes, 2, spool, stamp=STAMP)
-        writer = EventWriter(STAMP)
+        bodies = write_events(items, lambda names: tuple(map(int, names)), 2, spool)
         for index, body in enumerate(bodies):
             chosen = [ev for ev, route in zip(ordered, routes, strict=True) if index in route]
             expected = (

@@ -206,13 +206,14 @@ def test_a_year_reconciled_in_workers_writes_the_lock_one_process_writes(
     assert copied >= len(config.partners) - len(involved)
 
 
-def test_the_year_as_planned_comes_back_only_when_scored(
+def test_the_year_as_planned_comes_back_only_for_the_site(
     exported: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Publishing needs the year as reconciled; the year as planned (the site's scores
     only) stays in the process that planned, judged and reconciled it."""
     from chancal.health import check_health
     from chancal.publish import year
+    from chancal.publish.feeds import Formats
 
     sent: list[int] = []
     manager = year._Process.manager
@@ -225,13 +226,14 @@ def test_the_year_as_planned_comes_back_only_when_scored(
     monkeypatch.setattr(year._Process, "manager", watched)
     monkeypatch.setenv(pool.JOBS_ENV, "1")
     program = workflow.open_program(exported)
-    plain = workflow.publish(program, today=TODAY, stamp=STAMP2)
-    assert sent and not any(sent) and plain.report is None
-    sent.clear()
-    scored = workflow.publish(program, today=TODAY, stamp=STAMP2, scored=True)
+    for formats in (None, workflow.ICS_ONLY, Formats(csv=True)):
+        plain = workflow.publish(program, today=TODAY, stamp=STAMP2, formats=formats)
+        assert sent and not any(sent) and plain.report is None
+        sent.clear()
+    site = workflow.publish(program, today=TODAY, stamp=STAMP2, formats=Formats(html=True))
     assert all(sent)
     planned = workflow.plan_year(program, today=TODAY)
     health = program.config.program.health
     gap = program.config.program.strategy_gap
-    assert scored.report == check_health(planned, health, strategy_gap=gap)
-    assert scored.reconciled == plain.reconciled and scored.breaks == plain.breaks
+    assert site.report == check_health(planned, health, strategy_gap=gap)
+    assert site.reconciled == plain.reconciled and site.breaks == plain.breaks

@@ -73,7 +73,7 @@ def publish(
     allow_mass_cancel: bool = False,
 ) -> Publication:
     """Plan, verify, reconcile with the lock and write the feeds and the lock, as export does."""
-    published = workflow.publish(program, today=today, stamp=stamp)
+    published = workflow.publish(program, today=today, stamp=stamp, formats=workflow.ICS_ONLY)
     why = workflow.refusal(
         published, allow_unplaced=allow_unplaced, allow_mass_cancel=allow_mass_cancel
     )

@@ -197,7 +197,7 @@ def export_command(
             replan=replan,
             allow_unplaced=allow_unplaced,
             allow_mass_cancel=allow_mass_cancel,
-            scored=formats.html,
+            formats=formats,
         )
         program, calendar = published.program, published.reconciled
         if check:
@@ -210,7 +210,7 @@ def export_command(
             )
             report_check([str(path) for path in stale], calendar.changes)
             return
-        with export_progress(len(calendar.plan.events)) as progress:
+        with export_progress(published.event_count) as progress:
             done = write(
                 published,
                 out,

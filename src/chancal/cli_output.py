@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from chancal.changes import Change
     from chancal.plan import Plan
-    from chancal.publish.workflow import Program, Published
+    from chancal.publish.workflow import Formats, Program, Published
 
 
 def stdout() -> Console:
@@ -270,7 +270,7 @@ def published_year(
     allow_unplaced: bool | None = None,
     allow_mass_cancel: bool = False,
     only: tuple[str | None, str | None] = (None, None),
-    scored: bool = False,
+    formats: Formats | None = None,
 ) -> Published:
     """The year as `export` would publish it (no writes), with a spinner on a terminal.
 
@@ -278,14 +278,14 @@ def published_year(
     hard rule, leaves an event unplaced (unless `allow_unplaced` is True) or
     cancels too much (unless `allow_mass_cancel`) exits 1 before anything is
     written. `only` (a --partner and a --manager) must name ones the program defines.
-    `scored`: with the health report the site's pages show (`workflow.publish`).
+    `formats`: what will be written from it, if anything (`workflow.publish`).
     """
     from chancal.publish.workflow import open_program, publish
 
     program = open_program(file if allow_unplaced is None else writable_program(file))
     refuse_unknown_ids(program, partner=only[0], manager=only[1])
     with planning_progress(len(program.config.partners)):
-        published = publish(program, today=today, stamp=stamp, replan=replan, scored=scored)
+        published = publish(program, today=today, stamp=stamp, replan=replan, formats=formats)
     if allow_unplaced is not None:
         refuse_untrustworthy(
             published, allow_unplaced=allow_unplaced, allow_mass_cancel=allow_mass_cancel

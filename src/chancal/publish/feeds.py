@@ -5,7 +5,8 @@ one manager runs) and `all.ics`, CSV tables beside all.ics and partners'
 feeds, and the static site: `index.html`, `site.css` and a page beside each
 partner's and manager's feed (`partners/<id>.html`). Where each goes is
 `chancal.publish.addresses.stem` (private paths with `--private`). They are
-rendered here and written all or nothing by
+assembled here (the ICS feeds from events rendered where they were
+reconciled, `chancal.publish.vevents`, or here) and written all or nothing by
 `chancal.publish.files`: a failed run leaves an existing folder exactly as it
 was, and feeds already on disk with the same bytes are not rewritten.
 """
@@ -16,7 +17,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
@@ -25,14 +26,7 @@ from typing import ClassVar, Literal
 
 from chancal.errors import UsageError
 from chancal.exporters.csv_export import csv_table
-from chancal.exporters.ics import (
-    CALENDAR_END,
-    FeedHeader,
-    feed_head,
-    feed_order,
-    used_tzids,
-    year_range,
-)
+from chancal.exporters.ics import CALENDAR_END, FeedHeader, feed_head, feed_order
 from chancal.exporters.site import Links, Site, stylesheet
 from chancal.plan import ALL_FEED, Event, Plan, audience, feed_name, managers_of
 from chancal.publish import files, transaction
@@ -40,6 +34,7 @@ from chancal.publish.addresses import INDEX, STYLESHEET, Owner, stem
 from chancal.publish.addresses import safe_name as safe_name  # where it lived first
 from chancal.publish.spool import Progress, feed_parts, write_events
 from chancal.publish.transaction import Move
+from chancal.publish.vevents import Here, Vevents
 from chancal.scores import HealthReport
 from chancal.suggest import did_you_mean
 
@@ -188,17 +183,16 @@ def _located(feed: Feed, base_url: str, site: bool) -> Feed:
     return replace(feed, header=replace(feed.header, source=source, url=url))
 
 
-def router(plan: Plan, feeds: Sequence[Feed]) -> Callable[[Event], Sequence[int]]:
-    """Return a function naming the indexes of the feeds an event goes to (`plan.audience`)."""
+def router(feeds: Sequence[Feed]) -> Callable[[tuple[str, ...]], Sequence[int]]:
+    """Return a function naming the indexes of the feeds that take an event, from its
+    feeds' names (`plan.audience`)."""
     index = {
         ALL_FEED if f.kind == "all" else feed_name(f.kind, f.owner or ""): i
         for i, f in enumerate(feeds)
     }
-    manager_of = managers_of(plan.partners)
     cache: dict[tuple[str, ...], tuple[int, ...]] = {}
 
-    def route(ev: Event) -> Sequence[int]:
-        names = audience(ev, manager_of)
+    def route(names: tuple[str, ...]) -> Sequence[int]:
         found = cache.get(names)
         if found is None:
             found = cache[names] = tuple(sorted(index[n] for n in names if n in index))
@@ -212,12 +206,17 @@ class _Routed:
     """What writing and checking share: the feeds, the events in order, where each goes."""
 
     feeds: list[Feed]
-    ordered: list[Event]
+    ordered: list[Event]  # for the tables and pages (none when `vevents` come from elsewhere)
+    vevents: Vevents | None  # for the ICS feeds
     years: tuple[int, int]
-    route: Callable[[Event], Sequence[int]]
+    route: Callable[[tuple[str, ...]], Sequence[int]]
+    manager_of: Mapping[str, str]
     # all.ics doubles as the spool only when it holds every event: a withdrawn
     # copy (a CANCELLED event for the feeds a partner left) is not in all.ics.
     all_is_spool: bool
+
+    def route_event(self, ev: Event) -> Sequence[int]:
+        return self.route(audience(ev, self.manager_of))
 
 
 def _prepare(
@@ -225,15 +224,26 @@ def _prepare(
     partners: Sequence[str] | None,
     managers: Sequence[str] | None,
     formats: Formats,
+    stamp: datetime,
+    vevents: Vevents | None,
 ) -> _Routed:
-    """Select the feeds, order the events and route them."""
+    """Select the feeds, order the events and route them.
+
+    The ICS feeds take `vevents` (the events rendered where they were
+    reconciled); without them, the plan's events are rendered here.
+    """
     feeds = select_feeds(plan, partners, managers, formats)
-    ordered = feed_order(plan.events)
-    route = router(plan, feeds)
-    all_is_spool = bool(feeds) and feeds[0].kind == "all"
-    all_is_spool = all_is_spool and all(route(ev)[:1] == (0,) for ev in ordered)
-    years = year_range(ordered, plan.year_start, plan.last_day)
-    return _Routed(feeds, ordered, years, route, all_is_spool)
+    manager_of = managers_of(plan.partners)
+    if formats.ics and vevents is None:
+        here = Here(plan.events, stamp, manager_of)
+        ordered, vevents = here.ordered, here
+    else:
+        ordered = feed_order(plan.events)
+    all_is_spool = bool(feeds) and feeds[0].kind == "all" and bool(vevents and vevents.everywhere)
+    years = plan.year_start.year, plan.last_day.year
+    if vevents is not None and vevents.years is not None:
+        years = min(years[0], vevents.years[0]), max(years[1], vevents.years[1])
+    return _Routed(feeds, ordered, vevents, years, router(feeds), manager_of, all_is_spool)
 
 
 def write_feeds(
@@ -247,6 +257,7 @@ def write_feeds(
     formats: Formats = ICS_ONLY,
     report: HealthReport | None = None,
     lock: Move | None = None,
+    vevents: Vevents | None = None,
 ) -> Written:
     """Write the selected feeds (in `formats`) under `out`, and `lock` with them, as one commit.
 
@@ -254,12 +265,15 @@ def write_feeds(
     scorecard from `report`). `lock` is a lock file already staged beside its
     target: it is renamed into place with the feeds, and the commit's journal
     then lives beside it, so that opening the program completes a commit that
-    stopped half-way (see `chancal.publish.transaction`). A failure the user
+    stopped half-way (see `chancal.publish.transaction`). `vevents`: the
+    plan's events already rendered (`chancal.publish.vevents`); without them,
+    they are rendered here. A failure the user
     can fix (permissions, a full disk, a file where a folder must be) is a
     UsageError naming the path; every file is then as it was.
     """
     try:
-        return _write_feeds(plan, out, stamp, partners, managers, progress, formats, report, lock)
+        routed = _prepare(plan, partners, managers, formats, stamp, vevents)
+        return _write_feeds(plan, routed, out, progress, formats, report, lock)
     except OSError as exc:
         raise UsageError(_cannot_write(exc, out)) from None
 
@@ -272,16 +286,13 @@ def _cannot_write(exc: OSError, out: Path) -> str:
 
 def _write_feeds(
     plan: Plan,
+    routed: _Routed,
     out: Path,
-    stamp: datetime,
-    partners: Sequence[str] | None,
-    managers: Sequence[str] | None,
     progress: Progress | None,
     formats: Formats,
     report: HealthReport | None,
     lock: Move | None,
 ) -> Written:
-    routed = _prepare(plan, partners, managers, formats)
     feeds, tables, pages = _files(routed, formats)
     paths = [feed.path for feed in feeds]
     if out.exists() and not out.is_dir():
@@ -313,7 +324,7 @@ def _write_feeds(
         changed: list[int] = []
         if formats.ics:
             spool = staging / (feeds[0].path if routed.all_is_spool else ".spool")
-            counts, changed = _stage(routed, spool, emit, stamp, progress)
+            counts, changed = _stage(routed, spool, emit, progress)
             if routed.all_is_spool and not files.same_file(spool, targets[0]):
                 changed.insert(0, 0)
             with contextlib.suppress(FileNotFoundError):
@@ -351,6 +362,7 @@ def stale_feeds(
     managers: Sequence[str] | None = None,
     formats: Formats = ICS_ONLY,
     report: HealthReport | None = None,
+    vevents: Vevents | None = None,
 ) -> list[str]:
     """List the feeds under `out` (relative paths) that a write would create or change.
 
@@ -358,7 +370,7 @@ def stale_feeds(
     and compared byte for byte with the file on disk; only the spool (all.ics's
     bytes) goes to a scratch file outside `out`. Nothing under `out` is touched.
     """
-    routed = _prepare(plan, partners, managers, formats)
+    routed = _prepare(plan, partners, managers, formats, stamp, vevents)
     feeds, tables, pages = _files(routed, formats)
     paths = [feed.path for feed in feeds]
     root = out.resolve()
@@ -371,7 +383,7 @@ def stale_feeds(
     if formats.ics:
         with tempfile.TemporaryDirectory(prefix="chancal-check-") as scratch:
             spool = Path(scratch) / "spool.ics"
-            _, stale = _stage(routed, spool, emit, stamp, None)
+            _, stale = _stage(routed, spool, emit, None)
             if routed.all_is_spool and not files.same_file(spool, targets[0]):
                 stale.insert(0, 0)
     first = len(feeds) - len(tables) - len(pages)
@@ -469,7 +481,7 @@ def _rows(routed: _Routed, indexes: set[int]) -> dict[int, list[Event]]:
     """The events routed to each of the feeds at `indexes`, in feed order, withdrawn copies too."""
     rows: dict[int, list[Event]] = {index: [] for index in indexes}
     for ev in routed.ordered if rows else ():
-        for index in routed.route(ev):
+        for index in routed.route_event(ev):
             if index in rows:
                 rows[index].append(ev)
     return rows
@@ -507,12 +519,11 @@ def _stage(
     routed: _Routed,
     spool_path: Path,
     emit: Callable[[int, Callable[[], Iterator[bytes]]], bool],
-    stamp: datetime,
     progress: Progress | None,
 ) -> tuple[list[int], list[int]]:
     """Write the spool (all.ics itself when it holds every event), then `emit` every other feed.
 
-    Every event is serialised once, into the spool; each other feed is then
+    Every event is written once, into the spool; each other feed is then
     assembled from the spool's byte ranges that hold its events, and handed
     to `emit` as a function that yields its chunks (most feeds: a single
     one), so `emit` may compare and then write without holding the feed.
@@ -520,19 +531,19 @@ def _stage(
     worker processes saved nothing measurable (benchmarks/README.md, issue 12).
     Returns events per feed, and the feeds `emit` answered True for, in order.
     """
-    feeds, ordered, years = routed.feeds, routed.ordered, routed.years
-    total = len(ordered) + len(feeds)
+    feeds, vevents, years = routed.feeds, routed.vevents, routed.years
+    assert vevents is not None, "ICS feeds are written from rendered events"
+    total = vevents.count + len(feeds)
     spool_feed = 0 if routed.all_is_spool else None
     # Exclusive: the staging folder is new, so an existing file would be a bug.
     with open(spool_path, "x+b", buffering=files.CHUNK) as spool:
         if spool_feed is not None:
-            spool.write(feed_head(feeds[spool_feed].header, used_tzids(ordered), years))
+            spool.write(feed_head(feeds[spool_feed].header, vevents.tzids, years))
         bodies = write_events(
-            ordered,
-            map(routed.route, ordered),
+            vevents.items(),
+            routed.route,
             len(feeds),
             spool,
-            stamp=stamp,
             progress=progress,
             progress_total=total,
         )
@@ -548,5 +559,5 @@ def _stage(
             if emit(index, parts):
                 changed.append(index)
             if progress is not None and index % 256 == 0:
-                progress(len(ordered) + index + 1, total)
+                progress(vevents.count + index + 1, total)
     return [body.events for body in bodies], changed

@@ -67,6 +67,7 @@ class Part:
     entries: list[LockEntry]
     changes: list[Change]
     added: list[tuple[str, str]]  # (UID, key) of each event new to the lock
+    feeds: frozenset[str]  # the feeds its events name as the lock remembers them (`Event.feeds`)
 
 
 def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconciled:
@@ -111,7 +112,8 @@ def reconcile_part(
         run.planned(event)
     for old in run.locked.values():
         run.locked_only(old)
-    return Part(run.events, run.entries, run.changes, run.added)
+    feeds = frozenset(name for e in run.events for name in e.feeds or ())
+    return Part(run.events, run.entries, run.changes, run.added, feeds)
 
 
 def merge(
@@ -136,7 +138,7 @@ def merge(
             if owner is not None and owner != key:
                 raise ValueError(f"UID {uid} of {key} is locked for {owner}; UIDs are never reused")
     events = sorted((e for part in parts for e in part.events), key=_order)
-    partners, managers = _owners_of(plan, owners, events)
+    partners, managers = _owners_of(plan, owners, frozenset().union(*(p.feeds for p in parts)))
     result = replace(plan, events=tuple(events), partners=partners, managers=managers)
     feed_owners = [FeedOwner("partner", p.id, p.timezone, p.name) for p in partners]
     feed_owners += [FeedOwner("manager", m.id, m.timezone, m.name) for m in managers]
@@ -329,7 +331,7 @@ class _Run:
 
 
 def _owners_of(
-    plan: Plan, owners: Sequence[FeedOwner], events: Iterable[Event]
+    plan: Plan, owners: Sequence[FeedOwner], feeds: frozenset[str]
 ) -> tuple[tuple[PartnerInfo, ...], tuple[ManagerInfo, ...]]:
     """The plan's partners and managers, plus every gone one whose feed still has events.
 
@@ -339,7 +341,7 @@ def _owners_of(
     known: dict[tuple[str, str], FeedOwner] = {(o.kind, o.id): o for o in owners}
     have = {f"partner/{p.id}" for p in plan.partners}
     have |= {f"manager/{m.id}" for m in plan.managers}
-    missing = sorted({f for e in events for f in e.feeds or () if f != ALL_FEED} - have)
+    missing = sorted(feeds - have - {ALL_FEED})
     partners = list(plan.partners)
     managers = list(plan.managers)
     zone = plan.timezone

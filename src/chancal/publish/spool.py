@@ -1,7 +1,7 @@
-"""The spool: each event rendered once into one file, every feed assembled from its byte ranges.
+"""The spool: each event written once into one file, every feed assembled from its byte ranges.
 
-Events are rendered (by the pure `chancal.exporters.ics`) once each, in feed
-order, straight into all.ics (or a scratch spool when all.ics is not asked
+Events, rendered once each (`chancal.publish.vevents`), are written in feed
+order straight into all.ics (or a scratch spool when all.ics is not asked
 for), while each feed notes the byte ranges of the spool its events take:
 integers only. Once the spool is complete, every partner and manager feed is
 assembled from those ranges (read back from the page cache), so memory holds
@@ -13,11 +13,10 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import BinaryIO
 
-from chancal.exporters.ics import CALENDAR_END, EventWriter, FeedHeader, feed_head
-from chancal.plan import Event, Timed
+from chancal.exporters.ics import CALENDAR_END, FeedHeader, feed_head
+from chancal.publish.vevents import Item
 
 _CHUNK = 1 << 20
 
@@ -35,37 +34,34 @@ class FeedBody:
 
 
 def write_events(
-    events: Sequence[Event],
-    routes: Iterable[Sequence[int]],
+    items: Iterable[Item],
+    route: Callable[[tuple[str, ...]], Sequence[int]],
     feed_count: int,
     out: BinaryIO,
     *,
-    stamp: datetime,
     progress: Progress | None = None,
     progress_total: int = 0,
 ) -> list[FeedBody]:
-    """Render each event once to `out`; note, per feed, which byte ranges are its events.
+    """Write each event's VEVENT once to `out`; note, per feed, which byte ranges are its events.
 
-    `events` must already be in feed order; `routes` holds, for each event,
-    the indexes of the feeds it belongs to. Offsets count from the start of
-    `out`, so `out` may already hold a calendar head (then it is itself a
-    feed, usually all.ics); `feed_parts` assembles the other feeds from it.
+    `items` are the events in feed order (`chancal.publish.vevents`);
+    `route` names the indexes of the feeds that take an event, from its
+    feeds' names. Offsets count from the start of `out`, so `out` may already
+    hold a calendar head (then it is itself a feed, usually all.ics);
+    `feed_parts` assembles the other feeds from it.
     """
-    render = EventWriter(stamp).event
     bodies = [FeedBody(array("q"), set()) for _ in range(feed_count)]
     last_end = [-1] * feed_count
     position = out.tell()
-    for count, (ev, indexes) in enumerate(zip(events, routes, strict=True), 1):
-        data = render(ev)
+    for count, (data, feeds, tzid) in enumerate(items, 1):
         out.write(data)
         begin = position
         position += len(data)
-        timed = isinstance(ev.span, Timed)  # needs its zone's VTIMEZONE in every feed
-        for index in indexes:
+        for index in route(feeds):
             body = bodies[index]
             body.events += 1
-            if timed:
-                body.tzids.add(ev.timezone)
+            if tzid is not None:  # a timed event needs its zone's VTIMEZONE in every feed
+                body.tzids.add(tzid)
             if last_end[index] == begin:  # follows its previous event: one longer run
                 body.runs[-1] = position
             else:

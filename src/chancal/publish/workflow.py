@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,15 +35,15 @@ from chancal.publish.addresses import SECRET_VARIABLE as SECRET_VARIABLE
 from chancal.publish.addresses import feed_secret as feed_secret
 from chancal.publish.addresses import parse_base_url as parse_base_url
 from chancal.publish.addresses import public_leftovers as public_leftovers
-from chancal.publish.feeds import ICS_ONLY, Written, stale_feeds, write_feeds
-from chancal.publish.feeds import (
-    Formats as Formats,  # for the CLI, which reaches publishing only through here
-)
+from chancal.publish.feeds import ICS_ONLY as ICS_ONLY
+from chancal.publish.feeds import Formats as Formats
+from chancal.publish.feeds import Written, stale_feeds, write_feeds
 from chancal.publish.files import cannot_write, same_bytes
 from chancal.publish.lock import LOCK_NAME, YEARS, dump_chunks
 from chancal.publish.lock_index import LockIndex, Part, index_lock, read_rest
 from chancal.publish.reconcile import Reconciled
 from chancal.publish.spool import Progress
+from chancal.publish.vevents import Rendered, new_folder
 from chancal.publish.year import Settings, Year, make_year
 from chancal.scores import HealthReport
 from chancal.verify import Break
@@ -70,13 +71,26 @@ class Published:
     """The year as it would be published: verified, reconciled with the lock."""
 
     program: Program
-    reconciled: Reconciled  # its plan keeps the diagnostics of the year as planned
+    # Its plan keeps the diagnostics of the year as planned, and its events (as published)
+    # unless it was published for ICS feeds alone (`publish`'s formats).
+    reconciled: Reconciled
     breaks: tuple[Break, ...]  # hard-rule breaks the verifier found in the year as planned
     today: date  # nothing before it moves
     live_ahead: int  # events the lock publishes that are live and not yet over
-    # The year as planned, scored as `chancal check` scores it: only when published
-    # `scored` (the site's pages show it).
+    for_formats: Formats | None = None  # what it was published for (`publish`)
+    # The year as planned, scored as `chancal check` scores it: only when published for
+    # the site's pages.
     report: HealthReport | None = None
+    # The events as published, rendered where they were reconciled: when published for
+    # ICS feeds.
+    vevents: Rendered | None = None
+
+    @property
+    def event_count(self) -> int:
+        """How many events (withdrawn copies included) the feeds publish."""
+        if self.vevents is not None:
+            return self.vevents.count
+        return len(self.reconciled.plan.events)
 
     @property
     def mass_cancel(self) -> tuple[int, int] | None:
@@ -135,18 +149,45 @@ def plan_year(program: Program, *, today: date, replan: bool = False) -> Plan:
 
 
 def publish(
-    program: Program, *, today: date, stamp: datetime, replan: bool = False, scored: bool = False
+    program: Program,
+    *,
+    today: date,
+    stamp: datetime,
+    replan: bool = False,
+    formats: Formats | None = None,
 ) -> Published:
-    """Plan, verify and reconcile the year with the lock: what `export` would publish. No writes.
+    """Plan, verify and reconcile the year with the lock: what `export` would publish.
 
-    `scored`: also score the year as planned (`Published.report`), as the site's
-    pages need; only then does this process hold the year as planned beside the
-    year as published.
+    Nothing is written but scratch files. With `formats` (what `write` will
+    write), this process holds only what they need: for ICS feeds, the
+    planning processes render the events as published (`Published.vevents`,
+    in a scratch folder removed with it); the events themselves come back as
+    objects only for tables and pages, and the year as planned only for the
+    pages' scores (`Published.report`). Without, the events as published come
+    back as objects (for `diff`, CalDAV and the library's callers).
     """
-    year = _year(program, Settings(today, stamp, replan, planned=scored))
+    objects = formats is None or formats.csv or formats.html
+    scored = formats is not None and formats.html
+    folder = new_folder() if formats is not None and formats.ics else None
+    settings = Settings(today, stamp, replan, scored, objects, folder)
+    try:
+        year = _year(program, settings)
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     assert year.reconciled is not None, "a stamp asks for the year reconciled"
     report = _scores(program.config, year.plan) if scored else None
-    return Published(program, year.reconciled, year.breaks, today, year.live_ahead, report)
+    return Published(
+        program,
+        year.reconciled,
+        year.breaks,
+        today,
+        year.live_ahead,
+        formats,
+        report,
+        year.vevents,
+    )
 
 
 def _year(program: Program, settings: Settings) -> Year:
@@ -229,6 +270,7 @@ def write(
             formats=formats,
             lock=None if staged is None else _lock_move(staged, program.lock_path),
             report=_site_scores(published) if formats.html else None,
+            vevents=_vevents(published, formats),
         )
     finally:
         if staged is not None:
@@ -262,16 +304,25 @@ def out_of_date(
             managers=managers,
             formats=formats,
             report=_site_scores(published) if formats.html else None,
+            vevents=_vevents(published, formats),
         )
         stale += [out / path for path in found]
     return stale
 
 
 def _site_scores(published: Published) -> HealthReport:
-    """The scores the site's pages show: the year was published `scored`."""
+    """The scores the site's pages show: the year was published for them."""
     if published.report is None:
-        raise ValueError("the site's pages need the year published with scored=True")
+        raise ValueError("the site's pages need the year published for them (publish's formats)")
     return published.report
+
+
+def _vevents(published: Published, formats: Formats) -> Rendered | None:
+    """The events rendered for the ICS feeds, after checking `formats` were published for."""
+    kept = published.for_formats
+    if kept is not None and ((formats.csv and not kept.csv) or (formats.html and not kept.html)):
+        raise ValueError("tables and pages need the year published for them (publish's formats)")
+    return published.vevents
 
 
 def _scores(config: Config, plan: Plan) -> HealthReport:

@@ -7,10 +7,12 @@ nothing else. Each process (`chancal.pool`, this one included) takes whole
 managers, largest portfolio first, and for each: reads and checks its
 partners' lines of the lock (`lock_index.read_partners`), pins what they
 published, plans the manager, judges its events with the independent
-verifier, and reconciles them with those lines. This process adds what
-belongs to no manager (the shared events, and the lock's events of partners
-no longer in the program) and merges the parts: every list is sorted again,
-so the year is the same whichever process did which manager.
+verifier, reconciles them with those lines and, for ICS feeds, renders the
+events as published (`chancal.publish.vevents`). It sends back only what the
+caller needs (`Settings`). This process adds what belongs to no manager (the
+shared events, and the lock's events of partners no longer in the program)
+and merges the parts: every list is sorted again, so the year is the same
+whichever process did which manager.
 
 Before, this process read the whole lock (5-7 s of a 10,000-partner
 re-export), then judged and reconciled the whole year alone, while the other
@@ -35,6 +37,7 @@ from chancal.publish import lock_index
 from chancal.publish.lock import Lines, LockEntry, pins
 from chancal.publish.lock_index import LockIndex
 from chancal.publish.reconcile import Part, Reconciled, merge, reconcile_part
+from chancal.publish.vevents import Appender, Block, Rendered
 from chancal.verify import Break, Referee, in_order
 
 _TOO_MANY_PROBLEMS = 20  # as reading a whole lock reports
@@ -46,8 +49,9 @@ class Year:
 
     plan: Plan  # its partners' events only when `Settings.planned`
     breaks: tuple[Break, ...]
-    reconciled: Reconciled | None
+    reconciled: Reconciled | None  # its plan's events only when `Settings.published`
     live_ahead: int  # events the lock publishes that are live and not yet over
+    vevents: Rendered | None  # the events as published, rendered (`Settings.vevents`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,7 @@ class _Manager:
     diagnostics: list[Diagnostic]
     breaks: set[Break]
     reconciled: Part | None  # its entries sent as `lines` instead
+    vevents: Block | None  # its events as published, rendered (`Settings.vevents`)
     lines: list[Lines]  # its partners' lines of the new lock (`lock_index.written_lines`)
     problems: tuple[Problem, ...]  # in its partners' lines of the lock
     uid_lines: dict[str, int]
@@ -75,6 +80,9 @@ class Settings:
     # reconciled them; only the year as reconciled comes back (benchmarks/README.md,
     # "The year as planned stays where it was planned").
     planned: bool = True
+    published: bool = True  # False: the events as published stay where they were reconciled
+    # The folder where each process renders the events as published (`chancal.publish.vevents`).
+    vevents: str | None = None
 
 
 def make_year(config: Config, index: LockIndex, rest: lock_index.Part, settings: Settings) -> Year:
@@ -117,11 +125,17 @@ def _make_year(config: Config, index: LockIndex, rest: lock_index.Part, settings
     live_ahead = _live_ahead(rest.lock.entries, settings.today)
     live_ahead += sum(part.live_ahead for part in parts)
     if settings.stamp is None:
-        return Year(plan, breaks, None, live_ahead)
+        return Year(plan, breaks, None, live_ahead, None)
     # What no manager has: the shared events, and the events of partners who left.
     shared = reconcile_part(
         plan, planner.shared, rest.lock.entries, today=settings.today, stamp=settings.stamp
     )
+    vevents = None
+    if settings.vevents is not None:
+        blocks = [here.rendered(shared), *(part.vevents for part in parts)]
+        vevents = Rendered(settings.vevents, [b for b in blocks if b is not None])
+        here.close()
+    shared = here.kept(shared)
     reconciled = merge(
         plan,
         rest.lock.owners,
@@ -130,7 +144,7 @@ def _make_year(config: Config, index: LockIndex, rest: lock_index.Part, settings
         [lines for part in parts for lines in part.lines],
         index.source,
     )
-    return Year(plan, breaks, reconciled, live_ahead)
+    return Year(plan, breaks, reconciled, live_ahead, vevents)
 
 
 class _Process:
@@ -145,6 +159,22 @@ class _Process:
             self.partners_of.setdefault(partner.manager, []).append(partner.id)
         # Every part's plan has the same partners: their managers are looked up once.
         self.manager_of = managers_of(self.planner.infos[0])
+        self.appender: Appender | None = None
+        if settings.vevents is not None and settings.stamp is not None:
+            self.appender = Appender(settings.vevents, settings.stamp, self.manager_of)
+
+    def rendered(self, part: Part) -> Block | None:
+        """The part's events as published, rendered to this process's file (`Settings.vevents`)."""
+        return None if self.appender is None else self.appender.append(part.events)
+
+    def close(self) -> None:
+        """Close this process's file of rendered events (a worker's closes when it exits)."""
+        if self.appender is not None:
+            self.appender.close()
+
+    def kept(self, part: Part) -> Part:
+        """The part as sent: its events as published only when `Settings.published`."""
+        return part if self.settings.published else replace(part, events=[])
 
     def manager(self, manager_id: str) -> _Manager:
         """One manager's part: its lock lines read, planned, judged and reconciled."""
@@ -156,7 +186,7 @@ class _Process:
         # Judged beside the shared events, which are no one's time to plan over.
         part = self.planner.year(events + self.planner.shared, diagnostics)
         breaks = self.referee.judge(part)
-        reconciled, lines = None, []
+        reconciled, vevents, lines = None, None, []
         if settings.stamp is not None:
             reconciled = reconcile_part(
                 part,
@@ -169,12 +199,14 @@ class _Process:
             # Their lines, not the entries: the main process only writes them, and most
             # are copied from the lock read (benchmarks/README.md, "The lock copied").
             lines = lock_index.written_lines(self.index, reconciled.entries)
-            reconciled = replace(reconciled, entries=[])
+            vevents = self.rendered(reconciled)
+            reconciled = self.kept(replace(reconciled, entries=[]))
         return _Manager(
             events if settings.planned else [],
             diagnostics,
             breaks,
             reconciled,
+            vevents,
             lines,
             read.problems,
             read.uid_lines,
