@@ -33,8 +33,8 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def _both_ways(root: Path, text: str, stamp: datetime) -> tuple[dict[str, bytes], int]:
     """Publish `text` in two folders of `root`, each with its own lock: for ICS alone, and
-    with its events as objects (rendered by the feed writer). The same feeds and lock come
-    out; return them, and how many events the feeds publish."""
+    with its events as objects (rendered by the feed writer, the lock's new lines held).
+    The same feeds and lock come out; return them, and how many events the feeds publish."""
     made = {}
     for way, formats in (("rendered", workflow.ICS_ONLY), ("objects", None)):
         program = root / way / "partners.yaml"
@@ -53,6 +53,9 @@ def _both_ways(root: Path, text: str, stamp: datetime) -> tuple[dict[str, bytes]
     assert objects.vevents is None and objects.reconciled.plan.events
     assert rendered.event_count == objects.event_count == len(objects.reconciled.plan.events)
     assert rendered.reconciled.changes == objects.reconciled.changes
+    # Every partner's new lock lines wait in a file, the lock read's or a scratch one.
+    written = rendered.reconciled.lock.written
+    assert written and all(lines.data == b"" for lines in written)
     files = _files(root / "rendered")
     assert files == _files(root / "objects") and len(files) > 3
     return files, rendered.event_count

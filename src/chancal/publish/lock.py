@@ -261,12 +261,15 @@ class Lines:
     them (`lock_index.written_lines`): as their bytes, or, when they are the
     very bytes of a stretch of the lock read, as that stretch. The lock of a
     year whose events did not change is then copied, never held in memory.
+    Other lines may wait in a scratch file of the run (`file`), which must
+    outlive the lock's writing (`chancal.publish.vevents`).
     """
 
     first_key: str
     last_key: str
     data: bytes  # empty when `stretch` holds them
-    stretch: tuple[int, int] | None  # (offset, size) in the lock read (`Lock.source`)
+    stretch: tuple[int, int] | None  # (offset, size) in `file`, or else in the lock read
+    file: str | None = None  # a scratch file holding the stretch (None: `Lock.source`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,38 +480,47 @@ def _file_lines(lock: Lock) -> Iterator[bytes]:
     runs: list[tuple[str, str, LockEntry | Lines]] = [(e.key, e.key, e) for e in lock.entries]
     runs += [(lines.first_key, lines.last_key, lines) for lines in lock.written]
     runs.sort(key=itemgetter(0))
-    fd = -1
+    fds: dict[str | None, int] = {}  # by `Lines.file`
     try:
-        if any(lines.stretch is not None for lines in lock.written):
-            assert lock.source is not None, "a stretch is copied from the lock read"
-            fd = lock.source.open()
+        for lines in lock.written:
+            if lines.stretch is not None and lines.file not in fds:
+                fds[lines.file] = _open_stretches(lock, lines.file)
         # Each partner's lines are one run, and no other key starts with its id and a
         # slash, so the runs follow each other; were a run ever cut otherwise, its
         # lines are put in order one by one (a test cuts them so on purpose).
         if all(runs[i - 1][1] < runs[i][0] for i in range(1, len(runs))):
             for _, _, run in runs:
-                yield from _run_bytes(run, fd)
+                yield from _run_bytes(run, fds)
         else:
-            keyed = [(_key_of(line), line) for _, _, run in runs for line in _run_lines(run, fd)]
+            keyed = [(_key_of(line), line) for _, _, run in runs for line in _run_lines(run, fds)]
             yield from (line for _, line in sorted(keyed, key=itemgetter(0)))
     finally:
-        if fd >= 0:
+        for fd in fds.values():
             os.close(fd)
 
 
-def _run_bytes(run: LockEntry | Lines, fd: int) -> Iterator[bytes]:
+def _open_stretches(lock: Lock, file: str | None) -> int:
+    """Open the file stretches are copied from: a scratch file, or the lock read."""
+    if file is not None:
+        return os.open(file, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    assert lock.source is not None, "a stretch is copied from the lock read"
+    return lock.source.open()
+
+
+def _run_bytes(run: LockEntry | Lines, fds: dict[str | None, int]) -> Iterator[bytes]:
     if isinstance(run, LockEntry):
         yield entry_line(run) + b"\n"
     elif run.stretch is None:
         yield run.data
     else:
         offset, size = run.stretch
+        fd = fds[run.file]
         for at in range(offset, offset + size, _COPY_CHUNK):
             yield read_at(fd, min(_COPY_CHUNK, offset + size - at), at)
 
 
-def _run_lines(run: LockEntry | Lines, fd: int) -> list[bytes]:
-    return b"".join(_run_bytes(run, fd)).splitlines(keepends=True)
+def _run_lines(run: LockEntry | Lines, fds: dict[str | None, int]) -> list[bytes]:
+    return b"".join(_run_bytes(run, fds)).splitlines(keepends=True)
 
 
 def _key_of(line: bytes) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,13 +203,19 @@ def read_rest(index: LockIndex, partners: Collection[str]) -> Part:
     return Part(lock, tuple(reader.problems), reader.uid_lines)
 
 
-def written_lines(index: LockIndex, entries: Iterable[LockEntry]) -> list[Lines]:
+def written_lines(
+    index: LockIndex,
+    entries: Iterable[LockEntry],
+    spill: Callable[[bytes], tuple[str, int, int]] | None = None,
+) -> list[Lines]:
     """The new lock's lines of these entries, a partner's at a time: its stretch of the lock
-    read when they are the same bytes (most partners, on most runs), else their bytes.
+    read when they are the same bytes (most partners, on most runs), else their bytes, or
+    where `spill` wrote them (a scratch file, offset and size).
 
     What a process that reconciled some managers sends back instead of their
     entries: a 10,000-partner lock holds 240 MB of events' text, which the main
-    process kept in memory only to write them back as they were read.
+    process kept in memory only to write them back as they were read (or, in a
+    first export, to write them at all).
     """
     by_partner: dict[str, list[LockEntry]] = {}
     for entry in entries:
@@ -227,7 +233,11 @@ def written_lines(index: LockIndex, entries: Iterable[LockEntry]) -> list[Lines]
                     fd = index.source.open()
                 if read_at(fd, held[0].size, held[0].offset) == data:
                     data, stretch = b"", (held[0].offset, held[0].size)
-            written.append(Lines(found[0].key, found[-1].key, data, stretch))
+            file = None
+            if stretch is None and spill is not None:
+                file, offset, size = spill(data)
+                data, stretch = b"", (offset, size)
+            written.append(Lines(found[0].key, found[-1].key, data, stretch, file))
     finally:
         if fd >= 0:
             os.close(fd)

@@ -130,21 +130,34 @@ class Appender:
         self.stamp, self.manager_of = stamp, manager_of
         self.file: BinaryIO | None = None
 
-    def append(self, events: Sequence[Event]) -> Block:
-        """Render `events` to the end of this process's file; where they are, and their places."""
+    def spill(self, data: bytes) -> tuple[str, int, int]:
+        """Write other bytes of the run to this process's file (the new lock's lines of
+        partners that changed): the file's path, their offset and size."""
+        file = self._file()
+        offset = file.tell()
+        file.write(data)
+        file.flush()
+        return self.path, offset, len(data)
+
+    def _file(self) -> BinaryIO:
         if self.file is None:
             # Exclusive: a process's file is its own (the folder is new, its name the pid).
             self.file = open(self.path, "xb")  # noqa: SIM115 - open for the process's life
+        return self.file
+
+    def append(self, events: Sequence[Event]) -> Block:
+        """Render `events` to the end of this process's file; where they are, and their places."""
+        file = self._file()
         keyed = sorted(((feed_key(ev), ev) for ev in events), key=itemgetter(0))
         ordered = [ev for _, ev in keyed]
         render = EventWriter(self.stamp).event  # its caches serve one manager
-        offset = self.file.tell()
+        offset = file.tell()
         sizes, instants, uids, withdrawn = array("q"), array("d"), [], []
         interned: dict[tuple[str, ...], tuple[str, ...]] = {}
         feeds = []
         for (instant, uid, copy), ev in keyed:
             data = render(ev)
-            self.file.write(data)
+            file.write(data)
             sizes.append(len(data))
             instants.append(instant)
             uids.append(uid)
@@ -152,7 +165,7 @@ class Appender:
             names = audience(ev, self.manager_of)
             feeds.append(interned.setdefault(names, names))
         # Flushed now: the process that reads it may do so as soon as this block arrives.
-        self.file.flush()
+        file.flush()
         summary = _summary(ordered, feeds)
         return Block(
             self.name,

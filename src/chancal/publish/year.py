@@ -197,8 +197,10 @@ class _Process:
                 manager_of=self.manager_of,
             )
             # Their lines, not the entries: the main process only writes them, and most
-            # are copied from the lock read (benchmarks/README.md, "The lock copied").
-            lines = lock_index.written_lines(self.index, reconciled.entries)
+            # are copied from the lock read (benchmarks/README.md, "The lock copied"),
+            # the others from this process's scratch file when there is one.
+            spill = None if self.appender is None else self.appender.spill
+            lines = lock_index.written_lines(self.index, reconciled.entries, spill)
             vevents = self.rendered(reconciled)
             reconciled = self.kept(replace(reconciled, entries=[]))
         return _Manager(
