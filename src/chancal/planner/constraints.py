@@ -150,12 +150,15 @@ def find_slot(sides: tuple[Side, Side], day: int, start: int, seconds: int) -> S
     A published start is checked where it is (a range holds a start or not)
     instead of listing the whole day's starts to find it: re-exporting checks
     every published event this way, and commits look up the manager's date here.
+    Not cached: with the working windows cached, a re-export's checks cost the
+    same without (1% of planning, within noise) and 35 MB less a process
+    (benchmarks/README.md, "Caches that pay").
     """
     manager, partner = sides
     if not partner.works(day):
         return None
     # The earliest manager date first, as in the sorted `timed_slots`.
-    for mday, starts in _clock_starts(_clock(manager, partner, day, seconds)):
+    for mday, starts in _starts(_clock(manager, partner, day, seconds)):
         if start in starts and manager.works(mday):
             return Slot(start, mday)
     return None
@@ -185,18 +188,6 @@ def _clock(manager: Side, partner: Side, day: int, seconds: int) -> _Clock:
         day,
         seconds,
     )
-
-
-@lru_cache(maxsize=1 << 17)
-def _clock_starts(c: _Clock) -> tuple[tuple[int, range], ...]:
-    """`_starts`, cached for `find_slot`: a re-export checks every published start.
-
-    Only there: a day's search lists its slots once per clock and pattern
-    (`_open_slots`, cached), so caching the starts behind it as well held
-    60,000 entries never asked for again (a first export at 10,000 partners:
-    48 MB a process; benchmarks/README.md, "Caches that pay").
-    """
-    return _starts(c)
 
 
 def _starts(c: _Clock) -> tuple[tuple[int, range], ...]:
@@ -423,7 +414,6 @@ def forget() -> None:
     for cached in (
         working_window,
         in_zone,
-        _clock_starts,
         _open_slots,
         local_datetime,
     ):
