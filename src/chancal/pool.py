@@ -42,8 +42,8 @@ DEFAULT_MAX_JOBS = 4
 """Processes used without CHANCAL_JOBS, however many CPUs there are.
 
 Each worker holds its own copy of the program and of the planner's caches
-(a quarter of a gigabyte at 10,000 partners), and this process unpickles what
-every worker sends: beyond a few processes, memory grows faster than speed.
+(180-220 MB at 10,000 partners), and this process reads what every worker
+sends: beyond a few processes, memory grows faster than speed.
 """
 
 RESULT_SWITCH_INTERVAL = 0.0005
