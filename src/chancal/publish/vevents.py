@@ -111,14 +111,16 @@ class Block:
     file: str  # its name in the folder
     offset: int
     sizes: array[int]  # each VEVENT's bytes, one after another
-    instants: array[float]  # `feed_key`, in three columns
+    # Each event's `feed_key`, in three columns: its start instant, its UID, and the feeds
+    # the lock gave it (a withdrawn copy's, say), else ().
+    instants: array[float]
     uids: list[str]
-    withdrawn: list[tuple[str, ...]]  # the explicit feeds of a withdrawn copy, or ()
-    feeds: list[tuple[str, ...]]
-    tzids: list[str | None]
-    years: tuple[int, int] | None
-    zones: frozenset[str]
-    everywhere: bool
+    locked_feeds: list[tuple[str, ...]]
+    feeds: list[tuple[str, ...]]  # each event's feeds' names (`plan.audience`)
+    tzids: list[str | None]  # each event's zone when it is timed
+    years: tuple[int, int] | None  # the first and last year any of them touches
+    zones: frozenset[str]  # the zones of the timed ones
+    everywhere: bool  # every one goes to all.ics
 
 
 class Appender:
@@ -152,16 +154,16 @@ class Appender:
         ordered = [ev for _, ev in keyed]
         render = EventWriter(self.stamp).event  # its caches serve one manager
         offset = file.tell()
-        sizes, instants, uids, withdrawn = array("q"), array("d"), [], []
+        sizes, instants, uids, locked_feeds = array("q"), array("d"), [], []
         interned: dict[tuple[str, ...], tuple[str, ...]] = {}
         feeds = []
-        for (instant, uid, copy), ev in keyed:
+        for (instant, uid, locked), ev in keyed:
             data = render(ev)
             file.write(data)
             sizes.append(len(data))
             instants.append(instant)
             uids.append(uid)
-            withdrawn.append(copy)
+            locked_feeds.append(locked)
             names = audience(ev, self.manager_of)
             feeds.append(interned.setdefault(names, names))
         # Flushed now: the process that reads it may do so as soon as this block arrives.
@@ -173,7 +175,7 @@ class Appender:
             sizes,
             instants,
             uids,
-            withdrawn,
+            locked_feeds,
             feeds,
             [_tzid(ev) for ev in ordered],
             summary.years,
@@ -241,7 +243,7 @@ def _run(number: int, block: Block, fd: int) -> Iterator[_Placed]:
         yield (
             block.instants[i],
             block.uids[i],
-            block.withdrawn[i],
+            block.locked_feeds[i],
             number,
             i,
             fd,
