@@ -145,3 +145,47 @@ def test_tables_and_pages_need_the_year_published_for_them(tmp_path: Path) -> No
     assert published.report is not None and published.reconciled.plan.events
     workflow.write(published, tmp_path / "site", stamp=STAMP1, formats=site)
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("where", ["folder", "file"])
+def test_no_room_for_scratch_files_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A full disk (or no writable temporary folder) says so, exit 2, no traceback, nothing
+    written; the folder made before the failure is removed."""
+    import errno
+
+    from typer.testing import CliRunner
+
+    from chancal.cli import app
+    from chancal.publish import vevents
+
+    program = tmp_path / "partners.yaml"
+    shutil.copy(FIXTURE, program)
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise full
+
+    if where == "folder":
+        monkeypatch.setattr(vevents.tempfile, "mkdtemp", no_room)
+    else:
+        monkeypatch.setattr(vevents.Appender, "_file", no_room)
+    made: list[str] = []
+    new_folder = vevents.new_folder
+
+    def watched() -> str:
+        made.append(new_folder())
+        return made[-1]
+
+    monkeypatch.setattr(workflow, "new_folder", watched)
+    monkeypatch.setenv(pool.JOBS_ENV, "1")
+    out = tmp_path / "feeds"
+    result = CliRunner().invoke(
+        app, ["export", str(program), "--ics", "--out", str(out), "--today", "2027-01-04"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot write chancal's scratch files in" in result.output
+    assert "No space left on device" in result.output and "Traceback" not in result.output
+    assert not out.exists() and not (tmp_path / "chancal.lock").exists()
+    assert all(not Path(folder).exists() for folder in made)

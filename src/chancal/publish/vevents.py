@@ -28,6 +28,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import BinaryIO, Protocol
 
+from chancal.errors import UsageError
 from chancal.exporters.ics import EventWriter, feed_key, feed_order
 from chancal.pickling import by_fields
 from chancal.plan import ALL_FEED, Event, Timed, audience
@@ -135,10 +136,13 @@ class Appender:
     def spill(self, data: bytes) -> tuple[str, int, int]:
         """Write other bytes of the run to this process's file (the new lock's lines of
         partners that changed): the file's path, their offset and size."""
-        file = self._file()
-        offset = file.tell()
-        file.write(data)
-        file.flush()
+        try:
+            file = self._file()
+            offset = file.tell()
+            file.write(data)
+            file.flush()
+        except OSError as exc:
+            raise _cannot_write(os.path.dirname(self.path), exc) from None
         return self.path, offset, len(data)
 
     def _file(self) -> BinaryIO:
@@ -149,6 +153,12 @@ class Appender:
 
     def append(self, events: Sequence[Event]) -> Block:
         """Render `events` to the end of this process's file; where they are, and their places."""
+        try:
+            return self._append(events)
+        except OSError as exc:
+            raise _cannot_write(os.path.dirname(self.path), exc) from None
+
+    def _append(self, events: Sequence[Event]) -> Block:
         file = self._file()
         keyed = sorted(((feed_key(ev), ev) for ev in events), key=itemgetter(0))
         ordered = [ev for _, ev in keyed]
@@ -190,7 +200,18 @@ class Appender:
 
 def new_folder() -> str:
     """A new scratch folder for the processes' files (the system's temporary folder)."""
-    return tempfile.mkdtemp(prefix="chancal-vevents-")
+    try:
+        return tempfile.mkdtemp(prefix="chancal-vevents-")
+    except OSError as exc:  # also when no temporary folder is writable at all
+        where = os.environ.get("TMPDIR") or "the system's temporary folder"
+        raise _cannot_write(where, exc) from None
+
+
+def _cannot_write(folder: str, exc: OSError) -> UsageError:
+    return UsageError(
+        f"cannot write chancal's scratch files in {folder}: {exc.strerror or exc}; "
+        "free some space there, or set TMPDIR to a folder with room"
+    )
 
 
 class Rendered:
