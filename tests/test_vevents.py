@@ -27,6 +27,20 @@ STAMP1 = datetime(2027, 1, 1, tzinfo=UTC)
 STAMP2 = datetime(2027, 2, 1, 9, 30, tzinfo=UTC)
 
 
+@pytest.fixture
+def scratch_folders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every scratch folder `workflow.publish` makes in the test, in order."""
+    made: list[str] = []
+    new_folder = workflow.new_folder
+
+    def watched() -> str:
+        made.append(new_folder())
+        return made[-1]
+
+    monkeypatch.setattr(workflow, "new_folder", watched)
+    return made
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
@@ -105,7 +119,7 @@ def test_the_scratch_folder_goes_with_the_year(tmp_path: Path) -> None:
 
 
 def test_a_failed_publish_leaves_no_scratch_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, scratch_folders: list[str]
 ) -> None:
     program = tmp_path / "partners.yaml"
     shutil.copy(FIXTURE, program)
@@ -115,19 +129,11 @@ def test_a_failed_publish_leaves_no_scratch_folder(
     lines = lock.read_text(encoding="utf-8").splitlines(keepends=True)
     lines.insert(3, lines[3])  # a partner's line twice: found by the process that reads it
     lock.write_text("".join(lines), encoding="utf-8")
-    made: list[str] = []
-    new_folder = workflow.new_folder
-
-    def watched() -> str:
-        made.append(new_folder())
-        return made[-1]
-
-    monkeypatch.setattr(workflow, "new_folder", watched)
     with pytest.raises(ConfigError):
         workflow.publish(
             workflow.open_program(program), today=TODAY, stamp=STAMP2, formats=workflow.ICS_ONLY
         )
-    assert made and not Path(made[0]).exists()
+    assert scratch_folders and not Path(scratch_folders[0]).exists()
 
 
 def test_tables_and_pages_need_the_year_published_for_them(tmp_path: Path) -> None:
@@ -149,7 +155,7 @@ def test_tables_and_pages_need_the_year_published_for_them(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("where", ["folder", "file"])
 def test_no_room_for_scratch_files_is_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scratch_folders: list[str], where: str
 ) -> None:
     """A full disk (or no writable temporary folder) says so, exit 2, no traceback, nothing
     written; the folder made before the failure is removed."""
@@ -171,14 +177,6 @@ def test_no_room_for_scratch_files_is_a_clear_error(
         monkeypatch.setattr(vevents.tempfile, "mkdtemp", no_room)
     else:
         monkeypatch.setattr(vevents.Appender, "_file", no_room)
-    made: list[str] = []
-    new_folder = vevents.new_folder
-
-    def watched() -> str:
-        made.append(new_folder())
-        return made[-1]
-
-    monkeypatch.setattr(workflow, "new_folder", watched)
     monkeypatch.setenv(pool.JOBS_ENV, "1")
     out = tmp_path / "feeds"
     result = CliRunner().invoke(
@@ -188,4 +186,4 @@ def test_no_room_for_scratch_files_is_a_clear_error(
     assert "cannot write chancal's scratch files in" in result.output
     assert "No space left on device" in result.output and "Traceback" not in result.output
     assert not out.exists() and not (tmp_path / "chancal.lock").exists()
-    assert all(not Path(folder).exists() for folder in made)
+    assert all(not Path(folder).exists() for folder in scratch_folders)
