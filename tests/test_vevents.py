@@ -187,3 +187,32 @@ def test_no_room_for_scratch_files_is_a_clear_error(
     assert "No space left on device" in result.output and "Traceback" not in result.output
     assert not out.exists() and not (tmp_path / "chancal.lock").exists()
     assert all(not Path(folder).exists() for folder in scratch_folders)
+
+
+def _renders_then_dies(manager_id: str) -> object:
+    """In place of a worker's task: half a VEVENT in its file (when it renders), then the
+    process is gone."""
+    from chancal.publish import year
+
+    appender = year._worker.appender if year._worker is not None else None
+    if appender is not None:
+        file = appender._file()
+        file.write(b"BEGIN:VEVENT\r\nUID:half")
+        file.flush()
+    os._exit(3)
+
+
+@pytest.mark.usefixtures("a_worker_goes_first")
+def test_a_worker_that_dies_half_way_costs_time_not_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its managers are done again here (RedoneHere); what it left in its file is never
+    read, and the feeds and lock are those of the year rendered from objects."""
+    from chancal.publish import year
+
+    monkeypatch.setattr(pool.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setenv(pool.JOBS_ENV, "2")
+    monkeypatch.setattr(year, "_in_worker", _renders_then_dies)
+    with pytest.warns(pool.RedoneHere, match="BrokenProcessPool"):
+        files, count = _both_ways(tmp_path, _generated(600), STAMP1)
+    assert count > 10_000 and len(files) > 600
