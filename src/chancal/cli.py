@@ -240,7 +240,7 @@ def lock_command(
             allow_mass_cancel=allow_mass_cancel,
         )
         written = save_lock(published)
-    print_lock_outcome(published.program.lock_path, published.reconciled.changes, written=written)
+    print_lock_outcome(published.program.lock_path, published.reconciled.counts, written=written)
 
 
 @app.command("diff")

@@ -208,7 +208,7 @@ def export_command(
             stale = out_of_date(
                 published, out, stamp=dtstamp, partners=partner, managers=manager, formats=formats
             )
-            report_check([str(path) for path in stale], calendar.changes)
+            report_check([str(path) for path in stale], calendar.counts)
             return
         with export_progress(published.event_count) as progress:
             done = write(
@@ -245,4 +245,4 @@ def export_command(
             "still readable by anyone; delete them to keep the site private",
             markup=False,
         )
-    print_lock_outcome(program.lock_path, calendar.changes, written=done.lock_written)
+    print_lock_outcome(program.lock_path, calendar.counts, written=done.lock_written)

@@ -8,7 +8,7 @@ terminal, so captured output stays byte-for-byte the same.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
     from pathlib import Path
 
-    from chancal.changes import Change
+    from chancal.changes import ChangeKind
     from chancal.plan import Plan
     from chancal.publish.workflow import Formats, Program, Published
 
@@ -165,21 +165,18 @@ def _print_errors(err: Console, plan: Plan) -> None:
         print_plain(err, f"    {n} for {who}")
 
 
-def changes_text(changes: Sequence[Change]) -> str:
-    from chancal.changes import summarize
-
-    counts = summarize(changes)
+def changes_text(counts: Mapping[ChangeKind, int]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no changes"
 
 
-def print_lock_outcome(lock_path: Path, changes: Sequence[Change], *, written: bool) -> None:
+def print_lock_outcome(lock_path: Path, counts: Mapping[ChangeKind, int], *, written: bool) -> None:
     if written:
-        print_plain(stdout(), f"wrote {lock_path} ({changes_text(changes)})")
+        print_plain(stdout(), f"wrote {lock_path} ({changes_text(counts)})")
     else:
         print_plain(stdout(), f"{lock_path} is up to date")
 
 
-def report_check(stale: Sequence[str], changes: Sequence[Change]) -> None:
+def report_check(stale: Sequence[str], counts: Mapping[ChangeKind, int]) -> None:
     """Print what `--check` found; exit 1 when anything would change."""
     if not stale:
         stdout().print("up to date: the lock and every feed match the program", markup=False)
@@ -188,8 +185,8 @@ def report_check(stale: Sequence[str], changes: Sequence[Change]) -> None:
     for path in stale:
         print_plain(err, f"out of date: {path}")
     # Two short lines rather than one long one: CI logs are often 80 columns wide.
-    if changes:
-        err.print(f"{count(len(stale), 'file')} would change ({changes_text(changes)})")
+    if any(counts.values()):
+        err.print(f"{count(len(stale), 'file')} would change ({changes_text(counts)})")
         err.print("run 'chancal diff' to see why and 'chancal export --ics' to update")
     else:  # no event changed: a feed is missing or its bytes differ (header, layout)
         them = "its" if len(stale) == 1 else "their"

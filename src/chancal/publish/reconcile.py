@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from chancal.changes import Change, ChangeKind
+from chancal.changes import CHANGE_KINDS, Change, ChangeKind, summarize
 from chancal.plan import (
     ALL_FEED,
     Event,
@@ -56,7 +56,8 @@ class Reconciled:
 
     plan: Plan
     lock: Lock
-    changes: tuple[Change, ...]
+    changes: tuple[Change, ...]  # none when they stayed where they were made (`Part`)
+    counts: Mapping[ChangeKind, int]  # of every change, by kind (`changes.summarize`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class Part:
     changes: list[Change]
     added: list[tuple[str, str]]  # (UID, key) of each event new to the lock
     feeds: frozenset[str]  # the feeds its events name as the lock remembers them (`Event.feeds`)
+    counts: Mapping[ChangeKind, int]  # its changes by kind: all the CLI's reports need
 
 
 def reconcile(plan: Plan, lock: Lock, *, today: date, stamp: datetime) -> Reconciled:
@@ -113,7 +115,7 @@ def reconcile_part(
     for old in run.locked.values():
         run.locked_only(old)
     feeds = frozenset(name for e in run.events for name in e.feeds or ())
-    return Part(run.events, run.entries, run.changes, run.added, feeds)
+    return Part(run.events, run.entries, run.changes, run.added, feeds, summarize(run.changes))
 
 
 def merge(
@@ -147,7 +149,8 @@ def merge(
     lines = tuple(sorted(written, key=lambda lines: lines.first_key))
     lock = Lock(plan.program_id, tuple(entries), tuple(feed_owners), lines, source)
     changes = _in_report_order([c for part in parts for c in part.changes])
-    return Reconciled(result, lock, changes)
+    counts = {kind: sum(part.counts[kind] for part in parts) for kind in CHANGE_KINDS}
+    return Reconciled(result, lock, changes, counts)
 
 
 class _Run:

@@ -99,7 +99,7 @@ class Published:
         A blackout typed as the whole year, or a tier deleted by mistake, would
         otherwise cancel a year of meetings in every subscriber's calendar.
         """
-        cancelled = sum(c.kind == "cancelled" for c in self.reconciled.changes)
+        cancelled = self.reconciled.counts["cancelled"]
         if cancelled < MASS_CANCEL_MIN:
             return None
         ahead = self.live_ahead

@@ -173,8 +173,9 @@ class _Process:
             self.appender.close()
 
     def kept(self, part: Part) -> Part:
-        """The part as sent: its events as published only when `Settings.published`."""
-        return part if self.settings.published else replace(part, events=[])
+        """The part as sent: its events as published and its changes (not only their
+        counts) only when `Settings.published`."""
+        return part if self.settings.published else replace(part, events=[], changes=[])
 
     def manager(self, manager_id: str) -> _Manager:
         """One manager's part: its lock lines read, planned, judged and reconciled."""
