@@ -231,7 +231,7 @@ class Source:
         """Open the file to read stretches of it: ConfigError if it is no longer the one read."""
         problem = "it changed while chancal was reading it (another run?); run again"
         try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # bytes on Windows
+            fd = open_bytes(self.path)
         except OSError:
             raise ConfigError([Problem(self.path, 1, 1, "", problem)]) from None
         if _identity(os.fstat(fd)) != self.identity:
@@ -242,6 +242,11 @@ class Source:
 
 def _identity(found: os.stat_result) -> tuple[int, int, int, int]:
     return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def open_bytes(path: str) -> int:
+    """Open a file to read its bytes at any offset (`read_at`): no newline translation."""
+    return os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # O_BINARY: Windows only
 
 
 def read_at(fd: int, size: int, offset: int) -> bytes:
@@ -502,7 +507,7 @@ def _file_lines(lock: Lock) -> Iterator[bytes]:
 def _open_stretches(lock: Lock, file: str | None) -> int:
     """Open the file stretches are copied from: a scratch file, or the lock read."""
     if file is not None:
-        return os.open(file, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        return open_bytes(file)
     assert lock.source is not None, "a stretch is copied from the lock read"
     return lock.source.open()
 

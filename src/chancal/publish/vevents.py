@@ -32,7 +32,7 @@ from chancal.errors import UsageError
 from chancal.exporters.ics import EventWriter, feed_key, feed_order
 from chancal.pickling import by_fields
 from chancal.plan import ALL_FEED, Event, Timed, audience
-from chancal.publish.lock import read_at
+from chancal.publish.lock import open_bytes, read_at
 
 Item = tuple[bytes, tuple[str, ...], str | None]
 """An event as the feed writer takes it: its VEVENT, its feeds, its TZID if it is timed."""
@@ -222,7 +222,7 @@ class Rendered:
 
     def __init__(self, folder: str, blocks: Sequence[Block]) -> None:
         self.folder, self.blocks = folder, list(blocks)
-        self._removal = weakref.finalize(self, shutil.rmtree, folder, True)
+        weakref.finalize(self, shutil.rmtree, folder, True)  # kept alive by weakref itself
         self.count = sum(len(b.sizes) for b in self.blocks)
         spans = [b.years for b in self.blocks if b.years is not None]
         self.years = (min(y[0] for y in spans), max(y[1] for y in spans)) if spans else None
@@ -234,20 +234,13 @@ class Rendered:
         fds = {}
         try:
             for name in names:
-                fds[name] = os.open(os.path.join(self.folder, name), os.O_RDONLY | _BINARY)
+                fds[name] = open_bytes(os.path.join(self.folder, name))
             runs = [_run(n, b, fds[b.file]) for n, b in enumerate(self.blocks)]
             for *_, fd, offset, size, feeds, tzid in heapq.merge(*runs):
                 yield read_at(fd, size, offset), feeds, tzid
         finally:
             for fd in fds.values():
                 os.close(fd)
-
-    def remove(self) -> None:
-        """Remove the folder now (it is removed anyway when this is collected)."""
-        self._removal()
-
-
-_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 _Placed = tuple[float, str, tuple[str, ...], int, int, int, int, int, tuple[str, ...], str | None]
