@@ -237,3 +237,26 @@ def test_the_year_as_planned_comes_back_only_for_the_site(
     gap = program.config.program.strategy_gap
     assert site.report == check_health(planned, health, strategy_gap=gap)
     assert site.reconciled == plain.reconciled and site.breaks == plain.breaks
+
+
+def test_a_uid_shared_by_two_partners_is_refused_as_reading_the_whole_lock_refuses_it(
+    exported: Path,
+) -> None:
+    """Each part is read by the process that plans it; a UID in two parts is still found,
+    on the same line and with the same words as when the whole file is read."""
+    lock_path = exported.parent / "chancal.lock"
+    lines = lock_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.startswith('{"key": "northwind/'))
+    later = max(i for i, line in enumerate(lines) if line.startswith('{"key": "'))
+    assert json.loads(lines[later])["key"].split("/")[0] != "northwind"
+    uid = json.loads(lines[first])["uid"]
+    lines[later] = lines[later].replace(json.loads(lines[later])["uid"], uid)
+    edited = "".join(lines)
+    lock_path.write_text(edited, encoding="utf-8")
+    with pytest.raises(ConfigError) as whole:
+        loads(edited)
+    with pytest.raises(ConfigError) as in_parts:
+        _publish(exported)
+    found = [(p.line, p.column, p.message) for p in in_parts.value.problems]
+    assert found == [(p.line, p.column, p.message) for p in whole.value.problems]
+    assert found[0][0] == later + 1 and f"already used on line {first + 1}" in found[0][2]
