@@ -120,19 +120,23 @@ def test_invalid_program_leaves_existing_feeds(program: Path, tmp_path: Path) ->
 def test_same_bytes_whatever_the_machine(
     program: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
-    """Another hash seed, time zone and locale give byte-identical feeds (fresh process)."""
+    """Another hash seed, time zone and locale give byte-identical feeds (fresh process),
+    and the process leaves no scratch file behind when it exits."""
     expected_dir = tmp_path / "here"
     code, _stdout, stderr = run(
         "export", str(program), "--ics", "--out", str(expected_dir), "--stamp", "2027-01-01"
     )
     assert code == 0, stderr
     other = tmp_path / "there"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     subprocess.run(
         [sys.executable, "-m", "chancal", "export", str(program), "--ics", "--out", str(other)],
-        env={**os.environ, **env, "SOURCE_DATE_EPOCH": "1798761600"},
+        env={**os.environ, **env, "SOURCE_DATE_EPOCH": "1798761600", "TMPDIR": str(scratch)},
         check=True,
         capture_output=True,
     )
+    assert list(scratch.iterdir()) == []
 
     def digest(folder: Path) -> dict[str, str]:
         return {k: hashlib.sha256(v).hexdigest() for k, v in tree(folder).items() if v is not None}
