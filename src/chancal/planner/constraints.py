@@ -131,7 +131,7 @@ def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[S
     """
     if not partner.works(day):
         return ()
-    return _open_slots(*_day_key(manager, partner, day, seconds))
+    return _open_slots(*_day_key(manager, partner, day, seconds)).slots
 
 
 def _day_key(
@@ -206,8 +206,15 @@ def _starts(c: _Clock) -> tuple[tuple[int, range], ...]:
     return tuple(out)
 
 
+class _Open(NamedTuple):
+    """A day's open slots in time order, and the manager's dates they fall on."""
+
+    slots: tuple[Slot, ...]
+    manager_days: frozenset[int]
+
+
 @lru_cache(maxsize=1 << 17)
-def _open_slots(c: _Clock, closed: tuple[bool, bool, bool]) -> tuple[Slot, ...]:
+def _open_slots(c: _Clock, closed: tuple[bool, bool, bool]) -> _Open:
     """The clock's starts as slots in time order, without those on the manager's closed dates
     (the day before, of, after).
 
@@ -215,9 +222,9 @@ def _open_slots(c: _Clock, closed: tuple[bool, bool, bool]) -> tuple[Slot, ...]:
     (350,000 times at 10,000 partners), and a Monday or a Friday has a closed neighbour.
     """
     slots = tuple(sorted(Slot(s, mday) for mday, starts in _starts(c) for s in starts))
-    if not any(closed):  # most days: the clock's slots as they are
-        return slots
-    return tuple(s for s in slots if not closed[s.manager_day - c.day + 1])
+    if any(closed):  # a Monday or a Friday: the slots on the closed neighbour go
+        slots = tuple(s for s in slots if not closed[s.manager_day - c.day + 1])
+    return _Open(slots, frozenset(s.manager_day for s in slots))
 
 
 @dataclass(slots=True)
@@ -296,7 +303,7 @@ class Ledger:
         if not partner.works(day):
             return None, R_DAY
         key = _day_key(manager, partner, day, seconds)
-        slots = _open_slots(*key)
+        slots, manager_days = _open_slots(*key)
         if not slots:
             return None, R_HOURS
         full = self.full.get(key)
@@ -305,22 +312,28 @@ class Ledger:
             # changed. Half an overloaded program's searches end here (benchmarks/README.md).
             reasons = [self._day_refusal(book, day, mday, seconds) or R_BUSY for mday in full]
             return None, min(reasons, key=_REASON_RANK.index)
+        # One manager's date's refusal holds for all its starts. When each of the slots'
+        # dates is refused whole (a full week, an all-day event), no start needs looking
+        # at: most of the rest of an overloaded program's searches.
+        refusals = {mday: self._day_refusal(book, day, mday, seconds) for mday in manager_days}
+        refused = [why for why in refusals.values() if why is not None]
+        if len(refused) == len(refusals):
+            return None, min(refused, key=_REASON_RANK.index)
         first = int(prefer * len(slots)) % len(slots)
         reasons = []
-        # One manager's date's refusal holds for all its starts, and its meetings are
-        # gathered once for all of them.
-        by_day: dict[int, tuple[str | None, list[tuple[int, int]]]] = {}
+        taken: dict[int, list[tuple[int, int]]] = {}  # the manager's meetings, once a date
         for slot in (*slots[first:], *slots[:first]):
             mday = slot.manager_day
-            if mday not in by_day:
-                by_day[mday] = self._day_refusal(book, day, mday, seconds), self._taken(mday)
-            refused, taken = by_day[mday]
-            why = refused or _overlap(taken, slot.start, slot.start + seconds)
+            why = refusals[mday]
             if why is None:
-                return slot, ""
+                if mday not in taken:
+                    taken[mday] = self._taken(mday)
+                why = _overlap(taken[mday], slot.start, slot.start + seconds)
+                if why is None:
+                    return slot, ""
             reasons.append(why)
-        if all(refused is None for refused, _ in by_day.values()):
-            self.full[key] = frozenset(by_day)
+        if not refused:
+            self.full[key] = manager_days
         return None, min(reasons, key=_REASON_RANK.index)
 
     def slot_refusal(
