@@ -94,8 +94,8 @@ def test_a_crashed_worker_costs_time_not_events(
 
 
 def test_managers_are_handed_out_largest_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers take managers from the front of the largest-first order (ties by id) and
-    this process from the back: one process plans them in exactly that order."""
+    """Every process takes the next manager of the largest-first order (ties by id): one
+    process plans them in exactly that order."""
     handed: list[list[str]] = []
 
     def record(task: object, items: list[str], here: object, **kwargs: object) -> object:

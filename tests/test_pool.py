@@ -21,15 +21,16 @@ def a_worker_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
     Without it, this process may finish a few quick items before a worker has even
     started, and a test of the workers would test nothing.
     """
-    take_back = pool._take_back
+    take_next = pool._take_next
 
     def patient(bounds: pool.Bounds) -> int | None:
         deadline = time.monotonic() + 60
         while bounds[0] == 0 and time.monotonic() < deadline:
             time.sleep(0.005)
-        return take_back(bounds)
+        return take_next(bounds)
 
-    monkeypatch.setattr(pool, "_take_back", patient)
+    # Patched here only: workers take items with the module as their fork server imported it.
+    monkeypatch.setattr(pool, "_take_next", patient)
 
 
 _parent = 0

@@ -152,9 +152,12 @@ def run(
     Workers run `task(item)` after `initializer(payload)` (the payload is
     pickled once, by the caller, and read once per worker); this process
     runs `here(item)`, which must give the same result. Items are handed out
-    one at a time from a counter shared by all processes: workers take them
-    from the front, this process from the back (so put the largest first),
-    and whoever is free takes the next. Items a worker did not deliver (it
+    one at a time, in order, from a counter shared by all processes: whoever
+    is free takes the next. Put the largest first: the last ones handed out
+    are then the smallest, and the processes finish close together (when
+    this process took from the back, a large item left to a worker at the
+    end kept it going alone: benchmarks/README.md, "Largest first for every
+    process"). Items a worker did not deliver (it
     crashed, was killed, or the task raised) are done again here, with a
     `RedoneHere` warning: a failure costs time, never a result, and never
     passes silently.
@@ -163,8 +166,9 @@ def run(
     if processes < 2 or len(items) < 2:
         return Outcome([here(item) for item in items], frozenset(pids), 0)
     context = _context()
-    # [front, back): the items nobody has taken yet. Not Future.cancel() to take from the
-    # back: a pool broken while cancelled futures wait never finishes them (CPython 3.11).
+    # [front, back): the items nobody has taken yet; `back` moves only to stop the workers.
+    # Not Future.cancel() for that: a pool broken while cancelled futures wait never
+    # finishes them (CPython 3.11).
     bounds = context.Array("q", [0, len(items)])
     workers = _Workers(min(processes - 1, len(items) - 1), context, bounds)
     starting = threading.Thread(
@@ -175,7 +179,7 @@ def run(
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(switch_interval, RESULT_SWITCH_INTERVAL))
     try:
-        while (index := _take_back(bounds)) is not None:
+        while (index := _take_next(bounds)) is not None:
             results[index] = here(items[index])
         starting.join()
         if workers.error is not None:
@@ -269,14 +273,14 @@ def _widen_result_pipe(executor: ProcessPoolExecutor) -> None:
         fcntl.fcntl(reader.fileno(), set_size, RESULT_PIPE_BYTES)
 
 
-def _take_back(bounds: Bounds) -> int | None:
-    """Take the last item nobody has taken yet (None: all are taken)."""
+def _take_next(bounds: Bounds) -> int | None:
+    """Take the first item nobody has taken yet (None: all are taken)."""
     with bounds.get_lock():
         front, back = bounds[0], bounds[1]
         if front >= back:
             return None
-        bounds[1] = back - 1
-        return int(back - 1)
+        bounds[0] = front + 1
+        return int(front)
 
 
 _shared: tuple[Bounds, list[Any]] | None = None
@@ -296,12 +300,8 @@ def _take_front(task: Callable[[Any], R]) -> tuple[int, int, R] | None:
     """Run in a worker: do the first item nobody has taken yet; (pid, index, result) or None."""
     assert _shared is not None, "every worker starts with _start"
     bounds, items = _shared
-    with bounds.get_lock():
-        front, back = bounds[0], bounds[1]
-        if front >= back:
-            return None
-        bounds[0] = front + 1
-    return os.getpid(), int(front), task(items[front])
+    index = _take_next(bounds)
+    return None if index is None else (os.getpid(), index, task(items[index]))
 
 
 def _redo_warning(failed: int, total: int, error: BaseException) -> None:
