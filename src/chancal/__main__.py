@@ -39,7 +39,7 @@ def main() -> None:
         app()
     finally:
         # On its way out the interpreter collects the reference cycles of everything it
-        # tears down (modules, classes, functions, the year's objects): 0.10-0.16 s of a
+        # tears down (modules, classes, functions, the year's objects): 0.10-0.19 s of a
         # 1,000-partner export and 0.17-0.24 s at 10,000 partners, after the last file was
         # written. Frozen, they are out of the collector's reach and go with the process.
         # atexit handlers (the scratch folder's removal), the flushing of stdout and
