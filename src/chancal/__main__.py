@@ -44,7 +44,7 @@ def main() -> None:
         # written. Frozen, they are out of the collector's reach and go with the process.
         # atexit handlers (the scratch folder's removal), the flushing of stdout and
         # stderr, and the files written (closed and renamed before this) are unaffected
-        # (benchmarks/README.md, "No collection on the way out").
+        # (benchmarks/README.md, "Compiled once, and no collection on the way out").
         gc.freeze()
 
 

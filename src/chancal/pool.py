@@ -157,10 +157,9 @@ def run(
     are then the smallest, and the processes finish close together (when
     this process took from the back, a large item left to a worker at the
     end kept it going alone: benchmarks/README.md, "Largest first for every
-    process"). Items a worker did not deliver (it
-    crashed, was killed, or the task raised) are done again here, with a
-    `RedoneHere` warning: a failure costs time, never a result, and never
-    passes silently.
+    process"). Items a worker did not deliver (it crashed, was killed, or the
+    task raised) are done again here, with a `RedoneHere` warning: a failure
+    costs time, never a result, and never passes silently.
     """
     pids = {os.getpid()}
     if processes < 2 or len(items) < 2:

@@ -214,8 +214,8 @@ class _Open(NamedTuple):
     offsets: tuple[int, ...]  # those dates, from the partner's date: some of -1, 0, 1
 
 
-# Each cached day shares one of these few tuples: a set of its own took 216 bytes more a
-# day, 20 MB a process in a first export at 10,000 partners.
+# Each cached day shares one of these eight tuples: a set of its own took 216 bytes more a
+# day, 28 MB of a first export at 10,000 partners (benchmarks/README.md, "Largest first").
 _OFFSETS = {
     offsets: offsets
     for offsets in itertools.chain.from_iterable(
