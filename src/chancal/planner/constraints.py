@@ -232,10 +232,10 @@ def _open_slots(c: _Clock, closed: tuple[bool, bool, bool]) -> _Open:
     Cached: the first export's search asks for the same day's slots again and again
     (350,000 times at 10,000 partners), and a Monday or a Friday has a closed neighbour.
     """
-    slots = tuple(sorted(Slot(s, mday) for mday, starts in _starts(c) for s in starts))
-    if any(closed):  # a Monday or a Friday: the slots on the closed neighbour go
-        slots = tuple(s for s in slots if not closed[s.manager_day - c.day + 1])
-    return _Open(slots, _OFFSETS[tuple(sorted({s.manager_day - c.day for s in slots}))])
+    # A Monday or a Friday: the starts on the closed neighbour go.
+    days = [(mday, found) for mday, found in _starts(c) if found and not closed[mday - c.day + 1]]
+    slots = tuple(sorted(Slot(s, mday) for mday, found in days for s in found))
+    return _Open(slots, _OFFSETS[tuple(mday - c.day for mday, _ in days)])
 
 
 @dataclass(slots=True)
@@ -323,30 +323,45 @@ class Ledger:
             # changed. Half an overloaded program's searches end here (benchmarks/README.md).
             reasons = [self._day_refusal(book, day, mday, seconds) or R_BUSY for mday in full]
             return None, min(reasons, key=_REASON_RANK.index)
-        # One manager's date's refusal holds for all its starts. When each of the slots'
-        # dates is refused whole (a full week, an all-day event), no start needs looking
-        # at: most of the rest of an overloaded program's searches.
-        manager_days = [day + offset for offset in offsets]
-        refusals = {mday: self._day_refusal(book, day, mday, seconds) for mday in manager_days}
-        refused = [why for why in refusals.values() if why is not None]
-        if len(refused) == len(refusals):
-            return None, min(refused, key=_REASON_RANK.index)
         first = int(prefer * len(slots)) % len(slots)
         reasons = []
-        taken: dict[int, list[tuple[int, int]]] = {}  # the manager's meetings, once a date
+        # One manager's date's refusal holds for all its starts, and its meetings are
+        # gathered once for all of them.
+        by_day: dict[int, tuple[str | None, list[tuple[int, int]]]] = {}
         for slot in (*slots[first:], *slots[:first]):
             mday = slot.manager_day
-            why = refusals[mday]
+            if mday not in by_day:
+                refused = self._day_refusal(book, day, mday, seconds)
+                if refused is not None and not by_day:
+                    whole = self._refused_whole(book, day, offsets, seconds)
+                    if whole is not None:
+                        return None, whole
+                by_day[mday] = refused, [] if refused else self._taken(mday)
+            refused, taken = by_day[mday]
+            why = refused or _overlap(taken, slot.start, slot.start + seconds)
             if why is None:
-                if mday not in taken:
-                    taken[mday] = self._taken(mday)
-                why = _overlap(taken[mday], slot.start, slot.start + seconds)
-                if why is None:
-                    return slot, ""
+                return slot, ""
             reasons.append(why)
-        if not refused:
-            self.full[key] = frozenset(manager_days)
+        if all(refused is None for refused, _ in by_day.values()):
+            self.full[key] = frozenset(by_day)
         return None, min(reasons, key=_REASON_RANK.index)
+
+    def _refused_whole(
+        self, book: PartnerBook, day: int, offsets: tuple[int, ...], seconds: int
+    ) -> str | None:
+        """The most telling refusal when each manager date of the day's slots is refused whole
+        (a full week, an all-day event), so that no start needs looking at; None otherwise.
+
+        Asked only once the first date looked at is refused: in an overloaded program,
+        a third of the searches (benchmarks/README.md, "Largest first for every process").
+        """
+        reasons = []
+        for offset in offsets:
+            why = self._day_refusal(book, day, day + offset, seconds)
+            if why is None:
+                return None
+            reasons.append(why)
+        return min(reasons, key=_REASON_RANK.index)
 
     def slot_refusal(
         self, book: PartnerBook, sides: tuple[Side, Side], day: int, start: int, seconds: int
