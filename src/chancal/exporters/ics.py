@@ -388,10 +388,22 @@ def year_range(events: Iterable[Event], first: date, last: date) -> tuple[int, i
     """Return the calendar years the VTIMEZONEs must cover: the plan's and every event's."""
     if not isinstance(events, Sequence):
         events = list(events)
+    return year_span(event_years(events), first, last)
+
+
+def event_years(events: Sequence[Event]) -> tuple[int, int] | None:
+    """The first and last calendar year any of the events touches (None: no events)."""
+    if not events:
+        return None
     # Two passes in C (attrgetter) beat one Python loop over every event.
-    low = min(map(attrgetter("start.year"), events), default=first.year)
-    high = max(map(attrgetter("end.year"), events), default=last.year)
-    return min(low, first.year), max(high, last.year)
+    return min(map(attrgetter("start.year"), events)), max(map(attrgetter("end.year"), events))
+
+
+def year_span(years: tuple[int, int] | None, first: date, last: date) -> tuple[int, int]:
+    """The years from `first` to `last`, widened to the events' (`event_years`)."""
+    if years is None:
+        return first.year, last.year
+    return min(years[0], first.year), max(years[1], last.year)
 
 
 def render_feed(

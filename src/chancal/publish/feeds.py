@@ -26,7 +26,7 @@ from typing import ClassVar, Literal
 
 from chancal.errors import UsageError
 from chancal.exporters.csv_export import csv_table
-from chancal.exporters.ics import CALENDAR_END, FeedHeader, feed_head, feed_order
+from chancal.exporters.ics import CALENDAR_END, FeedHeader, feed_head, feed_order, year_span
 from chancal.exporters.site import Links, Site, stylesheet
 from chancal.plan import ALL_FEED, Event, Plan, audience, feed_name, managers_of
 from chancal.publish import files, transaction
@@ -240,9 +240,7 @@ def _prepare(
     else:
         ordered = feed_order(plan.events)
     all_is_spool = bool(feeds) and feeds[0].kind == "all" and bool(vevents and vevents.everywhere)
-    years = plan.year_start.year, plan.last_day.year
-    if vevents is not None and vevents.years is not None:
-        years = min(years[0], vevents.years[0]), max(years[1], vevents.years[1])
+    years = year_span(None if vevents is None else vevents.years, plan.year_start, plan.last_day)
     return _Routed(feeds, ordered, vevents, years, router(feeds), manager_of, all_is_spool)
 
 

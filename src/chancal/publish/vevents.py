@@ -29,9 +29,9 @@ from operator import itemgetter
 from typing import BinaryIO, Protocol
 
 from chancal.errors import UsageError
-from chancal.exporters.ics import EventWriter, feed_key, feed_order
+from chancal.exporters.ics import EventWriter, event_years, feed_key, feed_order, used_tzids
 from chancal.pickling import by_fields
-from chancal.plan import ALL_FEED, Event, Timed, audience
+from chancal.plan import ALL_FEED, Event, audience
 from chancal.publish.lock import open_bytes, read_at
 
 Item = tuple[bytes, tuple[str, ...], str | None]
@@ -70,19 +70,17 @@ class _Summary:
 
 
 def _summary(events: Sequence[Event], feeds: Sequence[tuple[str, ...]]) -> _Summary:
-    years = None
-    if events:
-        years = min(ev.start.year for ev in events), max(ev.end.year for ev in events)
     return _Summary(
         len(events),
-        years,
-        frozenset(ev.timezone for ev in events if isinstance(ev.span, Timed)),
+        event_years(events),
+        frozenset(used_tzids(events)),
         all(ALL_FEED in names for names in set(feeds)),
     )
 
 
 def _tzid(ev: Event) -> str | None:
-    return ev.timezone if isinstance(ev.span, Timed) else None
+    """The zone whose VTIMEZONE the event needs (`used_tzids`): a timed event's."""
+    return None if ev.all_day else ev.timezone
 
 
 class Here:
