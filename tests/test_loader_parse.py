@@ -247,3 +247,30 @@ def test_key_index_finds_what_a_scan_finds(keys: list[str], parts: list[str | in
     indexes: dict[int, dict[object, int]] = {}
     for part in parts:
         assert find_node(root, [part], indexes) == find_node(root, [part])
+
+
+
+def test_equal_values_and_given_fields_are_kept_once() -> None:
+    """A loaded program holds one string per text and one set per combination of given
+    fields, and every model still says which fields its own entry gave."""
+    config = load(ROOT / "examples" / "partners.yaml").config
+    by_id = {p.id: p for p in config.partners}
+    north, hafen = by_id["northwind"], by_id["hafen-systemhaus"]
+    assert north.contacts[0].role == hafen.contacts[0].role == "managing director"
+    assert north.contacts[0].role is hafen.contacts[0].role
+    assert north.focus_areas[0] == hafen.focus_areas[0] == "solution selling"
+    assert north.focus_areas[0] is hafen.focus_areas[0]
+    given = [c.model_fields_set for p in config.partners for c in p.contacts]
+    assert all(s == {"name", "email", "role"} for s in given)
+    assert len({id(s) for s in given}) == 1
+    managers = {m.id: m for m in config.managers}
+    assert "working_hours" in managers["claire"].model_fields_set
+    assert "working_hours" not in managers["mei"].model_fields_set
+    # A copy that changes a field says so in its own set, not in the one it shared.
+    text = (ROOT / "examples" / "minimal.yaml").read_text(encoding="utf-8")
+    twins = loads(text + text[text.index("  - id: acme") :].replace("acme", "zenith")).config
+    acme, zenith = twins.partners
+    assert acme.model_fields_set is zenith.model_fields_set
+    copy = acme.model_copy(update={"working_hours": managers["claire"].working_hours})
+    assert "working_hours" in copy.model_fields_set
+    assert "working_hours" not in zenith.model_fields_set

@@ -32,7 +32,7 @@ from yaml.events import (
 
 from chancal.errors import ConfigError, Problem
 from chancal.limits import check_size, read_capped, read_stdin
-from chancal.models import Config
+from chancal.models import SHARED_FIELDS_SETS, Config
 from chancal.salvage import model_of, salvage, type_args
 from chancal.source import (
     STR_TAG,
@@ -129,7 +129,7 @@ def _load_text(text: str, name: str) -> Located:
     from chancal.validation import check
 
     try:
-        config = Config.model_validate(data)
+        config = Config.model_validate(data, context={SHARED_FIELDS_SETS: {}})
         suppressed: set[tuple[str | int, ...]] = set()
     except ValidationError as exc:
         problems.extend(_problems(exc, source, data))
@@ -301,6 +301,9 @@ class _Builder:
         self.anchors: dict[str, _Anchored | None] = {}  # None: its node is still being built
         self.anchor_marks: dict[str, Any] = {}
         self.plain: dict[str, Any] = {}  # plain scalar text -> value (the text implies the tag)
+        # Text -> the first string of that text: the program's values are kept as read, and
+        # a role or a topic written on every partner is then one string, not thousands.
+        self.texts: dict[str, str] = {}
         self.known_keys: dict[str, str | int] = {}  # the same, for keys
         self.duplicates: list[tuple[tuple[Any, ...], Any, Any]] = []
 
@@ -376,12 +379,15 @@ class _Builder:
         get = self.next_event
         path = self.path
         typed = _TYPED_FIRST
+        texts = self.texts
         while True:
             event = get()
             if type(event) is ScalarEvent and event.tag is None and event.anchor is None:
                 value = event.value
                 if event.implicit[0] and (not value or value[0] in typed):
                     value = self.plain_scalar(value)
+                else:
+                    value = texts.setdefault(value, value)
                 out.append(value)
             elif type(event) is SequenceEndEvent:
                 self.spend(len(out))
@@ -396,6 +402,7 @@ class _Builder:
         get = self.next_event
         path = self.path
         typed = _TYPED_FIRST
+        texts = self.texts
         known_keys = self.known_keys
         while True:
             event = get()
@@ -426,6 +433,8 @@ class _Builder:
                 value = event.value
                 if event.implicit[0] and (not value or value[0] in typed):
                     value = self.plain_scalar(value)
+                else:
+                    value = texts.setdefault(value, value)
                 out[key] = value
             else:
                 path.append(key)
@@ -518,7 +527,7 @@ class _Builder:
         if event.tag is not None:
             return self.construct(self.tag(event), value)
         if not event.implicit[0] or (value and value[0] not in _TYPED_FIRST):
-            return value  # quoted, or a plain word
+            return self.texts.setdefault(value, value)  # quoted, or a plain word
         return self.plain_scalar(value)
 
     def plain_scalar(self, text: str) -> Any:

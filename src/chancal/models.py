@@ -60,10 +60,33 @@ _TRAILING_PROGRAM = re.compile(
 )
 
 
+SHARED_FIELDS_SETS = "shared fields sets"
+"""Validation context key: a dict through which equal sets of given fields become one set.
+
+Pydantic gives every model instance its own set of the field names the file
+gave (`model_fields_set`): a third of a loaded program's memory, in 85
+distinct sets at 10,000 partners (benchmarks/README.md, "One copy of each
+value"). The loader passes an empty dict under this key; models validated
+without it keep their own sets.
+"""
+
+
 class Model(BaseModel):
     """Base for every shape of the file: unknown keys are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="after")
+    def _share_fields_set(self, info: ValidationInfo) -> Model:
+        shared = info.context.get(SHARED_FIELDS_SETS) if info.context else None
+        if shared is not None:
+            # Safe to share: a frozen model never adds to its set, and pydantic copies
+            # the set before `model_copy(update=...)` adds the updated names.
+            given = self.__pydantic_fields_set__
+            object.__setattr__(
+                self, "__pydantic_fields_set__", shared.setdefault(frozenset(given), given)
+            )
+        return self
 
 
 class WorkingHours(Model):
