@@ -533,3 +533,21 @@ def test_make_plan_leaves_the_garbage_collector_as_it_found_it(enabled: bool) ->
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_a_planner_keeps_only_what_many_partners_share_between_managers() -> None:
+    """What one partner or manager alone has (edited rules, focus areas, blackouts) is
+    dropped once its manager is planned; planning that manager again gives the same."""
+    from chancal.planner.build import Planner
+
+    config = _load(ROOT / "examples" / "partners.yaml")
+    assert any(p.blackouts for p in config.partners)
+    assert any(p.overrides.rules or p.overrides.change or p.overrides.drop for p in config.partners)
+    planner = Planner(config, date(2027, 1, 1), None)
+    wants = planner.wants
+    first = {m: planner.plan_batch(m) for m in planner.manager_ids()}
+    for caches in (wants._resolved, wants._occ, wants._closed_cache):
+        assert caches.shared and not caches.own
+    assert all(not key[2] for key in wants._closed_cache.shared)  # no one's blackouts
+    again = {m: planner.plan_batch(m) for m in reversed(planner.manager_ids())}
+    assert again == first

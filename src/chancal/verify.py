@@ -74,8 +74,8 @@ class Referee:
     Judging each manager's events (with the plan's shared events) finds exactly
     the breaks that judging the whole year finds: every rule looks at one
     event, one manager's events or one partner's, and a partner's events are
-    all its manager's. The sides of every manager and partner are built once,
-    here, not once per part.
+    all its manager's. The sides of every manager are built once, here, not
+    once per part; a partner's with the part that holds its events.
     """
 
     def __init__(self, config: Config, today: date | None) -> None:
@@ -280,7 +280,7 @@ class _Verifier:
             for m in config.managers
         }
         self.partner_models = {p.id: p for p in config.partners}
-        self.partners = {p.id: self._partner_side(p) for p in config.partners}
+        self.partners: dict[str, _Side] = {}  # of the plan being judged (`judge`)
         self.program_blackouts = _blackout_days(program.blackouts, "program")
         # Who each of the program's shared events invites: the same for every part judged.
         self.program_invited: dict[tuple[str, date, date], set[str]] = defaultdict(set)
@@ -298,6 +298,11 @@ class _Verifier:
         # A cancelled event (a lock's retraction) holds no one's time, and may name a
         # partner that has left the program.
         self.events = [e for e in plan.events if e.status != "CANCELLED"]
+        # A partner's side is built for the plan that holds its events: all are in one
+        # manager's part, so each process holds only the sides of the parts it judges.
+        ids = {e.partner_id for e in self.events}
+        models = self.partner_models
+        self.partners = {i: self._partner_side(models[i]) for i in ids if i in models}
         self.shared, self.shared_days = self._shared_of(
             [e for e in self.events if e.partner_id is None]
         )

@@ -155,6 +155,7 @@ class Planner:
                 chosen = min(rounds, key=lambda r: r.score)
         self.events += chosen.events
         self.diagnostics += chosen.diagnostics
+        self.wants.forget()  # what only these partners and this manager have is done
 
     def _work(self, manager: Manager, partners: list[Partner]) -> _Work:
         """Every partner's items, not yet placed, and the notes the wants made building them."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Generic, TypeVar
 
 from chancal.models import WEEKDAYS, Config, Manager, Partner, Rule
 from chancal.plan import Diagnostic, Pins, Severity
@@ -19,6 +20,9 @@ from chancal.planner.constraints import Side
 from chancal.planner.placement import Item, PartnerState
 from chancal.planner.recurrence import Fiscal, Occurrence, fiscal, occurrences
 from chancal.planner.rules import RuleSpec, resolve, tier_rules
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def group(spec: RuleSpec) -> int:
@@ -63,19 +67,33 @@ class Wants:
         self.years = tuple(range(_day(self.ys).year - 1, _day(self.ye).year + 2))
         self.tiers = {t.id: t for t in config.tiers}
         self._tier_specs: dict[str, tuple[RuleSpec, ...]] = {}
-        self._resolved: dict[int, RuleSpec] = {}
-        self._occ: dict[tuple[int, str, tuple[str, ...]], tuple[Occurrence, ...]] = {}
         self._blocked: dict[str, frozenset[int]] = {}
         self.program_blackouts = blackout_ranges(self.program.blackouts)
-        self._closed_cache: dict[tuple[str, str | None, Ranges], frozenset[int]] = {}
+        # Each cache in two: what many managers' partners share (a tier's rules, a
+        # country's holidays), kept for the planner's life, and what only one partner or
+        # manager has (its edited rules, focus areas, blackouts), kept until `forget`.
+        # Kept for the life of the planner, the second half was most of what a planning
+        # process held (benchmarks/README.md, "One copy of each value").
+        self._resolved: _Caches[int, RuleSpec] = _Caches()
+        self._occ: _Caches[tuple[int, str, tuple[str, ...]], tuple[Occurrence, ...]] = _Caches()
+        self._closed_cache: _Caches[tuple[str, str | None, Ranges], frozenset[int]] = _Caches()
+        self._tier_spec_ids: set[int] = set()
+
+    def forget(self) -> None:
+        """Drop what is cached for one partner or manager only (a partner has one manager)."""
+        for caches in (self._resolved, self._occ, self._closed_cache):
+            caches.own.clear()
 
     # -- rules ------------------------------------------------------------------
 
-    def _spec(self, rule: Rule) -> RuleSpec:
-        found = self._resolved.get(id(rule))
-        if found is None or found.rule is not rule:
-            found = resolve(self.config, rule)
-            self._resolved[id(rule)] = found
+    def _spec(self, rule: Rule, *, shared: bool) -> RuleSpec:
+        """The rule resolved: `shared` when the rule is a tier's, not a partner's edit."""
+        for cache in (self._resolved.shared, self._resolved.own):
+            found = cache.get(id(rule))
+            if found is not None and found.rule is rule:
+                return found  # an edit keeps most of a tier's rules as they are
+        found = resolve(self.config, rule)
+        (self._resolved.shared if shared else self._resolved.own)[id(rule)] = found
         return found
 
     def specs(self, partner: Partner) -> tuple[RuleSpec, ...]:
@@ -83,15 +101,16 @@ class Wants:
         base = self._tier_specs.get(partner.tier)
         if base is None:
             rules = tier_rules(partner.tier, self.tiers)
-            base = self._order([self._spec(r) for r in rules])
+            base = self._order([self._spec(r, shared=True) for r in rules])
             self._tier_specs[partner.tier] = base
+            self._tier_spec_ids.update(map(id, base))
         edits = partner.overrides
         if not (edits.rules or edits.change or edits.drop):
             return base
         from chancal.planner.rules import apply_edits
 
         rules = apply_edits(tier_rules(partner.tier, self.tiers), edits)
-        return self._order([self._spec(r) for r in rules])
+        return self._order([self._spec(r, shared=False) for r in rules])
 
     @staticmethod
     def _order(specs: Sequence[RuleSpec]) -> tuple[RuleSpec, ...]:
@@ -105,11 +124,12 @@ class Wants:
         per_focus = rule.cadence is not None and rule.cadence.kind == "per_focus_area"
         focus = partner.focus_areas if per_focus else ()
         key = (id(spec), month_day, focus)
-        found = self._occ.get(key)
+        shared = not focus and id(spec) in self._tier_spec_ids
+        cache = self._occ.shared if shared else self._occ.own
+        found = cache.get(key)
         if found is None:
             cal: Fiscal = fiscal(month_day, self.ys)
-            found = occurrences(rule, cal, self.ys, self.ye, focus)
-            self._occ[key] = found
+            found = cache[key] = occurrences(rule, cal, self.ys, self.ye, focus)
         return found
 
     # -- sides ------------------------------------------------------------------
@@ -128,12 +148,13 @@ class Wants:
     def _closed(self, country: str, subdivision: str | None, blackouts: Ranges) -> frozenset[int]:
         """Holidays and blackouts of one side, with the program's blackouts (cached)."""
         key = (country, subdivision, blackouts)
-        found = self._closed_cache.get(key)
+        cache = self._closed_cache.own if blackouts else self._closed_cache.shared
+        found = cache.get(key)
         if found is None:
             days = set(holiday_ordinals(country, subdivision, self.years))
             for lo, hi in (*blackouts, *self.program_blackouts):
                 days.update(range(lo, hi))
-            found = self._closed_cache[key] = frozenset(days)
+            found = cache[key] = frozenset(days)
         return found
 
     def manager_side(self, manager: Manager) -> Side:
@@ -260,6 +281,14 @@ class Wants:
         rule_id: str | None = None,
     ) -> None:
         self._note(Diagnostic(severity, code, message, partner_id, rule_id, None))
+
+
+class _Caches(Generic[K, V]):
+    """A cache in two halves: kept for the planner's life, and kept until `Wants.forget`."""
+
+    def __init__(self) -> None:
+        self.shared: dict[K, V] = {}
+        self.own: dict[K, V] = {}
 
 
 def _weekdays(mask: int) -> str:
