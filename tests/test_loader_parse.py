@@ -249,7 +249,6 @@ def test_key_index_finds_what_a_scan_finds(keys: list[str], parts: list[str | in
         assert find_node(root, [part], indexes) == find_node(root, [part])
 
 
-
 def test_equal_values_and_given_fields_are_kept_once() -> None:
     """A loaded program holds one string per text and one set per combination of given
     fields, and every model still says which fields its own entry gave."""
