@@ -236,3 +236,31 @@ def test_jobs_follow_size_cpus_and_the_environment(
     monkeypatch.setattr(pool.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
     monkeypatch.setenv(pool.JOBS_ENV, env)
     assert pool.jobs(count, per_worker) == expected
+
+
+_given: list[object] = []
+
+
+def _keep(payload: object) -> None:
+    _given.append(payload)
+
+
+def test_the_payload_bytes_are_let_go_once_the_workers_have_them() -> None:
+    """Neither the executor (which keeps its workers' initializer arguments) nor a worker
+    (which keeps its own copy) holds the pickled payload once the workers have started."""
+    context = pool._context()
+    bounds = context.Array("q", [0, 0])  # nothing to take: the workers only start
+    box = [pool.pickle.dumps({"program": 1})]
+    workers = pool._Workers(1, context, bounds)
+    try:
+        workers.start(_square, [1, 2], _keep, box)
+        assert workers.error is None and workers.refused is None
+        assert box == []
+        assert [f.result(timeout=60) for f in workers.futures] == [None, None]
+    finally:
+        if workers.executor is not None:
+            workers.executor.shutdown(wait=True)
+    # What a worker runs first: it takes the bytes out of its own copy of the box.
+    mine = [pool.pickle.dumps({"program": 2})]
+    pool._start(bounds, [1], _keep, mine)
+    assert mine == [] and _given[-1] == {"program": 2}

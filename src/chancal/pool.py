@@ -22,6 +22,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import pickle
 import sys
 import threading
 import warnings
@@ -144,14 +145,14 @@ def run(
     here: Callable[[T], R],
     *,
     processes: int,
-    initializer: Callable[[bytes], None],
-    payload: bytes,
+    initializer: Callable[[Any], None],
+    payload: object,
 ) -> Outcome[R]:
     """Apply the work to every item across `processes` processes, this one included.
 
     Workers run `task(item)` after `initializer(payload)` (the payload is
-    pickled once, by the caller, and read once per worker); this process
-    runs `here(item)`, which must give the same result. Items are handed out
+    pickled once, here, only when there are workers, and read once by each);
+    this process runs `here(item)`, which must give the same result. Items are handed out
     one at a time, in order, from a counter shared by all processes: whoever
     is free takes the next. Put the largest first: the last ones handed out
     are then the smallest, and the processes finish close together (when
@@ -165,13 +166,19 @@ def run(
     if processes < 2 or len(items) < 2:
         return Outcome([here(item) for item in items], frozenset(pids), 0)
     context = _context()
+    # Its bytes are held only until every worker has them: the executor keeps its workers'
+    # initializer arguments for its life, and each worker its copy for its own, so a
+    # 10,000-partner program was held twice more for the whole pool (8 MB each time;
+    # benchmarks/README.md, "One copy of each value"). `_Workers.start` and `_start`
+    # empty this box.
+    box = [pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)]
     # [front, back): the items nobody has taken yet; `back` moves only to stop the workers.
     # Not Future.cancel() for that: a pool broken while cancelled futures wait never
     # finishes them (CPython 3.11).
     bounds = context.Array("q", [0, len(items)])
     workers = _Workers(min(processes - 1, len(items) - 1), context, bounds)
     starting = threading.Thread(
-        target=workers.start, args=(task, items, initializer, payload), name="chancal-pool"
+        target=workers.start, args=(task, items, initializer, box), name="chancal-pool"
     )
     starting.start()
     results: dict[int, R] = {}
@@ -236,19 +243,22 @@ class _Workers:
         self,
         task: Callable[[Any], Any],
         items: Sequence[Any],
-        initializer: Callable[[bytes], None],
-        payload: bytes,
+        initializer: Callable[[Any], None],
+        box: list[bytes],
     ) -> None:
         try:
             self.executor = ProcessPoolExecutor(
                 max_workers=self.count,
                 mp_context=self.context,
                 initializer=_start,
-                initargs=(self.bounds, list(items), initializer, payload),
+                initargs=(self.bounds, list(items), initializer, box),
             )
             _widen_result_pipe(self.executor)
             # One task per item at most: each takes the next item from the front, or none.
             self.futures = [self.executor.submit(_take_front, task) for _ in items]
+            # Each worker was started by a submit, its arguments sent as it started
+            # (`concurrent.futures` starts no other: a worker lost breaks the pool).
+            box.clear()
         except OSError as refused:
             self.refused = refused
         except BaseException as error:  # a bug (a payload that cannot be pickled): raised by run
@@ -287,12 +297,13 @@ _shared: tuple[Bounds, list[Any]] | None = None
 
 
 def _start(
-    bounds: Bounds, items: list[Any], initializer: Callable[[bytes], None], payload: bytes
+    bounds: Bounds, items: list[Any], initializer: Callable[[Any], None], box: list[bytes]
 ) -> None:
-    """Run in each new worker: keep what the tasks share, then the caller's initializer."""
+    """Run in each new worker: keep what the tasks share, then the caller's initializer
+    with the payload (its bytes let go: see `run`)."""
     global _shared
     _shared = bounds, items
-    initializer(payload)
+    initializer(pickle.loads(box.pop()))
 
 
 def _take_front(task: Callable[[Any], R]) -> tuple[int, int, R] | None:

@@ -17,7 +17,6 @@ this process on purpose: starting a worker costs more than it saves.
 from __future__ import annotations
 
 import gc
-import pickle
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Protocol
@@ -70,16 +69,13 @@ def plan_all(
     Returns one batch per manager, in the order they were handed out.
     """
     order = [ids[i] for i in sorted(range(len(ids)), key=lambda i: (-sizes[i], ids[i]))]
-    payload = b""
-    if processes > 1 and len(order) > 1:
-        payload = pickle.dumps((factory, program), protocol=pickle.HIGHEST_PROTOCOL)
     outcome = pool.run(
         _plan_in_worker,
         order,
         planner.plan_batch,
         processes=processes,
         initializer=_start_worker,
-        payload=payload,
+        payload=(factory, program),
     )
     return outcome.results
 
@@ -88,11 +84,11 @@ _worker: ManagerPlanner | None = None
 """In a worker process: the planner built from the program by `_start_worker`."""
 
 
-def _start_worker(payload: bytes) -> None:
-    """Build this worker's planner from the pickled program (once per worker)."""
+def _start_worker(payload: tuple[Factory, tuple[Config, date | None, Pins | None]]) -> None:
+    """Build this worker's planner from the program (once per worker)."""
     global _worker
     gc.disable()  # as make_plan does: the planner breaks its own cycles
-    factory, program = pickle.loads(payload)
+    factory, program = payload
     _worker = factory(*program)
 
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Callable, Collection, Iterable
+from array import array
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chancal.errors import ConfigError, Problem
 from chancal.limits import capped_lines, max_lock_bytes
+from chancal.pickling import by_fields
 from chancal.plan import SHARED_KEY_PREFIX
 from chancal.publish.lock import Lines, Lock, LockEntry, Source, entry_line, read_at
 from chancal.publish.lock_read import _Reader, reused_uid
@@ -68,6 +70,27 @@ class Part:
     lock: Lock
     problems: tuple[Problem, ...]
     uid_lines: dict[str, int]  # the line of each UID read
+
+
+@by_fields
+@dataclass(frozen=True, slots=True)
+class UidLines:
+    """A part's `uid_lines` as a planning process sends them back: two columns, not a dict.
+
+    The main process holds every part's until the whole lock is checked; at 10,000
+    partners their dicts and line numbers were 10 MB at the peak of an export's
+    memory (benchmarks/README.md, "One copy of each value").
+    """
+
+    uids: list[str]
+    lines: array[int]
+
+    @classmethod
+    def of(cls, found: dict[str, int]) -> UidLines:
+        return cls(list(found), array("q", found.values()))
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        return zip(self.uids, self.lines, strict=True)
 
 
 def index_lock(path: Path) -> LockIndex:
@@ -244,18 +267,18 @@ def written_lines(
     return written
 
 
-def uids_used_twice(index: LockIndex, parts: Iterable[dict[str, int]]) -> list[Problem]:
+def uids_used_twice(index: LockIndex, parts: Iterable[Iterable[tuple[str, int]]]) -> list[Problem]:
     """A problem for each line whose UID an earlier line of another part already has.
 
-    `parts`: each part's `uid_lines`. Reading the whole file, a line with a UID
-    used before is not kept, so a later line with its key would not count as
-    a repeat; read in parts, it does. Both are problems of a lock edited by
+    `parts`: each part's UIDs and their lines (`uid_lines`). Reading the whole
+    file, a line with a UID used before is not kept, so a later line with its
+    key would not count as a repeat; read in parts, it does. Both are problems of a lock edited by
     hand, reported either way.
     """
     first: dict[str, int] = {}
     later: list[tuple[int, str]] = []
     for uid_lines in parts:
-        for uid, line in uid_lines.items():
+        for uid, line in uid_lines:
             seen = first.get(uid)
             if seen is None:
                 first[uid] = line

@@ -22,7 +22,6 @@ processes had nothing to do (benchmarks/README.md, "The year a manager at a time
 from __future__ import annotations
 
 import gc
-import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -35,7 +34,7 @@ from chancal.planner import constraints, parallel
 from chancal.planner.build import Planner
 from chancal.publish import lock_index
 from chancal.publish.lock import Lines, LockEntry, pins
-from chancal.publish.lock_index import LockIndex
+from chancal.publish.lock_index import LockIndex, UidLines
 from chancal.publish.reconcile import Part, Reconciled, merge, reconcile_part
 from chancal.publish.vevents import Appender, Block, Rendered
 from chancal.verify import Break, Referee, in_order
@@ -65,7 +64,7 @@ class _Manager:
     vevents: Block | None  # its events as published, rendered (`Settings.vevents`)
     lines: list[Lines]  # its partners' lines of the new lock (`lock_index.written_lines`)
     problems: tuple[Problem, ...]  # in its partners' lines of the lock
-    uid_lines: dict[str, int]
+    uid_lines: UidLines  # of its partners' lines of the lock
     live_ahead: int
 
 
@@ -106,16 +105,13 @@ def _make_year(config: Config, index: LockIndex, rest: lock_index.Part, settings
     here = _Process(config, index, settings)
     order = here.planner.manager_ids()
     processes = parallel.jobs(len(config.partners))
-    payload = b""
-    if processes > 1 and len(order) > 1:
-        payload = pickle.dumps((config, index, settings), protocol=pickle.HIGHEST_PROTOCOL)
     parts = pool.run(
         _in_worker,
         order,
         here.manager,
         processes=processes,
         initializer=_start_worker,
-        payload=payload,
+        payload=(config, index, settings),
     ).results
     _raise_problems(index, rest, parts)
     planner = here.planner
@@ -140,7 +136,7 @@ def _make_year(config: Config, index: LockIndex, rest: lock_index.Part, settings
         plan,
         rest.lock.owners,
         [shared, *(part.reconciled for part in parts if part.reconciled is not None)],
-        _UidOwner(index, [rest.uid_lines, *(part.uid_lines for part in parts)]),
+        _UidOwner(index, [rest.uid_lines.items(), *(p.uid_lines.items() for p in parts)]),
         [lines for part in parts for lines in part.lines],
         index.source,
     )
@@ -212,7 +208,7 @@ class _Process:
             vevents,
             lines,
             read.problems,
-            read.uid_lines,
+            UidLines.of(read.uid_lines),
             _live_ahead(entries, settings.today),
         )
 
@@ -224,7 +220,7 @@ def _live_ahead(entries: Iterable[LockEntry], today: date) -> int:
 def _raise_problems(index: LockIndex, rest: lock_index.Part, parts: list[_Manager]) -> None:
     """Raise every problem of the lock, in any part, at once: the first ones by line."""
     found = [*rest.problems, *(p for part in parts for p in part.problems)]
-    uid_parts = [rest.uid_lines, *(part.uid_lines for part in parts)]
+    uid_parts = [rest.uid_lines.items(), *(part.uid_lines.items() for part in parts)]
     found += lock_index.uids_used_twice(index, uid_parts)
     if found:
         found.sort(key=lambda p: p.line)
@@ -237,7 +233,7 @@ class _UidOwner:
     Asked only for events new to the lock: most runs add none, or a few.
     """
 
-    def __init__(self, index: LockIndex, uid_lines: list[dict[str, int]]) -> None:
+    def __init__(self, index: LockIndex, uid_lines: list[Iterable[tuple[str, int]]]) -> None:
         self.index, self.uid_lines = index, uid_lines
         self.lines: dict[str, int] | None = None
         self.upgraded: dict[str, str] = {}
@@ -258,10 +254,10 @@ _worker: _Process | None = None
 """In a worker process: what `_start_worker` built from the program."""
 
 
-def _start_worker(payload: bytes) -> None:
+def _start_worker(program: tuple[Config, LockIndex, Settings]) -> None:
     global _worker
     gc.disable()  # as make_year does in this process
-    _worker = _Process(*pickle.loads(payload))
+    _worker = _Process(*program)
 
 
 def _in_worker(manager_id: str) -> _Manager:
