@@ -25,7 +25,6 @@ live in placement.py and may be weighed; these never are. Days are ordinals
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -132,7 +131,8 @@ def timed_slots(manager: Side, partner: Side, day: int, seconds: int) -> tuple[S
     """
     if not partner.works(day):
         return ()
-    return _open_slots(*_day_key(manager, partner, day, seconds)).slots
+    days = _open_days(*_day_key(manager, partner, day, seconds))
+    return tuple(sorted(Slot(start, mday) for mday, starts in days for start in starts))
 
 
 def _day_key(
@@ -207,35 +207,42 @@ def _starts(c: _Clock) -> tuple[tuple[int, range], ...]:
     return tuple(out)
 
 
-class _Open(NamedTuple):
-    """A day's open slots in time order, and the manager's dates they fall on."""
-
-    slots: tuple[Slot, ...]
-    offsets: tuple[int, ...]  # those dates, from the partner's date: some of -1, 0, 1
-
-
-# Each cached day shares one of these eight tuples: a set of its own took 216 bytes more a
-# day, 28 MB of a first export at 10,000 partners (benchmarks/README.md, "Largest first").
-_OFFSETS = {
-    offsets: offsets
-    for offsets in itertools.chain.from_iterable(
-        itertools.combinations((-1, 0, 1), n) for n in range(4)
-    )
-}
+OpenDays = tuple[tuple[int, range], ...]
+"""A day's open starts: each manager date with its starts, in time order (`_open_days`)."""
 
 
 @lru_cache(maxsize=1 << 17)
-def _open_slots(c: _Clock, closed: tuple[bool, bool, bool]) -> _Open:
-    """The clock's starts as slots in time order, without those on the manager's closed dates
-    (the day before, of, after).
+def _open_days(c: _Clock, closed: tuple[bool, bool, bool]) -> OpenDays:
+    """The clock's starts without those on the manager's closed dates (the day before, of,
+    after), as ranges: one per manager date, in time order.
 
-    Cached: the first export's search asks for the same day's slots again and again
+    Cached: the first export's search asks for the same day's starts again and again
     (350,000 times at 10,000 partners), and a Monday or a Friday has a closed neighbour.
+    Ranges, not a tuple of slots: a manager date's starts are one range, and each date's
+    working hours end before the next date's begin, so the ranges in date order are the
+    slots in time order. A slot each was 870 bytes a cached day, 60 MB of a first
+    export's process at 10,000 partners (benchmarks/README.md, "One copy of each value").
     """
     # A Monday or a Friday: the starts on the closed neighbour go.
-    days = [(mday, found) for mday, found in _starts(c) if found and not closed[mday - c.day + 1]]
-    slots = tuple(sorted(Slot(s, mday) for mday, found in days for s in found))
-    return _Open(slots, _OFFSETS[tuple(mday - c.day for mday, _ in days)])
+    return tuple(
+        (mday, starts) for mday, starts in _starts(c) if starts and not closed[mday - c.day + 1]
+    )
+
+
+def _from(days: OpenDays, first: int) -> list[tuple[int, range]]:
+    """The days' starts from the `first`-th on, then round to those before it."""
+    after: list[tuple[int, range]] = []
+    before: list[tuple[int, range]] = []
+    for mday, starts in days:
+        if after:
+            after.append((mday, starts))
+        elif first < len(starts):
+            after.append((mday, starts[first:]))
+            before.append((mday, starts[:first]))
+        else:
+            before.append((mday, starts))
+            first -= len(starts)
+    return after + before
 
 
 @dataclass(slots=True)
@@ -314,8 +321,8 @@ class Ledger:
         if not partner.works(day):
             return None, R_DAY
         key = _day_key(manager, partner, day, seconds)
-        slots, offsets = _open_slots(*key)
-        if not slots:
+        days = _open_days(*key)
+        if not days:
             return None, R_HOURS
         full = self.full.get(key)
         if full is not None:
@@ -323,31 +330,35 @@ class Ledger:
             # changed. Half an overloaded program's searches end here (benchmarks/README.md).
             reasons = [self._day_refusal(book, day, mday, seconds) or R_BUSY for mday in full]
             return None, min(reasons, key=_REASON_RANK.index)
-        first = int(prefer * len(slots)) % len(slots)
+        count = sum(len(starts) for _, starts in days)
         reasons = []
         # One manager's date's refusal holds for all its starts, and its meetings are
         # gathered once for all of them.
         by_day: dict[int, tuple[str | None, list[tuple[int, int]]]] = {}
-        for slot in (*slots[first:], *slots[:first]):
-            mday = slot.manager_day
+        for mday, starts in _from(days, int(prefer * count) % count):
+            if not starts:
+                continue
             if mday not in by_day:
                 refused = self._day_refusal(book, day, mday, seconds)
                 if refused is not None and not by_day:
-                    whole = self._refused_whole(book, day, offsets, seconds)
+                    whole = self._refused_whole(book, day, days, seconds)
                     if whole is not None:
                         return None, whole
                 by_day[mday] = refused, [] if refused else self._taken(mday)
             refused, taken = by_day[mday]
-            why = refused or _overlap(taken, slot.start, slot.start + seconds)
-            if why is None:
-                return slot, ""
-            reasons.append(why)
+            if refused is not None:
+                reasons.append(refused)
+                continue
+            for start in starts:
+                if _overlap(taken, start, start + seconds) is None:
+                    return Slot(start, mday), ""
+            reasons.append(R_BUSY)
         if all(refused is None for refused, _ in by_day.values()):
             self.full[key] = frozenset(by_day)
         return None, min(reasons, key=_REASON_RANK.index)
 
     def _refused_whole(
-        self, book: PartnerBook, day: int, offsets: tuple[int, ...], seconds: int
+        self, book: PartnerBook, day: int, days: OpenDays, seconds: int
     ) -> str | None:
         """The most telling refusal when each manager date of the day's slots is refused whole
         (a full week, an all-day event), so that no start needs looking at; None otherwise.
@@ -356,8 +367,8 @@ class Ledger:
         a third of the searches (benchmarks/README.md, "Largest first for every process").
         """
         reasons = []
-        for offset in offsets:
-            why = self._day_refusal(book, day, day + offset, seconds)
+        for mday, _ in days:
+            why = self._day_refusal(book, day, mday, seconds)
             if why is None:
                 return None
             reasons.append(why)
@@ -454,7 +465,7 @@ def forget() -> None:
     for cached in (
         working_window,
         in_zone,
-        _open_slots,
+        _open_days,
         local_datetime,
     ):
         cached.cache_clear()
