@@ -109,6 +109,22 @@ def test_workers_render_the_bytes_this_process_renders(
     assert any(b"STATUS:CANCELLED" in data for data in files.values())
 
 
+def test_a_block_keeps_one_tuple_for_each_list_of_feeds(tmp_path: Path) -> None:
+    """Events as published carry their lock entries' feeds; a block keeps one tuple for
+    each list (a tuple an event was 39 MB of a first export at 10,000 partners)."""
+    program = tmp_path / "partners.yaml"
+    shutil.copy(FIXTURE, program)
+    opened = workflow.open_program(program)
+    published = workflow.publish(opened, today=TODAY, stamp=STAMP1, formats=workflow.ICS_ONLY)
+    assert published.vevents is not None
+    blocks = [b for b in published.vevents.blocks if len(b.sizes) > 1]  # type: ignore[attr-defined]
+    assert blocks
+    for block in blocks:
+        for column in (block.feeds, block.locked_feeds):
+            assert len({id(names) for names in column}) == len(set(column))
+    assert any(len(set(b.locked_feeds)) < len(b.locked_feeds) for b in blocks)
+
+
 def test_the_scratch_folder_goes_with_the_year(tmp_path: Path) -> None:
     program = tmp_path / "partners.yaml"
     shutil.copy(FIXTURE, program)
