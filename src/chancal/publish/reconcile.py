@@ -67,7 +67,10 @@ class Part:
     events: list[Event]  # as published, withdrawn copies included, in no order
     entries: list[LockEntry]
     changes: list[Change]
-    added: list[tuple[str, str]]  # (UID, key) of each event new to the lock
+    # The UID of each event new to the lock; not its key (it is in the message of a bug
+    # only): 27 MB of a first export's main process at 10,000 partners
+    # (benchmarks/README.md, "One copy of each value").
+    added: list[str]
     feeds: frozenset[str]  # the feeds its events name as the lock remembers them (`Event.feeds`)
     counts: Mapping[ChangeKind, int]  # its changes by kind: all the CLI's reports need
 
@@ -135,10 +138,10 @@ def merge(
     """
     parts = list(parts)
     for part in parts:
-        for uid, key in part.added:
+        for uid in part.added:
             owner = uid_owner(uid)
-            if owner is not None and owner != key:
-                raise ValueError(f"UID {uid} of {key} is locked for {owner}; UIDs are never reused")
+            if owner is not None:  # never its own key: that is in the lock, so not new
+                raise ValueError(f"UID {uid} of a new event is locked for {owner}; never reused")
     events = sorted((e for part in parts for e in part.events), key=_order)
     partners, managers = _owners_of(plan, owners, frozenset().union(*(p.feeds for p in parts)))
     result = replace(plan, events=tuple(events), partners=partners, managers=managers)
@@ -176,7 +179,7 @@ class _Run:
         self.events: list[Event] = []
         self.entries: list[LockEntry] = []
         self.changes: list[Change] = []
-        self.added: list[tuple[str, str]] = []
+        self.added: list[str] = []
 
     def frozen(self, old: LockEntry) -> bool:
         """Published, live and started before today: subscribers keep it as it is."""
@@ -190,7 +193,7 @@ class _Run:
         feeds = audience(event, self.manager_of)
         content = event_shown(event)
         if old is None:
-            self.added.append((event.uid, event.key))
+            self.added.append(event.uid)
             entry = LockEntry(event.key, event.uid, event.status, 0, self.stamp, feeds, content)
             self._note("added", self._keep(entry, event), None)
             return
