@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -264,3 +265,34 @@ def test_the_payload_bytes_are_let_go_once_the_workers_have_them() -> None:
     mine = [pool.pickle.dumps({"program": 2})]
     pool._start(bounds, [1], _keep, mine)
     assert mine == [] and _given[-1] == {"program": 2}
+
+
+def _hold_the_lock(bounds: pool.Bounds, ready: Any, release: Any) -> None:
+    """In a process: take the bounds' lock as `_take_next` does, and keep it until told."""
+    with pool._not_terminated(), bounds.get_lock():
+        ready.set()
+        release.wait(60)
+
+
+def test_a_worker_terminated_while_it_takes_an_item_lets_the_lock_go() -> None:
+    """When a worker dies, concurrent.futures terminates the others (SIGTERM): one of them
+    holding the bounds' lock then would leave this process waiting for it forever."""
+    context = pool._context()
+    bounds = context.Array("q", [0, 1])
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_the_lock, args=(bounds, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        holder.terminate()
+        holder.join(0.5)
+        assert holder.is_alive(), "terminated while it held the lock"
+        release.set()
+        holder.join(60)
+        assert holder.exitcode == -signal.SIGTERM  # the signal waited, and then ended it
+        assert bounds.get_lock().acquire(timeout=10)
+        bounds.get_lock().release()
+    finally:
+        release.set()
+        holder.kill()
+        holder.join(60)

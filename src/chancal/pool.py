@@ -23,10 +23,11 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import pickle
+import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -284,12 +285,32 @@ def _widen_result_pipe(executor: ProcessPoolExecutor) -> None:
 
 def _take_next(bounds: Bounds) -> int | None:
     """Take the first item nobody has taken yet (None: all are taken)."""
-    with bounds.get_lock():
+    with _not_terminated(), bounds.get_lock():
         front, back = bounds[0], bounds[1]
         if front >= back:
             return None
         bounds[0] = front + 1
         return int(front)
+
+
+@contextlib.contextmanager
+def _not_terminated() -> Iterator[None]:
+    """Hold off SIGTERM until the block is left: a process terminated while it holds the
+    bounds' lock would hold it for good, and every other process would wait for it.
+
+    When a worker dies, `concurrent.futures` terminates the others (SIGTERM), whatever
+    they are doing; one of them taking an item then left this process waiting forever
+    (seen once in `test_a_crashed_worker_is_redone_here_and_said`). The signal is
+    delivered as the block is left. Where signals cannot be held off (Windows), as before.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 _shared: tuple[Bounds, list[Any]] | None = None
