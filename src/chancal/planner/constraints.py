@@ -139,8 +139,8 @@ def _day_key(
     manager: Side, partner: Side, day: int, seconds: int
 ) -> tuple[_Clock, tuple[bool, bool, bool]]:
     """What a day's starts depend on once the partner works that day: the clock, and
-    whether each of the manager's three dates is closed (so a day's slots are filtered
-    once per clock and pattern, not again on every attempt)."""
+    whether each of the manager's three dates is closed (`_open_days`; the key of a day
+    found full, `Ledger.full`)."""
     closed = (not manager.works(day - 1), not manager.works(day), not manager.works(day + 1))
     return _clock(manager, partner, day, seconds), closed
 
@@ -211,17 +211,18 @@ OpenDays = tuple[tuple[int, range], ...]
 """A day's open starts: each manager date with its starts, in time order (`_open_days`)."""
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 14)
 def _open_days(c: _Clock, closed: tuple[bool, bool, bool]) -> OpenDays:
     """The clock's starts without those on the manager's closed dates (the day before, of,
     after), as ranges: one per manager date, in time order.
 
-    Cached: the first export's search asks for the same day's starts again and again
-    (350,000 times at 10,000 partners), and a Monday or a Friday has a closed neighbour.
-    Ranges, not a tuple of slots: a manager date's starts are one range, and each date's
+    Ranges, not a slot each: a manager date's starts are one range, and each date's
     working hours end before the next date's begin, so the ranges in date order are the
-    slots in time order. A slot each was 870 bytes a cached day, 60 MB of a first
-    export's process at 10,000 partners (benchmarks/README.md, "One copy of each value").
+    slots in time order. Cached, for the searches of one manager's year ask for the same
+    days again and again (an overloaded program's most of all: 20% more time uncached),
+    but only the last 16,384 days: computed anew, one takes 2.2 us. Unbounded, each
+    process of a first export at 10,000 partners held 55,000 days: 60 MB as slots, 40 MB
+    even as ranges (benchmarks/README.md, "One copy of each value").
     """
     # A Monday or a Friday: the starts on the closed neighbour go.
     return tuple(
