@@ -246,7 +246,9 @@ def _keep(payload: object) -> None:
     _given.append(payload)
 
 
-def test_the_payload_bytes_are_let_go_once_the_workers_have_them() -> None:
+def test_the_payload_bytes_are_let_go_once_the_workers_have_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Neither the executor (which keeps its workers' initializer arguments) nor a worker
     (which keeps its own copy) holds the pickled payload once the workers have started."""
     context = pool._context()
@@ -262,6 +264,7 @@ def test_the_payload_bytes_are_let_go_once_the_workers_have_them() -> None:
         if workers.executor is not None:
             workers.executor.shutdown(wait=True)
     # What a worker runs first: it takes the bytes out of its own copy of the box.
+    monkeypatch.setattr(pool, "_shared", None)  # set by `_start`: put back after the test
     mine = [pool.pickle.dumps({"program": 2})]
     pool._start(bounds, [1], _keep, mine)
     assert mine == [] and _given[-1] == {"program": 2}

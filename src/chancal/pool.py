@@ -153,10 +153,10 @@ def run(
 
     Workers run `task(item)` after `initializer(payload)` (the payload is
     pickled once, here, only when there are workers, and read once by each);
-    this process runs `here(item)`, which must give the same result. Items are handed out
-    one at a time, in order, from a counter shared by all processes: whoever
-    is free takes the next. Put the largest first: the last ones handed out
-    are then the smallest, and the processes finish close together (when
+    this process runs `here(item)`, which must give the same result. Items are
+    handed out one at a time, in order, from a counter shared by all processes:
+    whoever is free takes the next. Put the largest first: the last ones handed
+    out are then the smallest, and the processes finish close together (when
     this process took from the back, a large item left to a worker at the
     end kept it going alone: benchmarks/README.md, "Largest first for every
     process"). Items a worker did not deliver (it crashed, was killed, or the

@@ -272,8 +272,8 @@ def uids_used_twice(index: LockIndex, parts: Iterable[Iterable[tuple[str, int]]]
 
     `parts`: each part's UIDs and their lines (`uid_lines`). Reading the whole
     file, a line with a UID used before is not kept, so a later line with its
-    key would not count as a repeat; read in parts, it does. Both are problems of a lock edited by
-    hand, reported either way.
+    key would not count as a repeat; read in parts, it does. Both are problems
+    of a lock edited by hand, reported either way.
     """
     first: dict[str, int] = {}
     later: list[tuple[int, str]] = []
