@@ -22,12 +22,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from chancal.errors import UsageError
 from chancal.exporters.csv_export import csv_table
 from chancal.exporters.ics import CALENDAR_END, FeedHeader, feed_head, feed_order, year_span
-from chancal.exporters.site import Links, Site, stylesheet
 from chancal.plan import ALL_FEED, Event, Plan, audience, feed_name, managers_of
 from chancal.publish import files, transaction
 from chancal.publish.addresses import INDEX, STYLESHEET, Owner, stem
@@ -37,6 +36,9 @@ from chancal.publish.transaction import Move
 from chancal.publish.vevents import Here, Vevents
 from chancal.scores import HealthReport
 from chancal.suggest import did_you_mean
+
+if TYPE_CHECKING:  # pages only: jinja2 and the views are not imported for feeds
+    from chancal.exporters.site import Site
 
 FeedKind = Literal["all", "partner", "manager"]
 
@@ -421,6 +423,8 @@ def _pages(feeds: Sequence[Feed]) -> list[tuple[int, Feed]]:
 
 def _site(plan: Plan, formats: Formats, report: HealthReport | None) -> Site:
     """The site's map of paths (every owner's, whatever this run writes) and its scores."""
+    from chancal.exporters.site import Links, Site
+
     secret = formats.secret
     owners: list[tuple[Owner, str]] = [("partner", p.id) for p in plan.partners]
     owners += [("manager", m.id) for m in plan.managers]
@@ -453,6 +457,8 @@ def _emit_pages(
 ) -> tuple[list[int], list[int]]:
     """`emit` each page (as `first`+n); a partner's or manager's agenda holds exactly the
     events of its ICS feed. Returns events per page and the pages changed."""
+    from chancal.exporters.site import stylesheet
+
     rows = _rows(routed, {index for index, page in pages if page.kind != "all"})
     counts, changed = [], []
     for n, (index, page) in enumerate(pages):

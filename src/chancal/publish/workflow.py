@@ -20,9 +20,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from chancal.errors import ChancalError, ConfigError, Problem, UsageError
-from chancal.health import check_health
 from chancal.limits import max_lock_bytes, read_capped
-from chancal.loader import load
+from chancal.loader import STDIN, load
 from chancal.models import Config
 from chancal.plan import Diagnostic, Plan
 from chancal.planner import parallel
@@ -120,9 +119,12 @@ def open_program(file: Path) -> Program:
 
     A lock that belongs to another program is refused (UsageError), never reconciled.
     """
+    # A program is opened to be planned (every command, `api.load` then `plan`): the
+    # planning workers' fork server starts now, judged by the file's size, and is ready
+    # once the lock is read; failing that, once the partners are counted.
+    with contextlib.suppress(OSError, ValueError):
+        parallel.warm_up_for_file(file.stat().st_size if str(file) != STDIN else 0)
     located = load(file)
-    # A program is opened to be planned (every command, `api.load` then `plan`):
-    # the planning workers' fork server starts now and is ready once the lock is read.
     parallel.warm_up(len(located.config.partners))
     ident = id_of_program(located.config.program)
     lock_path = lock_path_for(file, ident)
@@ -324,6 +326,8 @@ def _vevents(published: Published, formats: Formats) -> Rendered | None:
 
 def _scores(config: Config, plan: Plan) -> HealthReport:
     """The health check of the year as planned, as `chancal check` scores it."""
+    from chancal.health import check_health  # only for pages: an ICS export does without it
+
     return check_health(plan, config.program.health, strategy_gap=config.program.strategy_gap)
 
 
