@@ -66,6 +66,10 @@ def reused_uid(uid: str, line: int) -> str:
 
 
 _EVENT = b', "event": '
+# The JSON decoder's C scanner, called directly: `json.loads` adds a few microseconds of
+# Python around it for each value, and a lock line is two (benchmarks/README.md, "Lock
+# lines scanned"). What it rejects is parsed again by `json.loads`, which says why.
+_scan = json.JSONDecoder().scan_once
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -228,11 +232,7 @@ class _Reader:
         if at < 0 or not raw.endswith(b"}"):
             return None
         event_json = raw[at + len(_EVENT) : -1]
-        try:
-            head = json.loads((raw[:at] + b"}").decode("utf-8"))
-            event = json.loads(event_json.decode("utf-8"))
-        except ValueError:
-            return None
+        head, event = _whole(raw[:at] + b"}"), _whole(event_json)
         if not isinstance(head, dict) or "event" in head or not isinstance(event, dict):
             return None
         head["event"] = event
@@ -366,6 +366,16 @@ class _Reader:
         if written is None:
             return Shown.of(value)
         return Shown(written, value["start"], value["end"], sys.intern(zone), canonical=False)
+
+
+def _whole(text: bytes) -> object:
+    """The JSON value that is the whole of `text`; None if it is not exactly one."""
+    try:
+        decoded = text.decode("utf-8")
+        value, end = _scan(decoded, 0)
+    except (ValueError, StopIteration):
+        return None
+    return value if end == len(decoded) else None
 
 
 def _span_problem(start: str, end: str, zone: str) -> tuple[str, str] | None:
