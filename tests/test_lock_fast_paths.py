@@ -332,3 +332,36 @@ def test_span_check_as_written_says_what_the_zone_instants_say(
     with patch("chancal.publish.lock_read._well_inside", return_value=False):
         by_instants = _span_problem(start, end, zone)  # every span judged in its zone
     assert _span_problem(start, end, zone) == by_instants
+
+
+@given(
+    title=st.text(),
+    head_pad=st.sampled_from(["", " ", "\t", "\n"]),
+    event_pad=st.sampled_from(["", " ", "\t"]),
+)
+def test_a_line_scanned_in_two_parts_reads_as_json_loads_reads_it_whole(
+    title: str, head_pad: str, event_pad: str
+) -> None:
+    """Lock lines are parsed by the JSON decoder's C scanner, entry and event apart; what it
+    reads (or hands over to `json.loads`, respaced lines) is what `json.loads` reads whole."""
+    line = _event_line(1, start="2027-04-14T10:00:00+02:00").rstrip("\n")
+    head, _, event = line.partition(', "event": ')
+    event = event.replace('"T"', json.dumps(title), 1)
+    text = f'{head}{head_pad}, "event": {event[:-1]}{event_pad}}}'
+    if "\n" in text:  # a line break inside a line: the lock reads two lines, and refuses them
+        with pytest.raises(ConfigError):
+            loads(HEADER + text + "\n")
+        return
+    (entry,) = loads(HEADER + text + "\n").entries
+    whole = json.loads(text)
+    assert (entry.key, entry.uid, entry.sequence) == (whole["key"], whole["uid"], 0)
+    assert entry.content.value() == whole["event"]
+    with patch("chancal.publish.lock_read._whole", return_value=None):  # json.loads alone
+        (plain,) = loads(HEADER + text + "\n").entries
+    assert plain.content.value() == entry.content.value()
+    assert (plain.key, plain.uid, plain.feeds, plain.stamp) == (
+        entry.key,
+        entry.uid,
+        entry.feeds,
+        entry.stamp,
+    )

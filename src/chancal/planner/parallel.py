@@ -67,7 +67,7 @@ def warm_up_for_file(size: int) -> None:
 
     The fork server's imports (0.15 s) then run while this process reads the
     program instead of after it: in a 1,000-partner export the worker took its
-    first manager 0.23 s after this process took its own, now 0.1 s after
+    first manager about 0.2 s after this process took its own, now 0.1 s after
     (benchmarks/README.md, "The fork server started before the program is read").
     A file with fewer partners than its size allows starts a server that
     `warm_up` would not have: it costs a second core a moment, nothing else.
