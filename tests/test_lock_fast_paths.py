@@ -342,7 +342,7 @@ def test_span_check_as_written_says_what_the_zone_instants_say(
 def test_a_line_scanned_in_two_parts_reads_as_json_loads_reads_it_whole(
     title: str, head_pad: str, event_pad: str
 ) -> None:
-    """Lock lines are parsed by the JSON decoder's C scanner, entry and event apart; what it
+    """Lock lines are parsed by the JSON decoder's raw_decode, entry and event apart; what it
     reads (or hands over to `json.loads`, respaced lines) is what `json.loads` reads whole."""
     line = _event_line(1, start="2027-04-14T10:00:00+02:00").rstrip("\n")
     head, _, event = line.partition(', "event": ')

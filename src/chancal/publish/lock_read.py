@@ -66,10 +66,10 @@ def reused_uid(uid: str, line: int) -> str:
 
 
 _EVENT = b', "event": '
-# The JSON decoder's C scanner, called directly: `json.loads` adds a few microseconds of
-# Python around it for each value, and a lock line is two (benchmarks/README.md, "Lock
-# lines scanned"). What it rejects is parsed again by `json.loads`, which says why.
-_scan = json.JSONDecoder().scan_once
+# The decoder's `raw_decode`, one call around its C scanner: `json.loads` adds a few
+# microseconds of Python more for each value, and a lock line is two (benchmarks/README.md,
+# "Lock lines scanned"). What it rejects is parsed again by `json.loads`, which says why.
+_decode = json.JSONDecoder().raw_decode
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -372,8 +372,8 @@ def _whole(text: bytes) -> object:
     """The JSON value that is the whole of `text`; None if it is not exactly one."""
     try:
         decoded = text.decode("utf-8")
-        value, end = _scan(decoded, 0)
-    except (ValueError, StopIteration):
+        value, end = _decode(decoded)
+    except ValueError:
         return None
     return value if end == len(decoded) else None
 
