@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chancal import pool
 from chancal.errors import ConfigError
+from chancal.plan import SHARED_KEY_PREFIX
 from chancal.publish import workflow
 from chancal.publish.lock import Lines, dumps, entry_line, read_at
 from chancal.publish.lock_read import loads
@@ -260,3 +263,36 @@ def test_a_uid_shared_by_two_partners_is_refused_as_reading_the_whole_lock_refus
     found = [(p.line, p.column, p.message) for p in in_parts.value.problems]
     assert found == [(p.line, p.column, p.message) for p in whole.value.problems]
     assert found[0][0] == later + 1 and f"already used on line {first + 1}" in found[0][2]
+
+
+@given(owners=st.lists(st.sampled_from(["acme", "bolt", SHARED_KEY_PREFIX, None]), max_size=12))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_index_finds_each_partners_lines_however_they_are_ordered(
+    tmp_path: Path, owners: list[str | None]
+) -> None:
+    """Each partner's stretches of the lock hold exactly its event lines, with their numbers,
+    whether its lines come one after another (as chancal writes them) or between others'
+    (edited by hand); the header, owners and shared events are the rest."""
+    from chancal.publish.lock_index import _numbered, index_lock
+
+    lines = [b'{"chancal_lock": 2, "program": "prog"}\n']
+    for n, owner in enumerate(owners):
+        if owner is None:
+            lines.append(b'{"owner": "manager", "id": "m%d", "name": "M"}\n' % n)
+        else:
+            lines.append(b'{"key": "%s/qbr/%d", "uid": "u%d"}\n' % (owner.encode(), n, n))
+    path = tmp_path / "chancal.lock"
+    path.write_bytes(b"".join(lines))
+    index = index_lock(path)
+    numbered = list(enumerate(lines, start=1))
+    for partner in ("acme", "bolt"):
+        expected = [
+            (n, line) for n, line in numbered if line.startswith(b'{"key": "%s/' % partner.encode())
+        ]
+        assert _numbered(index, index.stretches.get(partner, ())) == expected
+    assert SHARED_KEY_PREFIX not in index.stretches
+    assert list(index.rest) == [
+        (n, line)
+        for n, line in numbered
+        if not line.startswith((b'{"key": "acme/', b'{"key": "bolt/'))
+    ]
