@@ -191,9 +191,9 @@ def test_opening_a_program_that_needs_workers_starts_their_fork_server_early(
 def test_a_program_file_large_enough_for_workers_starts_their_fork_server_before_it_is_read(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, partners: int, cpus: int, started: bool
 ) -> None:
-    """The fork server starts before a file that may hold enough partners for two processes
-    is read (at its smallest, a partner takes `SMALLEST_PARTNER_BYTES`), if there are two
-    CPUs: here the file is not even a program, and the server started all the same."""
+    """The fork server starts before a file the size of enough partners for two processes
+    (`PARTNER_BYTES` each) is read, if there are two CPUs: here the file is not even a
+    program, and the server started all the same."""
     from chancal.errors import ConfigError
     from chancal.publish.workflow import open_program
 
@@ -201,23 +201,18 @@ def test_a_program_file_large_enough_for_workers_starts_their_fork_server_before
     monkeypatch.setattr(pool, "available", lambda: cpus)
     monkeypatch.setattr(pool, "warm_up", lambda: calls.append(None))
     file = tmp_path / "partners.yaml"
-    file.write_text("#" * (partners * parallel.SMALLEST_PARTNER_BYTES))
+    file.write_text("#" * (partners * parallel.PARTNER_BYTES))
     with pytest.raises(ConfigError):
         open_program(file)
     assert bool(calls) is started
 
 
-def test_the_smallest_partner_takes_at_least_smallest_partner_bytes(tmp_path: Path) -> None:
-    """The size that starts the fork server early assumes no partner is written out in
-    fewer bytes: this is the shortest partner a program can hold, with a manager's id
-    and a tier's name of their shortest."""
-    text = EXAMPLE.read_text(encoding="utf-8")
-    head, _, _ = text.partition("\npartners:")
-    shortest = "  - {id: a,name: A,country: DE,timezone: UTC,tier: growth,manager: alex}\n"
-    (tmp_path / "partners.yaml").write_text(f"{head}\npartners:\n{shortest}", encoding="utf-8")
-    assert len(load(tmp_path / "partners.yaml").config.partners) == 1
-    one_letter_names = len(shortest.strip()) - len("growth") - len("alex") + 2
-    assert one_letter_names >= parallel.SMALLEST_PARTNER_BYTES
+def test_the_bundled_programs_partners_take_more_than_partner_bytes() -> None:
+    """The size that starts the fork server early counts `PARTNER_BYTES` a partner, fewer
+    than the bundled example's take (its header and managers shared among them): a program
+    written like it starts its workers' server before it is read whenever it needs them."""
+    partners = len(load(EXAMPLE).config.partners)
+    assert EXAMPLE.stat().st_size / partners > parallel.PARTNER_BYTES
 
 
 @pytest.mark.skipif(pool.start_method() != "forkserver", reason="the fork server is Linux's")

@@ -48,11 +48,10 @@ def jobs(partners: int) -> int:
     return pool.jobs(partners, MIN_PARTNERS_PER_WORKER)
 
 
-SMALLEST_PARTNER_BYTES = 48
-"""Fewer bytes than a partner written out takes in a program file: its shortest form,
-`- {id: a,name: A,country: DE,timezone: UTC,tier: t,manager: m}`, is 62. (Partners that
-share fields through YAML anchors can take less; their workers then start once the
-partners are counted, as they would anyway.)"""
+PARTNER_BYTES = 500
+"""What a partner usually takes in a program file, at the least: 770-980 bytes in the
+bundled example and the benchmark's programs (contacts, focus areas, sharing), about 150
+with nothing but the required keys, one to a line."""
 
 
 def warm_up(partners: int) -> None:
@@ -63,16 +62,19 @@ def warm_up(partners: int) -> None:
 
 def warm_up_for_file(size: int) -> None:
     """Get worker processes ready before a program file of `size` bytes is even read,
-    when it may hold enough partners to use them.
+    when its size says it holds enough partners to use them (`PARTNER_BYTES` each).
 
     The fork server's imports (0.15 s) then run while this process reads the
     program instead of after it: in a 1,000-partner export the worker took its
     first manager about 0.2 s after this process took its own, now 0.1 s after
     (benchmarks/README.md, "The fork server started before the program is read").
-    A file with fewer partners than its size allows starts a server that
-    `warm_up` would not have: it costs a second core a moment, nothing else.
+    The size is a guess either way. Partners written more tersely start their
+    server once they are counted (`warm_up`), as before; a file with fewer but
+    longer partners (300-500 in the benchmark's style) starts one it will not
+    use: a second core for a moment, and the server and multiprocessing's
+    resource tracker, about 50 MB, while the command runs.
     """
-    if size >= 2 * MIN_PARTNERS_PER_WORKER * SMALLEST_PARTNER_BYTES and pool.available() > 1:
+    if size >= 2 * MIN_PARTNERS_PER_WORKER * PARTNER_BYTES and pool.available() > 1:
         pool.warm_up()
 
 
