@@ -49,9 +49,10 @@ def jobs(partners: int) -> int:
 
 
 PARTNER_BYTES = 500
-"""What a partner usually takes in a program file, at the least: 770-980 bytes in the
-bundled example and the benchmark's programs (contacts, focus areas, sharing), about 150
-with nothing but the required keys, one to a line."""
+"""The bytes a partner is taken to need in a program file, to guess from the file's size
+whether it holds enough partners for workers: the bundled example's take 980 each and the
+benchmark's 770 (contacts, focus areas, sharing); one with only its required keys, one to a
+line, about 150."""
 
 
 def warm_up(partners: int) -> None:
