@@ -262,7 +262,7 @@ class _Workers:
             box.clear()
         except OSError as refused:
             self.refused = refused
-        except BaseException as error:  # a bug (a payload that cannot be pickled): raised by run
+        except BaseException as error:  # a bug (items that cannot be pickled): raised by run
             self.error = error
 
 
